@@ -1,0 +1,61 @@
+"""The built-in groups and what they may do. Migrations call `groups_sync` whenever an app adds
+models or permissions, so a fresh database and an upgraded one end up with the same groups."""
+
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+
+DOMAIN_APPS = ("incidents", "actions", "alerts", "postmortems", "analytics")
+
+RESPONDER_PERMISSIONS = [
+    "incidents.add_incident",
+    "incidents.change_incident",
+    "incidents.transition_incident",
+    "incidents.add_statusupdate",
+    "incidents.add_roleassignment",
+    "incidents.change_roleassignment",
+    "incidents.delete_roleassignment",
+]
+IMMUTABLE = [
+    "add_timelineevent",
+    "change_timelineevent",
+    "delete_timelineevent",
+    "add_incidentsequence",
+    "change_incidentsequence",
+    "delete_incidentsequence",
+]
+# Approving risky automation arrives with the actions app; missing permissions are skipped.
+APPROVER_PERMISSIONS = ["actions.approve_actionrun"]
+
+
+def groups_sync(apps, schema_editor=None) -> None:
+    """Create the groups and grant their permissions; adds only, so local additions survive."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for label in DOMAIN_APPS:
+        # Permissions are normally created after migrate; the groups need them now.
+        create_permissions(global_apps.get_app_config(label), verbosity=0, apps=global_apps)
+
+    # The timeline is append-only and references come from their sequence: nobody edits either.
+    domain = Permission.objects.filter(content_type__app_label__in=DOMAIN_APPS).exclude(
+        codename__in=IMMUTABLE
+    )
+    view = list(domain.filter(codename__startswith="view_"))
+
+    def named(perms: list[str]) -> list:
+        wanted = {tuple(p.split(".", 1)) for p in perms}
+        return [
+            p
+            for p in Permission.objects.select_related("content_type")
+            if (p.content_type.app_label, p.codename) in wanted
+        ]
+
+    responder = view + named(RESPONDER_PERMISSIONS)
+    grants = {
+        "Viewer": view,
+        "Responder": responder,
+        "Approver": responder + named(APPROVER_PERMISSIONS),
+        "Admin": list(domain) + named(["authtoken.view_token", "authtoken.add_token", "auth.view_user"]),
+    }
+    for name, perms in grants.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.add(*perms)

@@ -1,0 +1,71 @@
+"""Reads: querysets with their joins applied, so the admin and the API run the same fast query."""
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import F, Q, QuerySet
+from django_fsm import has_transition_perm
+
+from incidents.choices import IncidentStatus
+from incidents.models import Incident, Priority, Service, StatusUpdate, TimelineEvent
+
+TRANSITION_NAMES = ("acknowledge", "hold", "resume", "resolve", "reopen", "close", "dismiss")
+
+
+def incident_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Incident]:
+    qs = Incident.objects.select_related("priority", "assignee", "commander").prefetch_related("services")
+    return qs.filter(**(filters or {}))
+
+
+def incident_detail_queryset() -> QuerySet[Incident]:
+    return (
+        incident_list()
+        .select_related("created_by", "duplicate_of")
+        .prefetch_related("role_assignments__user")
+    )
+
+
+def incident_timeline(*, incident: Incident) -> QuerySet[TimelineEvent]:
+    return TimelineEvent.objects.filter(incident=incident).select_related("actor")
+
+
+def incident_status_updates(*, incident: Incident) -> QuerySet[StatusUpdate]:
+    return StatusUpdate.objects.filter(incident=incident).select_related("author")
+
+
+def incident_last_update_at(*, incident: Incident) -> datetime | None:
+    return (
+        StatusUpdate.objects.filter(incident=incident)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def incident_available_transitions(*, incident: Incident, user: AbstractBaseUser) -> list[str]:
+    """The human transitions this user may apply right now (admin buttons, API hints)."""
+    return [name for name in TRANSITION_NAMES if has_transition_perm(getattr(incident, name), user)]
+
+
+def incident_sla_candidates(*, now: datetime) -> QuerySet[Incident]:
+    """Open incidents with a target past due that the sweeper has not recorded yet."""
+    working = (IncidentStatus.IN_PROGRESS, IncidentStatus.ON_HOLD)
+    response = Q(status=IncidentStatus.NEW, response_due_at__lte=now, response_breached_at__isnull=True)
+    resolution = Q(
+        status__in=(IncidentStatus.NEW, *working),
+        resolution_due_at__lte=now,
+        resolution_breached_at__isnull=True,
+    )
+    update = Q(status__in=working, next_update_due_at__lte=now) & (
+        Q(update_overdue_for__isnull=True) | ~Q(update_overdue_for=F("next_update_due_at"))
+    )
+    return Incident.objects.filter(response | resolution | update).order_by("id")
+
+
+def service_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Service]:
+    return Service.objects.filter(**(filters or {}))
+
+
+def priority_list() -> QuerySet[Priority]:
+    return Priority.objects.all()

@@ -1,0 +1,196 @@
+"""Opening incidents and editing their details (everything but status)."""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from common.actor import Actor
+from common.exceptions import PermissionDeniedError
+from incidents.choices import EventKind, Role
+from incidents.models import Incident, Priority, Service
+from incidents.services.references import reference_next
+from incidents.services.roles import role_change_apply
+from incidents.services.sla import WORKING, sla_targets_apply
+from incidents.services.timeline import timeline_event_record
+
+ADD_PERMISSION = "incidents.add_incident"
+CHANGE_PERMISSION = "incidents.change_incident"
+# Clocks drift; a detection time a little ahead of ours is still plausible.
+CLOCK_SKEW = timedelta(minutes=5)
+
+# Fields a responder may edit after creation; status and the timestamps it drives are not here.
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "priority",
+    "services",
+    "assignee",
+    "commander",
+    "phase",
+    "root_cause_category",
+    "users_affected",
+    "services_down",
+    "data_at_risk",
+    "security_issue",
+    "is_drill",
+    "started_at",
+)
+
+
+def incident_create(
+    *,
+    by: Actor,
+    title: str,
+    priority: Priority,
+    description: str = "",
+    services: Iterable[Service] = (),
+    assignee: AbstractBaseUser | None = None,
+    commander: AbstractBaseUser | None = None,
+    detected_at: datetime | None = None,
+    started_at: datetime | None = None,
+    users_affected: str = "",
+    services_down: int = 0,
+    data_at_risk: bool = False,
+    security_issue: bool = False,
+    is_drill: bool = False,
+    root_cause_category: str = "",
+) -> Incident:
+    if not by.has_perm(ADD_PERMISSION):
+        raise PermissionDeniedError("You may not open incidents.")
+    now = timezone.now()
+    detected_at = detected_at or now
+    if detected_at > now + CLOCK_SKEW:
+        raise ValidationError({"detected_at": ["Detection cannot be in the future."]})
+    incident = Incident(
+        title=(title or "").strip(),
+        description=description,
+        priority=priority,
+        assignee=assignee,
+        commander=commander,
+        created_by=by.user,
+        detected_at=detected_at,
+        started_at=started_at or detected_at,
+        users_affected=users_affected,
+        services_down=services_down,
+        data_at_risk=data_at_risk,
+        security_issue=security_issue,
+        is_drill=is_drill,
+        root_cause_category=root_cause_category,
+    )
+    incident.full_clean(exclude=["reference", "status"])
+    services = list(services)
+    with transaction.atomic():
+        incident.reference = reference_next(year=detected_at.year)
+        sla_targets_apply(incident=incident, now=now)
+        incident.save()
+        if services:
+            incident.services.set(services)
+        details: dict[str, Any] = {
+            "priority": priority.code,
+            "services": [s.slug for s in services],
+            "is_drill": is_drill,
+        }
+        if by.label:
+            details["origin"] = by.label
+        for field in ("assignee", "commander"):
+            user = getattr(incident, field)
+            if user is not None:
+                details[field] = user.get_username()
+        timeline_event_record(
+            incident=incident,
+            kind=EventKind.CREATED,
+            by=by,
+            message=f"{priority.code} incident opened: {incident.title}",
+            details=details,
+            at=now,
+        )
+    return incident
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe rendering of a field value for timeline details."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Priority):
+        return value.code
+    if isinstance(value, AbstractBaseUser):
+        return value.get_username()
+    return value
+
+
+def incident_update(*, incident: Incident, by: Actor, changes: dict[str, Any]) -> Incident:
+    """Apply a partial edit and record what changed: priority, assignee, phase and roles get their
+    own timeline events, anything else one `updated` event listing the fields."""
+    if not by.has_perm(CHANGE_PERMISSION):
+        raise PermissionDeniedError("You may not edit incidents.")
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({f: ["This field cannot be changed here."] for f in sorted(unknown)})
+
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().select_related("priority").get(pk=incident.pk)
+        if "phase" in changes and changes["phase"] and locked.status not in WORKING:
+            raise ValidationError({"phase": ["The phase applies only while the incident is worked."]})
+        new_services = changes.get("services")
+        old_services = list(locked.services.all()) if new_services is not None else []
+        commander_given = "commander" in changes
+
+        diff: dict[str, tuple[Any, Any]] = {}
+        for field, value in changes.items():
+            if field in ("services", "commander"):
+                continue
+            old = getattr(locked, field)
+            if old != value:
+                diff[field] = (old, value)
+                setattr(locked, field, value)
+        if new_services is not None and {s.pk for s in old_services} != {s.pk for s in new_services}:
+            diff["services"] = ([s.slug for s in old_services], [s.slug for s in new_services])
+
+        locked.full_clean(exclude=["reference", "status"])
+        if "priority" in diff:
+            sla_targets_apply(incident=locked, now=now)
+        locked.save()
+        if "services" in diff:
+            locked.services.set(new_services)
+        if commander_given:
+            role_change_apply(incident=locked, by=by, role=Role.COMMANDER, user=changes["commander"])
+        _record_changes(incident=locked, by=by, diff=diff)
+    return locked
+
+
+def _record_changes(*, incident: Incident, by: Actor, diff: dict[str, tuple[Any, Any]]) -> None:
+    own_events = {
+        "priority": EventKind.PRIORITY_CHANGED,
+        "assignee": EventKind.ASSIGNEE_CHANGED,
+        "phase": EventKind.PHASE_CHANGED,
+    }
+    for field, kind in own_events.items():
+        if field not in diff:
+            continue
+        old, new = (_plain(v) for v in diff.pop(field))
+        label = Incident._meta.get_field(field).verbose_name.capitalize()
+        message = f"{label} changed from {old or 'none'} to {new or 'none'}."
+        timeline_event_record(
+            incident=incident,
+            kind=kind,
+            by=by,
+            message=message,
+            details={"field": field, "from": old, "to": new},
+        )
+    if diff:
+        timeline_event_record(
+            incident=incident,
+            kind=EventKind.UPDATED,
+            by=by,
+            message=f"Updated {', '.join(sorted(diff))}.",
+            details={
+                "fields": sorted(diff),
+                "changes": {f: {"from": _plain(o), "to": _plain(n)} for f, (o, n) in diff.items()},
+            },
+        )

@@ -1,0 +1,253 @@
+"""Status transitions. Each locks the incident row, checks it is still in the state the caller saw,
+applies the django-fsm transition and writes its timeline event in the same transaction."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+
+from common.actor import Actor
+from common.exceptions import ConflictError, PermissionDeniedError, TransitionNotAllowedError
+from incidents.choices import DismissalReason, EventKind, Phase
+from incidents.models import Incident
+from incidents.services.sla import sla_next_update_schedule
+from incidents.services.timeline import timeline_event_record
+
+VERBS = {
+    "acknowledge": "acknowledge",
+    "hold": "put on hold",
+    "resume": "resume",
+    "resolve": "resolve",
+    "reopen": "reopen",
+    "close": "close",
+    "dismiss": "dismiss",
+    "auto_resolve": "auto-resolve",
+}
+
+
+def incident_lock(*, incident: Incident) -> Incident:
+    """Reload the incident under a row lock; a status other than the caller's is a lost race."""
+    locked = Incident.objects.select_for_update().select_related("priority").get(pk=incident.pk)
+    if locked.status != incident.status:
+        raise ConflictError(
+            f"{locked.reference} changed while you were looking at it: it is now "
+            f"{locked.get_status_display().lower()}. Reload and try again.",
+            extra={"status": locked.status},
+        )
+    return locked
+
+
+def _transition(
+    *,
+    incident: Incident,
+    by: Actor,
+    name: str,
+    kind: EventKind,
+    message: str,
+    details: dict[str, Any] | None = None,
+    apply: Callable[[Incident], None] | None = None,
+) -> Incident:
+    try:
+        with transaction.atomic():
+            locked = incident_lock(incident=incident)
+            method = getattr(locked, name)
+            if not can_proceed(method):
+                raise TransitionNotAllowedError(
+                    f"Cannot {VERBS[name]} {locked.reference}: it is {locked.get_status_display().lower()}.",
+                    extra={"status": locked.status, "transition": name},
+                )
+            if by.user is not None and not has_transition_perm(method, by.user):
+                raise PermissionDeniedError(f"You may not {VERBS[name]} incidents.")
+            from_status = locked.status
+            method()
+            if apply:
+                apply(locked)
+            locked.save()
+            timeline_event_record(
+                incident=locked,
+                kind=kind,
+                by=by,
+                message=message,
+                details={"from": from_status, "to": locked.status, **(details or {})},
+            )
+    except ConcurrentTransition as exc:
+        raise ConflictError(
+            f"{incident.reference} was changed by someone else. Reload and try again."
+        ) from exc
+    return locked
+
+
+def _required(field: str, value: str, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError({field: [f"{what} is required."]})
+    return value
+
+
+def incident_acknowledge(*, incident: Incident, by: Actor) -> Incident:
+    def apply(locked: Incident) -> None:
+        now = timezone.now()
+        if locked.acknowledged_at is None:
+            locked.acknowledged_at = now
+        if locked.assignee_id is None and by.user is not None:
+            locked.assignee = by.user
+        if not locked.phase:
+            locked.phase = Phase.INVESTIGATING
+        sla_next_update_schedule(incident=locked, since=now)
+
+    return _transition(
+        incident=incident,
+        by=by,
+        name="acknowledge",
+        kind=EventKind.ACKNOWLEDGED,
+        message=f"Acknowledged by {by}.",
+        apply=apply,
+    )
+
+
+def incident_hold(*, incident: Incident, by: Actor, reason: str) -> Incident:
+    reason = _required("reason", reason, "A reason for holding")
+    return _transition(
+        incident=incident,
+        by=by,
+        name="hold",
+        kind=EventKind.HELD,
+        message=f"Put on hold: {reason}",
+        details={"reason": reason},
+    )
+
+
+def incident_resume(*, incident: Incident, by: Actor) -> Incident:
+    return _transition(
+        incident=incident, by=by, name="resume", kind=EventKind.RESUMED, message=f"Resumed by {by}."
+    )
+
+
+def _resolved(summary: str) -> Callable[[Incident], None]:
+    def apply(locked: Incident) -> None:
+        locked.resolved_at = timezone.now()
+        locked.resolution_summary = summary
+        locked.next_update_due_at = None
+
+    return apply
+
+
+def incident_resolve(*, incident: Incident, by: Actor, summary: str) -> Incident:
+    summary = _required("summary", summary, "A resolution summary")
+    return _transition(
+        incident=incident,
+        by=by,
+        name="resolve",
+        kind=EventKind.RESOLVED,
+        message=f"Resolved: {summary}",
+        details={"summary": summary},
+        apply=_resolved(summary),
+    )
+
+
+def incident_auto_resolve(*, incident: Incident, by: Actor, summary: str) -> Incident:
+    """Resolution by automation (an alert cleared after a remediation); never by a person."""
+    if by.user is not None:
+        raise PermissionDeniedError("Only automation can auto-resolve an incident.")
+    summary = _required("summary", summary, "A resolution summary")
+    return _transition(
+        incident=incident,
+        by=by,
+        name="auto_resolve",
+        kind=EventKind.AUTO_RESOLVED,
+        message=f"Resolved automatically: {summary}",
+        details={"summary": summary, "automated": True},
+        apply=_resolved(summary),
+    )
+
+
+def incident_reopen(*, incident: Incident, by: Actor, reason: str) -> Incident:
+    reason = _required("reason", reason, "A reason for reopening")
+
+    def apply(locked: Incident) -> None:
+        now = timezone.now()
+        locked.reopen_count += 1
+        locked.resolved_at = None
+        sla_next_update_schedule(incident=locked, since=now)
+
+    return _transition(
+        incident=incident,
+        by=by,
+        name="reopen",
+        kind=EventKind.REOPENED,
+        message=f"Reopened: {reason}",
+        details={"reason": reason},
+        apply=apply,
+    )
+
+
+def incident_close(*, incident: Incident, by: Actor, note: str = "") -> Incident:
+    note = (note or "").strip()
+
+    def apply(locked: Incident) -> None:
+        locked.closed_at = timezone.now()
+
+    return _transition(
+        incident=incident,
+        by=by,
+        name="close",
+        kind=EventKind.CLOSED,
+        message=f"Closed: {note}" if note else f"Closed by {by}.",
+        details={"note": note} if note else None,
+        apply=apply,
+    )
+
+
+def incident_dismiss(
+    *,
+    incident: Incident,
+    by: Actor,
+    reason: str,
+    dismissal_reason: str = DismissalReason.FALSE_ALARM,
+    duplicate_of: Incident | None = None,
+) -> Incident:
+    """Close a new incident that needs no work: a false alarm, or a duplicate of another one."""
+    reason = _required("reason", reason, "A reason for dismissing")
+    if dismissal_reason not in DismissalReason.values:
+        raise ValidationError({"dismissal_reason": [f"Choose one of {', '.join(DismissalReason.values)}."]})
+    if dismissal_reason == DismissalReason.DUPLICATE:
+        if duplicate_of is None:
+            raise ValidationError({"duplicate_of": ["Name the incident this one duplicates."]})
+        if duplicate_of.pk == incident.pk:
+            raise ValidationError({"duplicate_of": ["An incident cannot duplicate itself."]})
+    elif duplicate_of is not None:
+        raise ValidationError({"duplicate_of": ["Only a duplicate names another incident."]})
+
+    def apply(locked: Incident) -> None:
+        locked.closed_at = timezone.now()
+        locked.dismissal_reason = dismissal_reason
+        locked.duplicate_of = duplicate_of
+
+    details: dict[str, Any] = {"reason": reason, "dismissal_reason": dismissal_reason}
+    label = DismissalReason(dismissal_reason).label.lower()
+    if duplicate_of is not None:
+        details["duplicate_of"] = duplicate_of.reference
+        label = f"duplicate of {duplicate_of.reference}"
+    return _transition(
+        incident=incident,
+        by=by,
+        name="dismiss",
+        kind=EventKind.DISMISSED,
+        message=f"Dismissed as {label}: {reason}",
+        details=details,
+        apply=apply,
+    )
+
+
+TRANSITION_SERVICES: dict[str, Callable[..., Incident]] = {
+    "acknowledge": incident_acknowledge,
+    "hold": incident_hold,
+    "resume": incident_resume,
+    "resolve": incident_resolve,
+    "reopen": incident_reopen,
+    "close": incident_close,
+    "dismiss": incident_dismiss,
+}

@@ -1,0 +1,120 @@
+"""The SLA clock: due times stored on the incident, and a sweeper that records each breach once."""
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from common.actor import Actor, Source
+from incidents.choices import EventKind, IncidentStatus, SlaTarget
+from incidents.models import Incident
+from incidents.selectors import incident_last_update_at, incident_sla_candidates
+from incidents.services.timeline import timeline_event_record
+
+logger = logging.getLogger(__name__)
+SWEEPER = Actor.system(source=Source.TASK, label="sla-sweeper")
+WORKING = (IncidentStatus.IN_PROGRESS, IncidentStatus.ON_HOLD)
+
+
+def sla_targets_apply(*, incident: Incident, now: datetime) -> None:
+    """Set the due times from the incident's priority. Callers save the incident.
+
+    A target that moves into the future (say, after lowering the priority) is no longer breached,
+    so its breach mark is cleared and a later breach is recorded again.
+    """
+    priority = incident.priority
+    incident.response_due_at = (
+        incident.detected_at + priority.response_target if priority.response_target else None
+    )
+    incident.resolution_due_at = (
+        incident.detected_at + priority.resolution_target if priority.resolution_target else None
+    )
+    if incident.response_due_at is None or incident.response_due_at > now:
+        incident.response_breached_at = None
+    if incident.resolution_due_at is None or incident.resolution_due_at > now:
+        incident.resolution_breached_at = None
+    if incident.status in WORKING:
+        since = incident_last_update_at(incident=incident) or incident.acknowledged_at or now
+        sla_next_update_schedule(incident=incident, since=since)
+    else:
+        incident.next_update_due_at = None
+
+
+def sla_next_update_schedule(*, incident: Incident, since: datetime) -> None:
+    """The next status update is due one interval after `since` while the incident is worked."""
+    interval = incident.priority.update_interval
+    if incident.status in WORKING and interval:
+        incident.next_update_due_at = since + interval
+    else:
+        incident.next_update_due_at = None
+
+
+def incident_sla_sweep(*, now: datetime | None = None) -> int:
+    """Record every SLA breach and overdue update not yet recorded; returns how many it recorded.
+
+    Safe to run concurrently and repeatedly: each incident is re-checked under its row lock and
+    its breach marks make a second run a no-op.
+    """
+    now = now or timezone.now()
+    recorded = 0
+    for incident_id in incident_sla_candidates(now=now).values_list("id", flat=True):
+        with transaction.atomic():
+            incident = (
+                Incident.objects.select_for_update(skip_locked=True)
+                .select_related("priority")
+                .filter(pk=incident_id)
+                .first()
+            )
+            if incident is None:  # Being changed right now; the next sweep looks again.
+                continue
+            recorded += _record_breaches(incident=incident, now=now)
+    return recorded
+
+
+def _record_breaches(*, incident: Incident, now: datetime) -> int:
+    events = []
+    changed = []
+    if (
+        incident.status == IncidentStatus.NEW
+        and incident.response_due_at
+        and incident.response_due_at <= now
+        and incident.response_breached_at is None
+    ):
+        incident.response_breached_at = now
+        changed.append("response_breached_at")
+        events.append((EventKind.SLA_BREACHED, SlaTarget.RESPONSE, incident.response_due_at))
+    if (
+        incident.is_open
+        and incident.resolution_due_at
+        and incident.resolution_due_at <= now
+        and incident.resolution_breached_at is None
+    ):
+        incident.resolution_breached_at = now
+        changed.append("resolution_breached_at")
+        events.append((EventKind.SLA_BREACHED, SlaTarget.RESOLUTION, incident.resolution_due_at))
+    if (
+        incident.status in WORKING
+        and incident.next_update_due_at
+        and incident.next_update_due_at <= now
+        and incident.update_overdue_for != incident.next_update_due_at
+    ):
+        incident.update_overdue_for = incident.next_update_due_at
+        changed.append("update_overdue_for")
+        events.append((EventKind.UPDATE_OVERDUE, None, incident.next_update_due_at))
+    if not changed:
+        return 0
+    Incident.objects.filter(pk=incident.pk).update(**{f: getattr(incident, f) for f in changed})
+    for kind, target, due_at in events:
+        if kind == EventKind.SLA_BREACHED:
+            label = SlaTarget(target).label.lower()
+            message = f"{label.capitalize()} target of {incident.priority.code} missed (due {due_at:%Y-%m-%d %H:%M} UTC)."
+            details = {"target": target, "due_at": due_at.isoformat(), "priority": incident.priority.code}
+        else:
+            message = f"Status update overdue (due {due_at:%Y-%m-%d %H:%M} UTC)."
+            details = {"due_at": due_at.isoformat(), "priority": incident.priority.code}
+        timeline_event_record(
+            incident=incident, kind=kind, by=SWEEPER, message=message, details=details, at=now
+        )
+    logger.info("Recorded %d SLA event(s) on %s", len(events), incident.reference)
+    return len(events)

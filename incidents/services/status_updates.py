@@ -1,0 +1,63 @@
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from common.actor import Actor
+from common.exceptions import PermissionDeniedError, TransitionNotAllowedError
+from incidents.choices import EventKind, IncidentStatus, Phase, Visibility
+from incidents.models import Incident, StatusUpdate
+from incidents.services.sla import WORKING, sla_next_update_schedule
+from incidents.services.timeline import timeline_event_record
+
+ADD_PERMISSION = "incidents.add_statusupdate"
+
+
+def status_update_create(
+    *,
+    incident: Incident,
+    by: Actor,
+    message: str,
+    visibility: str = Visibility.INTERNAL,
+    phase: str = "",
+) -> StatusUpdate:
+    """Post a progress update; it restarts the update clock and may move the work phase on."""
+    if not by.has_perm(ADD_PERMISSION):
+        raise PermissionDeniedError("You may not post status updates.")
+    message = (message or "").strip()
+    errors = {}
+    if not message:
+        errors["message"] = ["A status update needs a message."]
+    if visibility not in Visibility.values:
+        errors["visibility"] = [f"Choose one of {', '.join(Visibility.values)}."]
+    if phase and phase not in Phase.values:
+        errors["phase"] = [f"Choose one of {', '.join(Phase.values)}."]
+    if errors:
+        raise ValidationError(errors)
+
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().select_related("priority").get(pk=incident.pk)
+        if locked.status == IncidentStatus.CLOSED:
+            raise TransitionNotAllowedError(f"{locked.reference} is closed: it takes no more updates.")
+        if phase and locked.status not in WORKING:
+            raise ValidationError({"phase": ["The phase applies only while the incident is worked."]})
+        update = StatusUpdate.objects.create(
+            incident=locked,
+            message=message,
+            phase=phase or (locked.phase if locked.status in WORKING else ""),
+            visibility=visibility,
+            author=by.user,
+        )
+        fields = ["next_update_due_at", "updated_at"]
+        if phase and phase != locked.phase:
+            locked.phase = phase
+            fields.append("phase")
+        sla_next_update_schedule(incident=locked, since=timezone.now())
+        locked.save(update_fields=fields)
+        timeline_event_record(
+            incident=locked,
+            kind=EventKind.STATUS_UPDATE,
+            by=by,
+            message=message,
+            details={"status_update": update.pk, "visibility": visibility, "phase": update.phase},
+        )
+    return update

@@ -1,0 +1,55 @@
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from common.actor import Actor
+from common.exceptions import PermissionDeniedError
+from incidents.choices import EventKind
+from incidents.models import Incident, TimelineEvent
+
+CHANGE_PERMISSION = "incidents.change_incident"
+
+
+def timeline_event_record(
+    *,
+    incident: Incident,
+    kind: EventKind,
+    by: Actor,
+    message: str,
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> TimelineEvent:
+    """Append one event. Callers run inside the transaction of the change being recorded."""
+    return TimelineEvent.objects.create(
+        incident=incident,
+        kind=kind,
+        occurred_at=at or timezone.now(),
+        actor=by.user,
+        actor_name=str(by),
+        source=by.source,
+        message=message,
+        details=details or {},
+    )
+
+
+def incident_note_add(*, incident: Incident, by: Actor, message: str) -> TimelineEvent:
+    """A free-text note from a responder: findings, decisions, hand-overs."""
+    if not by.has_perm(CHANGE_PERMISSION):
+        raise PermissionDeniedError("You may not add notes to incidents.")
+    message = message.strip()
+    if not message:
+        raise ValidationError({"message": ["A note needs some text."]})
+    with transaction.atomic():
+        return timeline_event_record(incident=incident, kind=EventKind.NOTE, by=by, message=message)
+
+
+def timeline_event_pin(*, event: TimelineEvent, by: Actor, pinned: bool) -> TimelineEvent:
+    """Pinning is the one change an event allows: it marks entries for the post-mortem."""
+    if not by.has_perm(CHANGE_PERMISSION):
+        raise PermissionDeniedError("You may not pin timeline events.")
+    TimelineEvent.objects.filter(pk=event.pk).update(pinned=pinned)
+    event.pinned = pinned
+    return event
