@@ -108,7 +108,10 @@ def _record_breaches(*, incident: Incident, now: datetime) -> int:
     for kind, target, due_at in events:
         if kind == EventKind.SLA_BREACHED:
             label = SlaTarget(target).label.lower()
-            message = f"{label.capitalize()} target of {incident.priority.code} missed (due {due_at:%Y-%m-%d %H:%M} UTC)."
+            message = (
+                f"{label.capitalize()} target of {incident.priority.code} missed"
+                f" (due {due_at:%Y-%m-%d %H:%M} UTC)."
+            )
             details = {"target": target, "due_at": due_at.isoformat(), "priority": incident.priority.code}
         else:
             message = f"Status update overdue (due {due_at:%Y-%m-%d %H:%M} UTC)."
