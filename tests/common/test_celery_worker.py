@@ -22,7 +22,12 @@ def broker(tmp_path):
         folder = str(tmp_path / "queue")
         (tmp_path / "queue").mkdir()
         original = app.conf.broker_transport_options
-        app.conf.broker_transport_options = {"data_folder_in": folder, "data_folder_out": folder}
+        app.conf.broker_transport_options = {
+            **original,
+            "data_folder_in": folder,
+            "data_folder_out": folder,
+            "control_folder": str(tmp_path),
+        }
         yield
         app.conf.broker_transport_options = original
     else:
