@@ -41,8 +41,8 @@ test: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-bench: migrate
-	$(PY) bench/run_all.py
+bench: setup
+	$(PY) bench/incident_reads.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
