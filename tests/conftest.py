@@ -67,3 +67,9 @@ def open_incident(db, actor, priorities):
         return incident_create(by=kwargs.pop("by", actor), **kwargs)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The production hasher costs ~1 s per user on these machines; tests only need it to work.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

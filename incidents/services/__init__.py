@@ -1,5 +1,6 @@
 """Every write to incidents goes through these functions: admin, API, commands and tasks alike."""
 
+from incidents.services.catalog import service_create, service_update
 from incidents.services.incidents import EDITABLE_FIELDS, incident_create, incident_update
 from incidents.services.lifecycle import (
     TRANSITION_SERVICES,
@@ -35,6 +36,8 @@ __all__ = [
     "incident_role_assign",
     "incident_sla_sweep",
     "incident_update",
+    "service_create",
+    "service_update",
     "status_update_create",
     "timeline_event_pin",
     "timeline_event_record",

@@ -1,0 +1,68 @@
+"""The service catalog: adding and editing the services incidents refer to."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from common.actor import Actor
+from common.exceptions import PermissionDeniedError
+from incidents.choices import ServiceTier, ServiceType
+from incidents.models import Service
+
+ADD_PERMISSION = "incidents.add_service"
+CHANGE_PERMISSION = "incidents.change_service"
+SERVICE_FIELDS = ("name", "slug", "type", "owner_team", "runbook_url", "tier", "description")
+
+
+def _save(service: Service) -> None:
+    service.full_clean()
+    try:
+        with transaction.atomic():
+            service.save()
+    except IntegrityError as exc:
+        # full_clean saw no clash, so a concurrent request took the name or slug meanwhile.
+        raise ValidationError("A service with this name or slug already exists.") from exc
+
+
+def service_create(
+    *,
+    by: Actor,
+    name: str,
+    slug: str = "",
+    type: str = ServiceType.OTHER,
+    owner_team: str = "",
+    runbook_url: str = "",
+    tier: int = ServiceTier.TIER_2,
+    description: str = "",
+) -> Service:
+    """Add a catalog entry; the slug defaults to the slugified name."""
+    if not by.has_perm(ADD_PERMISSION):
+        raise PermissionDeniedError("You may not add services.")
+    name = (name or "").strip()
+    service = Service(
+        name=name,
+        slug=slug or slugify(name),
+        type=type,
+        owner_team=owner_team,
+        runbook_url=runbook_url,
+        tier=tier,
+        description=description,
+    )
+    _save(service)
+    return service
+
+
+def service_update(*, service: Service, by: Actor, changes: dict[str, Any]) -> Service:
+    if not by.has_perm(CHANGE_PERMISSION):
+        raise PermissionDeniedError("You may not edit services.")
+    unknown = set(changes) - set(SERVICE_FIELDS)
+    if unknown:
+        raise ValidationError({f: ["This field cannot be changed here."] for f in sorted(unknown)})
+    with transaction.atomic():
+        locked = Service.objects.select_for_update().get(pk=service.pk)
+        for field, value in changes.items():
+            setattr(locked, field, value.strip() if field == "name" else value)
+        _save(locked)
+    return locked
