@@ -1,0 +1,306 @@
+"""The incident list and page: triage, edits, roles, status updates and transitions."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html, format_html_join
+
+from common.exceptions import ApplicationError
+from incidents.admin.display import CSS, priority_badge, status_badge
+from incidents.admin.inlines import StatusUpdateAddInline, StatusUpdateHistoryInline, TimelineInline
+from incidents.admin.transitions import TransitionViewsMixin, admin_actor
+from incidents.choices import IncidentStatus, Role
+from incidents.forms import PRIORITY_RULES_HELP, ROLE_FIELDS, IncidentAdminForm, StatusUpdateAddFormSet
+from incidents.models import Incident
+from incidents.priority_rules import priority_suggest
+from incidents.selectors import incident_detail_queryset, incident_list
+from incidents.services import (
+    EDITABLE_FIELDS,
+    incident_create,
+    incident_note_add,
+    incident_role_assign,
+    incident_update,
+    status_update_create,
+)
+
+CREATE_FIELDS = (
+    "title",
+    "description",
+    "priority",
+    "services",
+    "assignee",
+    "commander",
+    "detected_at",
+    "started_at",
+    "users_affected",
+    "services_down",
+    "data_at_risk",
+    "security_issue",
+    "is_drill",
+    "root_cause_category",
+)
+CLOCK_FIELDS = (
+    "detected_at",
+    "acknowledged_at",
+    "resolved_at",
+    "closed_at",
+    "response_due_at",
+    "response_breached_at",
+    "resolution_due_at",
+    "resolution_breached_at",
+    "next_update_due_at",
+    "reopen_count",
+    "created_by",
+)
+ROLE_DISPLAY = ("technical_lead", "communications_lead", "scribe")
+
+
+class ServiceRefusedError(Exception):
+    """A service refused a save; carries its errors to the form shown again (see changeform_view)."""
+
+    def __init__(self, errors: dict[str | None, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+@contextmanager
+def refusals(context: str = "") -> Iterator[None]:
+    """Turn the domain errors of the services called inside into ServiceRefusedError."""
+    prefix = f"{context}: " if context else ""
+    try:
+        yield
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict") and not context:
+            errors = {(None if f == NON_FIELD_ERRORS else f): m for f, m in exc.message_dict.items()}
+        else:
+            errors = {None: [prefix + m for m in exc.messages]}
+        raise ServiceRefusedError(errors) from exc
+    except ApplicationError as exc:
+        raise ServiceRefusedError({None: [prefix + exc.message]}) from exc
+
+
+@admin.register(Incident)
+class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
+    form = IncidentAdminForm
+    list_display = (
+        "reference",
+        "title",
+        "priority_badge",
+        "status_badge",
+        "phase",
+        "assignee",
+        "commander",
+        "is_drill",
+        "detected_at",
+    )
+    list_display_links = ("reference", "title")
+    list_filter = ("status", "priority", "services", "assignee", "is_drill")
+    search_fields = ("reference", "title")
+    date_hierarchy = "detected_at"
+    list_select_related = ("priority", "assignee", "commander")
+    show_full_result_count = False
+    list_per_page = 50
+    autocomplete_fields = ("services",)
+    readonly_fields = (
+        "reference",
+        "status_badge",
+        "suggested_priority",
+        *CLOCK_FIELDS,
+        "resolution_summary",
+        "dismissal_reason",
+        "duplicate_of",
+    )
+
+    class Media:
+        css = {"all": [CSS]}
+
+    # --- Reads --------------------------------------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest):
+        return incident_list().order_by(*(self.get_ordering(request) or Incident._meta.ordering))
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
+        field = Incident._meta.get_field(from_field) if from_field else Incident._meta.pk
+        try:
+            return incident_detail_queryset().get(**{field.name: field.to_python(object_id)})
+        except (Incident.DoesNotExist, ValidationError, ValueError):
+            return None
+
+    def has_delete_permission(self, request: HttpRequest, obj: Incident | None = None) -> bool:
+        # The timeline is the audit trail: incidents are dismissed or closed, never deleted.
+        return False
+
+    def get_fieldsets(self, request: HttpRequest, obj: Incident | None = None):
+        impact = ("users_affected", "services_down", "data_at_risk", "security_issue")
+        if obj is None:
+            return (
+                (None, {"fields": ("title", "description", "priority", "services", "is_drill")}),
+                ("Impact", {"fields": impact, "description": PRIORITY_RULES_HELP}),
+                ("People", {"fields": ("assignee", "commander")}),
+                ("Clock", {"fields": (("detected_at", "started_at"),)}),
+                ("Cause", {"fields": ("root_cause_category",)}),
+            )
+        fieldsets = [
+            (None, {"fields": ("reference", "title", "description", ("status_badge", "phase"), "services")}),
+            (
+                "Priority and impact",
+                {"fields": ("priority", "suggested_priority", *impact, "root_cause_category", "is_drill")},
+            ),
+            ("Roles", {"fields": ("assignee", "commander", *ROLE_DISPLAY)}),
+            (
+                "Clock",
+                {
+                    "fields": (
+                        ("started_at", "detected_at"),
+                        ("acknowledged_at", "resolved_at", "closed_at"),
+                        ("response_due_at", "response_breached_at"),
+                        ("resolution_due_at", "resolution_breached_at"),
+                        ("next_update_due_at", "reopen_count"),
+                        "created_by",
+                    )
+                },
+            ),
+        ]
+        if obj.resolution_summary or obj.dismissal_reason:
+            fieldsets.append(
+                ("Outcome", {"fields": ("resolution_summary", "dismissal_reason", "duplicate_of")})
+            )
+        if self.has_change_permission(request, obj):
+            fieldsets.append(("Add a note to the timeline", {"fields": ("note",)}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Incident | None = None):
+        return () if obj is None else self.readonly_fields
+
+    def get_inlines(self, request: HttpRequest, obj: Incident | None):
+        if obj is None:
+            return []
+        inlines = [StatusUpdateHistoryInline, TimelineInline]
+        can_post = request.user.has_perm("incidents.add_statusupdate")
+        # On POST the form is kept even for a closed incident: an update typed before someone
+        # closed it gets the service's refusal instead of vanishing.
+        if can_post and (obj.status != IncidentStatus.CLOSED or request.method == "POST"):
+            inlines.insert(0, StatusUpdateAddInline)
+        return inlines
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and change:
+            context["incident_transitions"] = self.transition_buttons(request, obj)
+            context["incident_priority_badge"] = priority_badge(obj.priority)
+            context["incident_status_badge"] = status_badge(obj.status)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="Priority", ordering="priority__code")
+    def priority_badge(self, obj: Incident) -> str:
+        return priority_badge(obj.priority)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: Incident) -> str:
+        return status_badge(obj.status)
+
+    @admin.display(description="Suggested priority")
+    def suggested_priority(self, obj: Incident) -> str:
+        suggestion = priority_suggest(
+            users_affected=obj.users_affected,
+            services_down=obj.services_down,
+            data_at_risk=obj.data_at_risk,
+            security_issue=obj.security_issue,
+        )
+        reasons = format_html_join("; ", "{}", ((r,) for r in suggestion.reasons))
+        differs = ""
+        if suggestion.code != obj.priority.code:
+            differs = format_html(
+                ' <span class="mitigate-differs">differs from the current {}</span>', obj.priority.code
+            )
+        return format_html("{} because {}.{}", priority_badge(suggestion.code), reasons, differs)
+
+    def _role_holder(self, obj: Incident, role: str):
+        holder = next((a.user for a in obj.role_assignments.all() if a.role == role), None)
+        return holder or self.get_empty_value_display()
+
+    # Shown when the form is read-only (viewers); editable users get the form fields of these names.
+    @admin.display(description="Technical lead")
+    def technical_lead(self, obj: Incident):
+        return self._role_holder(obj, Role.TECHNICAL_LEAD)
+
+    @admin.display(description="Communications lead")
+    def communications_lead(self, obj: Incident):
+        return self._role_holder(obj, Role.COMMUNICATIONS_LEAD)
+
+    @admin.display(description="Scribe")
+    def scribe(self, obj: Incident):
+        return self._role_holder(obj, Role.SCRIBE)
+
+    # --- Writes: every one through incidents.services ------------------------------------------
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefusedError as refused:
+            # The save ran in one transaction, now rolled back: nothing was written. Render the
+            # submitted form again, with the service's errors attached to it.
+            request._incident_service_errors = refused.errors
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request: HttpRequest, obj: Incident | None = None, change: bool = False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        errors = getattr(request, "_incident_service_errors", None)
+        if errors:
+            form = type(form.__name__, (form,), {"service_errors": errors})
+        return form
+
+    def save_model(self, request: HttpRequest, obj: Incident, form: IncidentAdminForm, change: bool) -> None:
+        by = admin_actor(request)
+        data = form.cleaned_data
+        with refusals():
+            if not change:
+                created = incident_create(by=by, **{f: data[f] for f in CREATE_FIELDS if f in data})
+                _adopt(obj, created)
+                return
+            changes: dict[str, Any] = {
+                f: data[f] for f in form.changed_data if f in EDITABLE_FIELDS and f != "commander"
+            }
+            if "services" in changes:
+                changes["services"] = list(changes["services"])
+            if changes:
+                incident_update(incident=obj, by=by, changes=changes)
+            roles = {"commander": Role.COMMANDER, **ROLE_FIELDS}
+            for field, role in roles.items():
+                if field in form.changed_data:
+                    incident_role_assign(incident=obj, by=by, role=role, user=data[field])
+            if data.get("note", "").strip():
+                incident_note_add(incident=obj, by=by, message=data["note"])
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        # No form.save_m2m(): incident_create and incident_update set the services themselves.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if not isinstance(formset, StatusUpdateAddFormSet):
+            return  # The other inlines are read-only.
+        for update_form in formset.filled_forms():
+            with refusals("Status update"):
+                update = status_update_create(
+                    incident=formset.instance,
+                    by=admin_actor(request),
+                    message=update_form.cleaned_data["message"],
+                    visibility=update_form.cleaned_data["visibility"],
+                    phase=update_form.cleaned_data["phase"],
+                )
+            formset.new_objects.append(update)
+
+
+def _adopt(obj: Incident, created: Incident) -> None:
+    """Make the admin's unsaved instance the incident the service created, so the admin's log
+    entry and redirect point at it. Field values are copied under the descriptors: the status
+    field is protected against assignment."""
+    for field in Incident._meta.concrete_fields:
+        obj.__dict__[field.attname] = created.__dict__[field.attname]
+    obj._state.adding = False
+    obj._state.db = created._state.db
