@@ -82,10 +82,11 @@ def incident_create(
         is_drill=is_drill,
         root_cause_category=root_cause_category,
     )
-    incident.full_clean(exclude=["reference", "status"])
+    _validate(incident)
     services = list(services)
     with transaction.atomic():
-        incident.reference = reference_next(year=detected_at.year)
+        # The year in the configured TIME_ZONE, whatever offset the caller sent the time with.
+        incident.reference = reference_next(year=timezone.localtime(detected_at).year)
         sla_targets_apply(incident=incident, now=now)
         incident.save()
         if services:
@@ -112,6 +113,22 @@ def incident_create(
     return incident
 
 
+def _validate(incident: Incident) -> None:
+    """full_clean, with the impact-before-detection rule reported on started_at: the database
+    constraint alone would only say "constraint violated", against no field."""
+    errors: dict[str, list[str]] = {}
+    started, detected = incident.started_at, incident.detected_at
+    if isinstance(started, datetime) and isinstance(detected, datetime) and started > detected:
+        errors["started_at"] = ["The impact cannot start after it was detected."]
+    try:
+        # A field already in error is excluded, and with it the constraint that reads it.
+        incident.full_clean(exclude=["reference", "status", *errors])
+    except ValidationError as exc:
+        errors = exc.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
 def _plain(value: Any) -> Any:
     """A JSON-safe rendering of a field value for timeline details."""
     if isinstance(value, datetime):
@@ -134,7 +151,9 @@ def incident_update(*, incident: Incident, by: Actor, changes: dict[str, Any]) -
 
     now = timezone.now()
     with transaction.atomic():
-        locked = Incident.objects.select_for_update().select_related("priority").get(pk=incident.pk)
+        locked = (
+            Incident.objects.select_for_update(of=("self",)).select_related("priority").get(pk=incident.pk)
+        )
         if "phase" in changes and changes["phase"] and locked.status not in WORKING:
             raise ValidationError({"phase": ["The phase applies only while the incident is worked."]})
         new_services = changes.get("services")
@@ -152,7 +171,7 @@ def incident_update(*, incident: Incident, by: Actor, changes: dict[str, Any]) -
         if new_services is not None and {s.pk for s in old_services} != {s.pk for s in new_services}:
             diff["services"] = ([s.slug for s in old_services], [s.slug for s in new_services])
 
-        locked.full_clean(exclude=["reference", "status"])
+        _validate(locked)
         if "priority" in diff:
             sla_targets_apply(incident=locked, now=now)
         locked.save()

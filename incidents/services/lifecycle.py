@@ -30,7 +30,9 @@ VERBS = {
 
 def incident_lock(*, incident: Incident) -> Incident:
     """Reload the incident under a row lock; a status other than the caller's is a lost race."""
-    locked = Incident.objects.select_for_update().select_related("priority").get(pk=incident.pk)
+    # of=("self",): lock the incident only, not the joined priority row that every incident of that
+    # priority shares (the sweeper skips locked rows and would skip all of them).
+    locked = Incident.objects.select_for_update(of=("self",)).select_related("priority").get(pk=incident.pk)
     if locked.status != incident.status:
         raise ConflictError(
             f"{locked.reference} changed while you were looking at it: it is now "

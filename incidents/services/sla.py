@@ -61,7 +61,7 @@ def incident_sla_sweep(*, now: datetime | None = None) -> int:
     for incident_id in incident_sla_candidates(now=now).values_list("id", flat=True):
         with transaction.atomic():
             incident = (
-                Incident.objects.select_for_update(skip_locked=True)
+                Incident.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("priority")
                 .filter(pk=incident_id)
                 .first()

@@ -35,7 +35,9 @@ def status_update_create(
         raise ValidationError(errors)
 
     with transaction.atomic():
-        locked = Incident.objects.select_for_update().select_related("priority").get(pk=incident.pk)
+        locked = (
+            Incident.objects.select_for_update(of=("self",)).select_related("priority").get(pk=incident.pk)
+        )
         if locked.status == IncidentStatus.CLOSED:
             raise TransitionNotAllowedError(f"{locked.reference} is closed: it takes no more updates.")
         if phase and locked.status not in WORKING:

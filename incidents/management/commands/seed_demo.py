@@ -1,0 +1,545 @@
+"""Demo data for `make run`: a service catalog, one user per group and two weeks of incidents.
+
+Incidents are written only through incidents.services, so their timelines are what production
+writes; each step's rows are then moved back to the step's scripted time. Safe to run again: the
+catalog and users are topped up, incidents are created only into an empty database, and every run
+prints fresh passwords.
+"""
+
+import os
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from common.actor import Actor, Source
+from incidents.choices import (
+    DismissalReason,
+    EventKind,
+    Phase,
+    Role,
+    RootCauseCategory,
+    ServiceTier,
+    ServiceType,
+    UsersAffected,
+    Visibility,
+)
+from incidents.models import Incident, Priority, RoleAssignment, Service, StatusUpdate, TimelineEvent
+from incidents.services import (
+    incident_acknowledge,
+    incident_auto_resolve,
+    incident_close,
+    incident_create,
+    incident_dismiss,
+    incident_hold,
+    incident_note_add,
+    incident_reopen,
+    incident_resolve,
+    incident_role_assign,
+    incident_update,
+    service_create,
+    status_update_create,
+)
+
+RUNBOOKS = "https://runbooks.example.com"
+SERVICES = [
+    {
+        "slug": "web",
+        "name": "Web storefront",
+        "type": ServiceType.WEB,
+        "owner_team": "Storefront",
+        "tier": ServiceTier.TIER_1,
+        "description": "Customer-facing shop: catalog, cart and checkout.",
+    },
+    {
+        "slug": "postgres-primary",
+        "name": "PostgreSQL primary",
+        "type": ServiceType.DATABASE,
+        "owner_team": "Data platform",
+        "tier": ServiceTier.TIER_1,
+        "description": "Orders, customers and inventory; streaming replicas in two zones.",
+    },
+    {
+        "slug": "auth-sso",
+        "name": "Auth / SSO",
+        "type": ServiceType.AUTH,
+        "owner_team": "Identity",
+        "tier": ServiceTier.TIER_1,
+        "description": "Customer and staff sign-in, SAML and OIDC identity providers.",
+    },
+    {
+        "slug": "object-storage",
+        "name": "Object storage",
+        "type": ServiceType.STORAGE,
+        "owner_team": "Storage",
+        "tier": ServiceTier.TIER_2,
+        "description": "Product images, invoices and backups, replicated across regions.",
+    },
+    {
+        "slug": "edge-network",
+        "name": "Edge network",
+        "type": ServiceType.NETWORK,
+        "owner_team": "Network",
+        "tier": ServiceTier.TIER_1,
+        "description": "CDN, load balancers and DNS in front of every public endpoint.",
+    },
+    {
+        "slug": "payments-api",
+        "name": "Payments API",
+        "type": ServiceType.WEB,
+        "owner_team": "Payments",
+        "tier": ServiceTier.TIER_1,
+        "description": "Card and wallet payments through two acquirers.",
+    },
+    {
+        "slug": "search",
+        "name": "Search",
+        "type": ServiceType.OTHER,
+        "owner_team": "Discovery",
+        "tier": ServiceTier.TIER_2,
+        "description": "Product search and suggestions.",
+    },
+]
+# username, first name, group (None: superuser), what they are for.
+USERS = [
+    ("admin", "Admin", None, "superuser"),
+    ("alice", "Alice", "Responder", "Responder"),
+    ("bob", "Bob", "Approver", "Approver"),
+    ("carol", "Carol", "Viewer", "Viewer"),
+]
+
+
+class Story:
+    """One incident told through the services, each step moved back to its scripted time."""
+
+    def __init__(self, *, detected_at: datetime, impact_before: int = 0, **create: Any):
+        self.t0 = detected_at
+        self._marks = self._high_water()
+        self.incident = incident_create(
+            detected_at=detected_at, started_at=detected_at - timedelta(minutes=impact_before), **create
+        )
+        self._stamp(detected_at)
+
+    @staticmethod
+    def _high_water() -> tuple[int, int]:
+        return (
+            TimelineEvent.objects.aggregate(m=Max("id"))["m"] or 0,
+            StatusUpdate.objects.aggregate(m=Max("id"))["m"] or 0,
+        )
+
+    def _stamp(self, when: datetime) -> None:
+        last_event, last_update = self._marks
+        TimelineEvent.objects.filter(incident=self.incident, id__gt=last_event).update(occurred_at=when)
+        StatusUpdate.objects.filter(incident=self.incident, id__gt=last_update).update(
+            created_at=when, updated_at=when
+        )
+        self._marks = self._high_water()
+
+    def at(self, minutes: int, service: Callable[..., Any], **kwargs: Any) -> "Story":
+        """Run one service call as if it happened `minutes` after detection."""
+        service(incident=self.incident, **kwargs)
+        self._stamp(self.t0 + timedelta(minutes=minutes))
+        # Transitions compare the caller's status with the row's: always hand them a fresh copy.
+        self.incident = Incident.objects.select_related("priority").get(pk=self.incident.pk)
+        return self
+
+    def finish(self) -> Incident:
+        """Derive the incident's own timestamps from its (moved) timeline."""
+        incident = self.incident
+        timeline = list(TimelineEvent.objects.filter(incident=incident).order_by("occurred_at", "id"))
+
+        def when(*kinds: str, last: bool = True) -> datetime | None:
+            times = [e.occurred_at for e in timeline if e.kind in kinds]
+            return (times[-1] if last else times[0]) if times else None
+
+        fields: dict[str, Any] = {"created_at": self.t0, "updated_at": timeline[-1].occurred_at}
+        if incident.acknowledged_at:
+            fields["acknowledged_at"] = when(EventKind.ACKNOWLEDGED, last=False)
+        if incident.resolved_at:
+            fields["resolved_at"] = when(EventKind.RESOLVED, EventKind.AUTO_RESOLVED)
+        if incident.closed_at:
+            fields["closed_at"] = when(EventKind.CLOSED, EventKind.DISMISSED)
+        if incident.next_update_due_at:
+            # As the services schedule it: one interval after the last update, acknowledgement or reopen.
+            since = when(EventKind.ACKNOWLEDGED, EventKind.REOPENED, EventKind.STATUS_UPDATE)
+            fields["next_update_due_at"] = since + incident.priority.update_interval
+        Incident.objects.filter(pk=incident.pk).update(**fields)
+        for assignment in RoleAssignment.objects.filter(incident=incident):
+            assigned = [
+                e.occurred_at
+                for e in timeline
+                if e.kind == EventKind.ROLE_ASSIGNED and e.details.get("role") == assignment.role
+            ]
+            RoleAssignment.objects.filter(pk=assignment.pk).update(
+                created_at=assigned[-1], updated_at=assigned[-1]
+            )
+        incident.refresh_from_db()
+        return incident
+
+
+class Command(BaseCommand):
+    help = "Load demo services, users and incidents (idempotent); prints fresh demo passwords."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even with DEBUG off. It resets the demo users' passwords: never on a real install.",
+        )
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError(
+                "seed_demo resets the passwords of the users admin, alice, bob and carol, so it runs "
+                "only with DEBUG on (as `make run` sets it). Pass --force to run it anyway."
+            )
+        with transaction.atomic():
+            services, new_services = self._services()
+            users, passwords = self._users()
+            token, _ = Token.objects.get_or_create(user=users["admin"])
+            # Incidents only into an empty database: never mixed into someone's real ones.
+            created = 0 if Incident.objects.exists() else len(self._incidents(services, users))
+        self._report(new_services, created, users, passwords, token)
+
+    def _services(self) -> tuple[dict[str, Service], int]:
+        system = Actor.system(source=Source.CLI, label="seed_demo")
+        existing = {s.slug: s for s in Service.objects.filter(slug__in=[d["slug"] for d in SERVICES])}
+        new = 0
+        for data in SERVICES:
+            if data["slug"] not in existing:
+                existing[data["slug"]] = service_create(
+                    by=system, runbook_url=f"{RUNBOOKS}/{data['slug']}", **data
+                )
+                new += 1
+        return existing, new
+
+    def _users(self) -> tuple[dict[str, Any], dict[str, str]]:
+        user_model = get_user_model()
+        users, passwords = {}, {}
+        for username, first_name, group, _ in USERS:
+            user, _ = user_model.objects.get_or_create(
+                username=username, defaults={"first_name": first_name, "email": f"{username}@example.com"}
+            )
+            user.is_staff = True
+            user.is_active = True
+            user.is_superuser = group is None
+            passwords[username] = secrets.token_urlsafe(12)
+            user.set_password(passwords[username])
+            user.save()
+            if group:
+                user.groups.add(Group.objects.get(name=group))
+            users[username] = user
+        return users, passwords
+
+    def _incidents(self, services: dict[str, Service], users: dict[str, Any]) -> list[Incident]:
+        now = timezone.now().replace(second=0, microsecond=0)
+        p = {priority.code: priority for priority in Priority.objects.all()}
+        s = services
+        alice = Actor(user=users["alice"], source=Source.ADMIN)
+        bob = Actor(user=users["bob"], source=Source.API)
+        alertmanager = Actor.system(source=Source.SYSTEM, label="alertmanager")
+        grafana = Actor.system(source=Source.SYSTEM, label="grafana")
+        remediation = Actor.system(source=Source.TASK, label="auto-remediation")
+        public = Visibility.PUBLIC
+
+        failover = (
+            Story(
+                detected_at=now - timedelta(days=9, hours=3),
+                impact_before=3,
+                by=alertmanager,
+                title="Primary database failover",
+                description="PostgresPrimaryDown fired; checkout and sign-in return 500.",
+                priority=p["P1"],
+                services=[s["postgres-primary"], s["web"]],
+            )
+            .at(3, incident_acknowledge, by=alice)
+            .at(4, incident_role_assign, by=alice, role=Role.COMMANDER, user=users["bob"])
+            .at(5, incident_role_assign, by=alice, role=Role.TECHNICAL_LEAD, user=users["alice"])
+            .at(
+                6,
+                incident_update,
+                by=alice,
+                changes={"users_affected": UsersAffected.ALL, "services_down": 2},
+            )
+            .at(
+                8,
+                status_update_create,
+                by=bob,
+                message="Checkout and sign-in are failing. We are on it.",
+                visibility=public,
+            )
+            .at(
+                20,
+                status_update_create,
+                by=alice,
+                phase=Phase.IDENTIFIED,
+                message="The primary lost its data disk. The replica was promoted, but the app pool "
+                "still points at the old primary.",
+            )
+            .at(28, status_update_create, by=alice, phase=Phase.FIXING, message="Repointing the pool.")
+            .at(
+                35,
+                status_update_create,
+                by=bob,
+                phase=Phase.MONITORING,
+                visibility=public,
+                message="A fix is in place and we are monitoring.",
+            )
+            .at(50, incident_resolve, by=alice, summary="Pool repointed at the promoted replica.")
+            .at(
+                70,
+                incident_reopen,
+                by=alice,
+                reason="Write errors again: the pool recycled to the old address.",
+            )
+            .at(
+                75,
+                status_update_create,
+                by=alice,
+                phase=Phase.FIXING,
+                message="Pinning the pool to the service address instead of the host.",
+            )
+            .at(95, incident_resolve, by=alice, summary="Pool pinned to the service address and restarted.")
+            .at(100, incident_update, by=alice, changes={"root_cause_category": RootCauseCategory.HARDWARE})
+            .at(1500, incident_close, by=bob, note="Post-mortem published; action items tracked.")
+            .finish()
+        )
+        duplicate = (
+            Story(
+                detected_at=failover.detected_at + timedelta(minutes=2),
+                by=grafana,
+                title="Checkout error rate above 5 %",
+                priority=p["P3"],
+                services=[s["web"]],
+            )
+            .at(
+                12,
+                incident_dismiss,
+                by=alice,
+                reason="Same outage as the database failover.",
+                dismissal_reason=DismissalReason.DUPLICATE,
+                duplicate_of=failover,
+            )
+            .finish()
+        )
+        drill = (
+            Story(
+                detected_at=now - timedelta(days=6, hours=5),
+                by=bob,
+                title="Game day: edge network region failover",
+                description="Planned exercise: drain eu-west at the load balancers, fail over to eu-central.",
+                priority=p["P3"],
+                services=[s["edge-network"]],
+                is_drill=True,
+            )
+            .at(1, incident_acknowledge, by=bob)
+            .at(2, incident_role_assign, by=bob, role=Role.COMMANDER, user=users["bob"])
+            .at(3, incident_role_assign, by=bob, role=Role.SCRIBE, user=users["alice"])
+            .at(10, status_update_create, by=bob, phase=Phase.FIXING, message="eu-west drained.")
+            .at(
+                24, incident_note_add, by=alice, message="DNS TTL of 300 s delayed the shift by four minutes."
+            )
+            .at(40, status_update_create, by=bob, phase=Phase.MONITORING, message="Traffic on eu-central.")
+            .at(45, incident_resolve, by=bob, summary="Failover in 9 minutes; TTL to be lowered to 60 s.")
+            .at(60, incident_close, by=bob, note="Drill complete.")
+            .finish()
+        )
+        sso = (
+            Story(
+                detected_at=now - timedelta(days=4, hours=2),
+                impact_before=15,
+                by=grafana,
+                title="SSO login failures for EU users",
+                priority=p["P2"],
+                services=[s["auth-sso"]],
+            )
+            .at(4, incident_acknowledge, by=alice)
+            .at(5, incident_role_assign, by=alice, role=Role.COMMANDER, user=users["alice"])
+            .at(6, incident_role_assign, by=alice, role=Role.COMMUNICATIONS_LEAD, user=users["bob"])
+            .at(
+                10,
+                status_update_create,
+                by=bob,
+                visibility=public,
+                message="Some customers in Europe cannot sign in. We are investigating.",
+            )
+            .at(
+                30,
+                status_update_create,
+                by=alice,
+                phase=Phase.IDENTIFIED,
+                message="The EU identity provider's signing certificate expired at 06:00 UTC.",
+            )
+            .at(38, status_update_create, by=alice, phase=Phase.FIXING, message="Rotating the certificate.")
+            .at(
+                50,
+                status_update_create,
+                by=bob,
+                phase=Phase.MONITORING,
+                visibility=public,
+                message="Sign-in works again; we are monitoring.",
+            )
+            .at(
+                65,
+                incident_update,
+                by=alice,
+                changes={
+                    "users_affected": UsersAffected.MANY,
+                    "root_cause_category": RootCauseCategory.CONFIGURATION_CHANGE,
+                },
+            )
+            .at(80, incident_resolve, by=alice, summary="Certificate rotated; expiry alert added at 30 days.")
+            .finish()
+        )
+        storage_lag = (
+            Story(
+                detected_at=now - timedelta(days=2, hours=1),
+                by=bob,
+                title="Replication lag on object storage eu-west",
+                priority=p["P3"],
+                services=[s["object-storage"]],
+            )
+            .at(15, incident_acknowledge, by=bob)
+            .at(
+                20, status_update_create, by=bob, message="Lag at 40 minutes and growing; one shelf degraded."
+            )
+            .at(40, incident_note_add, by=bob, message="Vendor case 88213 opened for the failed disk shelf.")
+            .at(
+                45,
+                incident_hold,
+                by=bob,
+                reason="Waiting on the vendor to replace the disk shelf (case 88213).",
+            )
+            .at(300, status_update_create, by=bob, message="Vendor engineer booked for tomorrow morning.")
+            .finish()
+        )
+        disk = (
+            Story(
+                detected_at=now - timedelta(days=1, hours=6),
+                by=alertmanager,
+                title="Disk usage above 90 % on storage node sn-07",
+                priority=p["P4"],
+                services=[s["object-storage"]],
+            )
+            .at(
+                12,
+                incident_auto_resolve,
+                by=remediation,
+                summary="Log rotation freed 38 GB; the alert resolved.",
+            )
+            .finish()
+        )
+        latency = (
+            Story(
+                detected_at=now - timedelta(hours=3),
+                impact_before=10,
+                by=alice,
+                title="Checkout latency above 2 s",
+                priority=p["P3"],
+                services=[s["web"], s["postgres-primary"]],
+            )
+            .at(6, incident_acknowledge, by=alice)
+            .at(8, incident_role_assign, by=alice, role=Role.COMMANDER, user=users["alice"])
+            .at(9, incident_role_assign, by=alice, role=Role.TECHNICAL_LEAD, user=users["bob"])
+            .at(
+                12,
+                status_update_create,
+                by=alice,
+                message="p95 checkout latency at 2.4 s; looking at the database.",
+            )
+            .at(
+                20,
+                incident_update,
+                by=alice,
+                changes={
+                    "priority": p["P2"],
+                    "users_affected": UsersAffected.MANY,
+                    "services_down": 1,
+                },
+            )
+            .at(
+                25,
+                status_update_create,
+                by=bob,
+                visibility=public,
+                message="Checkout is slow for some customers. We are investigating.",
+            )
+            .at(
+                55,
+                incident_note_add,
+                by=bob,
+                message="orders_by_customer switched to a sequential scan after last night's ANALYZE.",
+            )
+            .at(
+                60,
+                status_update_create,
+                by=bob,
+                phase=Phase.IDENTIFIED,
+                message="A missing index on orders(customer_id, created_at).",
+            )
+            .at(
+                95,
+                status_update_create,
+                by=bob,
+                phase=Phase.FIXING,
+                message="Building the index concurrently.",
+            )
+            .at(
+                150,
+                status_update_create,
+                by=alice,
+                phase=Phase.MONITORING,
+                visibility=public,
+                message="Checkout is fast again; we are monitoring.",
+            )
+            .finish()
+        )
+        fresh = Story(
+            detected_at=now - timedelta(minutes=25),
+            impact_before=7,
+            by=alertmanager,
+            title="Elevated 5xx rate on the storefront",
+            description="HighErrorRate: 3.1 % of storefront requests return 5xx (threshold 1 %).",
+            priority=p["P3"],
+            services=[s["web"], s["payments-api"]],
+        ).finish()
+        return [failover, duplicate, drill, sso, storage_lag, disk, latency, fresh]
+
+    def _report(self, new_services: int, created: int, users, passwords, token) -> None:
+        base = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
+        incidents = (
+            f"{created} demo incidents created"
+            if created
+            else f"{Incident.objects.count()} incidents already present, none added"
+        )
+        self.stdout.write(
+            f"Services: {Service.objects.count()} ({new_services} new). Incidents: {incidents}."
+        )
+        lines = [
+            "",
+            "=" * 72,
+            "Mitigate demo",
+            f"  Admin:     {base}/admin/",
+            f"  API docs:  {base}/api/docs/",
+            "",
+            f"  {'user':<8} {'password':<20} role",
+        ]
+        lines += [f"  {name:<8} {passwords[name]:<20} {role}" for name, _, _, role in USERS]
+        lines += [
+            "",
+            f"  API token (admin): {token.key}",
+            f'  curl -H "Authorization: Token {token.key}" {base}/api/v1/incidents/',
+            "",
+            "  Passwords are new on every run of seed_demo; the token stays.",
+            "=" * 72,
+        ]
+        self.stdout.write("\n".join(lines))

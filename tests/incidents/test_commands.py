@@ -1,0 +1,290 @@
+"""Management commands: open_incident (for scripts) and seed_demo (for `make run`)."""
+
+import re
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command, execute_from_command_line
+from django.core.management.base import CommandError
+from django.db import connections
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from incidents.choices import DismissalReason, EventKind, IncidentStatus
+from incidents.models import Incident, IncidentSequence, RoleAssignment, Service, StatusUpdate, TimelineEvent
+
+S = IncidentStatus
+TRANSITION_KINDS = {
+    EventKind.ACKNOWLEDGED,
+    EventKind.HELD,
+    EventKind.RESUMED,
+    EventKind.RESOLVED,
+    EventKind.AUTO_RESOLVED,
+    EventKind.REOPENED,
+    EventKind.CLOSED,
+    EventKind.DISMISSED,
+}
+
+
+def run(*args, **options) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, **options)
+    return out.getvalue()
+
+
+def nothing_written() -> bool:
+    return not (
+        Incident.objects.exists() or TimelineEvent.objects.exists() or IncidentSequence.objects.exists()
+    )
+
+
+class TestOpenIncident:
+    @pytest.fixture(autouse=True)
+    def catalog(self, service_factory):
+        service_factory(slug="web", name="Web storefront")
+        service_factory(slug="auth-sso", name="Auth / SSO")
+
+    def test_prints_only_the_reference(self):
+        out = run("open_incident", "--priority", "P2", "--service", "web", "--title", "Checkout returns 502")
+        incident = Incident.objects.get()
+        assert out == f"{incident.reference}\n"
+        assert re.fullmatch(r"INC-\d{4}-0001", incident.reference)
+
+    def test_opens_through_the_service_as_the_system(self):
+        reference = run(
+            "open_incident",
+            "--priority=p1",
+            "--service=web",
+            "--service=Auth / SSO",
+            "--title=Sign-in fails",
+            "--description=Login returns 500 for every user.",
+            "--source=log-monitor",
+        ).strip()
+        incident = Incident.objects.get(reference=reference)
+        assert (incident.title, incident.description, incident.priority.code, incident.is_drill) == (
+            "Sign-in fails",
+            "Login returns 500 for every user.",
+            "P1",
+            False,
+        )
+        assert set(incident.services.values_list("slug", flat=True)) == {"web", "auth-sso"}
+        assert incident.created_by is None
+        assert incident.response_due_at == incident.detected_at + timedelta(minutes=15)
+        [created] = TimelineEvent.objects.filter(incident=incident)
+        assert (created.kind, created.actor, created.actor_name, created.source) == (
+            EventKind.CREATED,
+            None,
+            "log-monitor",
+            "cli",
+        )
+        assert created.details == {
+            "priority": "P1",
+            "services": ["web", "auth-sso"],
+            "is_drill": False,
+            "origin": "log-monitor",
+        }
+
+    def test_drill_and_default_source(self):
+        reference = run("open_incident", "--priority", "P4", "--title", "Game day", "--drill").strip()
+        incident = Incident.objects.get(reference=reference)
+        assert incident.is_drill
+        assert not incident.services.exists()
+        assert TimelineEvent.objects.get(incident=incident).actor_name == "cli"
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (
+                ["--priority", "P9", "--service", "web"],
+                "Unknown priority 'P9'; choose one of P1, P2, P3, P4, P5.",
+            ),
+            (
+                ["--priority", "P2", "--service", "web", "--service", "mainframe"],
+                "Unknown service 'mainframe'",
+            ),
+            (["--priority", "P2", "--title", "   "], "title:"),
+            (["--priority", "P2", "--source", "x" * 151], "--source is limited to 150 characters."),
+        ],
+    )
+    def test_bad_input_is_a_command_error_and_writes_nothing(self, args, message):
+        if "--title" not in args:
+            args = [*args, "--title", "Checkout returns 502"]
+        with pytest.raises(CommandError) as exc:
+            run("open_incident", *args)
+        assert message in str(exc.value)
+        assert nothing_written()
+
+    def test_a_missing_argument_is_refused(self):
+        with pytest.raises(CommandError, match="--title"):
+            run("open_incident", "--priority", "P2")
+        assert nothing_written()
+
+    @pytest.fixture
+    def keep_connection(self, monkeypatch):
+        """run_from_argv closes every connection when done, the test's transaction with it."""
+        monkeypatch.setattr(connections, "close_all", lambda: None)
+
+    def test_exits_non_zero_from_the_command_line(self, capsys, keep_connection):
+        with pytest.raises(SystemExit) as exc:
+            execute_from_command_line(["manage.py", "open_incident", "--priority", "P0", "--title", "Down"])
+        assert exc.value.code == 1
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert "Unknown priority 'P0'" in captured.err
+        assert nothing_written()
+
+    def test_succeeds_from_the_command_line(self, capsys, keep_connection):
+        execute_from_command_line(
+            ["manage.py", "open_incident", "--priority", "P3", "--title", "Slow search"]
+        )
+        assert capsys.readouterr().out == f"{Incident.objects.get().reference}\n"
+
+
+CREDENTIAL = re.compile(r"^\s+(admin|alice|bob|carol)\s+(\S+)\s+(superuser|Responder|Approver|Viewer)$", re.M)
+
+
+def passwords(out: str) -> dict[str, str]:
+    found = {user: password for user, password, _ in CREDENTIAL.findall(out)}
+    assert set(found) == {"admin", "alice", "bob", "carol"}
+    return found
+
+
+def counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in (Incident, TimelineEvent, StatusUpdate, RoleAssignment, Service, Token, get_user_model())
+    }
+
+
+class TestSeedDemo:
+    @pytest.fixture(autouse=True)
+    def debug(self, db, settings, monkeypatch):
+        settings.DEBUG = True
+        monkeypatch.delenv("PORT", raising=False)
+
+    def test_creates_a_catalog_users_and_incidents(self):
+        out = run("seed_demo")
+
+        assert Service.objects.count() >= 5
+        assert all(s.owner_team and s.runbook_url.startswith("https://") for s in Service.objects.all())
+        incidents = list(Incident.objects.all())
+        assert len(incidents) >= 8
+        assert {i.status for i in incidents} == set(S)
+        assert "8 demo incidents created" in out
+
+    def test_covers_the_interesting_cases(self):
+        run("seed_demo")
+        worked = Incident.objects.get(status=S.IN_PROGRESS)
+        assert worked.phase
+        assert worked.status_updates.values("phase").distinct().count() >= 3
+        assert worked.status_updates.filter(visibility="public").exists()
+        duplicate = Incident.objects.get(dismissal_reason=DismissalReason.DUPLICATE)
+        assert duplicate.status == S.CLOSED and duplicate.duplicate_of is not None
+        assert Incident.objects.filter(is_drill=True).exists()
+        assert TimelineEvent.objects.filter(kind=EventKind.AUTO_RESOLVED).exists()
+        assert Incident.objects.filter(reopen_count__gt=0).exists()
+        for kind in (EventKind.PRIORITY_CHANGED, EventKind.ROLE_ASSIGNED, EventKind.NOTE, EventKind.HELD):
+            assert TimelineEvent.objects.filter(kind=kind).exists(), kind
+        assert Incident.objects.exclude(commander=None).exists()
+
+    def test_timelines_are_consistent_and_in_the_last_two_weeks(self):
+        run("seed_demo")
+        now = timezone.now()
+        for incident in Incident.objects.all():
+            stamps = [
+                incident.started_at,
+                incident.detected_at,
+                incident.acknowledged_at,
+                incident.resolved_at,
+                incident.closed_at,
+            ]
+            stamps = [t for t in stamps if t is not None]
+            assert stamps == sorted(stamps), incident
+            assert now - timedelta(days=14) <= incident.started_at
+            assert incident.closed_at is None or incident.closed_at <= now
+
+            timeline = list(TimelineEvent.objects.filter(incident=incident).order_by("id"))
+            times = [e.occurred_at for e in timeline]
+            assert times == sorted(times), incident
+            assert timeline[0].kind == EventKind.CREATED
+            assert timeline[0].occurred_at == incident.detected_at == incident.created_at
+            assert times[-1] <= now
+            # Written by the services: each transition starts where the previous one ended.
+            status = S.NEW
+            for event in timeline:
+                if event.kind in TRANSITION_KINDS:
+                    assert event.details["from"] == status, (incident, event)
+                    status = event.details["to"]
+            assert status == incident.status, incident
+
+            acknowledged = [e.occurred_at for e in timeline if e.kind == EventKind.ACKNOWLEDGED]
+            assert incident.acknowledged_at == (acknowledged[0] if acknowledged else None)
+            for update in incident.status_updates.all():
+                assert incident.detected_at <= update.created_at <= now
+                event = TimelineEvent.objects.get(
+                    kind=EventKind.STATUS_UPDATE, details__status_update=update.pk
+                )
+                assert event.occurred_at == update.created_at
+            if incident.next_update_due_at:
+                assert incident.next_update_due_at == (
+                    max(acknowledged + [u.created_at for u in incident.status_updates.all()])
+                    + incident.priority.update_interval
+                )
+
+    def test_users_passwords_and_token(self):
+        out = run("seed_demo")
+        user_model = get_user_model()
+        admin = user_model.objects.get(username="admin")
+        assert admin.is_superuser and admin.is_staff
+        for username, group in [("alice", "Responder"), ("bob", "Approver"), ("carol", "Viewer")]:
+            user = user_model.objects.get(username=username)
+            assert user.is_staff and not user.is_superuser
+            assert list(user.groups.values_list("name", flat=True)) == [group]
+        for username, password in passwords(out).items():
+            assert authenticate(username=username, password=password) is not None, username
+            assert len(password) >= 16
+        token = Token.objects.get(user=admin)
+        assert f"API token (admin): {token.key}" in out
+        assert "http://127.0.0.1:8000/admin/" in out
+        assert "http://127.0.0.1:8000/api/docs/" in out
+
+    def test_running_again_adds_nothing_but_fresh_passwords(self):
+        first = run("seed_demo")
+        before = counts()
+        token = Token.objects.get(user__username="admin").key
+
+        second = run("seed_demo")
+
+        assert counts() == before
+        assert "none added" in second
+        old, new = passwords(first), passwords(second)
+        for username in old:
+            assert old[username] != new[username]
+            assert authenticate(username=username, password=old[username]) is None
+            assert authenticate(username=username, password=new[username]) is not None
+        assert f"API token (admin): {token}" in second
+
+    def test_leaves_existing_incidents_alone(self, open_incident):
+        mine = open_incident()
+        out = run("seed_demo")
+        assert list(Incident.objects.all()) == [mine]
+        assert "1 incidents already present, none added" in out
+        assert Service.objects.filter(slug="web").exists()
+        passwords(out)
+
+    def test_urls_follow_the_port(self, monkeypatch):
+        monkeypatch.setenv("PORT", "9123")
+        out = run("seed_demo")
+        assert "http://127.0.0.1:9123/admin/" in out
+        assert "http://127.0.0.1:9123/api/docs/" in out
+        assert ":8000" not in out
+
+    def test_refuses_to_run_with_debug_off(self, settings):
+        settings.DEBUG = False
+        with pytest.raises(CommandError, match="DEBUG"):
+            run("seed_demo")
+        assert counts() == {name: 0 for name in counts()}
+        run("seed_demo", force=True)
+        assert Incident.objects.count() >= 8
