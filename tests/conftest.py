@@ -6,8 +6,20 @@ from common.actor import Actor, Source
 from incidents.models import Priority
 from incidents.services import incident_create
 from tests.factories import IncidentFactory, ServiceFactory, UserFactory
+from tests.incidents.support import seed_reference_data
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Transactional tests (threads, a live server, a worker) commit for real, and the flush after
+    each one wipes what migrations seed. Put the priorities and groups back before every such test,
+    so none depends on running first."""
+    marker = request.node.get_closest_marker("django_db")
+    if (marker and marker.kwargs.get("transaction")) or "live_server" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+        seed_reference_data()
 
 
 def pytest_collection_modifyitems(config, items):

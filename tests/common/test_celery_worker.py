@@ -35,7 +35,7 @@ def broker(tmp_path):
 
 
 @pytest.mark.integration
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_worker_runs_the_sla_sweep_sent_through_the_broker(broker, open_incident, priorities):
     incident = open_incident(priority=priorities["P1"])
     # Past its 15-minute response target without anyone acknowledging.

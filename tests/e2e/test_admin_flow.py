@@ -92,7 +92,7 @@ class Page:
             self.driver.set_window_size(1400, 1100)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_responder_takes_an_incident_from_open_to_closed(live_server, browser, settings):
     # The live server speaks plain HTTP.
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False

@@ -24,7 +24,7 @@ from incidents.services import (
     incident_sla_sweep,
 )
 from tests.factories import UserFactory
-from tests.incidents.support import AUTOMATION, drive, seed_reference_data
+from tests.incidents.support import AUTOMATION, drive
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -57,11 +57,6 @@ def race(pk: int, calls: list[Callable[[Incident], Any]]) -> list[Any]:
         thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads)
     return outcomes
-
-
-@pytest.fixture(autouse=True)
-def reference_data(transactional_db):
-    seed_reference_data()
 
 
 @pytest.fixture

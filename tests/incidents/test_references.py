@@ -13,7 +13,7 @@ from common.actor import Actor, Source
 from common.exceptions import PermissionDeniedError
 from incidents.models import Incident, IncidentSequence, Priority
 from incidents.services import incident_create
-from tests.incidents.support import install_clock, seed_reference_data
+from tests.incidents.support import install_clock
 
 
 @pytest.fixture
@@ -86,7 +86,6 @@ def test_a_refused_creation_consumes_no_number(open_incident, viewer, priorities
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_creations_get_unique_consecutive_references():
-    seed_reference_data()
     threads_count = 20
     detected_at = timezone.now()
     year = detected_at.year
