@@ -16,7 +16,7 @@ from incidents.models import Incident, Priority, Service
 from incidents.services.references import reference_next
 from incidents.services.roles import role_change_apply
 from incidents.services.sla import WORKING, sla_targets_apply
-from incidents.services.timeline import timeline_event_record
+from incidents.services.timeline import field_change_record, timeline_event_record
 
 ADD_PERMISSION = "incidents.add_incident"
 CHANGE_PERMISSION = "incidents.change_incident"
@@ -193,15 +193,7 @@ def _record_changes(*, incident: Incident, by: Actor, diff: dict[str, tuple[Any,
         if field not in diff:
             continue
         old, new = (_plain(v) for v in diff.pop(field))
-        label = Incident._meta.get_field(field).verbose_name.capitalize()
-        message = f"{label} changed from {old or 'none'} to {new or 'none'}."
-        timeline_event_record(
-            incident=incident,
-            kind=kind,
-            by=by,
-            message=message,
-            details={"field": field, "from": old, "to": new},
-        )
+        field_change_record(incident=incident, by=by, kind=kind, field=field, old=old, new=new)
     if diff:
         timeline_event_record(
             incident=incident,

@@ -13,7 +13,7 @@ from common.actor import Actor
 from common.exceptions import ConflictError, PermissionDeniedError, TransitionNotAllowedError
 from incidents.choices import DismissalReason, EventKind, Phase
 from incidents.models import Incident
-from incidents.services.sla import sla_next_update_schedule
+from incidents.services.sla import sla_breaches_record, sla_next_update_schedule
 from incidents.services.timeline import timeline_event_record
 
 VERBS = {
@@ -63,6 +63,7 @@ def _transition(
                 )
             if by.user is not None and not has_transition_perm(method, by.user):
                 raise PermissionDeniedError(f"You may not {VERBS[name]} incidents.")
+            sla_breaches_record(incident=locked, now=timezone.now())
             from_status = locked.status
             method()
             if apply:

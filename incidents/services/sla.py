@@ -68,11 +68,14 @@ def incident_sla_sweep(*, now: datetime | None = None) -> int:
             )
             if incident is None:  # Being changed right now; the next sweep looks again.
                 continue
-            recorded += _record_breaches(incident=incident, now=now)
+            recorded += sla_breaches_record(incident=incident, now=now)
     return recorded
 
 
-def _record_breaches(*, incident: Incident, now: datetime) -> int:
+def sla_breaches_record(*, incident: Incident, now: datetime) -> int:
+    """Record the breaches due on a locked incident in its current state. The sweeper calls it, and
+    so does every change of state before it happens, so a breach the sweeper missed (worker down)
+    still lands on the timeline when someone finally acts."""
     events = []
     changed = []
     if (

@@ -6,8 +6,8 @@ from common.actor import Actor
 from common.exceptions import PermissionDeniedError, TransitionNotAllowedError
 from incidents.choices import EventKind, IncidentStatus, Phase, Visibility
 from incidents.models import Incident, StatusUpdate
-from incidents.services.sla import WORKING, sla_next_update_schedule
-from incidents.services.timeline import timeline_event_record
+from incidents.services.sla import WORKING, sla_breaches_record, sla_next_update_schedule
+from incidents.services.timeline import field_change_record, timeline_event_record
 
 ADD_PERMISSION = "incidents.add_statusupdate"
 
@@ -42,6 +42,8 @@ def status_update_create(
             raise TransitionNotAllowedError(f"{locked.reference} is closed: it takes no more updates.")
         if phase and locked.status not in WORKING:
             raise ValidationError({"phase": ["The phase applies only while the incident is worked."]})
+        now = timezone.now()
+        sla_breaches_record(incident=locked, now=now)
         update = StatusUpdate.objects.create(
             incident=locked,
             message=message,
@@ -49,11 +51,12 @@ def status_update_create(
             visibility=visibility,
             author=by.user,
         )
+        previous_phase = locked.phase
         fields = ["next_update_due_at", "updated_at"]
-        if phase and phase != locked.phase:
+        if phase and phase != previous_phase:
             locked.phase = phase
             fields.append("phase")
-        sla_next_update_schedule(incident=locked, since=timezone.now())
+        sla_next_update_schedule(incident=locked, since=now)
         locked.save(update_fields=fields)
         timeline_event_record(
             incident=locked,
@@ -62,4 +65,14 @@ def status_update_create(
             message=message,
             details={"status_update": update.pk, "visibility": visibility, "phase": update.phase},
         )
+        if "phase" in fields:
+            # Its own event too, so phase durations read the same whichever way the phase moved.
+            field_change_record(
+                incident=locked,
+                by=by,
+                kind=EventKind.PHASE_CHANGED,
+                field="phase",
+                old=previous_phase,
+                new=phase,
+            )
     return update

@@ -53,3 +53,17 @@ def timeline_event_pin(*, event: TimelineEvent, by: Actor, pinned: bool) -> Time
     TimelineEvent.objects.filter(pk=event.pk).update(pinned=pinned)
     event.pinned = pinned
     return event
+
+
+def field_change_record(
+    *, incident: Incident, by: Actor, kind: EventKind, field: str, old: Any, new: Any
+) -> TimelineEvent:
+    """One event for a change of a field that matters (priority, assignee, phase); values plain."""
+    label = Incident._meta.get_field(field).verbose_name.capitalize()
+    return timeline_event_record(
+        incident=incident,
+        kind=kind,
+        by=by,
+        message=f"{label} changed from {old or 'none'} to {new or 'none'}.",
+        details={"field": field, "from": old, "to": new},
+    )

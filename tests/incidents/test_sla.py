@@ -204,3 +204,31 @@ class TestTask:
         assert result.successful()
         assert result.get() == 2
         assert {e.details["target"] for e in sla_events(p2)} == {SlaTarget.RESPONSE, SlaTarget.RESOLUTION}
+
+
+def test_a_late_acknowledgement_records_the_breach_the_sweeper_missed(p2, actor, clock):
+    # No sweep ran (worker down): acting on the incident still puts the breach on the timeline.
+    clock.advance(minutes=45)
+    incident = incident_acknowledge(incident=p2, by=actor)
+
+    assert incident.response_breached_at == clock.now
+    kinds = [e.kind for e in events(incident)]
+    assert kinds == [EventKind.CREATED, EventKind.SLA_BREACHED, EventKind.ACKNOWLEDGED]
+    assert events(incident, EventKind.SLA_BREACHED)[0].details["target"] == SlaTarget.RESPONSE
+    assert incident_sla_sweep(now=clock.now) == 0
+
+
+def test_an_acknowledgement_in_time_records_no_breach(p2, actor, clock):
+    clock.advance(minutes=29)
+    incident = incident_acknowledge(incident=p2, by=actor)
+    assert incident.response_breached_at is None
+    assert sla_events(incident) == []
+
+
+def test_a_late_status_update_records_the_missed_one_first(p2, actor, clock):
+    incident = incident_acknowledge(incident=p2, by=actor)
+    clock.advance(hours=3)
+    status_update_create(incident=incident, by=actor, message="Still on it")
+
+    assert [e.kind for e in events(incident)][-2:] == [EventKind.UPDATE_OVERDUE, EventKind.STATUS_UPDATE]
+    assert incident_sla_sweep(now=clock.now) == 0

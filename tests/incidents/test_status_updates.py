@@ -113,3 +113,11 @@ def test_invalid_input_changes_nothing(kwargs, fields, worked, actor):
         status_update_create(incident=worked, by=actor, **kwargs)
     assert sorted(exc.value.message_dict) == sorted(fields)
     assert snapshot(worked) == before
+
+
+def test_moving_the_phase_with_an_update_writes_a_phase_changed_event(worked, actor):
+    status_update_create(incident=worked, by=actor, message="Bad index found", phase=Phase.IDENTIFIED)
+    status_update_create(incident=worked, by=actor, message="Same phase", phase=Phase.IDENTIFIED)
+
+    [changed] = events(worked, EventKind.PHASE_CHANGED)
+    assert changed.details == {"field": "phase", "from": Phase.INVESTIGATING, "to": Phase.IDENTIFIED}
