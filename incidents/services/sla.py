@@ -68,7 +68,10 @@ def incident_sla_sweep(*, now: datetime | None = None) -> int:
             )
             if incident is None:  # Being changed right now; the next sweep looks again.
                 continue
-            recorded += sla_breaches_record(incident=incident, now=now)
+            count = sla_breaches_record(incident=incident, now=now)
+        if count:
+            logger.info("Recorded %d SLA event(s) on %s", count, incident.reference)
+        recorded += count
     return recorded
 
 
@@ -122,5 +125,4 @@ def sla_breaches_record(*, incident: Incident, now: datetime) -> int:
         timeline_event_record(
             incident=incident, kind=kind, by=SWEEPER, message=message, details=details, at=now
         )
-    logger.info("Recorded %d SLA event(s) on %s", len(events), incident.reference)
     return len(events)

@@ -8,23 +8,23 @@ prints fresh passwords.
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
+from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from common.actor import Actor, Source
 from incidents.choices import (
     DismissalReason,
-    EventKind,
     Phase,
     Role,
     RootCauseCategory,
@@ -33,7 +33,7 @@ from incidents.choices import (
     UsersAffected,
     Visibility,
 )
-from incidents.models import Incident, Priority, RoleAssignment, Service, StatusUpdate, TimelineEvent
+from incidents.models import Incident, Priority, Service
 from incidents.services import (
     incident_acknowledge,
     incident_auto_resolve,
@@ -118,72 +118,34 @@ USERS = [
 ]
 
 
+@contextmanager
+def scripted_clock(when: datetime) -> Iterator[None]:
+    """Run services as if it were `when`. Demo only: the services then compute every timestamp,
+    SLA due time and breach exactly as they would have at that moment, with nothing to fix up."""
+    with mock.patch("django.utils.timezone.now", return_value=when):
+        yield
+
+
 class Story:
-    """One incident told through the services, each step moved back to its scripted time."""
+    """One incident told through the services, each step at its scripted time after detection."""
 
     def __init__(self, *, detected_at: datetime, impact_before: int = 0, **create: Any):
         self.t0 = detected_at
-        self._marks = self._high_water()
-        self.incident = incident_create(
-            detected_at=detected_at, started_at=detected_at - timedelta(minutes=impact_before), **create
-        )
-        self._stamp(detected_at)
-
-    @staticmethod
-    def _high_water() -> tuple[int, int]:
-        return (
-            TimelineEvent.objects.aggregate(m=Max("id"))["m"] or 0,
-            StatusUpdate.objects.aggregate(m=Max("id"))["m"] or 0,
-        )
-
-    def _stamp(self, when: datetime) -> None:
-        last_event, last_update = self._marks
-        TimelineEvent.objects.filter(incident=self.incident, id__gt=last_event).update(occurred_at=when)
-        StatusUpdate.objects.filter(incident=self.incident, id__gt=last_update).update(
-            created_at=when, updated_at=when
-        )
-        self._marks = self._high_water()
+        with scripted_clock(detected_at):
+            self.incident = incident_create(
+                detected_at=detected_at, started_at=detected_at - timedelta(minutes=impact_before), **create
+            )
 
     def at(self, minutes: int, service: Callable[..., Any], **kwargs: Any) -> "Story":
         """Run one service call as if it happened `minutes` after detection."""
-        service(incident=self.incident, **kwargs)
-        self._stamp(self.t0 + timedelta(minutes=minutes))
+        with scripted_clock(self.t0 + timedelta(minutes=minutes)):
+            service(incident=self.incident, **kwargs)
         # Transitions compare the caller's status with the row's: always hand them a fresh copy.
         self.incident = Incident.objects.select_related("priority").get(pk=self.incident.pk)
         return self
 
     def finish(self) -> Incident:
-        """Derive the incident's own timestamps from its (moved) timeline."""
-        incident = self.incident
-        timeline = list(TimelineEvent.objects.filter(incident=incident).order_by("occurred_at", "id"))
-
-        def when(*kinds: str, last: bool = True) -> datetime | None:
-            times = [e.occurred_at for e in timeline if e.kind in kinds]
-            return (times[-1] if last else times[0]) if times else None
-
-        fields: dict[str, Any] = {"created_at": self.t0, "updated_at": timeline[-1].occurred_at}
-        if incident.acknowledged_at:
-            fields["acknowledged_at"] = when(EventKind.ACKNOWLEDGED, last=False)
-        if incident.resolved_at:
-            fields["resolved_at"] = when(EventKind.RESOLVED, EventKind.AUTO_RESOLVED)
-        if incident.closed_at:
-            fields["closed_at"] = when(EventKind.CLOSED, EventKind.DISMISSED)
-        if incident.next_update_due_at:
-            # As the services schedule it: one interval after the last update, acknowledgement or reopen.
-            since = when(EventKind.ACKNOWLEDGED, EventKind.REOPENED, EventKind.STATUS_UPDATE)
-            fields["next_update_due_at"] = since + incident.priority.update_interval
-        Incident.objects.filter(pk=incident.pk).update(**fields)
-        for assignment in RoleAssignment.objects.filter(incident=incident):
-            assigned = [
-                e.occurred_at
-                for e in timeline
-                if e.kind == EventKind.ROLE_ASSIGNED and e.details.get("role") == assignment.role
-            ]
-            RoleAssignment.objects.filter(pk=assignment.pk).update(
-                created_at=assigned[-1], updated_at=assigned[-1]
-            )
-        incident.refresh_from_db()
-        return incident
+        return self.incident
 
 
 class Command(BaseCommand):
