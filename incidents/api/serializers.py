@@ -204,31 +204,6 @@ class PrioritySuggestionSerializer(serializers.Serializer):
 # --- Input ------------------------------------------------------------------------------------
 
 
-class IncidentCreateInput(StrictSerializer):
-    """Only the fields sent reach incident_create, so its defaults apply to the rest."""
-
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(required=False, allow_blank=True)
-    priority = _priority_field()
-    services = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Service.objects.all(), many=True, required=False, help_text="Slugs."
-    )
-    assignee = UsernameField(required=False, allow_null=True)
-    commander = UsernameField(required=False, allow_null=True)
-    root_cause_category = serializers.ChoiceField(
-        choices=RootCauseCategory.choices, required=False, allow_blank=True
-    )
-    users_affected = serializers.ChoiceField(choices=UsersAffected.choices, required=False, allow_blank=True)
-    services_down = serializers.IntegerField(min_value=0, required=False)
-    data_at_risk = serializers.BooleanField(required=False)
-    security_issue = serializers.BooleanField(required=False)
-    is_drill = serializers.BooleanField(required=False)
-    detected_at = serializers.DateTimeField(required=False, help_text="Default: now.")
-    started_at = serializers.DateTimeField(
-        required=False, help_text="When impact began; default detected_at."
-    )
-
-
 class IncidentUpdateInput(StrictSerializer):
     """A partial edit: the fields sent, and only those, go to incident_update."""
 
@@ -249,7 +224,18 @@ class IncidentUpdateInput(StrictSerializer):
     data_at_risk = serializers.BooleanField(required=False)
     security_issue = serializers.BooleanField(required=False)
     is_drill = serializers.BooleanField(required=False)
-    started_at = serializers.DateTimeField(required=False)
+    started_at = serializers.DateTimeField(
+        required=False, help_text="When impact began; on creation, default detected_at."
+    )
+
+
+class IncidentCreateInput(IncidentUpdateInput):
+    """Only the fields sent reach incident_create, so its defaults apply to the rest."""
+
+    title = serializers.CharField(max_length=200)
+    priority = _priority_field()
+    phase = None  # Set by acknowledging, not on creation.
+    detected_at = serializers.DateTimeField(required=False, help_text="Default: now.")
 
 
 class ReasonInput(StrictSerializer):
