@@ -11,9 +11,11 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# A fresh SECRET_KEY per checkout; never overwritten once written.
+# A fresh SECRET_KEY and encryption key per checkout; never overwritten once written.
 .env:
-	sed "s/^SECRET_KEY=.*/SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')/" .env.example > .env
+	sed -e "s/^SECRET_KEY=.*/SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')/" \
+	    -e "s/^FIELD_ENCRYPTION_KEY=.*/FIELD_ENCRYPTION_KEY=$$($(PYTHON) -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')/" \
+	    .env.example > .env
 
 setup: $(VENV)/.installed .env
 

@@ -14,6 +14,7 @@ RESPONDER_PERMISSIONS = [
     "incidents.add_roleassignment",
     "incidents.change_roleassignment",
     "incidents.delete_roleassignment",
+    "actions.run_action",
 ]
 IMMUTABLE = [
     "add_timelineevent",

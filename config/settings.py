@@ -23,6 +23,16 @@ if not SECRET_KEY:
     )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Fernet keys for secrets at rest, newest first (see common/crypto.py). Unset: derived from
+# SECRET_KEY, which then must never change; `make` writes a real key into .env.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEY", default=[])
+# Running commands on the worker's own machine: for development and demos only.
+ALLOW_LOCAL_PROVIDER = env.bool("ALLOW_LOCAL_PROVIDER", default=False)
+ACTION_APPROVAL_TTL = timedelta(minutes=env.int("ACTION_APPROVAL_TTL_MINUTES", default=60))
+ACTION_OUTPUT_CAP_BYTES = env.int("ACTION_OUTPUT_CAP_BYTES", default=256 * 1024)
+ACTION_MAX_PARALLEL_HOSTS = env.int("ACTION_MAX_PARALLEL_HOSTS", default=50)
+# Grace on top of a run's step timeouts before the sweeper calls it abandoned.
+ACTION_ABANDON_MARGIN = timedelta(seconds=env.int("ACTION_ABANDON_MARGIN_SECONDS", default=300))
 VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
@@ -113,6 +123,9 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Every task has a queue here; tests/common/test_task_routes.py fails when one is missing.
 CELERY_TASK_ROUTES = {
     "incidents.tasks.*": {"queue": "default"},
+    # Runs hold a worker for as long as their commands take; keep them off the quick queue.
+    "actions.tasks.execute_action_run": {"queue": "actions"},
+    "actions.tasks.*": {"queue": "default"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -123,6 +136,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "incidents.tasks.sweep_incident_sla",
         "schedule": timedelta(seconds=env.int("SLA_SWEEP_SECONDS", default=60)),
     },
+}
+CELERY_BEAT_SCHEDULE["actions-sweep"] = {
+    "task": "actions.tasks.sweep_action_runs",
+    "schedule": timedelta(seconds=env.int("ACTION_SWEEP_SECONDS", default=30)),
 }
 CELERY_TIMEZONE = "UTC"
 
