@@ -1,0 +1,55 @@
+"""Reads for actions: lists with their joins and per-action statistics aggregated in the database."""
+
+from typing import Any
+
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, Prefetch, Q, QuerySet
+
+from actions.choices import RunStatus
+from actions.models import Action, ActionRun, ActionStep, Provider, ProviderGroup, StepRun
+
+FINISHED_WITH_RESULT = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.TIMED_OUT)
+
+
+def action_list_with_stats(*, filters: dict[str, Any] | None = None) -> QuerySet[Action]:
+    """Actions with usage count, success rate inputs, average duration and last run, in one query.
+
+    success_rate = succeeded_count / finished_count (runs that reached a result)."""
+    duration = ExpressionWrapper(F("runs__finished_at") - F("runs__started_at"), output_field=DurationField())
+    return Action.objects.filter(**(filters or {})).annotate(
+        run_count=Count("runs", distinct=True),
+        finished_count=Count("runs", filter=Q(runs__status__in=FINISHED_WITH_RESULT), distinct=True),
+        succeeded_count=Count("runs", filter=Q(runs__status=RunStatus.SUCCEEDED), distinct=True),
+        average_duration=Avg(duration, filter=Q(runs__status__in=FINISHED_WITH_RESULT)),
+        last_run_at=Max("runs__created_at"),
+    )
+
+
+def action_success_rate(action: Action) -> float | None:
+    """From the annotations of action_list_with_stats: None before any run has a result."""
+    if not getattr(action, "finished_count", 0):
+        return None
+    return action.succeeded_count / action.finished_count
+
+
+def action_detail_queryset() -> QuerySet[Action]:
+    steps = ActionStep.objects.select_related("provider", "provider_group").order_by("order", "id")
+    return Action.objects.prefetch_related(Prefetch("steps", queryset=steps), "services")
+
+
+def provider_list() -> QuerySet[Provider]:
+    return Provider.objects.all()
+
+
+def provider_group_list() -> QuerySet[ProviderGroup]:
+    return ProviderGroup.objects.prefetch_related("providers")
+
+
+def action_run_list(*, filters: dict[str, Any] | None = None) -> QuerySet[ActionRun]:
+    return ActionRun.objects.select_related(
+        "action", "incident", "requested_by", "decided_by", "cancelled_by"
+    ).filter(**(filters or {}))
+
+
+def action_run_detail_queryset() -> QuerySet[ActionRun]:
+    step_runs = StepRun.objects.select_related("provider").order_by("step_order", "host", "id")
+    return action_run_list().prefetch_related(Prefetch("step_runs", queryset=step_runs))

@@ -1,0 +1,373 @@
+"""Executing a scheduled run: steps in order, each on its target hosts (in parallel for a group),
+with conditions, retries, per-host results and output written as it arrives.
+
+The run row is locked only to change its status (start, finish); the steps run outside any
+transaction so their progress is visible while they work."""
+
+import logging
+import math
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from actions.choices import FailurePolicy, RunStatus, StepCondition, StepStatus, TargetKind
+from actions.models import ActionRun, ActionStep, Provider, StepRun
+from actions.runners import runner_for
+from actions.runners.base import Runner, RunnerError
+from actions.services.output import StepOutput
+from actions.services.runs import run_event_record
+from actions.templating import TemplateError, render_command
+from common.actor import Actor, Source
+from incidents.choices import EventKind
+
+logger = logging.getLogger(__name__)
+EXECUTOR = Actor.system(source=Source.TASK, label="action-runner")
+FAILED_STEP = (StepStatus.FAILED, StepStatus.TIMED_OUT)
+
+
+class TargetError(Exception):
+    """The step's hosts cannot be determined (disabled provider, empty group, unknown host)."""
+
+
+@dataclass
+class Failure:
+    step: str
+    status: str
+    message: str
+
+
+@dataclass
+class Outcome:
+    unhandled: list[Failure] = field(default_factory=list)
+    cancelled: bool = False
+
+
+def action_run_execute(*, run_id: int, task_id: str) -> ActionRun | None:
+    """Entry point of the execute task. A run that is no longer scheduled under this task id (a
+    duplicate or stale message, a cancelled run) is left alone."""
+    with transaction.atomic():
+        run = (
+            ActionRun.objects.select_for_update(of=("self",))
+            .select_related("action", "incident")
+            .filter(pk=run_id)
+            .first()
+        )
+        if run is None or run.status != RunStatus.SCHEDULED or run.task_id != task_id:
+            return None
+        if run.due_at and run.due_at > timezone.now():
+            return None  # Early delivery; the sweeper dispatches it again once due.
+        run.start()
+        run.started_at = timezone.now()
+        run.save()
+        run_event_record(
+            run=run,
+            kind=EventKind.ACTION_STARTED,
+            by=EXECUTOR,
+            message=f"{run.action.name} (run #{run.pk}) started.",
+        )
+
+    outcome = _execute_steps(run)
+    return _finish(run=run, outcome=outcome)
+
+
+def _finish(*, run: ActionRun, outcome: Outcome) -> ActionRun | None:
+    with transaction.atomic():
+        locked = (
+            ActionRun.objects.select_for_update(of=("self",))
+            .select_related("action", "incident")
+            .get(pk=run.pk)
+        )
+        if locked.status != RunStatus.RUNNING:
+            return None  # Abandoned by the sweeper meanwhile: its verdict stands.
+        if outcome.cancelled:
+            locked.cancel()
+            locked.error = f"Cancelled by {locked.cancelled_by or 'a user'} while running."
+        elif outcome.unhandled:
+            first = outcome.unhandled[0]
+            (locked.time_out if first.status == StepStatus.TIMED_OUT else locked.fail)()
+            locked.error = "; ".join(f"{f.step}: {f.message}" for f in outcome.unhandled)
+        else:
+            locked.succeed()
+        locked.finished_at = timezone.now()
+        locked.save()
+        run_event_record(
+            run=locked,
+            kind=EventKind.ACTION_FINISHED,
+            by=EXECUTOR,
+            message=f"{locked.action.name} (run #{locked.pk}) {locked.get_status_display().lower()}"
+            + (f": {locked.error}" if locked.error else "."),
+            details={"status": locked.status, "duration_seconds": round(locked.duration.total_seconds(), 3)},
+        )
+    return locked
+
+
+def _template_context(run: ActionRun) -> dict:
+    context: dict = {"params": dict(run.parameters)}
+    if run.incident is not None:
+        incident = run.incident
+        context["incident"] = {
+            "id": incident.pk,
+            "reference": incident.reference,
+            "title": incident.title,
+            "status": incident.status,
+        }
+    return context
+
+
+def step_targets(*, step: ActionStep, parameters: dict[str, str]) -> list[Provider]:
+    """The enabled providers a step runs on."""
+    if step.target_kind == TargetKind.PROVIDER:
+        if not step.provider.enabled:
+            raise TargetError(f"Provider {step.provider.name} is disabled.")
+        return [step.provider]
+    if step.target_kind == TargetKind.GROUP:
+        group = step.provider_group
+        selector = set(group.tag_selector or [])
+        listed = {p.pk for p in group.providers.all()}
+        hosts = [
+            p
+            for p in Provider.objects.filter(enabled=True)
+            if p.pk in listed or (selector and selector <= set(p.tags or []))
+        ]
+        if not hosts:
+            raise TargetError(f"Group {group.name} has no enabled providers.")
+        return hosts
+    value = (parameters.get(step.target_parameter) or "").strip()
+    if not value:
+        raise TargetError(f"Parameter '{step.target_parameter}' names no host.")
+    # Alertmanager's `instance` label is host:port; the port is the exporter's, not SSH's.
+    host = _host_of(value)
+    provider = Provider.objects.filter(Q(address=host) | Q(name=host), enabled=True).order_by("pk").first()
+    if provider is None:
+        raise TargetError(f"No enabled provider has the address or name {host!r}.")
+    return [provider]
+
+
+def _host_of(instance: str) -> str:
+    """`web-1:9100` -> `web-1`, `[::1]:9100` -> `::1`; a bare IPv6 address or name stays as it is."""
+    if instance.startswith("["):
+        return instance[1:].split("]", 1)[0]
+    if instance.count(":") == 1:
+        return instance.split(":", 1)[0]
+    return instance
+
+
+def _condition_met(condition: str, previous_ok: bool | None) -> bool:
+    if condition == StepCondition.PREVIOUS_SUCCESS:
+        return previous_ok is True
+    if condition == StepCondition.PREVIOUS_FAILURE:
+        return previous_ok is False
+    return True
+
+
+class RunnerPool:
+    """One connected runner per provider for the whole run, so later steps reuse the connection."""
+
+    def __init__(self) -> None:
+        self._runners: dict[int, Runner] = {}
+        self._lock = threading.Lock()
+
+    def get(self, provider: Provider) -> Runner:
+        with self._lock:
+            runner = self._runners.get(provider.pk)
+        if runner is None:
+            runner = runner_for(provider)
+            runner.connect()
+            with self._lock:
+                self._runners[provider.pk] = runner
+        return runner
+
+    def discard(self, provider: Provider) -> None:
+        with self._lock:
+            runner = self._runners.pop(provider.pk, None)
+        if runner is not None:
+            runner.close()
+
+    def close(self) -> None:
+        with self._lock:
+            runners, self._runners = list(self._runners.values()), {}
+        for runner in runners:
+            runner.close()
+
+
+def _cancel_requested(run_id: int) -> bool:
+    return ActionRun.objects.filter(pk=run_id, cancel_requested_at__isnull=False).exists()
+
+
+def _execute_steps(run: ActionRun) -> Outcome:
+    context = _template_context(run)
+    steps = list(run.action.steps.select_related("provider", "provider_group").order_by("order", "id"))
+    outcome = Outcome()
+    pool = RunnerPool()
+    previous_ok: bool | None = None
+    try:
+        for index, step in enumerate(steps):
+            if outcome.cancelled or _cancel_requested(run.pk):
+                outcome.cancelled = True
+                for rest in steps[index:]:
+                    _record_step(run, rest, StepStatus.CANCELLED, error="The run was cancelled.")
+                break
+            if not _condition_met(step.condition, previous_ok):
+                _record_step(
+                    run, step, StepStatus.SKIPPED, error=f"Condition not met: {step.get_condition_display()}."
+                )
+                continue
+            try:
+                hosts = step_targets(step=step, parameters=run.parameters)
+                command = render_command(step.command, context)
+            except (TargetError, TemplateError) as exc:
+                _record_step(run, step, StepStatus.FAILED, error=str(exc))
+                statuses = [StepStatus.FAILED]
+                message = str(exc)
+            else:
+                results = _run_on_hosts(run, step, hosts, command, pool)
+                statuses = [r.status for r in results]
+                message = _summary(results)
+            if StepStatus.CANCELLED in statuses:
+                outcome.cancelled = True
+            step_ok = _step_ok(step, statuses)
+            if step_ok:
+                if step.condition == StepCondition.PREVIOUS_FAILURE and outcome.unhandled:
+                    outcome.unhandled.pop()  # The failure this step answered is handled.
+            elif not outcome.cancelled:
+                worst = StepStatus.TIMED_OUT if StepStatus.TIMED_OUT in statuses else StepStatus.FAILED
+                outcome.unhandled.append(Failure(step=step.name, status=worst, message=message))
+            previous_ok = step_ok
+    finally:
+        pool.close()
+    return outcome
+
+
+def _step_ok(step: ActionStep, statuses: list[str]) -> bool:
+    if step.failure_policy == FailurePolicy.CONTINUE_ON_PARTIAL:
+        return StepStatus.SUCCEEDED in statuses
+    return all(s == StepStatus.SUCCEEDED for s in statuses)
+
+
+def _summary(results: list[StepRun]) -> str:
+    failed = [r for r in results if r.status != StepStatus.SUCCEEDED]
+    if not failed:
+        return "succeeded"
+    parts = []
+    for r in failed[:5]:
+        detail = r.error or (
+            f"exit {r.exit_code}" if r.exit_code is not None else r.get_status_display().lower()
+        )
+        parts.append(f"{r.host}: {detail}")
+    more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+    return f"{len(failed)} of {len(results)} host(s) failed ({'; '.join(parts)}{more})"
+
+
+def _record_step(run: ActionRun, step: ActionStep, status: str, *, error: str = "") -> StepRun:
+    now = timezone.now()
+    return StepRun.objects.create(
+        run=run,
+        step=step,
+        step_order=step.order,
+        step_name=step.name,
+        status=status,
+        started_at=now,
+        finished_at=now,
+        error=error,
+    )
+
+
+def _run_on_hosts(
+    run: ActionRun, step: ActionStep, hosts: list[Provider], command: str, pool: RunnerPool
+) -> list[StepRun]:
+    if len(hosts) == 1:
+        return [_run_on_host(run, step, hosts[0], command, pool)]
+    limit = min(step.provider_group.max_parallel or 1, settings.ACTION_MAX_PARALLEL_HOSTS)
+
+    def work(provider: Provider) -> StepRun:
+        try:
+            return _run_on_host(run, step, provider, command, pool)
+        finally:
+            connection.close()  # Each pool thread has its own database connection.
+
+    with ThreadPoolExecutor(max_workers=max(1, limit), thread_name_prefix=f"run{run.pk}") as executor:
+        return list(executor.map(work, hosts))
+
+
+def _run_on_host(
+    run: ActionRun, step: ActionStep, provider: Provider, command: str, pool: RunnerPool
+) -> StepRun:
+    step_run = StepRun.objects.create(
+        run=run,
+        step=step,
+        step_order=step.order,
+        step_name=step.name,
+        provider=provider,
+        host=provider.label,
+        command=command,
+        status=StepStatus.RUNNING,
+        started_at=timezone.now(),
+    )
+    output = StepOutput(step_run_id=step_run.pk, run_id=run.pk, cap=settings.ACTION_OUTPUT_CAP_BYTES)
+    status, exit_code, error = StepStatus.FAILED, None, ""
+    attempts = step.retries + 1
+    for attempt in range(1, attempts + 1):
+        step_run.attempts = attempt
+        StepRun.objects.filter(pk=step_run.pk).update(attempts=attempt)
+        if attempt > 1:
+            output.note(f"--- attempt {attempt} of {attempts} ---\n")
+        error = ""
+        try:
+            result = pool.get(provider).run(command, timeout=step.timeout_seconds, sink=output)
+        except RunnerError as exc:
+            pool.discard(provider)  # Reconnect on the next attempt.
+            status, exit_code, error = StepStatus.FAILED, None, f"{exc.code}: {exc.message}"
+        else:
+            exit_code = result.exit_code
+            if result.cancelled:
+                status, error = StepStatus.CANCELLED, "Cancelled while running; the command was killed."
+                break
+            if result.timed_out:
+                status, error = StepStatus.TIMED_OUT, f"Killed after the {step.timeout_seconds} s timeout."
+            elif exit_code == 0:
+                status = StepStatus.SUCCEEDED
+                break
+            else:
+                status = StepStatus.FAILED
+        if attempt < attempts and _wait_or_cancel(output, step.retry_delay_seconds):
+            status, error = StepStatus.CANCELLED, "Cancelled between attempts."
+            break
+    output.flush(force=True)
+    StepRun.objects.filter(pk=step_run.pk).update(
+        status=status, exit_code=exit_code, error=error, finished_at=timezone.now()
+    )
+    step_run.refresh_from_db()
+    return step_run
+
+
+def _wait_or_cancel(output: StepOutput, seconds: int) -> bool:
+    """Sleep between attempts; True if the run was cancelled meanwhile."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if output.cancelled():
+            return True
+        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+    return output.cancelled()
+
+
+def run_time_budget(run: ActionRun) -> int:
+    """The longest a run can legitimately take, in seconds: every step's worst case, groups in
+    batches of their parallelism. The abandoned-run sweeper allows this plus a margin."""
+    total = 0
+    for step in run.action.steps.select_related("provider_group"):
+        batches = 1
+        if step.target_kind == TargetKind.GROUP:
+            try:
+                hosts = len(step_targets(step=step, parameters=run.parameters))
+            except TargetError:
+                hosts = 1
+            limit = max(1, min(step.provider_group.max_parallel or 1, settings.ACTION_MAX_PARALLEL_HOSTS))
+            batches = math.ceil(hosts / limit)
+        total += step.worst_case_seconds * batches
+    return total

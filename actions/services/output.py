@@ -1,0 +1,72 @@
+"""Captured output of one step on one host: capped, and written to the StepRun about once a
+second while the command runs, so the admin shows progress."""
+
+import threading
+import time
+
+from actions.models import ActionRun, StepRun
+
+FLUSH_SECONDS = 1.0
+CANCEL_CHECK_SECONDS = 1.0
+
+
+def _text(data: bytes) -> str:
+    # PostgreSQL text cannot hold NUL; undecodable bytes show as U+FFFD rather than failing.
+    return data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+
+
+class StepOutput:
+    """The runner's OutputSink for one StepRun."""
+
+    def __init__(self, *, step_run_id: int, run_id: int, cap: int):
+        self.step_run_id = step_run_id
+        self.run_id = run_id
+        self.cap = cap
+        self.buffers = {"stdout": bytearray(), "stderr": bytearray()}
+        self.truncated = {"stdout": False, "stderr": False}
+        self._dirty = False
+        self._last_flush = time.monotonic()
+        self._last_cancel_check = 0.0
+        self._cancelled = False
+        self._lock = threading.Lock()
+
+    def write(self, stream: str, data: bytes) -> None:
+        with self._lock:
+            buffer = self.buffers[stream]
+            room = self.cap - len(buffer)
+            if len(data) > room:
+                self.truncated[stream] = True
+                data = data[: max(room, 0)]
+            buffer.extend(data)
+            self._dirty = True
+        self.flush()
+
+    def note(self, text: str) -> None:
+        """A line of our own in stdout, e.g. the start of a retry."""
+        self.write("stdout", text.encode())
+
+    def flush(self, *, force: bool = False) -> None:
+        with self._lock:
+            if not self._dirty or (not force and time.monotonic() - self._last_flush < FLUSH_SECONDS):
+                return
+            fields = {
+                "stdout": _text(bytes(self.buffers["stdout"])),
+                "stderr": _text(bytes(self.buffers["stderr"])),
+                "stdout_truncated": self.truncated["stdout"],
+                "stderr_truncated": self.truncated["stderr"],
+            }
+            self._dirty = False
+            self._last_flush = time.monotonic()
+        StepRun.objects.filter(pk=self.step_run_id).update(**fields)
+
+    def cancelled(self) -> bool:
+        if self._cancelled:
+            return True
+        now = time.monotonic()
+        if now - self._last_cancel_check >= CANCEL_CHECK_SECONDS:
+            self._last_cancel_check = now
+            self._cancelled = ActionRun.objects.filter(
+                pk=self.run_id, cancel_requested_at__isnull=False
+            ).exists()
+            self.flush()
+        return self._cancelled

@@ -1,0 +1,242 @@
+"""Requesting, approving, rejecting, scheduling and cancelling action runs.
+
+Every change locks the run row, checks it is still in the state the caller saw, applies the
+django-fsm transition and, when the run belongs to an incident, writes the incident's timeline."""
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from actions.choices import Risk, RunStatus
+from actions.models import Action, ActionRun
+from actions.models.run import APPROVE_PERMISSION, RUN_PERMISSION
+from actions.parameters import parameters_validate
+from common.actor import Actor
+from common.exceptions import ConflictError, PermissionDeniedError, TransitionNotAllowedError
+from incidents.choices import EventKind
+from incidents.models import Incident
+from incidents.services import timeline_event_record
+
+
+def run_lock(*, run: ActionRun) -> ActionRun:
+    """Reload the run under a row lock; a status other than the caller's is a lost race."""
+    locked = (
+        ActionRun.objects.select_for_update(of=("self",)).select_related("action", "incident").get(pk=run.pk)
+    )
+    if locked.status != run.status:
+        raise ConflictError(
+            f"Run #{locked.pk} changed meanwhile: it is now {locked.get_status_display().lower()}.",
+            extra={"status": locked.status},
+        )
+    return locked
+
+
+def run_event_record(
+    *, run: ActionRun, kind: EventKind, by: Actor, message: str, details: dict[str, Any] | None = None
+) -> None:
+    """Mirror a run's milestone on its incident's timeline (runs without an incident have none)."""
+    if run.incident_id is None:
+        return
+    timeline_event_record(
+        incident=run.incident,
+        kind=kind,
+        by=by,
+        message=message,
+        details={"action_run": run.pk, "action": run.action.name, **(details or {})},
+    )
+
+
+def run_enqueue(run: ActionRun) -> None:
+    from actions.tasks import execute_action_run  # Tasks import services: import at call time.
+
+    eta = run.due_at if run.due_at and run.due_at > timezone.now() else None
+    transaction.on_commit(
+        lambda: execute_action_run.apply_async(args=[run.pk, run.task_id], task_id=run.task_id, eta=eta)
+    )
+
+
+def run_schedule(*, run: ActionRun, due_at: datetime | None = None) -> None:
+    """Move a locked pending/approved run to scheduled and enqueue its task after commit. The task
+    id is stored first, so a stale or duplicate message finds another id and does nothing."""
+    run.schedule()
+    run.due_at = due_at or timezone.now()
+    run.task_id = uuid.uuid4().hex
+    run.save()
+    run_enqueue(run)
+
+
+def action_run_request(
+    *,
+    action: Action,
+    by: Actor,
+    parameters: dict[str, Any] | None = None,
+    incident: Incident | None = None,
+    require_approval: bool = False,
+    due_at: datetime | None = None,
+) -> ActionRun:
+    """Ask for a run. High-risk actions and requests that ask for it wait for an approver;
+    the rest are scheduled at once (or at `due_at`)."""
+    if not by.has_perm(RUN_PERMISSION):
+        raise PermissionDeniedError("You may not run actions.")
+    if not action.enabled:
+        raise ValidationError({"action": [f"{action.name} is disabled."]})
+    values = parameters_validate(action.parameters, parameters or {})
+    if not action.steps.exists():
+        raise ValidationError({"action": [f"{action.name} has no steps."]})
+    needs_approval = require_approval or action.risk == Risk.HIGH
+
+    with transaction.atomic():
+        run = ActionRun.objects.create(
+            action=action,
+            parameters=values,
+            incident=incident,
+            requested_by=by.user,
+            requested_via=by.source,
+            requested_label=by.label,
+            require_approval=needs_approval,
+        )
+        run_event_record(
+            run=run,
+            kind=EventKind.ACTION_REQUESTED,
+            by=by,
+            message=f"Requested {action.name}" + (" (needs approval)." if needs_approval else "."),
+            details={"parameters": values, "needs_approval": needs_approval},
+        )
+        if needs_approval:
+            run.request_approval()
+            run.approval_expires_at = timezone.now() + settings.ACTION_APPROVAL_TTL
+            run.save()
+        else:
+            run_schedule(run=run, due_at=due_at)
+    return run
+
+
+def _decide(
+    *,
+    run: ActionRun,
+    by: Actor,
+    comment: str,
+    name: str,
+    kind: EventKind,
+    verb: str,
+    after: Callable[[ActionRun], None] | None = None,
+) -> ActionRun:
+    if by.user is None or not by.user.has_perm(APPROVE_PERMISSION):
+        raise PermissionDeniedError(f"Only approvers may {verb} runs.")
+    expired = False
+    with transaction.atomic():
+        locked = run_lock(run=run)
+        if not can_proceed(getattr(locked, name)):
+            raise TransitionNotAllowedError(
+                f"Run #{locked.pk} is {locked.get_status_display().lower()}: nothing to {verb}.",
+                extra={"status": locked.status},
+            )
+        now = timezone.now()
+        if locked.approval_expires_at and locked.approval_expires_at <= now:
+            run_expire_apply(run=locked, now=now)
+            expired = True
+        else:
+            getattr(locked, name)()
+            locked.decided_by = by.user
+            locked.decided_at = now
+            locked.decision_comment = (comment or "").strip()
+            locked.save()
+            message = f"{verb.capitalize()}d {locked.action.name} (run #{locked.pk})"
+            run_event_record(
+                run=locked,
+                kind=kind,
+                by=by,
+                message=message + (f": {locked.decision_comment}" if locked.decision_comment else "."),
+                details={"comment": locked.decision_comment},
+            )
+            if after:
+                after(locked)
+    if expired:
+        raise TransitionNotAllowedError(f"Run #{run.pk}'s approval window had passed: it has expired.")
+    return locked
+
+
+def action_run_approve(*, run: ActionRun, by: Actor, comment: str = "") -> ActionRun:
+    """Four eyes: an approver other than the requester lets the run go ahead; it is scheduled."""
+    if by.user is not None and run.requested_by_id == by.user.pk:
+        raise PermissionDeniedError("You cannot approve your own request: another approver must.")
+    return _decide(
+        run=run,
+        by=by,
+        comment=comment,
+        name="approve",
+        kind=EventKind.ACTION_APPROVED,
+        verb="approve",
+        after=lambda locked: run_schedule(run=locked, due_at=None),
+    )
+
+
+def action_run_reject(*, run: ActionRun, by: Actor, comment: str = "") -> ActionRun:
+    def finish(locked: ActionRun) -> None:
+        locked.finished_at = locked.decided_at
+        locked.save(update_fields=["finished_at", "updated_at"])
+
+    return _decide(
+        run=run,
+        by=by,
+        comment=comment,
+        name="reject",
+        kind=EventKind.ACTION_REJECTED,
+        verb="reject",
+        after=finish,
+    )
+
+
+def run_expire_apply(*, run: ActionRun, now: datetime) -> None:
+    """Expire a locked run whose approval window has passed."""
+    run.expire()
+    run.finished_at = now
+    run.error = "Nobody approved the run before its approval window closed."
+    run.save()
+    run_event_record(
+        run=run,
+        kind=EventKind.ACTION_EXPIRED,
+        by=Actor.system(label="approval-expiry"),
+        message=f"Approval for {run.action.name} (run #{run.pk}) expired unanswered.",
+    )
+
+
+def action_run_cancel(*, run: ActionRun, by: Actor) -> ActionRun:
+    """Cancel a run. One that has not started is cancelled at once; a running one is flagged, and
+    its executor kills the remote command and marks the remaining steps cancelled."""
+    if not by.has_perm(RUN_PERMISSION):
+        raise PermissionDeniedError("You may not cancel action runs.")
+    with transaction.atomic():
+        locked = run_lock(run=run)
+        if not can_proceed(locked.cancel):
+            raise TransitionNotAllowedError(
+                f"Run #{locked.pk} is {locked.get_status_display().lower()}: there is nothing to cancel.",
+                extra={"status": locked.status},
+            )
+        now = timezone.now()
+        locked.cancelled_by = by.user
+        if locked.status == RunStatus.RUNNING:
+            if locked.cancel_requested_at is None:
+                locked.cancel_requested_at = now
+                locked.save(update_fields=["cancel_requested_at", "cancelled_by", "updated_at"])
+            return locked
+        locked.cancel()
+        locked.cancel_requested_at = now
+        locked.finished_at = now
+        locked.error = f"Cancelled by {by} before it started."
+        locked.save()
+        run_event_record(
+            run=locked,
+            kind=EventKind.ACTION_FINISHED,
+            by=by,
+            message=f"{locked.action.name} (run #{locked.pk}) cancelled before it started.",
+            details={"status": locked.status},
+        )
+    return locked
