@@ -179,6 +179,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets whose field names collide across apps (status, kind) get a name of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "incidents.choices.IncidentStatus",
+        "RunStatusEnum": "actions.choices.RunStatus",
+        "StepStatusEnum": "actions.choices.StepStatus",
+        "ProviderKindEnum": "actions.choices.ProviderKind",
+        "KindEnum": "incidents.choices.EventKind",
+        "SourceEnum": "common.actor.Source",
+    },
 }
 
 # --- Requests ----------------------------------------------------------------------------------

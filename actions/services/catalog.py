@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from actions.choices import AuthMethod, ProviderKind, TargetKind
 from actions.keys import private_key_problem
@@ -14,7 +15,7 @@ from actions.models import Action, ActionStep, Provider, ProviderGroup
 from actions.parameters import declarations_problems
 from actions.templating import template_problems
 from common.actor import Actor
-from common.exceptions import PermissionDeniedError
+from common.exceptions import ConflictError, PermissionDeniedError
 
 SECRET_FIELDS = ("private_key", "passphrase", "password")
 PROVIDER_FIELDS = (
@@ -117,6 +118,8 @@ def provider_host_key_pin(*, by: Actor, provider: Provider, host_key: str) -> Pr
     """Trust on first use, deliberately: the caller fetched the key and the user confirmed its
     fingerprint. Only this function sets a host key."""
     _require(by, "actions.change_provider", "pin host keys")
+    if provider.kind != ProviderKind.SSH:
+        raise ValidationError({"host_key": ["Only SSH providers have a host key."]})
     parts = host_key.split()
     if len(parts) < 2 or not parts[0].startswith(("ssh-", "ecdsa-", "sk-")):
         raise ValidationError({"host_key": ["Give the key as '<type> <base64>'."]})
@@ -148,6 +151,41 @@ def provider_group_save(
         if providers is not None:
             group.providers.set(list(providers))
     return group
+
+
+def _delete_unused(obj: Provider | ProviderGroup, *, users: list[str]) -> None:
+    """Delete a provider or group no step uses; a used one is refused (409 in_use), naming the
+    users, rather than leaving actions without a target."""
+    if users:
+        raise ConflictError(
+            f"{obj.name} is still used by {', '.join(users)}: change those first.",
+            code="in_use",
+            extra={"used_by": users},
+        )
+    try:
+        obj.delete()
+    except ProtectedError as exc:  # A step was added since the check.
+        raise ConflictError(f"{obj.name} is now used by a step: reload and retry.", code="in_use") from exc
+
+
+def provider_delete(*, by: Actor, provider: Provider) -> None:
+    """Delete a provider that no step targets and no group lists; runs keep the host they used."""
+    _require(by, "actions.delete_provider", "delete providers")
+    users = [f"action {name}" for name in _action_names(provider.steps.all())]
+    users += [
+        f"group {name}" for name in provider.provider_groups.order_by("name").values_list("name", flat=True)
+    ]
+    _delete_unused(provider, users=users)
+
+
+def provider_group_delete(*, by: Actor, group: ProviderGroup) -> None:
+    _require(by, "actions.delete_providergroup", "delete provider groups")
+    users = [f"action {name}" for name in _action_names(group.steps.all())]
+    _delete_unused(group, users=users)
+
+
+def _action_names(steps) -> list[str]:
+    return list(steps.order_by("action__name").values_list("action__name", flat=True).distinct())
 
 
 def _step_problems(step: ActionStep, parameter_names: list[str]) -> dict[str, list[str]]:

@@ -112,6 +112,7 @@ def action_run_request(
         if needs_approval:
             run.request_approval()
             run.approval_expires_at = timezone.now() + settings.ACTION_APPROVAL_TTL
+            run.due_at = due_at  # Kept for the approval: a delayed run stays delayed.
             run.save()
         else:
             run_schedule(run=run, due_at=due_at)
@@ -174,7 +175,7 @@ def action_run_approve(*, run: ActionRun, by: Actor, comment: str = "") -> Actio
         name="approve",
         kind=EventKind.ACTION_APPROVED,
         verb="approve",
-        after=lambda locked: run_schedule(run=locked, due_at=None),
+        after=lambda locked: run_schedule(run=locked, due_at=locked.due_at),
     )
 
 

@@ -21,6 +21,7 @@ from actions.choices import (
 )
 from actions.models import ActionRun, Provider, ProviderGroup
 from actions.services import (
+    action_run_approve,
     action_run_cancel,
     action_run_execute,
     action_run_request,
@@ -382,3 +383,15 @@ def test_partial_failure_policy(settings, tmp_path):
         run.refresh_from_db()
         assert sorted(s.status for s in step_runs(run)) == [StepStatus.FAILED, StepStatus.SUCCEEDED]
         assert run.status == expected
+
+
+def test_a_delayed_run_that_needs_approval_keeps_its_due_time(local, user_factory):
+    requester = Actor(user=user_factory(groups=["Responder"]), source=Source.API)
+    approver = Actor(user=user_factory(groups=["Approver"]), source=Source.API)
+    due = timezone.now() + timedelta(minutes=10)
+    action = make_action(local, "true", risk=Risk.HIGH)
+    run = action_run_request(action=action, by=requester, due_at=due)
+
+    run = action_run_approve(run=run, by=approver)
+    assert (run.status, run.due_at) == (RunStatus.SCHEDULED, due)
+    assert action_run_execute(run_id=run.pk, task_id=run.task_id) is None  # Not due yet.
