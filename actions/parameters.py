@@ -60,6 +60,8 @@ def parameters_validate(declarations: list[dict], supplied: dict[str, Any]) -> d
         if value is None or value == "":
             if decl.get("required"):
                 errors[f"parameters.{name}"] = ["This parameter is required."]
+            else:
+                values[name] = ""  # Optional and unset: commands see an empty (quoted) value.
             continue
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             errors[f"parameters.{name}"] = ["Give a single text or number value."]

@@ -89,6 +89,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so the web process and the worker queue up instead
     # of failing with "database is locked" when both write.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+    # A file, not the in-memory default: shared-cache memory databases fail at once with "table
+    # is locked" when worker threads write together, instead of waiting like a real file does.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-mitigate.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -208,4 +211,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # paramiko logs every connection at INFO and failed handshakes as tracebacks; runs record both.
+    "loggers": {"paramiko": {"level": "WARNING"}},
 }

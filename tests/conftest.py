@@ -1,14 +1,45 @@
+from contextlib import contextmanager
+
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 
 from common.actor import Actor, Source
+from config.celery import app
 from incidents.models import Priority
 from incidents.services import incident_create
 from tests.factories import IncidentFactory, ServiceFactory, UserFactory
 from tests.incidents.support import seed_reference_data
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+@contextmanager
+def celery_broker(url: str, options: dict | None = None):
+    """Point the Celery app at another broker, with fresh connection pools, for a block."""
+    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+
+    def switch(broker_url, transport_options):
+        if app._pool is not None:
+            app._pool.force_close_all()
+            app._pool = None
+        app.amqp._producer_pool = None
+        app.conf.broker_url = broker_url
+        app.conf.broker_transport_options = transport_options
+
+    switch(url, options or {})
+    try:
+        yield
+    finally:
+        switch(*saved)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_in_memory():
+    """Tasks that tests enqueue on commit go to an in-process broker, never to `make run`'s queue
+    or CI's Redis; the worker test switches to the real broker itself."""
+    with celery_broker("memory://"):
+        yield
 
 
 @pytest.fixture(autouse=True)

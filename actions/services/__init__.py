@@ -3,6 +3,8 @@
 from actions.services.catalog import (
     action_save,
     action_steps_check,
+    provider_delete,
+    provider_group_delete,
     provider_group_save,
     provider_host_key_pin,
     provider_save,
@@ -25,8 +27,14 @@ __all__ = [
     "action_runs_sweep",
     "action_save",
     "action_steps_check",
+    "provider_delete",
+    "provider_group_delete",
     "provider_group_save",
     "provider_host_key_pin",
     "provider_save",
     "step_targets",
 ]
+
+from actions.services.templates import action_create_from_template
+
+__all__ += ["action_create_from_template"]

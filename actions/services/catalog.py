@@ -10,9 +10,12 @@ from django.db import transaction
 from django.db.models import ProtectedError
 
 from actions.choices import AuthMethod, ProviderKind, TargetKind
-from actions.keys import private_key_problem
 from actions.models import Action, ActionStep, Provider, ProviderGroup
 from actions.parameters import declarations_problems
+from actions.runners import parse_host_key
+from actions.runners.base import RunnerError
+from actions.runners.hostkeys import host_key_text
+from actions.runners.ssh import load_private_key
 from actions.templating import template_problems
 from common.actor import Actor
 from common.exceptions import ConflictError, PermissionDeniedError
@@ -81,9 +84,10 @@ def _provider_validate(provider: Provider) -> None:
         if provider.auth_method == AuthMethod.PASSWORD and not provider.password:
             errors["password"] = ["Password authentication needs a password."]
         if provider.private_key:
-            problem = private_key_problem(provider.private_key, provider.passphrase)
-            if problem:
-                errors["private_key"] = [problem]
+            try:
+                load_private_key(provider.private_key, provider.passphrase)
+            except RunnerError as exc:
+                errors["private_key"] = [exc.message]
     try:
         provider.full_clean()
     except ValidationError as exc:
@@ -120,10 +124,10 @@ def provider_host_key_pin(*, by: Actor, provider: Provider, host_key: str) -> Pr
     _require(by, "actions.change_provider", "pin host keys")
     if provider.kind != ProviderKind.SSH:
         raise ValidationError({"host_key": ["Only SSH providers have a host key."]})
-    parts = host_key.split()
-    if len(parts) < 2 or not parts[0].startswith(("ssh-", "ecdsa-", "sk-")):
-        raise ValidationError({"host_key": ["Give the key as '<type> <base64>'."]})
-    provider.host_key = f"{parts[0]} {parts[1]}"
+    try:
+        provider.host_key = host_key_text(parse_host_key(host_key))
+    except ValueError as exc:
+        raise ValidationError({"host_key": [str(exc)]}) from exc
     provider.save(update_fields=["host_key", "updated_at"])
     return provider
 

@@ -9,6 +9,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 
+from actions.admin.incident import IncidentActionRunInline, incident_run_action_url
 from common.exceptions import ApplicationError
 from incidents.admin.display import CSS, priority_badge, status_badge
 from incidents.admin.inlines import StatusUpdateAddInline, StatusUpdateHistoryInline, TimelineInline
@@ -179,7 +180,7 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
     def get_inlines(self, request: HttpRequest, obj: Incident | None):
         if obj is None:
             return []
-        inlines = [StatusUpdateHistoryInline, TimelineInline]
+        inlines = [StatusUpdateHistoryInline, IncidentActionRunInline, TimelineInline]
         can_post = request.user.has_perm("incidents.add_statusupdate")
         # On POST the form is kept even for a closed incident: an update typed before someone
         # closed it gets the service's refusal instead of vanishing.
@@ -192,6 +193,7 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
             context["incident_transitions"] = self.transition_buttons(request, obj)
             context["incident_priority_badge"] = priority_badge(obj.priority)
             context["incident_status_badge"] = status_badge(obj.status)
+            context["incident_run_action_url"] = incident_run_action_url(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description="Priority", ordering="priority__code")

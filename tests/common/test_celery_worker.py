@@ -13,24 +13,23 @@ from config.celery import app
 from incidents.choices import EventKind
 from incidents.models import Incident, TimelineEvent
 from incidents.tasks import sweep_incident_sla
+from tests.conftest import celery_broker
 
 
 @pytest.fixture
 def broker(tmp_path):
-    """Keep this test's messages away from a running `make run` when on the filesystem broker."""
+    """The real broker for this test (the suite otherwise uses memory://, see tests/conftest.py);
+    on the filesystem broker, a folder of its own, away from a running `make run`."""
+    options = (
+        dict(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+        if hasattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS")
+        else {}
+    )
     if settings.CELERY_BROKER_URL.startswith("filesystem://"):
-        folder = str(tmp_path / "queue")
         (tmp_path / "queue").mkdir()
-        original = app.conf.broker_transport_options
-        app.conf.broker_transport_options = {
-            **original,
-            "data_folder_in": folder,
-            "data_folder_out": folder,
-            "control_folder": str(tmp_path),
-        }
-        yield
-        app.conf.broker_transport_options = original
-    else:
+        folder = str(tmp_path / "queue")
+        options.update(data_folder_in=folder, data_folder_out=folder, control_folder=str(tmp_path))
+    with celery_broker(settings.CELERY_BROKER_URL, options):
         yield
 
 

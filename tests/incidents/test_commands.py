@@ -12,6 +12,9 @@ from django.db import connections
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from actions.choices import ProviderKind, TargetKind
+from actions.models import Action, ActionStep, Provider
+from actions.template_library import template_list
 from incidents.choices import DismissalReason, EventKind, IncidentStatus
 from incidents.models import Incident, IncidentSequence, RoleAssignment, Service, StatusUpdate, TimelineEvent
 
@@ -154,7 +157,18 @@ def passwords(out: str) -> dict[str, str]:
 def counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
-        for model in (Incident, TimelineEvent, StatusUpdate, RoleAssignment, Service, Token, get_user_model())
+        for model in (
+            Incident,
+            TimelineEvent,
+            StatusUpdate,
+            RoleAssignment,
+            Service,
+            Token,
+            get_user_model(),
+            Provider,
+            Action,
+            ActionStep,
+        )
     }
 
 
@@ -288,3 +302,35 @@ class TestSeedDemo:
         assert counts() == {name: 0 for name in counts()}
         run("seed_demo", force=True)
         assert Incident.objects.count() >= 8
+
+    def test_clones_every_action_template_onto_the_worker(self, settings):
+        settings.ALLOW_LOCAL_PROVIDER = True
+        out = run("seed_demo")
+
+        worker = Provider.objects.get(name="this-worker")
+        assert (worker.kind, worker.enabled) == (ProviderKind.LOCAL, True)
+        actions = {a.template_key: a for a in Action.objects.prefetch_related("steps")}
+        assert set(actions) == {t.key for t in template_list()}
+        for action in actions.values():
+            steps = list(action.steps.all())
+            assert steps and all(s.target_kind == TargetKind.PROVIDER and s.provider == worker for s in steps)
+        # What can run on the worker reads, or writes under /tmp; the rest waits for a real host.
+        assert {k for k, a in actions.items() if a.enabled} == {"health-check", "log-collection"}
+        disabled = [a for a in actions.values() if not a.enabled]
+        assert all(a.description.startswith("Disabled in the demo") for a in disabled)
+        endpoint = next(p for p in actions["health-check"].parameters if p["name"] == "endpoint")
+        assert endpoint["default"] == "http://127.0.0.1:8000/admin/login/"
+        assert f"Actions: {len(actions)} new from the templates" in out
+        assert "pick Health check" in out
+
+        before = counts()
+        again = run("seed_demo")
+        assert counts() == before
+        assert "Actions: 0 new" in again
+
+    def test_leaves_actions_out_without_local_providers(self, settings):
+        settings.ALLOW_LOCAL_PROVIDER = False
+        out = run("seed_demo")
+        assert not Provider.objects.exists() and not Action.objects.exists()
+        assert "ALLOW_LOCAL_PROVIDER is off" in out
+        assert "Run action" not in out

@@ -1,4 +1,5 @@
-"""Demo data for `make run`: a service catalog, one user per group and two weeks of incidents.
+"""Demo data for `make run`: a service catalog, one user per group, two weeks of incidents and, when
+ALLOW_LOCAL_PROVIDER is on, the action templates cloned onto the worker's own machine.
 
 Incidents are written only through incidents.services, so their timelines are what production
 writes; each step's rows are then moved back to the step's scripted time. Safe to run again: the
@@ -22,6 +23,10 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from actions.choices import ProviderKind
+from actions.models import Action, Provider
+from actions.services import action_create_from_template, action_save, provider_save
+from actions.template_library import template_list
 from common.actor import Actor, Source
 from incidents.choices import (
     DismissalReason,
@@ -117,6 +122,20 @@ USERS = [
     ("carol", "Carol", "Viewer", "Viewer"),
 ]
 
+# The demo's actions run on the worker itself ("make run" starts one). Only these are enabled there:
+# they read, or write under /tmp. The others would change the machine (restart services, delete files,
+# replace data); they are cloned disabled, to be pointed at a real host first.
+LOCAL_PROVIDER = "this-worker"
+SAFE_ON_THE_WORKER = ("health-check", "log-collection")
+DISABLED_NOTE = (
+    "Disabled in the demo: it would change the machine the worker runs on. Point its steps at a real "
+    "host (Providers) and enable it."
+)
+
+
+def web_url(path: str = "") -> str:
+    return f"http://127.0.0.1:{os.environ.get('PORT') or 8000}{path}"
+
 
 @contextmanager
 def scripted_clock(when: datetime) -> Iterator[None]:
@@ -170,7 +189,8 @@ class Command(BaseCommand):
             token, _ = Token.objects.get_or_create(user=users["admin"])
             # Incidents only into an empty database: never mixed into someone's real ones.
             created = 0 if Incident.objects.exists() else len(self._incidents(services, users))
-        self._report(new_services, created, users, passwords, token)
+            new_actions = self._actions()
+        self._report(new_services, created, users, passwords, token, new_actions)
 
     def _services(self) -> tuple[dict[str, Service], int]:
         system = Actor.system(source=Source.CLI, label="seed_demo")
@@ -201,6 +221,39 @@ class Command(BaseCommand):
                 user.groups.add(Group.objects.get(name=group))
             users[username] = user
         return users, passwords
+
+    def _actions(self) -> int | None:
+        """Clone every action template onto the local provider, once each; None when local providers
+        are off (there is nowhere safe to run them)."""
+        if not settings.ALLOW_LOCAL_PROVIDER:
+            return None
+        system = Actor.system(source=Source.CLI, label="seed_demo")
+        provider = Provider.objects.filter(name=LOCAL_PROVIDER).first()
+        if provider is None:
+            provider = provider_save(
+                by=system, data={"name": LOCAL_PROVIDER, "kind": ProviderKind.LOCAL, "tags": ["demo"]}
+            )
+        created = 0
+        for template in template_list():
+            if Action.objects.filter(template_key=template.key).exists():
+                continue
+            if Action.objects.filter(name=template.name).exists():
+                continue  # Someone's own action took the name: leave it alone.
+            action = action_create_from_template(by=system, template_key=template.key, target=provider)
+            changes: dict[str, Any] = {}
+            if template.key == "health-check":
+                # The demo's web server is what listens on the worker: check it answers.
+                changes["parameters"] = [
+                    {**p, "default": web_url("/admin/login/")} if p["name"] == "endpoint" else p
+                    for p in action.parameters
+                ]
+            if template.key not in SAFE_ON_THE_WORKER:
+                changes["enabled"] = False
+                changes["description"] = f"{DISABLED_NOTE}\n\n{action.description}"
+            if changes:
+                action_save(by=system, action=action, data=changes)
+            created += 1
+        return created
 
     def _incidents(self, services: dict[str, Service], users: dict[str, Any]) -> list[Incident]:
         now = timezone.now().replace(second=0, microsecond=0)
@@ -476,8 +529,8 @@ class Command(BaseCommand):
         ).finish()
         return [failover, duplicate, drill, sso, storage_lag, disk, latency, fresh]
 
-    def _report(self, new_services: int, created: int, users, passwords, token) -> None:
-        base = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
+    def _report(self, new_services: int, created: int, users, passwords, token, new_actions) -> None:
+        base = web_url()
         incidents = (
             f"{created} demo incidents created"
             if created
@@ -486,6 +539,14 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Services: {Service.objects.count()} ({new_services} new). Incidents: {incidents}."
         )
+        if new_actions is None:
+            self.stdout.write("Actions: none added (ALLOW_LOCAL_PROVIDER is off: nowhere safe to run them).")
+        else:
+            safe = " and ".join(t.name for t in template_list() if t.key in SAFE_ON_THE_WORKER)
+            self.stdout.write(
+                f"Actions: {new_actions} new from the templates, on the local provider {LOCAL_PROVIDER}; "
+                f"{safe} can run, the others are disabled there."
+            )
         lines = [
             "",
             "=" * 72,
@@ -502,6 +563,8 @@ class Command(BaseCommand):
             f'  curl -H "Authorization: Token {token.key}" {base}/api/v1/incidents/',
             "",
             "  Passwords are new on every run of seed_demo; the token stays.",
-            "=" * 72,
         ]
+        if new_actions is not None:
+            lines.append("  Try an action: open an incident, click Run action, pick Health check.")
+        lines.append("=" * 72)
         self.stdout.write("\n".join(lines))

@@ -1,0 +1,372 @@
+"""Action runs: the list, the read-only run page with every step's output (refreshing itself while
+the run is under way), and the Approve / Reject / Cancel buttons that call the run services."""
+
+from dataclasses import dataclass
+from itertools import groupby
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django_fsm import can_proceed
+
+from actions.admin.base import (
+    CSS,
+    admin_actor,
+    duration_text,
+    error_dict,
+    run_status_badge,
+    step_status_badge,
+)
+from actions.choices import RunStatus, TargetKind
+from actions.forms import DecisionForm
+from actions.models import ActionRun, StepRun
+from actions.models.run import APPROVE_PERMISSION, RUN_PERMISSION
+from actions.selectors import action_run_detail_queryset, action_run_list
+from actions.services import action_run_approve, action_run_cancel, action_run_reject
+from common.exceptions import ApplicationError, ConflictError
+
+# While a run is in one of these, its page refreshes itself every REFRESH_SECONDS.
+LIVE_STATUSES = (RunStatus.PENDING, RunStatus.APPROVED, RunStatus.SCHEDULED, RunStatus.RUNNING)
+REFRESH_SECONDS = 2
+
+
+@dataclass(frozen=True)
+class Decision:
+    name: str
+    label: str
+    done: str  # "Run #12 <done>."
+    explanation: str
+    permission: str
+    danger: bool = False
+
+
+DECISIONS = {
+    d.name: d
+    for d in (
+        Decision(
+            "approve",
+            "Approve",
+            "approved: it starts in a moment",
+            "Lets the run go ahead. Four eyes: the person who requested it cannot approve it.",
+            APPROVE_PERMISSION,
+        ),
+        Decision(
+            "reject",
+            "Reject",
+            "rejected",
+            "Refuses the run: it never starts.",
+            APPROVE_PERMISSION,
+            danger=True,
+        ),
+        Decision(
+            "cancel",
+            "Cancel run",
+            "cancelled",
+            "Stops the run. One that has not started never does; a running one has its command killed "
+            "and its remaining steps skipped.",
+            RUN_PERMISSION,
+            danger=True,
+        ),
+    )
+}
+SERVICES = {"approve": action_run_approve, "reject": action_run_reject, "cancel": action_run_cancel}
+
+
+def requester(run: ActionRun) -> str:
+    if run.requested_by_id:
+        return run.requested_by.get_username()
+    return run.requested_label or "system"
+
+
+@admin.register(ActionRun)
+class ActionRunAdmin(admin.ModelAdmin):
+    list_display = ("run", "action", "status_badge", "incident_link", "requested", "created_at", "took")
+    list_display_links = ("run",)
+    list_filter = ("status", "requested_via", "action")
+    search_fields = ("action__name", "incident__reference")
+    list_select_related = ("action", "incident", "requested_by")
+    show_full_result_count = False
+    list_per_page = 50
+    actions = None
+    change_form_template = "admin/actions/actionrun/change_form.html"
+    readonly_fields = (
+        "action_link",
+        "status_badge",
+        "incident_link",
+        "parameter_list",
+        "requested",
+        "requested_via",
+        "require_approval",
+        "error",
+        "approval_expires_at",
+        "decided_by",
+        "decided_at",
+        "decision_comment",
+        "created_at",
+        "due_at",
+        "started_at",
+        "finished_at",
+        "took",
+    )
+
+    class Media:
+        css = {"all": CSS}
+
+    # --- Reads -------------------------------------------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest):
+        return action_run_list().order_by(*(self.get_ordering(request) or ActionRun._meta.ordering))
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None):
+        try:
+            return action_run_detail_queryset().get(pk=int(object_id))
+        except (ActionRun.DoesNotExist, ValueError):
+            return None
+
+    def get_fieldsets(self, request: HttpRequest, obj: ActionRun | None = None):
+        main = [
+            ("action_link", "status_badge", "took"),
+            "incident_link",
+            "parameter_list",
+            ("requested", "requested_via", "created_at"),
+        ]
+        if obj is not None and obj.error:
+            main.append("error")
+        fieldsets = [(None, {"fields": main})]
+        if obj is None or obj.require_approval:
+            fieldsets.append(
+                (
+                    "Approval",
+                    {"fields": (("approval_expires_at", "decided_by", "decided_at"), "decision_comment")},
+                )
+            )
+        fieldsets.append(
+            ("Clock", {"fields": (("due_at", "started_at", "finished_at"),), "classes": ("collapse",)})
+        )
+        return fieldsets
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # Runs are requested from an action or an incident.
+
+    def has_change_permission(self, request: HttpRequest, obj: ActionRun | None = None) -> bool:
+        return False  # A run is a record; it changes only through the buttons.
+
+    def has_delete_permission(self, request: HttpRequest, obj: ActionRun | None = None) -> bool:
+        return False  # Runs are part of the audit trail.
+
+    @admin.display(description="Run", ordering="id")
+    def run(self, obj: ActionRun) -> str:
+        return f"#{obj.pk}"
+
+    @admin.display(description="Action")
+    def action_link(self, obj: ActionRun) -> str:
+        url = reverse("admin:actions_action_change", args=[obj.action_id])
+        return format_html('<a href="{}">{}</a>', url, obj.action.name)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: ActionRun) -> str:
+        badge = run_status_badge(obj.status)
+        if obj.status == RunStatus.RUNNING and obj.cancel_requested_at:
+            return format_html('{} <span class="quiet">cancelling…</span>', badge)
+        return badge
+
+    @admin.display(description="Incident", ordering="incident__reference")
+    def incident_link(self, obj: ActionRun) -> str:
+        if obj.incident_id is None:
+            return "-"
+        url = reverse("admin:incidents_incident_change", args=[obj.incident_id])
+        return format_html('<a href="{}">{}</a>', url, obj.incident.reference)
+
+    @admin.display(description="Requested by")
+    def requested(self, obj: ActionRun) -> str:
+        return requester(obj)
+
+    @admin.display(description="Duration")
+    def took(self, obj: ActionRun) -> str:
+        return duration_text(obj.duration)
+
+    @admin.display(description="Parameters")
+    def parameter_list(self, obj: ActionRun) -> str:
+        if not obj.parameters:
+            return "-"
+        rows = format_html_join(
+            "", "<li><code>{}</code> = <code>{}</code></li>", sorted(obj.parameters.items())
+        )
+        return format_html('<ul class="run-parameters">{}</ul>', rows)
+
+    # --- The run page ------------------------------------------------------------------------------
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context.update(
+                run_live=obj.status in LIVE_STATUSES,
+                refresh_seconds=REFRESH_SECONDS,
+                run_status_badge=run_status_badge(obj.status),
+                run_buttons=self.decision_buttons(request, obj),
+                own_request_note=(
+                    obj.status == RunStatus.AWAITING_APPROVAL
+                    and obj.requested_by_id == request.user.pk
+                    and request.user.has_perm(APPROVE_PERMISSION)
+                ),
+                step_groups=step_groups(obj),
+                output_cap_kib=settings.ACTION_OUTPUT_CAP_BYTES // 1024,
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def decision_buttons(self, request: HttpRequest, run: ActionRun) -> list[dict]:
+        buttons = []
+        for name, decision in DECISIONS.items():
+            if not request.user.has_perm(decision.permission):
+                continue
+            if not can_proceed(getattr(run, name)):
+                continue
+            if name == "cancel" and run.cancel_requested_at:
+                continue  # Already being cancelled.
+            buttons.append(
+                {
+                    "name": name,
+                    "label": decision.label,
+                    "url": reverse("admin:actions_actionrun_decide", args=[run.pk, name]),
+                    # Reject asks why; approve and cancel are one click (a POST form each).
+                    "needs_input": name == "reject",
+                    "danger": decision.danger,
+                }
+            )
+        return buttons
+
+    # --- Approve, reject, cancel -------------------------------------------------------------------
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        own = [
+            path(
+                "<path:object_id>/decide/<str:name>/",
+                self.admin_site.admin_view(self.decide_view),
+                name=f"{info}_decide",
+            )
+        ]
+        return own + super().get_urls()
+
+    def decide_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
+        decision = DECISIONS.get(name)
+        if decision is None:
+            raise Http404("No such decision.")
+        run = self.get_object(request, unquote(object_id))
+        if run is None:
+            raise Http404("No such run.")
+        if not self.has_view_permission(request, run) or not request.user.has_perm(decision.permission):
+            raise PermissionDenied
+        change_url = reverse("admin:actions_actionrun_change", args=[run.pk])
+
+        if request.method == "POST":
+            form = DecisionForm(request.POST, decision=name)
+            if form.is_valid():
+                response = self._apply(request, run, decision, form, change_url)
+                if response is not None:
+                    return response
+        else:
+            if not can_proceed(getattr(run, name)):
+                messages.warning(
+                    request, f"Run #{run.pk} is {run.get_status_display().lower()}: nothing to {name}."
+                )
+                return HttpResponseRedirect(change_url)
+            form = DecisionForm(initial={"seen_status": run.status}, decision=name)
+
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{decision.label}: run #{run.pk} of {run.action.name}",
+            "subtitle": None,
+            "opts": self.opts,
+            "run": run,
+            "decision": decision,
+            "form": form,
+            "change_url": change_url,
+            "status_badge": run_status_badge(run.status),
+            "requested": requester(run),
+            "media": self.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/actions/actionrun/decide.html", context)
+
+    def _apply(
+        self, request: HttpRequest, run: ActionRun, decision: Decision, form: DecisionForm, change_url: str
+    ) -> HttpResponse | None:
+        """Call the service; None means the form now carries the service's errors."""
+        seen = form.cleaned_data.get("seen_status")
+        by = admin_actor(request)
+        try:
+            if seen and seen != run.status:
+                raise ConflictError(
+                    f"Run #{run.pk} changed while you were looking at it: it is now "
+                    f"{run.get_status_display().lower()}. Check it again."
+                )
+            if decision.name == "cancel":
+                result = action_run_cancel(run=run, by=by)
+            else:
+                result = SERVICES[decision.name](run=run, by=by, comment=form.cleaned_data.get("comment", ""))
+        except ValidationError as exc:
+            for field, field_errors in error_dict(exc).items():
+                form.add_error(field if field in form.fields else None, field_errors)
+            return None
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(change_url)
+        if decision.name == "cancel" and result.status == RunStatus.RUNNING:
+            messages.warning(request, f"Cancelling run #{run.pk}: its command is being stopped.")
+        else:
+            messages.success(request, f"Run #{run.pk} of {run.action.name} was {decision.done}.")
+        return HttpResponseRedirect(change_url)
+
+
+def step_groups(run: ActionRun) -> list[dict]:
+    """The run's step runs grouped by step (a group step has one per host), in run order; while the
+    run waits or is under way, the action's steps not reached yet follow as 'not started', so an
+    approver sees what would run."""
+    step_runs: list[StepRun] = list(run.step_runs.all())
+    groups = []
+    for order, rows in groupby(step_runs, key=lambda s: s.step_order):
+        rows = list(rows)
+        groups.append(
+            {
+                "order": order,
+                "name": rows[0].step_name,
+                "rows": [
+                    {
+                        "step_run": s,
+                        "badge": step_status_badge(s.status),
+                        "duration": duration_text(s.duration),
+                        "live": s.status == "running",
+                    }
+                    for s in rows
+                ],
+            }
+        )
+    if run.status in (*LIVE_STATUSES, RunStatus.AWAITING_APPROVAL):
+        reached = max((s.step_order for s in step_runs), default=-1)
+        upcoming = run.action.steps.filter(order__gt=reached).select_related("provider", "provider_group")
+        for step in upcoming.order_by("order", "id"):
+            groups.append(
+                {
+                    "order": step.order,
+                    "name": step.name,
+                    "rows": [],
+                    "pending": True,
+                    "target": step_target(step),
+                    "condition": step.get_condition_display() if step.condition != "always" else "",
+                    "command": step.command,
+                }
+            )
+    return groups
+
+
+def step_target(step) -> str:
+    if step.target_kind == TargetKind.GROUP:
+        return f"every host of {step.provider_group.name}"
+    if step.target_kind == TargetKind.TRIGGER:
+        return f"the host named by {step.target_parameter}"
+    return step.provider.label

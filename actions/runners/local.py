@@ -1,0 +1,128 @@
+"""Commands on the worker's own machine, only where ALLOW_LOCAL_PROVIDER is on.
+
+Each command runs as `/bin/sh -c <command>` in a new session, so a timeout or a cancel kills its
+whole process group with SIGKILL.
+"""
+
+import contextlib
+import os
+import selectors
+import signal
+import subprocess
+import time
+
+from django.conf import settings
+
+from actions.runners.base import CommandResult, OutputSink, RunnerError
+
+POLL_SECONDS = 0.2
+# After the command exited or was killed, how long a leftover child may keep its output open.
+SETTLE_SECONDS = 3
+
+
+class LocalRunner:
+    """Runner for a local provider. Nothing to connect to; connect() checks it is allowed."""
+
+    def __init__(self, provider=None):
+        self.provider = provider
+
+    def connect(self) -> None:
+        if not settings.ALLOW_LOCAL_PROVIDER:
+            raise RunnerError(
+                "not_allowed",
+                "Local providers are off on this worker: set ALLOW_LOCAL_PROVIDER=true to run "
+                "commands on the worker's own machine.",
+            )
+
+    def run(self, command: str, *, timeout: int, sink: OutputSink) -> CommandResult:
+        self.connect()
+        try:
+            process = subprocess.Popen(
+                ["/bin/sh", "-c", command],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as exc:
+            raise RunnerError("error", f"Cannot start /bin/sh: {exc}") from exc
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ, "stdout")
+            selector.register(process.stderr, selectors.EVENT_READ, "stderr")
+            try:
+                return self._follow(process, selector, timeout, sink)
+            except BaseException:
+                _kill_group(process)
+                raise
+            finally:
+                process.stdout.close()
+                process.stderr.close()
+                if process.poll() is None:
+                    process.wait()
+
+    def close(self) -> None:
+        pass
+
+    def _follow(self, process, selector, timeout: int, sink: OutputSink) -> CommandResult:
+        started = time.monotonic()
+        deadline = started + max(1, timeout)
+        quiet_since = None  # once it exited: when output last arrived
+        while True:
+            got_output = False
+            if selector.get_map():
+                got_output = _read(selector, sink, POLL_SECONDS)
+            else:
+                # The command closed its output but still runs.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(POLL_SECONDS)
+            now = time.monotonic()
+            if process.poll() is not None:
+                # Exited; a child it left in the background may still hold stdout open. Take output
+                # until it goes quiet.
+                if quiet_since is None or got_output:
+                    quiet_since = now
+                if (
+                    not selector.get_map()
+                    or now - quiet_since >= SETTLE_SECONDS
+                    or now >= deadline
+                    or sink.cancelled()
+                ):
+                    break
+                continue
+            if sink.cancelled():
+                _kill_group(process)
+                _settle(selector, sink)
+                return CommandResult(exit_code=None, cancelled=True)
+            if now >= deadline:
+                _kill_group(process)
+                _settle(selector, sink)
+                return CommandResult(exit_code=None, timed_out=True)
+        code = process.wait()
+        return CommandResult(exit_code=None if code < 0 else code)
+
+
+def _read(selector: selectors.BaseSelector, sink: OutputSink, seconds: float) -> bool:
+    """Pass on what the pipes hold; True if they held anything."""
+    got = False
+    for key, _ in selector.select(seconds):
+        data = os.read(key.fd, 65536)
+        if data:
+            sink.write(key.data, data)
+            got = True
+        else:
+            selector.unregister(key.fileobj)
+    return got
+
+
+def _settle(selector: selectors.BaseSelector, sink: OutputSink) -> None:
+    """Take the output still in the pipes after a kill."""
+    until = time.monotonic() + SETTLE_SECONDS
+    while selector.get_map() and time.monotonic() < until:
+        _read(selector, sink, POLL_SECONDS)
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

@@ -1,0 +1,176 @@
+"""How much the runners add when one step fans out to many hosts. Prints figures; asserts nothing.
+
+    .venv/bin/python bench/fanout.py [--hosts 1,10,50] [--repeat 3] [--command "sleep 1"]
+
+Starts one real sshd per host on 127.0.0.1 (tests/actions/sshd.py; needs openssh-server) and, for
+each group size, times:
+  floor    plain paramiko in a thread pool: connect, exec the command, read its exit status;
+  runners  our runners the way the executor uses them: one per host in a ThreadPoolExecutor,
+           connect(), run(command, timeout=30, sink=...), close().
+Each figure is the median wall time of --repeat rounds. Loopback only; every sshd is stopped at
+the end, also on error or Ctrl-C.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+_tmp = tempfile.mkdtemp(prefix="mitigate-fanout-")
+os.environ.setdefault("VAR_DIR", _tmp)
+os.environ.setdefault("DATABASE_URL", f"sqlite:///{_tmp}/bench.sqlite3")
+
+import django  # noqa: E402
+
+django.setup()
+
+import logging  # noqa: E402
+
+import paramiko  # noqa: E402
+
+from actions.choices import ProviderKind  # noqa: E402
+from actions.models import Provider  # noqa: E402
+from actions.runners import runner_for  # noqa: E402
+from actions.runners.hostkeys import host_key_entry, parse_host_key  # noqa: E402
+from actions.runners.ssh import load_private_key  # noqa: E402
+from tests.actions.sshd import SSHKeys, SSHServer, sshd_available, start_sshd  # noqa: E402
+
+logging.getLogger("paramiko").setLevel(logging.WARNING)
+
+RUN_TIMEOUT = 30
+ROUND_LIMIT = 120  # seconds one round may take before the bench gives up
+
+
+class NullSink:
+    def __init__(self):
+        self.bytes = 0
+
+    def write(self, stream: str, data: bytes) -> None:
+        self.bytes += len(data)
+
+    def cancelled(self) -> bool:
+        return False
+
+
+def start_servers(count: int, directory: Path, servers: list[SSHServer]) -> None:
+    """Append `count` sshds sharing one host key and one client key, started a few at a time; the
+    ones that started are in `servers` even when another failed, so the caller can stop them."""
+    keys = SSHKeys.generate(directory / "keys")
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        futures = [pool.submit(start_sshd, directory / f"sshd-{i:02d}", keys) for i in range(count)]
+        failures = []
+        for future in futures:
+            try:
+                servers.append(future.result())
+            except Exception as exc:
+                failures.append(exc)
+    if failures:
+        raise failures[0]
+
+
+def providers_for(servers: list[SSHServer]) -> list[Provider]:
+    """Unsaved providers: the runners read only their fields."""
+    return [
+        Provider(name=f"bench-{i}", kind=ProviderKind.SSH, **server.provider_fields(connect_timeout=10))
+        for i, server in enumerate(servers)
+    ]
+
+
+def in_parallel(work: Callable[[int], None], hosts: int) -> float:
+    """Wall time of running work(0..hosts-1) on one thread per host."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=hosts) as pool:
+        for future in [pool.submit(work, i) for i in range(hosts)]:
+            future.result(timeout=ROUND_LIMIT)
+    return time.perf_counter() - started
+
+
+def measure_floor(servers: list[SSHServer], command: str) -> float:
+    """Plain paramiko: what any SSH fan-out from Python costs at least."""
+    pkey = load_private_key(servers[0].keys.client.read_text())
+
+    def one(i: int) -> None:
+        server = servers[i]
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        pinned = parse_host_key(server.host_key)
+        client.get_host_keys().add(host_key_entry(server.address, server.port), pinned.get_name(), pinned)
+        try:
+            client.connect(
+                server.address,
+                port=server.port,
+                username=server.user,
+                pkey=pkey,
+                timeout=10,
+                allow_agent=False,
+                look_for_keys=False,
+            )
+            _, stdout, _ = client.exec_command(command)
+            status = stdout.channel.recv_exit_status()
+            if status != 0:
+                raise RuntimeError(f"{server.port}: {command!r} exited {status}")
+        finally:
+            client.close()
+
+    return in_parallel(one, len(servers))
+
+
+def measure_runners(providers: list[Provider], command: str) -> float:
+    """Our runners as the executor drives them: one per host, connect, run, close."""
+
+    def one(i: int) -> None:
+        runner = runner_for(providers[i])
+        try:
+            runner.connect()
+            result = runner.run(command, timeout=RUN_TIMEOUT, sink=NullSink())
+            if result.exit_code != 0:
+                raise RuntimeError(f"{providers[i].port}: {command!r} gave {result}")
+        finally:
+            runner.close()
+
+    return in_parallel(one, len(providers))
+
+
+def median_of(repeat: int, measure: Callable[[], float]) -> float:
+    return statistics.median(measure() for _ in range(repeat))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosts", default="1,10,50", help="group sizes, comma-separated")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--command", default="sleep 1")
+    args = parser.parse_args()
+    sizes = sorted({int(n) for n in args.hosts.split(",")})
+    if not sshd_available():
+        sys.exit("needs OpenSSH's sshd and ssh-keygen (apt-get install openssh-server)")
+
+    servers: list[SSHServer] = []
+    try:
+        started = time.perf_counter()
+        start_servers(max(sizes), Path(_tmp), servers)
+        took = time.perf_counter() - started
+        print(f"{len(servers)} sshd on 127.0.0.1 in {took:.1f} s; command {args.command!r}")
+        providers = providers_for(servers)
+        measure_floor(servers[:1], "true")  # warm up imports and the first handshake
+        measure_runners(providers[:1], "true")
+
+        print(f"{'hosts':>5}  {'floor s':>8}  {'runners s':>9}  {'ratio':>5}")
+        for hosts in sizes:
+            floor = median_of(args.repeat, lambda n=hosts: measure_floor(servers[:n], args.command))
+            runners = median_of(args.repeat, lambda n=hosts: measure_runners(providers[:n], args.command))
+            print(f"{hosts:>5}  {floor:>8.2f}  {runners:>9.2f}  {runners / floor:>5.2f}")
+    finally:
+        for server in servers:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
