@@ -6,7 +6,10 @@ Starts one real sshd per host on 127.0.0.1 (tests/actions/sshd.py; needs openssh
 each group size, times:
   floor    plain paramiko in a thread pool: connect, exec the command, read its exit status;
   runners  our runners the way the executor uses them: one per host in a ThreadPoolExecutor,
-           connect(), run(command, timeout=30, sink=...), close().
+           connect(), run(command, timeout=30, sink=...), close();
+  run      the whole product path: action_run_request for an action whose one step targets a
+           group of those hosts, then the executor (as the Celery task calls it, minus the broker
+           hop), until the run is finished: StepRun rows, streamed output, timeline and all.
 Each figure is the median wall time of --repeat rounds. Loopback only; every sshd is stopped at
 the end, also on error or Ctrl-C.
 """
@@ -34,16 +37,21 @@ django.setup()
 import logging  # noqa: E402
 
 import paramiko  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import setup_test_environment  # noqa: E402
 
-from actions.choices import ProviderKind  # noqa: E402
-from actions.models import Provider  # noqa: E402
+from actions.choices import ProviderKind, RunStatus, TargetKind  # noqa: E402
+from actions.models import Action, Provider, ProviderGroup  # noqa: E402
 from actions.runners import runner_for  # noqa: E402
 from actions.runners.hostkeys import host_key_entry, parse_host_key  # noqa: E402
 from actions.runners.ssh import load_private_key  # noqa: E402
+from actions.services import action_run_execute, action_run_request, action_save  # noqa: E402
+from common.actor import Actor, Source  # noqa: E402
 from tests.actions.sshd import SSHKeys, SSHServer, sshd_available, start_sshd  # noqa: E402
 
 logging.getLogger("paramiko").setLevel(logging.WARNING)
 
+BENCH = Actor.system(source=Source.CLI, label="bench")
 RUN_TIMEOUT = 30
 ROUND_LIMIT = 120  # seconds one round may take before the bench gives up
 
@@ -138,6 +146,41 @@ def measure_runners(providers: list[Provider], command: str) -> float:
     return in_parallel(one, len(providers))
 
 
+def measure_action_run(group: ProviderGroup, command: str) -> float:
+    """Request to finished run, through the services, on a throwaway database."""
+    action = Action.objects.filter(name=f"fan out {group.name}").first() or action_save(
+        by=BENCH,
+        data={"name": f"fan out {group.name}"},
+        steps=[
+            {
+                "name": "fan out",
+                "target_kind": TargetKind.GROUP,
+                "provider_group": group,
+                "command": command,
+                "timeout_seconds": RUN_TIMEOUT,
+            }
+        ],
+    )
+    started = time.perf_counter()
+    run = action_run_request(action=action, by=BENCH)
+    action_run_execute(run_id=run.pk, task_id=run.task_id)
+    took = time.perf_counter() - started
+    run.refresh_from_db()
+    if run.status != RunStatus.SUCCEEDED:
+        raise RuntimeError(f"run #{run.pk} {run.status}: {run.error}")
+    return took
+
+
+def groups_for(providers: list[Provider], sizes: list[int]) -> dict[int, ProviderGroup]:
+    for provider in providers:
+        provider.save()
+    groups = {}
+    for size in sizes:
+        groups[size] = ProviderGroup.objects.create(name=f"{size} hosts", max_parallel=size)
+        groups[size].providers.set(providers[:size])
+    return groups
+
+
 def median_of(repeat: int, measure: Callable[[], float]) -> float:
     return statistics.median(measure() for _ in range(repeat))
 
@@ -153,6 +196,8 @@ def main() -> None:
         sys.exit("needs OpenSSH's sshd and ssh-keygen (apt-get install openssh-server)")
 
     servers: list[SSHServer] = []
+    setup_test_environment(debug=False)
+    old_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         started = time.perf_counter()
         start_servers(max(sizes), Path(_tmp), servers)
@@ -162,14 +207,18 @@ def main() -> None:
         measure_floor(servers[:1], "true")  # warm up imports and the first handshake
         measure_runners(providers[:1], "true")
 
-        print(f"{'hosts':>5}  {'floor s':>8}  {'runners s':>9}  {'ratio':>5}")
+        groups = groups_for(providers, sizes)
+
+        print(f"{'hosts':>5}  {'floor s':>8}  {'runners s':>9}  {'run s':>6}  {'run/floor':>9}")
         for hosts in sizes:
             floor = median_of(args.repeat, lambda n=hosts: measure_floor(servers[:n], args.command))
             runners = median_of(args.repeat, lambda n=hosts: measure_runners(providers[:n], args.command))
-            print(f"{hosts:>5}  {floor:>8.2f}  {runners:>9.2f}  {runners / floor:>5.2f}")
+            run = median_of(args.repeat, lambda n=hosts: measure_action_run(groups[n], args.command))
+            print(f"{hosts:>5}  {floor:>8.2f}  {runners:>9.2f}  {run:>6.2f}  {run / floor:>9.2f}")
     finally:
         for server in servers:
             server.stop()
+        connection.creation.destroy_test_db(old_db, verbosity=0)
 
 
 if __name__ == "__main__":
