@@ -88,7 +88,14 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'm
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock at BEGIN, so the web process and the worker queue up instead
     # of failing with "database is locked" when both write.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+    # WAL lets the web process read while the worker writes step output.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
     # A file, not the in-memory default: shared-cache memory databases fail at once with "table
     # is locked" when worker threads write together, instead of waiting like a real file does.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-mitigate.sqlite3")}

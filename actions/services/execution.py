@@ -307,15 +307,16 @@ def _run_on_host(
         host=provider.label,
         command=command,
         status=StepStatus.RUNNING,
+        attempts=1,
         started_at=timezone.now(),
     )
     output = StepOutput(step_run_id=step_run.pk, run_id=run.pk, cap=settings.ACTION_OUTPUT_CAP_BYTES)
     status, exit_code, error = StepStatus.FAILED, None, ""
     attempts = step.retries + 1
     for attempt in range(1, attempts + 1):
-        step_run.attempts = attempt
-        StepRun.objects.filter(pk=step_run.pk).update(attempts=attempt)
         if attempt > 1:
+            step_run.attempts = attempt
+            StepRun.objects.filter(pk=step_run.pk).update(attempts=attempt)
             output.note(f"--- attempt {attempt} of {attempts} ---\n")
         error = ""
         try:
@@ -338,11 +339,12 @@ def _run_on_host(
         if attempt < attempts and _wait_or_cancel(output, step.retry_delay_seconds):
             status, error = StepStatus.CANCELLED, "Cancelled between attempts."
             break
-    output.flush(force=True)
-    StepRun.objects.filter(pk=step_run.pk).update(
-        status=status, exit_code=exit_code, error=error, finished_at=timezone.now()
-    )
-    step_run.refresh_from_db()
+    # One write for the result and the last of the output: fifty hosts finish at once.
+    final = {**output.fields(), "status": status, "exit_code": exit_code, "error": error}
+    final["finished_at"] = timezone.now()
+    StepRun.objects.filter(pk=step_run.pk).update(**final)
+    for name, value in final.items():
+        setattr(step_run, name, value)
     return step_run
 
 

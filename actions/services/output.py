@@ -26,7 +26,8 @@ class StepOutput:
         self.truncated = {"stdout": False, "stderr": False}
         self._dirty = False
         self._last_flush = time.monotonic()
-        self._last_cancel_check = 0.0
+        # The run was just checked when the step started; the first look is a second in.
+        self._last_cancel_check = time.monotonic()
         self._cancelled = False
         self._lock = threading.Lock()
 
@@ -45,19 +46,24 @@ class StepOutput:
         """A line of our own in stdout, e.g. the start of a retry."""
         self.write("stdout", text.encode())
 
-    def flush(self, *, force: bool = False) -> None:
+    def fields(self) -> dict:
+        """The StepRun columns for what was captured so far."""
         with self._lock:
-            if not self._dirty or (not force and time.monotonic() - self._last_flush < FLUSH_SECONDS):
-                return
-            fields = {
+            self._dirty = False
+            self._last_flush = time.monotonic()
+            return {
                 "stdout": _text(bytes(self.buffers["stdout"])),
                 "stderr": _text(bytes(self.buffers["stderr"])),
                 "stdout_truncated": self.truncated["stdout"],
                 "stderr_truncated": self.truncated["stderr"],
             }
-            self._dirty = False
-            self._last_flush = time.monotonic()
-        StepRun.objects.filter(pk=self.step_run_id).update(**fields)
+
+    def flush(self) -> None:
+        """Write the output if it changed and the last write is a second old."""
+        with self._lock:
+            if not self._dirty or time.monotonic() - self._last_flush < FLUSH_SECONDS:
+                return
+        StepRun.objects.filter(pk=self.step_run_id).update(**self.fields())
 
     def cancelled(self) -> bool:
         if self._cancelled:
