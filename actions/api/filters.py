@@ -3,7 +3,7 @@ from django_filters import rest_framework as filters
 
 from actions.choices import Category, ProviderKind, Risk, RunStatus
 from actions.models import Action, ActionRun, Provider, ProviderGroup
-from incidents.api.filters import _by_id_or_name, _by_id_or_username
+from common.api.filters import by_id_or_name, by_id_or_username
 
 
 def _search(qs: QuerySet, value: str, *fields: str) -> QuerySet:
@@ -39,7 +39,7 @@ class ProviderGroupFilterSet(filters.FilterSet):
         fields = []
 
     def filter_provider(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        listing = _by_id_or_name(
+        listing = by_id_or_name(
             ProviderGroup.objects.all(), value, id_field="providers__id", name_field="providers__name"
         )
         return qs.filter(pk__in=listing.values("pk"))
@@ -63,7 +63,7 @@ class ActionFilterSet(filters.FilterSet):
 
     def filter_service(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         # A subquery, not a join: joining services would multiply the rows the statistics count.
-        tagged = _by_id_or_name(
+        tagged = by_id_or_name(
             Action.objects.all(), value, id_field="services__id", name_field="services__slug"
         )
         return qs.filter(pk__in=tagged.values("pk"))
@@ -87,10 +87,10 @@ class ActionRunFilterSet(filters.FilterSet):
         fields = []
 
     def filter_action(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        return _by_id_or_name(qs, value, id_field="action_id", name_field="action__name")
+        return by_id_or_name(qs, value, id_field="action_id", name_field="action__name")
 
     def filter_incident(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        return _by_id_or_name(qs, value, id_field="incident_id", name_field="incident__reference")
+        return by_id_or_name(qs, value, id_field="incident_id", name_field="incident__reference")
 
     def filter_requested_by(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        return _by_id_or_username(qs, value, field="requested_by")
+        return by_id_or_username(qs, value, field="requested_by")

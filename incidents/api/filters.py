@@ -1,24 +1,9 @@
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django_filters import rest_framework as filters
 
+from common.api.filters import by_id_or_name, by_id_or_username
 from incidents.choices import IncidentStatus, ServiceTier, ServiceType
 from incidents.models import Incident, Service
-
-
-def _by_id_or_name(qs: QuerySet, value: str, *, id_field: str, name_field: str) -> QuerySet:
-    value = value.strip()
-    if value.isdigit():
-        return qs.filter(**{id_field: int(value)})
-    return qs.filter(**{name_field: value})
-
-
-def _by_id_or_username(qs: QuerySet, value: str, *, field: str) -> QuerySet:
-    # Usernames may be all digits, so a number matches either.
-    value = value.strip()
-    match = Q(**{f"{field}__username": value})
-    if value.isdigit():
-        match |= Q(**{f"{field}_id": int(value)})
-    return qs.filter(match)
 
 
 class IncidentOrderingFilter(filters.OrderingFilter):
@@ -65,13 +50,13 @@ class IncidentFilterSet(filters.FilterSet):
         fields = []
 
     def filter_priority(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        return _by_id_or_name(qs, value, id_field="priority_id", name_field="priority__code__iexact")
+        return by_id_or_name(qs, value, id_field="priority_id", name_field="priority__code__iexact")
 
     def filter_service(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        return _by_id_or_name(qs, value, id_field="services__id", name_field="services__slug")
+        return by_id_or_name(qs, value, id_field="services__id", name_field="services__slug")
 
     def filter_assignee(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        return _by_id_or_username(qs, value, field="assignee")
+        return by_id_or_username(qs, value, field="assignee")
 
     def filter_search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
         for word in value.split():

@@ -201,7 +201,7 @@ def test_local_providers_only_where_allowed(api, settings):
 def test_list_and_filter_providers(api, provider_factory):
     local = provider_factory(name="worker")
     db = provider_factory(name="db-1", ssh=True, address="10.0.0.5")
-    off = provider_factory(name="db-2", ssh=True, enabled=False)
+    off = provider_factory(name="db-2", ssh=True, address="10.9.9.9", enabled=False)
 
     def names(params=None):
         response = api.get(api_url("providers"), params or {})
