@@ -38,8 +38,8 @@ from actions.models.run import APPROVE_PERMISSION, RUN_PERMISSION
 from actions.services.catalog import SECRET_FIELDS
 from common.api.actors import request_actor
 from common.api.serializers import ErrorSerializer
+from common.api.views import BAD_INPUT, FORBIDDEN, PARSERS, WRITE_ERRORS, validated
 from common.exceptions import ApplicationError
-from incidents.api.views import BAD_INPUT, FORBIDDEN, PARSERS, WRITE_ERRORS, validated
 
 MANAGE_PROVIDERS = ["actions.change_provider"]
 

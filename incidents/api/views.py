@@ -6,13 +6,13 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 
 from common.api.actors import request_actor
 from common.api.serializers import ErrorSerializer
+from common.api.views import BAD_INPUT, FORBIDDEN, PARSERS, WRITE_ERRORS, validated
 from incidents import selectors, services
 from incidents.api.filters import IncidentFilterSet, ServiceFilterSet
 from incidents.api.serializers import (
@@ -42,25 +42,12 @@ from incidents.priority_rules import priority_suggest
 TRANSITION = ["incidents.transition_incident"]
 CHANGE = ["incidents.change_incident"]
 
-BAD_INPUT = OpenApiResponse(ErrorSerializer, description="Invalid input: detail, code and field errors.")
-FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Not allowed for this user.")
 REFUSED = OpenApiResponse(
     ErrorSerializer,
     description="code transition_not_allowed: not possible from the current status; "
     "code conflict: someone changed the incident meanwhile (reload and retry).",
 )
-WRITE_ERRORS = {400: BAD_INPUT, 403: FORBIDDEN}
 TRANSITION_ERRORS = {400: BAD_INPUT, 403: FORBIDDEN, 409: REFUSED}
-
-# Both read the body through Django, which enforces DATA_UPLOAD_MAX_MEMORY_SIZE (413). Multipart is
-# left out: nothing here takes files, and uploaded files would bypass that limit.
-PARSERS = [JSONParser, FormParser]
-
-
-def validated(serializer_class: type[Serializer], request: Request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def transition_schema(request: type[Serializer] | None, description: str):
