@@ -34,6 +34,7 @@ ACTION_MAX_PARALLEL_HOSTS = env.int("ACTION_MAX_PARALLEL_HOSTS", default=50)
 # Grace on top of a run's step timeouts before the sweeper calls it abandoned.
 ACTION_ABANDON_MARGIN = timedelta(seconds=env.int("ACTION_ABANDON_MARGIN_SECONDS", default=300))
 VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
