@@ -203,6 +203,10 @@ SPECTACULAR_SETTINGS = {
 
 # --- Requests ----------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
+
+# Defaults for new alert sources; each source can change its own.
+ALERT_RATE_LIMIT_PER_MINUTE = env.int("ALERT_RATE_LIMIT_PER_MINUTE", default=600)
+ALERT_MAX_BODY_BYTES = env.int("ALERT_MAX_BODY_BYTES", default=1024 * 1024)
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

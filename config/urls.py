@@ -11,6 +11,7 @@ admin.site.index_title = "Incident response"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("hooks/", include("alerts.urls")),
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("actions.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,0 +1,36 @@
+import json
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+
+from alerts.services import alert_source_create
+from common.actor import Actor
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text())
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings):
+    """Rate-limit counters live in the cache; each test starts from an empty in-memory one, so
+    counters of an earlier test (same source id, same minute) never leak in."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_source(db):
+    """Create a source through the service; returns (source, token)."""
+
+    def make(**kwargs):
+        kwargs.setdefault("name", "Prometheus")
+        kwargs.setdefault("kind", "alertmanager")
+        return alert_source_create(by=Actor.system(), **kwargs)
+
+    return make

@@ -1,0 +1,252 @@
+"""alerts.services: sources and their tokens, and ingestion of parsed payloads into alerts."""
+
+import copy
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+import alerts.services
+from alerts.models import Alert, AlertPayload, AlertSource
+from alerts.parsers import parse
+from alerts.services import alert_source_create, alert_source_rotate_token, alerts_ingest, token_hash
+from common.actor import Actor, Source
+from common.exceptions import ApplicationError, PermissionDeniedError
+from tests.alerts.conftest import load
+
+pytestmark = pytest.mark.django_db
+
+
+def ingest(source, data):
+    return alerts_ingest(source=source, payload=parse(source.kind, data), raw=data)
+
+
+def single(status="firing", fingerprint="fp-1", **labels):
+    data = load("alertmanager_firing_single.json")
+    alert = data["alerts"][0]
+    alert["status"] = status
+    alert["fingerprint"] = fingerprint
+    alert["labels"].update(labels)
+    if status == "resolved":
+        alert["endsAt"] = "2024-03-05T15:00:00Z"
+    return data
+
+
+# --- sources and tokens ---------------------------------------------------------------------------
+
+
+def test_create_returns_token_once_and_stores_only_its_hash(make_source, service_factory):
+    service = service_factory()
+    source, token = make_source(name="Prod Alertmanager", default_service=service)
+
+    assert source.slug == "prod-alertmanager"
+    assert len(token) >= 40
+    assert source.token_prefix == token[:8]
+    assert source.token_hash == token_hash(token)
+    row = AlertSource.objects.filter(pk=source.pk).values().get()
+    assert all(token not in str(value) for value in row.values())
+    assert row["rate_limit_per_minute"] == 600
+    assert row["max_body_bytes"] == 1024 * 1024
+
+
+def test_hmac_secret_is_encrypted_at_rest(make_source):
+    source, _ = make_source(kind="grafana", hmac_secret="grafana-shared-secret")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT hmac_secret FROM alerts_alertsource WHERE id = %s", [source.pk])
+        (stored,) = cursor.fetchone()
+    assert stored and "grafana-shared-secret" not in stored
+    assert AlertSource.objects.get(pk=source.pk).hmac_secret == "grafana-shared-secret"
+
+
+def test_rotate_replaces_the_token(make_source):
+    source, old = make_source()
+    new = alert_source_rotate_token(source=source, by=Actor.system())
+
+    source.refresh_from_db()
+    assert new != old
+    assert source.token_hash == token_hash(new)
+    assert source.token_prefix == new[:8]
+
+
+def test_create_and_rotate_need_permissions(make_source, viewer, admin_user):
+    as_viewer = Actor(user=viewer, source=Source.API)
+    with pytest.raises(PermissionDeniedError):
+        alert_source_create(by=as_viewer, name="Nope", kind="generic")
+    source, _ = alert_source_create(by=Actor(user=admin_user, source=Source.API), name="Yes", kind="generic")
+    with pytest.raises(PermissionDeniedError):
+        alert_source_rotate_token(source=source, by=as_viewer)
+
+
+def test_create_refuses_an_unknown_kind(db):
+    with pytest.raises(ApplicationError):
+        alert_source_create(by=Actor.system(), name="Zabbix", kind="zabbix")
+
+
+# --- ingestion ------------------------------------------------------------------------------------
+
+
+def test_first_firing_alert_is_stored_with_the_raw_payload(make_source, service_factory):
+    service = service_factory()
+    source, _ = make_source(default_service=service)
+    data = single()
+
+    (alert,) = ingest(source, data)
+
+    payload = AlertPayload.objects.get()
+    assert payload.body == data
+    assert payload.alert_count == 1
+    assert alert.payload == payload
+    assert alert.status == "firing"
+    assert alert.fingerprint == "fp-1"
+    assert alert.occurrence_count == 1
+    assert alert.service == service
+    assert alert.ends_at is None
+    assert alert.processed is False
+    assert alert.received_at == alert.last_received_at == payload.received_at
+
+
+def test_same_payload_100_times_gives_one_alert(make_source):
+    source, _ = make_source()
+    data = single()
+    for _ in range(100):
+        ingest(source, data)
+
+    alert = Alert.objects.get()
+    assert alert.occurrence_count == 100
+    assert alert.last_received_at > alert.received_at
+    assert AlertPayload.objects.count() == 100
+
+
+def test_repeat_refreshes_labels_and_annotations(make_source):
+    source, _ = make_source()
+    ingest(source, single())
+    data = single()
+    data["alerts"][0]["annotations"] = {"summary": "still down"}
+    data["alerts"][0]["labels"]["severity"] = "critical"
+
+    (alert,) = ingest(source, data)
+
+    assert alert.annotations == {"summary": "still down"}
+    assert alert.severity == "critical"
+    assert Alert.objects.get().occurrence_count == 2
+
+
+def test_mixed_batch(make_source):
+    source, _ = make_source()
+    alerts = ingest(source, load("alertmanager_batch_mixed.json"))
+
+    assert [a.status for a in alerts] == ["firing", "resolved", "firing"]
+    assert Alert.objects.count() == 3
+    resolved = Alert.objects.get(fingerprint="a1b2c3d4e5f60002")
+    assert resolved.ends_at is not None
+    # The firing one whose endsAt is in the future (Alertmanager's resolve timeout) stays open.
+    assert Alert.objects.get(fingerprint="a1b2c3d4e5f60003").ends_at is None
+
+
+def test_resolve_closes_the_open_alert_and_a_later_firing_opens_a_new_one(make_source):
+    source, _ = make_source()
+    (opened,) = ingest(source, single())
+    (resolved,) = ingest(source, single("resolved"))
+
+    assert resolved.pk == opened.pk
+    assert resolved.status == "resolved"
+    assert resolved.ends_at.isoformat() == "2024-03-05T15:00:00+00:00"
+
+    (reopened,) = ingest(source, single())
+    assert reopened.pk != opened.pk
+    assert reopened.status == "firing"
+    assert reopened.occurrence_count == 1
+    assert Alert.objects.filter(fingerprint="fp-1").count() == 2
+
+
+def test_resolve_for_an_unknown_alert_is_recorded_once(make_source):
+    source, _ = make_source()
+    first = ingest(source, single("resolved", fingerprint="never-seen"))
+    again = ingest(source, single("resolved", fingerprint="never-seen"))
+
+    assert Alert.objects.filter(fingerprint="never-seen").count() == 1
+    assert first[0].pk == again[0].pk
+    assert first[0].status == "resolved"
+
+
+def test_repeated_resolve_does_not_duplicate(make_source):
+    source, _ = make_source()
+    ingest(source, single())
+    ingest(source, single("resolved"))
+    ingest(source, single("resolved"))
+
+    assert Alert.objects.count() == 1
+
+
+def test_fingerprints_are_per_source(make_source):
+    one, _ = make_source(name="One")
+    two, _ = make_source(name="Two")
+    ingest(one, single())
+    ingest(two, single())
+
+    assert Alert.objects.filter(status="firing").count() == 2
+
+
+def test_a_failure_leaves_nothing_half_written(make_source, monkeypatch):
+    source, _ = make_source()
+    data = load("alertmanager_batch_mixed.json")
+    calls = []
+
+    original = alerts.services._resolve
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(alerts.services, "_resolve", failing)
+    with pytest.raises(RuntimeError):
+        ingest(source, data)
+    monkeypatch.setattr(alerts.services, "_resolve", original)
+
+    assert calls
+    assert AlertPayload.objects.count() == 0
+    assert Alert.objects.count() == 0
+
+
+def test_database_allows_one_firing_alert_per_source_and_fingerprint(make_source):
+    source, _ = make_source()
+    (alert,) = ingest(source, single())
+    duplicate = copy.copy(alert)
+    duplicate.pk = None
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        duplicate.save()
+
+    # Resolved rows are history: any number of them may share the fingerprint.
+    for _ in range(2):
+        Alert.objects.create(
+            source=source,
+            fingerprint="fp-1",
+            status="resolved",
+            starts_at=timezone.now(),
+            received_at=timezone.now(),
+            last_received_at=timezone.now(),
+        )
+    assert Alert.objects.filter(fingerprint="fp-1").count() == 3
+
+
+def test_lost_insert_race_updates_the_row_the_other_request_created(make_source, monkeypatch):
+    """Simulate the race: our read finds no open alert, but another request inserts it before us."""
+    source, _ = make_source()
+    ingest(source, single())
+
+    real = alerts.services._open_alert
+    misses = []
+
+    def stale_once(src, fingerprint):
+        if not misses:
+            misses.append(1)
+            return None
+        return real(src, fingerprint)
+
+    monkeypatch.setattr(alerts.services, "_open_alert", stale_once)
+    (alert,) = ingest(source, single())
+
+    assert misses
+    assert Alert.objects.get().occurrence_count == 2
+    assert alert.occurrence_count == 2
