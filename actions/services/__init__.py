@@ -2,7 +2,6 @@
 
 from actions.services.catalog import (
     action_save,
-    action_steps_check,
     provider_delete,
     provider_group_delete,
     provider_group_save,
@@ -26,7 +25,6 @@ __all__ = [
     "action_run_request",
     "action_runs_sweep",
     "action_save",
-    "action_steps_check",
     "provider_delete",
     "provider_group_delete",
     "provider_group_save",

@@ -262,14 +262,3 @@ def action_save(
                 step.action = action
             ActionStep.objects.bulk_create(new_steps)
     return action
-
-
-def action_steps_check(*, action: Action) -> None:
-    """Re-validate an action's stored steps against its parameters (after an admin inline edit)."""
-    names = [p["name"] for p in action.parameters]
-    errors: dict[str, list[str]] = {}
-    for index, step in enumerate(action.steps.select_related("provider", "provider_group"), start=1):
-        for field, messages in _step_problems(step, names).items():
-            errors[f"steps.{index}.{field}"] = messages
-    if errors:
-        raise ValidationError(errors)

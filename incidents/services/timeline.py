@@ -46,15 +46,6 @@ def incident_note_add(*, incident: Incident, by: Actor, message: str) -> Timelin
         return timeline_event_record(incident=incident, kind=EventKind.NOTE, by=by, message=message)
 
 
-def timeline_event_pin(*, event: TimelineEvent, by: Actor, pinned: bool) -> TimelineEvent:
-    """Pinning is the one change an event allows: it marks entries for the post-mortem."""
-    if not by.has_perm(CHANGE_PERMISSION):
-        raise PermissionDeniedError("You may not pin timeline events.")
-    TimelineEvent.objects.filter(pk=event.pk).update(pinned=pinned)
-    event.pinned = pinned
-    return event
-
-
 def field_change_record(
     *, incident: Incident, by: Actor, kind: EventKind, field: str, old: Any, new: Any
 ) -> TimelineEvent:
