@@ -10,3 +10,16 @@ class SourceKind(models.TextChoices):
 class AlertStatus(models.TextChoices):
     FIRING = "firing", "Firing"
     RESOLVED = "resolved", "Resolved"
+
+
+class MatcherOp(models.TextChoices):
+    EQ = "eq", "equals"
+    NEQ = "neq", "does not equal"
+    REGEX = "regex", "matches regex (anchored)"
+    EXISTS = "exists", "exists"
+
+
+class IncidentPolicy(models.TextChoices):
+    CREATE = "create", "Create an incident"
+    ATTACH = "attach", "Attach to the open incident of the same group"
+    NONE = "none", "No incident"
