@@ -1,5 +1,9 @@
 """The one way values reach a command: `{{ params.service }}`, `{{ incident.reference }}`, each
-value shell-quoted with shlex.quote. There is no syntax for an unquoted substitution."""
+value shell-quoted with shlex.quote. There is no syntax for an unquoted substitution in a command.
+
+`render_value` fills the same placeholders without quoting to produce a parameter *value* (an
+automated response maps `host` <- `{{ alert.labels.instance }}`); that value is then checked
+against the parameter's declaration and quoted like any other when it reaches a command."""
 
 import re
 import shlex
@@ -33,6 +37,11 @@ def _lookup(context: Mapping[str, Any], dotted: str) -> Any:
 def render_command(template: str, context: Mapping[str, Any]) -> str:
     """Substitute every placeholder with its shell-quoted value."""
     return PLACEHOLDER.sub(lambda m: shlex.quote(str(_lookup(context, m.group(1)))), template)
+
+
+def render_value(template: str, context: Mapping[str, Any]) -> str:
+    """Substitute every placeholder with its plain value, for a parameter value, never a command."""
+    return PLACEHOLDER.sub(lambda m: str(_lookup(context, m.group(1))), template)
 
 
 def template_problems(template: str, parameter_names: list[str]) -> list[str]:

@@ -23,3 +23,9 @@ class IncidentPolicy(models.TextChoices):
     CREATE = "create", "Create an incident"
     ATTACH = "attach", "Attach to the open incident of the same group"
     NONE = "none", "No incident"
+
+
+class ResponseTrigger(models.TextChoices):
+    IMMEDIATE = "immediate", "Immediately"
+    AFTER_DELAY = "after_delay", "After a delay (cancelled if the alert resolves)"
+    AFTER_APPROVAL = "after_approval", "After an approver approves"

@@ -1,13 +1,16 @@
-"""Reads for alert rules and silences: which rules an alert matches (and why), and whether a silence
-covers it. No side effects, so the rule tester can call them too."""
+"""Reads for alert rules and silences: which rules an alert matches (and why), whether a silence
+covers it, and the whole plan for an alert. No side effects, so the rule tester can call them too."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from alerts.matching import labels_match
-from alerts.models import AlertRule, Silence
+from alerts.choices import IncidentPolicy
+from alerts.matching import group_key, labels_match, priority_code_for
+from alerts.models import Alert, AlertRule, AutomatedResponse, Silence
+from incidents.choices import OPEN_STATUSES
+from incidents.models import Incident, Service
 
 
 @dataclass(frozen=True)
@@ -62,3 +65,70 @@ def silence_active(*, labels: Mapping[str, Any], at: datetime) -> Silence | None
         if ok:
             return silence
     return None
+
+
+@dataclass
+class AlertPlan:
+    """What processing would do with a firing alert, worked out without writing anything: the rule
+    tester shows it, the processing service carries it out."""
+
+    silence: Silence | None
+    matches: list[RuleMatch]
+    # The first matched rule whose policy opens or joins incidents; it decides the incident.
+    rule: AlertRule | None
+    service: Service | None
+    priority_code: str
+    policy: str
+    group_key: str
+    responses: list[AutomatedResponse]
+
+    def matches_record(self) -> list[dict[str, Any]]:
+        return [{"rule": m.rule.pk, "name": m.rule.name, "reasons": m.reasons} for m in self.matches]
+
+
+def alert_plan(
+    *, alert_name: str, severity: str, labels: Mapping[str, Any], at: datetime, service: Service | None
+) -> AlertPlan:
+    """The silence, rule matches, service, priority, incident policy and responses for an alert
+    with these fields, received at `at`, whose source's default service is `service`."""
+    silence = silence_active(labels=labels, at=at)
+    matches = [] if silence else rules_matching(alert_name=alert_name, severity=severity, labels=labels)
+    primary = next((m.rule for m in matches if m.rule.incident_policy != IncidentPolicy.NONE), None)
+    for match in matches:
+        if match.rule.service is not None:
+            service = match.rule.service
+            break
+    priority_code = priority_code_for(severity)
+    if primary is not None and primary.priority is not None:
+        priority_code = primary.priority.code
+    responses: list[AutomatedResponse] = []
+    if matches:
+        by_rule: dict[int, list[AutomatedResponse]] = {}
+        for response in (
+            AutomatedResponse.objects.filter(rule__in=[m.rule for m in matches], enabled=True)
+            .select_related("action")
+            .order_by("order", "id")
+        ):
+            by_rule.setdefault(response.rule_id, []).append(response)
+        responses = [r for m in matches for r in by_rule.get(m.rule.pk, [])]
+    return AlertPlan(
+        silence=silence,
+        matches=matches,
+        rule=primary,
+        service=service,
+        priority_code=priority_code,
+        policy=primary.incident_policy if primary else IncidentPolicy.NONE,
+        group_key=group_key(primary.group_by, labels) if primary else "",
+        responses=responses,
+    )
+
+
+def incident_open_for_group(*, rule: AlertRule, key: str) -> Incident | None:
+    """The most recently detected open incident an alert of this rule and group key joined."""
+    alert = (
+        Alert.objects.filter(rule=rule, group_key=key, incident__status__in=OPEN_STATUSES)
+        .select_related("incident")
+        .order_by("-incident__detected_at", "-incident_id")
+        .first()
+    )
+    return alert.incident if alert else None

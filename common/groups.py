@@ -15,6 +15,9 @@ RESPONDER_PERMISSIONS = [
     "incidents.change_roleassignment",
     "incidents.delete_roleassignment",
     "actions.run_action",
+    # Maintenance windows are a responder's call; rules and sources are an admin's.
+    "alerts.add_silence",
+    "alerts.change_silence",
 ]
 IMMUTABLE = [
     "add_timelineevent",

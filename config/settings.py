@@ -134,6 +134,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Every task has a queue here; tests/common/test_task_routes.py fails when one is missing.
 CELERY_TASK_ROUTES = {
     "incidents.tasks.*": {"queue": "default"},
+    "alerts.tasks.*": {"queue": "default"},
     # Runs hold a worker for as long as their commands take; keep them off the quick queue.
     "actions.tasks.execute_action_run": {"queue": "actions"},
     "actions.tasks.*": {"queue": "default"},
@@ -151,6 +152,10 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BEAT_SCHEDULE["actions-sweep"] = {
     "task": "actions.tasks.sweep_action_runs",
     "schedule": timedelta(seconds=env.int("ACTION_SWEEP_SECONDS", default=30)),
+}
+CELERY_BEAT_SCHEDULE["alerts-sweep"] = {
+    "task": "alerts.tasks.sweep_alerts",
+    "schedule": timedelta(seconds=env.int("ALERT_SWEEP_SECONDS", default=30)),
 }
 CELERY_TIMEZONE = "UTC"
 

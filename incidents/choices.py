@@ -101,3 +101,5 @@ class EventKind(models.TextChoices):
     ACTION_EXPIRED = "action_expired", "Action approval expired"
     ACTION_STARTED = "action_started", "Action started"
     ACTION_FINISHED = "action_finished", "Action finished"
+    ALERT_ATTACHED = "alert_attached", "Alert attached"
+    ALERT_RESOLVED = "alert_resolved", "Alert resolved"

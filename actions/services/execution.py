@@ -22,6 +22,7 @@ from actions.runners import runner_for
 from actions.runners.base import Runner, RunnerError
 from actions.services.output import StepOutput
 from actions.services.runs import run_event_record
+from actions.signals import run_finished
 from actions.templating import TemplateError, render_command
 from common.actor import Actor, Source
 from incidents.choices import EventKind
@@ -104,11 +105,17 @@ def _finish(*, run: ActionRun, outcome: Outcome) -> ActionRun | None:
             + (f": {locked.error}" if locked.error else "."),
             details={"status": locked.status, "duration_seconds": round(locked.duration.total_seconds(), 3)},
         )
+        transaction.on_commit(lambda: run_finished.send(sender=ActionRun, run=locked))
     return locked
 
 
 def _template_context(run: ActionRun) -> dict:
     context: dict = {"params": dict(run.parameters)}
+    triggered = getattr(run, "triggered_by", None)  # Requested by an alert rule's response.
+    if triggered is not None:
+        from alerts.responses import alert_context
+
+        context.update(alert_context(triggered.alert))
     if run.incident is not None:
         incident = run.incident
         context["incident"] = {

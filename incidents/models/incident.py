@@ -77,6 +77,9 @@ class Incident(ConcurrentTransitionMixin, BaseModel):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"
     )
     reopen_count = models.PositiveIntegerField(default=0)
+    # Resolved by automation (alerts cleared after an automated run) with no human transition;
+    # cleared on reopen, so analytics count only fixes that held.
+    auto_resolved = models.BooleanField(default=False, db_index=True)
 
     response_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)

@@ -151,7 +151,17 @@ def incident_resolve(*, incident: Incident, by: Actor, summary: str) -> Incident
     )
 
 
-def incident_auto_resolve(*, incident: Incident, by: Actor, summary: str) -> Incident:
+def _auto_resolved(summary: str) -> Callable[[Incident], None]:
+    def apply(locked: Incident) -> None:
+        _resolved(summary)(locked)
+        locked.auto_resolved = True
+
+    return apply
+
+
+def incident_auto_resolve(
+    *, incident: Incident, by: Actor, summary: str, details: dict[str, Any] | None = None
+) -> Incident:
     """Resolution by automation (an alert cleared after a remediation); never by a person."""
     if by.user is not None:
         raise PermissionDeniedError("Only automation can auto-resolve an incident.")
@@ -162,8 +172,8 @@ def incident_auto_resolve(*, incident: Incident, by: Actor, summary: str) -> Inc
         name="auto_resolve",
         kind=EventKind.AUTO_RESOLVED,
         message=f"Resolved automatically: {summary}",
-        details={"summary": summary, "automated": True},
-        apply=_resolved(summary),
+        details={"summary": summary, "automated": True, **(details or {})},
+        apply=_auto_resolved(summary),
     )
 
 
@@ -174,6 +184,7 @@ def incident_reopen(*, incident: Incident, by: Actor, reason: str) -> Incident:
         now = timezone.now()
         locked.reopen_count += 1
         locked.resolved_at = None
+        locked.auto_resolved = False
         sla_next_update_schedule(incident=locked, since=now)
 
     return _transition(

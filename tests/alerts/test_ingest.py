@@ -6,7 +6,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-import alerts.services
+import alerts.services.ingest
 from alerts.models import Alert, AlertPayload, AlertSource
 from alerts.parsers import parse
 from alerts.services import alert_source_create, alert_source_rotate_token, alerts_ingest, token_hash
@@ -192,16 +192,14 @@ def test_a_failure_leaves_nothing_half_written(make_source, monkeypatch):
     data = load("alertmanager_batch_mixed.json")
     calls = []
 
-    original = alerts.services._resolve
 
     def failing(*args, **kwargs):
         calls.append(1)
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(alerts.services, "_resolve", failing)
+    monkeypatch.setattr(alerts.services.ingest, "_resolve", failing)
     with pytest.raises(RuntimeError):
         ingest(source, data)
-    monkeypatch.setattr(alerts.services, "_resolve", original)
 
     assert calls
     assert AlertPayload.objects.count() == 0
@@ -235,7 +233,7 @@ def test_lost_insert_race_updates_the_row_the_other_request_created(make_source,
     source, _ = make_source()
     ingest(source, single())
 
-    real = alerts.services._open_alert
+    real = alerts.services.ingest._open_alert
     misses = []
 
     def stale_once(src, fingerprint):
@@ -244,7 +242,7 @@ def test_lost_insert_race_updates_the_row_the_other_request_created(make_source,
             return None
         return real(src, fingerprint)
 
-    monkeypatch.setattr(alerts.services, "_open_alert", stale_once)
+    monkeypatch.setattr(alerts.services.ingest, "_open_alert", stale_once)
     (alert,) = ingest(source, single())
 
     assert misses

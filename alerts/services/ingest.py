@@ -1,89 +1,40 @@
-"""Writes for alert sources (tokens generated here, stored hashed) and the ingestion of parsed
-payloads into alerts, idempotent per source and fingerprint."""
+"""Ingestion of parsed payloads into alerts, idempotent per source and fingerprint. The request path
+stops at storing: matching, incidents and actions happen in the processing task, enqueued after
+commit. If the broker cannot take the message the alerts stay unprocessed for the sweeper."""
 
-import hashlib
-import secrets
+import logging
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
-from alerts.choices import AlertStatus, SourceKind
+from alerts.choices import AlertStatus
 from alerts.models import Alert, AlertPayload, AlertSource
 from alerts.parsers import ParsedAlert, ParsedPayload
-from common.actor import Actor
-from common.exceptions import ApplicationError, PermissionDeniedError
-from incidents.models import Service
 
-TOKEN_PREFIX_LENGTH = 8
+logger = logging.getLogger(__name__)
+
 # Display fields are cut to their columns; fingerprints are identity, so the view refuses long ones.
 NAME_LENGTH = Alert._meta.get_field("name").max_length
 SEVERITY_LENGTH = Alert._meta.get_field("severity").max_length
 FINGERPRINT_LENGTH = Alert._meta.get_field("fingerprint").max_length
 
 
-def _require(by: Actor, perm: str, what: str) -> None:
-    if not by.has_perm(perm):
-        raise PermissionDeniedError(f"You may not {what}.")
+def processing_enqueue(alert_ids: list[int]) -> None:
+    """After commit, hand the alerts to the processing task in one message. A broker failure is
+    logged, not raised: the alerts are stored and unprocessed, and the sweeper will find them."""
+    if not alert_ids:
+        return
+    from alerts.tasks import process_alerts  # Tasks import services: import at call time.
 
+    def send() -> None:
+        try:
+            process_alerts.apply_async(args=[alert_ids], retry=False)
+        except Exception:
+            logger.warning(
+                "Broker unavailable; %d alert(s) left for the sweeper", len(alert_ids), exc_info=True
+            )
 
-def token_hash(token: str) -> str:
-    """The SHA-256 hex digest a source stores instead of its token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def _new_token(source: AlertSource) -> str:
-    token = secrets.token_urlsafe(32)
-    source.token_hash = token_hash(token)
-    source.token_prefix = token[:TOKEN_PREFIX_LENGTH]
-    return token
-
-
-def alert_source_create(
-    *,
-    by: Actor,
-    name: str,
-    kind: str,
-    slug: str = "",
-    hmac_secret: str = "",
-    default_service: Service | None = None,
-    rate_limit_per_minute: int | None = None,
-    max_body_bytes: int | None = None,
-    enabled: bool = True,
-) -> tuple[AlertSource, str]:
-    """Create a source; returns it with its token, which is not stored and cannot be shown again."""
-    _require(by, "alerts.add_alertsource", "add alert sources")
-    if kind not in SourceKind.values:
-        expected = ", ".join(SourceKind.values)
-        raise ApplicationError(f"Unknown source kind {kind!r}; expected one of {expected}.")
-    source = AlertSource(
-        name=name,
-        slug=slug or slugify(name),
-        kind=kind,
-        hmac_secret=hmac_secret,
-        default_service=default_service,
-        rate_limit_per_minute=(
-            settings.ALERT_RATE_LIMIT_PER_MINUTE if rate_limit_per_minute is None else rate_limit_per_minute
-        ),
-        max_body_bytes=settings.ALERT_MAX_BODY_BYTES if max_body_bytes is None else max_body_bytes,
-        enabled=enabled,
-    )
-    token = _new_token(source)
-    source.full_clean()
-    with transaction.atomic():
-        source.save()
-    return source, token
-
-
-def alert_source_rotate_token(*, source: AlertSource, by: Actor) -> str:
-    """Replace the source's token; the old one stops working at once. Returns the new token."""
-    _require(by, "alerts.change_alertsource", "change alert sources")
-    with transaction.atomic():
-        source = AlertSource.objects.select_for_update().get(pk=source.pk)
-        token = _new_token(source)
-        source.save(update_fields=["token_hash", "token_prefix", "updated_at"])
-    return token
+    transaction.on_commit(send)
 
 
 def alerts_ingest(*, source: AlertSource, payload: ParsedPayload, raw: dict) -> list[Alert]:
@@ -95,7 +46,9 @@ def alerts_ingest(*, source: AlertSource, payload: ParsedPayload, raw: dict) -> 
         stored = AlertPayload.objects.create(
             source=source, received_at=now, body=raw, alert_count=len(payload.alerts)
         )
-        return [_apply(source, stored, parsed, now) for parsed in payload.alerts]
+        alerts = [_apply(source, stored, parsed, now) for parsed in payload.alerts]
+        processing_enqueue(sorted({alert.pk for alert in alerts if not alert.processed}))
+    return alerts
 
 
 def _open_alert(source: AlertSource, fingerprint: str) -> Alert | None:
@@ -135,6 +88,7 @@ def _resolve(source: AlertSource, stored: AlertPayload, parsed: ParsedAlert, now
     if alert is not None:
         alert.status = AlertStatus.RESOLVED
         alert.ends_at = parsed.ends_at or now
+        alert.processed = False  # The resolution has consequences of its own (runs, closed loop).
         _refresh(alert, stored, parsed, now)
         alert.save()
         return alert

@@ -1,0 +1,77 @@
+"""Automated responses' parameter mappings: checking them when a response is saved and rendering
+them for one alert. Values come from the alert's labels and annotations, which a monitoring system
+controls, so they are only ever parameter values: validated against the action's declarations and
+shell-quoted by actions.templating when a command is rendered."""
+
+from typing import TYPE_CHECKING, Any
+
+from actions.templating import PLACEHOLDER, TemplateError, placeholders, render_value
+from alerts.choices import ResponseTrigger
+
+if TYPE_CHECKING:
+    from alerts.models import Alert, AutomatedResponse
+    from incidents.models import Incident
+
+ROOTS = ("alert", "incident")
+
+
+def response_problems(response: "AutomatedResponse") -> dict[str, list[str]]:
+    """Field errors for a response: unknown parameters, placeholders outside alert.* / incident.*,
+    a delay without the delayed trigger or the other way round."""
+    errors: dict[str, list[str]] = {}
+    mapping = response.parameters
+    if not isinstance(mapping, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+    ):
+        errors["parameters"] = [
+            'Map each parameter name to a text template, e.g. {"host": "{{ alert.labels.instance }}"}.'
+        ]
+    elif response.action_id is not None:
+        declared = {p["name"] for p in response.action.parameters}
+        problems = []
+        for name, template in mapping.items():
+            if name not in declared:
+                problems.append(f"{response.action.name} declares no parameter '{name}'.")
+            for placeholder in placeholders(template):
+                root, _, rest = placeholder.partition(".")
+                if root not in ROOTS or not rest:
+                    problems.append(f"{name}: {{{{ {placeholder} }}}} must start with alert. or incident.")
+            leftover = PLACEHOLDER.sub("", template)
+            if "{{" in leftover or "}}" in leftover:
+                problems.append(f"{name}: a '{{{{' or '}}}}' does not form a placeholder.")
+        if problems:
+            errors["parameters"] = problems
+    if response.trigger == ResponseTrigger.AFTER_DELAY and not response.delay_seconds:
+        errors["delay_seconds"] = ["A delayed response needs a delay in seconds."]
+    elif response.trigger != ResponseTrigger.AFTER_DELAY and response.delay_seconds:
+        errors["delay_seconds"] = ["Only the after_delay trigger waits; set the delay to 0."]
+    return errors
+
+
+def alert_context(alert: "Alert", incident: "Incident | None" = None) -> dict[str, Any]:
+    """What `{{ alert.* }}` and `{{ incident.* }}` can name in a parameter mapping."""
+    context: dict[str, Any] = {
+        "alert": {
+            "id": alert.pk,
+            "name": alert.name,
+            "status": alert.status,
+            "severity": alert.severity,
+            "fingerprint": alert.fingerprint,
+            "source": alert.source.slug,
+            "starts_at": alert.starts_at.isoformat(),
+            "generator_url": alert.generator_url,
+            "labels": {k: str(v) for k, v in alert.labels.items()},
+            "annotations": {k: str(v) for k, v in alert.annotations.items()},
+        }
+    }
+    if incident is not None:
+        context["incident"] = {"id": incident.pk, "reference": incident.reference, "title": incident.title}
+    return context
+
+
+def response_parameters(response: "AutomatedResponse", context: dict[str, Any]) -> dict[str, str]:
+    """The run's parameters for this alert; a placeholder naming an absent label raises TemplateError."""
+    return {name: render_value(template, context) for name, template in response.parameters.items()}
+
+
+__all__ = ["TemplateError", "alert_context", "response_parameters", "response_problems"]

@@ -1,0 +1,309 @@
+"""Processing stored alerts: silences, rule matches, incidents and automated responses for a firing
+alert; timeline entries, cancelled pending runs and the closed-loop check for a resolved one.
+
+Each alert is processed once per change, in its own transaction under its row lock: the `processed`
+flag makes a duplicate task or a sweeper pass that overlaps the task do nothing."""
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from actions.choices import RunStatus
+from actions.services import action_run_cancel, action_run_request
+from alerts.choices import AlertStatus, IncidentPolicy, ResponseTrigger
+from alerts.models import Alert, AlertRule, TriggeredRun
+from alerts.responses import TemplateError, alert_context, response_parameters
+from alerts.selectors import AlertPlan, alert_plan, incident_open_for_group
+from common.actor import Actor, Source
+from common.exceptions import ApplicationError, PermissionDeniedError
+from incidents.choices import EventKind
+from incidents.models import Incident, Priority
+from incidents.services import incident_create, timeline_event_record
+from incidents.services.incidents import ADD_PERMISSION
+
+logger = logging.getLogger(__name__)
+
+TITLE_LENGTH = Incident._meta.get_field("title").max_length
+# Runs a resolution makes pointless: they have not started, and a person or a timer was to start them.
+CANCELLABLE = (RunStatus.PENDING, RunStatus.AWAITING_APPROVAL, RunStatus.APPROVED, RunStatus.SCHEDULED)
+SWEEP_GRACE = timedelta(seconds=10)
+SWEEP_BATCH = 500
+
+
+def _actor(rule: AlertRule | None) -> Actor:
+    return Actor.system(source=Source.TASK, label=f"alert-rule:{rule.name}" if rule else "alert-processing")
+
+
+def alerts_process(*, alert_ids: list[int]) -> int:
+    """Process each alert in its own transaction; returns how many were processed by this call."""
+    done = 0
+    for alert_id in alert_ids:
+        try:
+            done += alert_process(alert_id=alert_id) is not None
+        except Exception:
+            # One bad alert must not hold back the rest; it stays unprocessed for the sweeper to retry.
+            logger.exception("Processing alert %s failed", alert_id)
+    return done
+
+
+def alert_process(*, alert_id: int) -> Alert | None:
+    """Process one alert's latest change; None if it is gone or already processed."""
+    with transaction.atomic():
+        alert = (
+            Alert.objects.select_for_update(of=("self",))
+            .select_related("source", "service", "incident")
+            .filter(pk=alert_id)
+            .first()
+        )
+        if alert is None or alert.processed:
+            return None
+        if alert.status == AlertStatus.FIRING:
+            _process_firing(alert)
+        else:
+            _process_resolved(alert)
+        alert.processed = True
+        alert.processed_at = timezone.now()
+        alert.save()
+    if alert.status == AlertStatus.RESOLVED and alert.incident_id is not None:
+        from alerts.services.closed_loop import incident_closed_loop_check
+
+        incident_closed_loop_check(incident_id=alert.incident_id)
+    return alert
+
+
+def _note(alert: Alert, line: str) -> None:
+    alert.notes = [*alert.notes, f"{timezone.now():%Y-%m-%d %H:%M:%S} {line}"]
+
+
+def _process_firing(alert: Alert) -> None:
+    plan = alert_plan(
+        alert_name=alert.name,
+        severity=alert.severity,
+        labels=alert.labels,
+        at=alert.received_at,
+        service=alert.service,
+    )
+    alert.matches = plan.matches_record()
+    if plan.silence is not None:
+        alert.silenced_by = plan.silence
+        _note(alert, f"Silenced by silence #{plan.silence.pk} ({plan.silence.reason}): nothing triggered.")
+        return
+    if not plan.matches:
+        _note(alert, "No rule matched: stored only.")
+        return
+    alert.service = plan.service
+    alert.rule = plan.rule
+    alert.group_key = plan.group_key
+    incident = _incident_for(alert, plan)
+    _responses_trigger(alert, plan, incident)
+
+
+def _incident_for(alert: Alert, plan: AlertPlan) -> Incident | None:
+    if plan.policy == IncidentPolicy.NONE or plan.rule is None:
+        _note(alert, "Matched rules open no incident.")
+        return None
+    by = _actor(plan.rule)
+    incident = None
+    if plan.policy == IncidentPolicy.ATTACH:
+        # The rule's row lock serializes alerts of one rule, so two of a group cannot both open one.
+        AlertRule.objects.select_for_update().filter(pk=plan.rule.pk).first()
+        incident = incident_open_for_group(rule=plan.rule, key=plan.group_key)
+    if incident is None:
+        incident = _incident_open(alert, plan, by)
+        alert.opened_incident = True
+        _note(alert, f"Opened {incident.reference} ({plan.rule.name}).")
+    else:
+        _note(alert, f"Joined {incident.reference}, open for group {plan.group_key}.")
+    alert.incident = incident
+    timeline_event_record(
+        incident=incident,
+        kind=EventKind.ALERT_ATTACHED,
+        by=by,
+        message=f"Alert {alert.name or alert.fingerprint} fired"
+        + (" and opened this incident." if alert.opened_incident else " and joined this incident."),
+        details=_alert_details(alert, plan),
+        at=alert.received_at,
+    )
+    return incident
+
+
+def _alert_details(alert: Alert, plan: AlertPlan | None = None) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        "alert": alert.pk,
+        "name": alert.name,
+        "fingerprint": alert.fingerprint,
+        "source": alert.source.slug,
+        "labels": alert.labels,
+    }
+    if plan is not None and plan.rule is not None:
+        details.update(rule=plan.rule.name, group_key=plan.group_key)
+    return details
+
+
+def incident_title_for(alert: Alert) -> str:
+    summary = str(alert.annotations.get("summary") or alert.annotations.get("title") or "").strip()
+    name = alert.name or alert.fingerprint
+    title = f"{name}: {summary}" if summary and summary != name else name
+    return title[:TITLE_LENGTH]
+
+
+def incident_description_for(alert: Alert) -> str:
+    lines = []
+    description = str(alert.annotations.get("description") or alert.annotations.get("message") or "").strip()
+    if description:
+        lines += [description, ""]
+    lines.append(f"Alert from {alert.source.name}, first received {alert.received_at:%Y-%m-%d %H:%M:%S %Z}.")
+    lines += [f"- {key}: {value}" for key, value in sorted(alert.labels.items())]
+    if alert.generator_url:
+        lines.append(f"Source: {alert.generator_url}")
+    return "\n".join(lines)
+
+
+def _incident_open(alert: Alert, plan: AlertPlan, by: Actor) -> Incident:
+    priority = (
+        Priority.objects.filter(code=plan.priority_code).first() or Priority.objects.order_by("-code")[0]
+    )
+    return incident_create(
+        by=by,
+        title=incident_title_for(alert),
+        description=incident_description_for(alert),
+        priority=priority,
+        services=[plan.service] if plan.service else [],
+        # MTTD: the impact began when the alert started; we knew when it reached us.
+        started_at=min(alert.starts_at, alert.received_at),
+        detected_at=alert.received_at,
+    )
+
+
+def _responses_trigger(alert: Alert, plan: AlertPlan, incident: Incident | None) -> None:
+    context = alert_context(alert, incident)
+    for response in plan.responses:
+        by = _actor(response.rule)
+        due_at = None
+        if response.trigger == ResponseTrigger.AFTER_DELAY:
+            due_at = alert.received_at + timedelta(seconds=response.delay_seconds)
+        try:
+            parameters = response_parameters(response, context)
+            with transaction.atomic():  # A savepoint: a refused request leaves the rest standing.
+                run = action_run_request(
+                    action=response.action,
+                    by=by,
+                    parameters=parameters,
+                    incident=incident,
+                    require_approval=response.trigger == ResponseTrigger.AFTER_APPROVAL,
+                    due_at=due_at,
+                )
+        except (TemplateError, ValidationError, ApplicationError) as exc:
+            error = _error_text(exc)
+            TriggeredRun.objects.create(alert=alert, response=response, trigger=response.trigger, error=error)
+            _note(alert, f"{response.action.name}: not requested: {error}")
+            if incident is not None:
+                timeline_event_record(
+                    incident=incident,
+                    kind=EventKind.NOTE,
+                    by=by,
+                    message=f"Automated response {response.action.name} was not requested: {error}",
+                    details={"alert": alert.pk, "response": response.pk},
+                )
+            continue
+        TriggeredRun.objects.create(alert=alert, response=response, run=run, trigger=response.trigger)
+        _note(alert, f"{response.action.name}: run #{run.pk} {_when(response.trigger, due_at)}.")
+
+
+def _when(trigger: str, due_at: datetime | None) -> str:
+    if trigger == ResponseTrigger.AFTER_APPROVAL:
+        return "awaits approval"
+    if due_at is not None:
+        return f"scheduled for {due_at:%H:%M:%S %Z} unless the alert resolves first"
+    return "requested"
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return "; ".join(f"{field}: {' '.join(m)}" for field, m in exc.message_dict.items())
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+def _process_resolved(alert: Alert) -> None:
+    by = Actor.system(source=Source.TASK, label="alert-processing")
+    for triggered in TriggeredRun.objects.filter(
+        alert=alert,
+        run__status__in=CANCELLABLE,
+        trigger__in=[ResponseTrigger.AFTER_DELAY, ResponseTrigger.AFTER_APPROVAL],
+    ).select_related("run__action", "run__incident"):
+        run = triggered.run
+        try:
+            with transaction.atomic():
+                action_run_cancel(run=run, by=by)
+        except (ApplicationError, PermissionDeniedError) as exc:
+            # It started (or was decided) meanwhile: let it finish; the closed loop weighs its result.
+            _note(alert, f"Run #{run.pk} could not be cancelled: {exc}")
+            continue
+        _note(alert, f"Run #{run.pk} ({run.action.name}) cancelled: the alert resolved first.")
+    if alert.incident is None:
+        if not alert.matches and not alert.notes:
+            _note(alert, "Resolved before it was processed as firing: nothing opened.")
+        else:
+            _note(alert, "Resolved.")
+        return
+    timeline_event_record(
+        incident=alert.incident,
+        kind=EventKind.ALERT_RESOLVED,
+        by=by,
+        message=f"Alert {alert.name or alert.fingerprint} resolved.",
+        details={**_alert_details(alert), "ends_at": alert.ends_at.isoformat() if alert.ends_at else None},
+        at=alert.last_received_at,
+    )
+    _note(alert, f"Resolved; recorded on {alert.incident.reference}.")
+
+
+def alerts_sweep(*, now: datetime | None = None) -> int:
+    """Beat: process alerts the broker never delivered (stored while it was down, or a lost
+    message), oldest first; a grace period leaves fresh ones to their task."""
+    cutoff = (now or timezone.now()) - SWEEP_GRACE
+    ids = list(
+        Alert.objects.filter(processed=False, last_received_at__lte=cutoff)
+        .order_by("last_received_at", "id")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    return alerts_process(alert_ids=ids)
+
+
+def alert_incident_create(*, alert: Alert, by: Actor) -> Incident:
+    """A person opens an incident from an alert no rule opened one for (the admin's action)."""
+    if not by.has_perm(ADD_PERMISSION):
+        raise PermissionDeniedError("You may not open incidents.")
+    with transaction.atomic():
+        locked = (
+            Alert.objects.select_for_update(of=("self",))
+            .select_related("source", "incident")
+            .get(pk=alert.pk)
+        )
+        if locked.incident is not None:
+            raise ApplicationError(f"Alert {locked.pk} already belongs to {locked.incident.reference}.")
+        plan = alert_plan(
+            alert_name=locked.name,
+            severity=locked.severity,
+            labels=locked.labels,
+            at=locked.received_at,
+            service=locked.service,
+        )
+        incident = _incident_open(locked, plan, by)
+        # A person opened it, so the closed loop leaves it alone (opened_incident stays False).
+        locked.incident = incident
+        _note(locked, f"{by} opened {incident.reference} from this alert.")
+        locked.save()
+        timeline_event_record(
+            incident=incident,
+            kind=EventKind.ALERT_ATTACHED,
+            by=by,
+            message=f"Opened from alert {locked.name or locked.fingerprint}.",
+            details=_alert_details(locked),
+        )
+    return incident
