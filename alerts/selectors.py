@@ -6,9 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from alerts.choices import IncidentPolicy
+from django.utils import timezone
+
+from alerts.choices import AlertStatus, IncidentPolicy
 from alerts.matching import group_key, labels_match, priority_code_for
-from alerts.models import Alert, AlertRule, AutomatedResponse, Silence
+from alerts.models import Alert, AlertRule, AlertSource, AutomatedResponse, Silence
+from alerts.parsers import parse
 from incidents.choices import OPEN_STATUSES
 from incidents.models import Incident, Service
 
@@ -132,3 +135,119 @@ def incident_open_for_group(*, rule: AlertRule, key: str) -> Incident | None:
         .first()
     )
     return alert.incident if alert else None
+
+
+@dataclass
+class ResponsePreview:
+    action: str
+    trigger: str
+    delay_seconds: int
+    parameters: dict[str, str] | None
+    error: str = ""
+
+
+@dataclass
+class AlertPreview:
+    """The rule tester's answer for one alert of a payload: what processing would do."""
+
+    name: str
+    status: str
+    severity: str
+    fingerprint: str
+    labels: dict[str, str]
+    existing_alert: int | None
+    silence: Silence | None
+    matches: list[RuleMatch]
+    outcome: str
+    responses: list[ResponsePreview]
+
+
+def rules_preview(
+    *, kind: str, raw: Any, source: AlertSource | None = None, at: datetime | None = None
+) -> list[AlertPreview]:
+    """Run a payload through the parser, silences and rules without storing or triggering
+    anything. Raises PayloadError (with the parser's message) for a payload that would get a 400."""
+    from alerts.responses import TemplateError, alert_context, response_parameters
+
+    at = at or timezone.now()
+    payload = parse(kind, raw)
+    previews = []
+    for parsed in payload.alerts:
+        existing = None
+        if source is not None:
+            existing = (
+                Alert.objects.filter(source=source, fingerprint=parsed.fingerprint, status=AlertStatus.FIRING)
+                .values_list("pk", flat=True)
+                .first()
+            )
+        plan = alert_plan(
+            alert_name=parsed.name,
+            severity=parsed.severity,
+            labels=parsed.labels,
+            at=at,
+            service=source.default_service if source else None,
+        )
+        responses: list[ResponsePreview] = []
+        if parsed.status == AlertStatus.RESOLVED:
+            outcome = "Resolves the open alert." if existing else "Resolved: nothing would be opened."
+        elif existing:
+            outcome = f"Repeats open alert #{existing}: its count goes up, nothing new is opened."
+        elif plan.silence is not None:
+            outcome = f"Silenced by silence #{plan.silence.pk} ({plan.silence.reason}): nothing triggered."
+        elif not plan.matches:
+            outcome = "No rule matches: the alert would only be stored."
+        else:
+            outcome = _incident_outcome(plan)
+            stand_in = Alert(
+                source=source or AlertSource(slug="preview"),
+                name=parsed.name,
+                status=parsed.status,
+                severity=parsed.severity,
+                fingerprint=parsed.fingerprint,
+                labels=parsed.labels,
+                annotations=parsed.annotations,
+                starts_at=parsed.starts_at,
+                generator_url=parsed.generator_url,
+            )
+            context = alert_context(stand_in)
+            context["incident"] = {"id": "", "reference": "(new incident)", "title": ""}
+            for response in plan.responses:
+                try:
+                    parameters, error = response_parameters(response, context), ""
+                except TemplateError as exc:
+                    parameters, error = None, str(exc)
+                responses.append(
+                    ResponsePreview(
+                        action=response.action.name,
+                        trigger=response.trigger,
+                        delay_seconds=response.delay_seconds,
+                        parameters=parameters,
+                        error=error,
+                    )
+                )
+        previews.append(
+            AlertPreview(
+                name=parsed.name,
+                status=parsed.status,
+                severity=parsed.severity,
+                fingerprint=parsed.fingerprint,
+                labels=parsed.labels,
+                existing_alert=existing,
+                silence=plan.silence,
+                matches=plan.matches,
+                outcome=outcome,
+                responses=responses,
+            )
+        )
+    return previews
+
+
+def _incident_outcome(plan: AlertPlan) -> str:
+    if plan.policy == IncidentPolicy.NONE or plan.rule is None:
+        return "Matched, but no rule opens an incident."
+    where = f" on {plan.service.name}" if plan.service else ""
+    if plan.policy == IncidentPolicy.ATTACH:
+        incident = incident_open_for_group(rule=plan.rule, key=plan.group_key)
+        if incident is not None:
+            return f"Joins {incident.reference} (open for group {plan.group_key})."
+    return f"Opens a {plan.priority_code} incident{where} ({plan.rule.name})."

@@ -106,9 +106,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery: Redis via REDIS_URL, otherwise files under var/ -------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# Publishing gives up quickly when the broker is down: the webhook must answer, and what it stored
+# stays unprocessed for the sweeper. (Workers reconnect on their own terms, not with these options.)
+BROKER_FAIL_FAST = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "socket_connect_timeout": 2}
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = BROKER_FAIL_FAST
 else:
     CACHES = {
         "default": {

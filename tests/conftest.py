@@ -3,6 +3,7 @@ from contextlib import contextmanager
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from kombu import pools
 
 from common.actor import Actor, Source
 from config.celery import app
@@ -24,6 +25,9 @@ def celery_broker(url: str, options: dict | None = None):
             app._pool.force_close_all()
             app._pool = None
         app.amqp._producer_pool = None
+        # kombu keeps producer pools per connection globally; a closed one would be handed out again
+        # to the next block that uses the same broker URL ("Acquire on closed pool").
+        pools.reset()
         app.conf.broker_url = broker_url
         app.conf.broker_transport_options = transport_options
 

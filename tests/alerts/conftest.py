@@ -7,6 +7,18 @@ from django.core.cache import cache
 from alerts.services import alert_source_create
 from common.actor import Actor
 
+# The actions fixtures (the test sshd, providers, runnable actions, approvers), shared rather than
+# copied: automated responses run real actions.
+from tests.actions.conftest import (  # noqa: F401
+    approver,
+    local_provider,
+    runnable_action,
+    ssh_provider,
+    sshd,
+    sshd_factory,
+    sshd_keys,
+)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

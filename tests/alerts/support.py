@@ -1,0 +1,47 @@
+"""Alertmanager payloads built in tests, and ingestion the way the webhook does it."""
+
+from typing import Any
+
+from alerts.models import Alert, AlertSource
+from alerts.parsers import parse
+from alerts.services import alerts_ingest
+
+
+def am_alert(
+    name: str = "InstanceDown",
+    *,
+    status: str = "firing",
+    fingerprint: str = "fp-1",
+    starts_at: str = "2026-11-22T10:00:00.123456789Z",
+    **labels: str,
+) -> dict[str, Any]:
+    labels = {"alertname": name, "severity": "critical", "instance": "web-1:9100", **labels}
+    return {
+        "status": status,
+        "labels": labels,
+        "annotations": {"summary": f"{name} on {labels['instance']}", "description": "It stopped answering."},
+        "startsAt": starts_at,
+        "endsAt": "2026-11-22T10:30:00Z" if status == "resolved" else "0001-01-01T00:00:00Z",
+        "generatorURL": "http://prometheus:9090/graph?g0.expr=up",
+        "fingerprint": fingerprint,
+    }
+
+
+def am_payload(*alerts: dict[str, Any]) -> dict[str, Any]:
+    status = "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
+    return {
+        "version": "4",
+        "status": status,
+        "receiver": "mitigate",
+        "groupKey": "{}:{alertname}",
+        "truncatedAlerts": 0,
+        "groupLabels": {},
+        "commonLabels": {},
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": list(alerts),
+    }
+
+
+def ingest(source: AlertSource, data: dict[str, Any]) -> list[Alert]:
+    return alerts_ingest(source=source, payload=parse(source.kind, data), raw=data)

@@ -1,0 +1,390 @@
+"""alerts.services.processing: silences, rule matches, incidents opened or joined, and automated
+responses triggered immediately, after a delay or after approval."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from actions.choices import RunStatus
+from actions.models import ActionRun
+from actions.services import action_run_approve
+from alerts.choices import ResponseTrigger
+from alerts.models import Alert, AlertRule, TriggeredRun
+from alerts.selectors import rules_preview
+from alerts.services import alert_rule_save, silence_save
+from alerts.services.processing import alert_incident_create, alert_process, alerts_process, alerts_sweep
+from common.actor import Actor, Source
+from common.exceptions import ApplicationError
+from incidents.choices import EventKind
+from incidents.models import Incident, TimelineEvent
+from incidents.services import incident_acknowledge, incident_resolve
+from tests.alerts.support import am_alert, am_payload, ingest
+
+pytestmark = pytest.mark.django_db
+SYSTEM = Actor.system()
+
+
+@pytest.fixture
+def source(make_source):
+    return make_source()[0]
+
+
+@pytest.fixture
+def rule(db):
+    def make(name="Instances down", responses=None, **data):
+        data.setdefault("matchers", [{"label": "alertname", "op": "eq", "value": "InstanceDown"}])
+        return alert_rule_save(by=SYSTEM, data={"name": name, **data}, responses=responses)
+
+    return make
+
+
+@pytest.fixture
+def host_action(runnable_action):
+    """An action with a `host` parameter, as a health check would have."""
+    return runnable_action(
+        name="Health check",
+        parameters=[{"name": "host", "required": True, "pattern": r"[A-Za-z0-9.-]+(:[0-9]+)?"}],
+    )
+
+
+def fire(source, *alerts):
+    stored = ingest(source, am_payload(*alerts))
+    alerts_process(alert_ids=[a.pk for a in stored])
+    return [Alert.objects.get(pk=a.pk) for a in stored]
+
+
+def test_an_alert_no_rule_matches_is_stored_and_marked_processed(source):
+    (alert,) = fire(source, am_alert())
+
+    assert alert.processed and alert.processed_at
+    assert alert.incident is None and alert.matches == []
+    assert "No rule matched" in alert.notes[0]
+
+
+def test_create_policy_opens_an_incident_with_the_alerts_times_and_the_match_recorded(
+    source, rule, service_factory
+):
+    service = service_factory(name="Web")
+    matched = rule(service=service, matchers=[{"label": "severity", "op": "eq", "value": "critical"}])
+
+    (alert,) = fire(source, am_alert())
+
+    incident = alert.incident
+    assert incident.title == "InstanceDown: InstanceDown on web-1:9100"
+    assert incident.priority.code == "P1"  # severity critical
+    assert list(incident.services.all()) == [service]
+    assert incident.started_at.isoformat() == "2026-11-22T10:00:00.123456+00:00"
+    assert incident.detected_at == alert.received_at
+    assert "It stopped answering." in incident.description and "instance: web-1:9100" in incident.description
+    assert alert.opened_incident and alert.rule == matched and alert.service == service
+    assert alert.matches == [
+        {"rule": matched.pk, "name": "Instances down", "reasons": ["severity eq critical: yes"]}
+    ]
+    kinds = list(incident.timeline_events.values_list("kind", flat=True))
+    assert kinds == [EventKind.ALERT_ATTACHED, EventKind.CREATED]  # It fired when received.
+    created = incident.timeline_events.get(kind=EventKind.CREATED)
+    assert created.source == Source.TASK and created.actor is None
+    assert created.details["origin"] == "alert-rule:Instances down"
+
+
+def test_the_rules_priority_wins_over_the_severity_mapping(source, rule, priorities):
+    rule(priority=priorities["P4"])
+    (alert,) = fire(source, am_alert())
+    assert alert.incident.priority.code == "P4"
+
+
+def test_the_same_payload_sent_a_hundred_times_gives_one_alert_and_one_incident(source, rule):
+    rule()
+    payload = am_payload(am_alert())
+    for _ in range(100):
+        stored = ingest(source, payload)
+        alerts_process(alert_ids=[a.pk for a in stored])
+
+    alert = Alert.objects.get()
+    assert alert.occurrence_count == 100
+    assert Incident.objects.count() == 1
+    assert TimelineEvent.objects.filter(kind=EventKind.ALERT_ATTACHED).count() == 1
+
+
+def test_processing_twice_does_nothing_the_second_time(source, rule):
+    rule()
+    (alert,) = ingest(source, am_payload(am_alert()))
+    assert alert_process(alert_id=alert.pk) is not None
+    assert alert_process(alert_id=alert.pk) is None
+    assert Incident.objects.count() == 1
+
+
+def test_attach_policy_groups_alerts_by_the_rules_labels(source, rule):
+    rule(incident_policy="attach", group_by=["alertname", "service"])
+
+    a, b = fire(
+        source,
+        am_alert(fingerprint="a", instance="web-1:9100", service="web"),
+        am_alert(fingerprint="b", instance="web-2:9100", service="web"),
+    )
+    (c,) = fire(source, am_alert(fingerprint="c", instance="db-1:9100", service="db"))
+
+    assert a.incident == b.incident != c.incident
+    assert a.opened_incident and not b.opened_incident
+    assert a.group_key == 'alertname="InstanceDown",service="web"'
+    assert Incident.objects.count() == 2
+    joined = a.incident.timeline_events.filter(kind=EventKind.ALERT_ATTACHED)
+    assert [e.details["fingerprint"] for e in joined] == ["a", "b"]
+
+
+def test_attach_policy_opens_a_new_incident_once_the_groups_incident_is_resolved(source, rule, actor):
+    rule(incident_policy="attach")
+    (first,) = fire(source, am_alert(fingerprint="a"))
+    incident = incident_acknowledge(incident=first.incident, by=actor)
+    incident_resolve(incident=incident, by=actor, summary="Rebooted.")
+
+    (second,) = fire(source, am_alert(fingerprint="b"))
+
+    assert second.incident != first.incident and second.opened_incident
+
+
+def test_a_rule_with_policy_none_opens_nothing_but_records_the_match(source, rule):
+    rule(incident_policy="none")
+    (alert,) = fire(source, am_alert())
+    assert alert.incident is None and alert.matches and alert.processed
+
+
+def test_a_silenced_alert_is_stored_but_triggers_nothing(source, rule, host_action):
+    rule(responses=[{"action": host_action, "parameters": {"host": "{{ alert.labels.instance }}"}}])
+    now = timezone.now()
+    silence = silence_save(
+        by=SYSTEM,
+        data={
+            "matchers": [{"label": "instance", "op": "regex", "value": "web-.*"}],
+            "starts_at": now - timedelta(minutes=5),
+            "ends_at": now + timedelta(hours=1),
+            "reason": "Kernel upgrade on the web tier",
+        },
+    )
+
+    silenced, loud = fire(source, am_alert(fingerprint="a"), am_alert(fingerprint="b", instance="db-1:9100"))
+
+    assert silenced.silenced_by == silence and silenced.incident is None and silenced.processed
+    assert "Kernel upgrade" in silenced.notes[0]
+    assert loud.silenced_by is None and loud.incident is not None
+    assert TriggeredRun.objects.filter(alert=silenced).count() == 0
+    assert TriggeredRun.objects.filter(alert=loud).count() == 1
+
+
+def test_an_expired_silence_silences_nothing(source, rule):
+    rule()
+    now = timezone.now()
+    silence_save(
+        by=SYSTEM,
+        data={
+            "matchers": [{"label": "alertname", "op": "eq", "value": "InstanceDown"}],
+            "starts_at": now - timedelta(hours=2),
+            "ends_at": now - timedelta(hours=1),
+            "reason": "Last night's window",
+        },
+    )
+    (alert,) = fire(source, am_alert())
+    assert alert.silenced_by is None and alert.incident is not None
+
+
+# --- automated responses --------------------------------------------------------------------------
+
+
+def test_an_immediate_response_requests_a_run_with_parameters_from_the_labels(source, rule, host_action):
+    rule(responses=[{"action": host_action, "parameters": {"host": "{{ alert.labels.instance }}"}}])
+
+    (alert,) = fire(source, am_alert())
+
+    run = ActionRun.objects.get()
+    assert run.status == RunStatus.SCHEDULED
+    assert run.parameters == {"host": "web-1:9100"}
+    assert run.incident == alert.incident
+    assert run.requested_by is None and run.requested_label == "alert-rule:Instances down"
+    assert run.triggered_by.alert == alert and run.triggered_by.trigger == ResponseTrigger.IMMEDIATE
+    assert "run #" in alert.notes[-1]
+
+
+def test_responses_run_in_rule_order_then_response_order(source, rule, runnable_action):
+    first, second, third = (runnable_action(name=n) for n in ("Diagnose", "Collect logs", "Page"))
+    rule(name="A", order=1, continue_matching=True, responses=[{"action": first}, {"action": second}])
+    rule(name="B", order=2, incident_policy="none", responses=[{"action": third}])
+
+    fire(source, am_alert())
+
+    names = list(TriggeredRun.objects.order_by("id").values_list("response__action__name", flat=True))
+    assert names == ["Diagnose", "Collect logs", "Page"]
+
+
+def test_a_response_that_cannot_be_requested_is_recorded_and_the_rest_still_run(
+    source, rule, host_action, runnable_action
+):
+    after = runnable_action(name="Collect logs")
+    rule(
+        responses=[
+            {"action": host_action, "parameters": {"host": "{{ alert.labels.hostname }}"}},
+            {"action": after},
+        ]
+    )
+
+    (alert,) = fire(source, am_alert())
+
+    failed, ok = TriggeredRun.objects.order_by("id")
+    assert failed.run is None and "hostname" in failed.error
+    assert ok.run is not None
+    note = alert.incident.timeline_events.get(kind=EventKind.NOTE)
+    assert "Health check was not requested" in note.message
+
+
+def test_a_label_value_that_breaks_the_parameter_pattern_is_refused_not_run(source, rule, host_action):
+    rule(responses=[{"action": host_action, "parameters": {"host": "{{ alert.labels.instance }}"}}])
+
+    fire(source, am_alert(instance="web-1; rm -rf /"))
+
+    triggered = TriggeredRun.objects.get()
+    assert triggered.run is None and "parameters.host" in triggered.error
+    assert ActionRun.objects.count() == 0
+
+
+def test_a_delayed_response_is_scheduled_for_later_and_cancelled_when_the_alert_resolves(
+    source, rule, host_action
+):
+    rule(
+        responses=[
+            {
+                "action": host_action,
+                "trigger": "after_delay",
+                "delay_seconds": 300,
+                "parameters": {"host": "{{ alert.labels.instance }}"},
+            }
+        ]
+    )
+    (alert,) = fire(source, am_alert())
+    run = ActionRun.objects.get()
+    assert run.status == RunStatus.SCHEDULED
+    assert run.due_at == alert.received_at + timedelta(seconds=300)
+
+    (resolved,) = fire(source, am_alert(status="resolved"))
+
+    run.refresh_from_db()
+    assert resolved.pk == alert.pk and resolved.status == "resolved"
+    assert run.status == RunStatus.CANCELLED
+    assert any("cancelled: the alert resolved first" in note for note in resolved.notes)
+    # The stale task finds a cancelled run and does nothing.
+    from actions.services.execution import action_run_execute
+
+    assert action_run_execute(run_id=run.pk, task_id=run.task_id) is None
+    events = list(alert.incident.timeline_events.values_list("kind", flat=True))
+    assert EventKind.ALERT_RESOLVED in events
+
+
+def test_an_approval_response_waits_for_an_approver_then_runs(source, rule, host_action, approver):
+    rule(
+        responses=[
+            {
+                "action": host_action,
+                "trigger": "after_approval",
+                "parameters": {"host": "{{ alert.labels.instance }}"},
+            }
+        ]
+    )
+    fire(source, am_alert())
+    run = ActionRun.objects.get()
+    assert run.status == RunStatus.AWAITING_APPROVAL
+
+    approved = action_run_approve(run=run, by=Actor(user=approver, source=Source.API))
+
+    assert approved.status == RunStatus.SCHEDULED
+
+
+def test_an_approval_still_pending_when_the_alert_resolves_is_cancelled(source, rule, host_action):
+    rule(responses=[{"action": host_action, "trigger": "after_approval", "parameters": {"host": "web-1"}}])
+    fire(source, am_alert())
+    fire(source, am_alert(status="resolved"))
+    assert ActionRun.objects.get().status == RunStatus.CANCELLED
+
+
+def test_an_immediate_run_is_not_cancelled_by_the_resolution(source, rule, host_action):
+    rule(responses=[{"action": host_action, "parameters": {"host": "web-1"}}])
+    fire(source, am_alert())
+    fire(source, am_alert(status="resolved"))
+    assert ActionRun.objects.get().status == RunStatus.SCHEDULED
+
+
+# --- resolution, sweeper, manual incident, tester --------------------------------------------------
+
+
+def test_a_resolve_for_an_alert_never_processed_as_firing_opens_nothing(source, rule):
+    rule()
+    ingest(source, am_payload(am_alert()))  # Not processed: the broker was down.
+    (alert,) = fire(source, am_alert(status="resolved"))
+    assert alert.incident is None and alert.processed
+    assert Incident.objects.count() == 0
+
+
+def test_the_sweeper_processes_what_the_broker_never_delivered(source, rule):
+    rule()
+    old, fresh = ingest(source, am_payload(am_alert(fingerprint="a"), am_alert(fingerprint="b")))
+    Alert.objects.filter(pk=old.pk).update(last_received_at=timezone.now() - timedelta(minutes=2))
+
+    assert alerts_sweep() == 1
+
+    old.refresh_from_db()
+    fresh.refresh_from_db()
+    assert old.processed and old.incident is not None
+    assert not fresh.processed  # Its own task is probably on the way.
+    assert alerts_sweep(now=timezone.now() + timedelta(minutes=1)) == 1
+
+
+def test_one_failing_alert_does_not_stop_the_others(source, rule, monkeypatch):
+    rule()
+    a, b = ingest(source, am_payload(am_alert(fingerprint="a"), am_alert(fingerprint="b")))
+    import alerts.services.processing as processing
+
+    real = processing._process_firing
+
+    def flaky(alert):
+        if alert.fingerprint == "a":
+            raise RuntimeError("boom")
+        real(alert)
+
+    monkeypatch.setattr(processing, "_process_firing", flaky)
+    assert alerts_process(alert_ids=[a.pk, b.pk]) == 1
+    a.refresh_from_db()
+    assert not a.processed and a.incident is None  # Rolled back, left for the sweeper.
+    assert Alert.objects.get(pk=b.pk).incident is not None
+
+
+def test_a_person_can_open_an_incident_from_an_alert_no_rule_handled(source, actor):
+    (alert,) = fire(source, am_alert(severity="warning"))
+
+    incident = alert_incident_create(alert=alert, by=actor)
+
+    alert.refresh_from_db()
+    assert alert.incident == incident and not alert.opened_incident
+    assert incident.priority.code == "P3" and incident.created_by == actor.user
+    with pytest.raises(ApplicationError, match="already belongs"):
+        alert_incident_create(alert=alert, by=actor)
+
+
+def test_the_rule_tester_explains_and_writes_nothing(source, rule, host_action):
+    rule(responses=[{"action": host_action, "parameters": {"host": "{{ alert.labels.instance }}"}}])
+    before = (
+        Alert.objects.count(),
+        Incident.objects.count(),
+        ActionRun.objects.count(),
+        AlertRule.objects.count(),
+    )
+
+    (preview,) = rules_preview(kind="alertmanager", raw=am_payload(am_alert()), source=source)
+
+    assert preview.outcome == "Opens a P1 incident (Instances down)."
+    assert preview.matches[0].reasons == ["alertname eq InstanceDown: yes"]
+    assert preview.responses[0].parameters == {"host": "web-1:9100"}
+    after = (
+        Alert.objects.count(),
+        Incident.objects.count(),
+        ActionRun.objects.count(),
+        AlertRule.objects.count(),
+    )
+    assert before == after
