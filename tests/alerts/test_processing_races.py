@@ -1,0 +1,69 @@
+"""Processing under concurrency on PostgreSQL: alerts of one group processed at the same moment join
+one incident, and the same alert processed twice at once is processed once."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from alerts.models import Alert
+from alerts.services import alert_rule_save
+from alerts.services.processing import alert_process
+from common.actor import Actor
+from incidents.models import Incident
+from tests.alerts.support import am_alert, am_payload, ingest
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+THREADS = 10
+
+
+def at_once(alert_ids: list[int]) -> list:
+    barrier = threading.Barrier(len(alert_ids))
+    outcomes: list = [None] * len(alert_ids)
+
+    def run(i: int, alert_id: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            outcomes[i] = alert_process(alert_id=alert_id)
+        except Exception as exc:
+            outcomes[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, pk)) for i, pk in enumerate(alert_ids)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return outcomes
+
+
+def test_alerts_of_one_group_processed_together_open_one_incident(make_source):
+    alert_rule_save(
+        by=Actor.system(), data={"name": "Down", "incident_policy": "attach", "group_by": ["alertname"]}
+    )
+    source, _ = make_source()
+    stored = ingest(
+        source,
+        am_payload(*(am_alert(fingerprint=f"fp-{i}", instance=f"web-{i}:9100") for i in range(THREADS))),
+    )
+
+    outcomes = at_once([a.pk for a in stored])
+
+    assert not [o for o in outcomes if isinstance(o, Exception)]
+    assert Incident.objects.count() == 1
+    assert Alert.objects.filter(incident__isnull=False, processed=True).count() == THREADS
+    assert Alert.objects.filter(opened_incident=True).count() == 1
+
+
+def test_one_alert_processed_by_two_workers_at_once_is_processed_once(make_source):
+    alert_rule_save(by=Actor.system(), data={"name": "Down"})
+    source, _ = make_source()
+    (alert,) = ingest(source, am_payload(am_alert()))
+
+    outcomes = at_once([alert.pk] * THREADS)
+
+    assert not [o for o in outcomes if isinstance(o, Exception)]
+    assert sum(o is not None for o in outcomes) == 1
+    assert Incident.objects.count() == 1
