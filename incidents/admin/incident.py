@@ -55,6 +55,7 @@ CLOCK_FIELDS = (
     "resolution_breached_at",
     "next_update_due_at",
     "reopen_count",
+    "auto_resolved",
     "created_by",
 )
 ROLE_DISPLAY = ("technical_lead", "communications_lead", "scribe")
@@ -99,7 +100,7 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
         "detected_at",
     )
     list_display_links = ("reference", "title")
-    list_filter = ("status", "priority", "services", "assignee", "is_drill")
+    list_filter = ("status", "priority", "services", "assignee", "is_drill", "auto_resolved")
     search_fields = ("reference", "title")
     date_hierarchy = "detected_at"
     list_select_related = ("priority", "assignee", "commander")
@@ -168,7 +169,10 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
         ]
         if obj.resolution_summary or obj.dismissal_reason:
             fieldsets.append(
-                ("Outcome", {"fields": ("resolution_summary", "dismissal_reason", "duplicate_of")})
+                (
+                    "Outcome",
+                    {"fields": ("resolution_summary", "auto_resolved", "dismissal_reason", "duplicate_of")},
+                )
             )
         if self.has_change_permission(request, obj):
             fieldsets.append(("Add a note to the timeline", {"fields": ("note",)}))

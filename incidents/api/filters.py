@@ -30,6 +30,7 @@ class IncidentFilterSet(filters.FilterSet):
     service = filters.CharFilter(method="filter_service", help_text="Service slug or id.")
     assignee = filters.CharFilter(method="filter_assignee", help_text="Assignee username or id.")
     is_drill = filters.BooleanFilter()
+    auto_resolved = filters.BooleanFilter(help_text="Resolved by automation without a person.")
     created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     detected_after = filters.IsoDateTimeFilter(field_name="detected_at", lookup_expr="gte")

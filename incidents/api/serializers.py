@@ -80,6 +80,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "resolution_summary",
             "dismissal_reason",
             "reopen_count",
+            "auto_resolved",
             "response_due_at",
             "resolution_due_at",
             "next_update_due_at",

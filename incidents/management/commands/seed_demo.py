@@ -1,5 +1,6 @@
-"""Demo data for `make run`: a service catalog, one user per group, two weeks of incidents and, when
-ALLOW_LOCAL_PROVIDER is on, the action templates cloned onto the worker's own machine.
+"""Demo data for `make run`: a service catalog, one user per group, two weeks of incidents, when
+ALLOW_LOCAL_PROVIDER is on the action templates cloned onto the worker's own machine, and an
+Alertmanager source with a rule whose automated response runs Health check, for send_test_alert.
 
 Incidents are written only through incidents.services, so their timelines are what production
 writes; each step's rows are then moved back to the step's scripted time. Safe to run again: the
@@ -27,6 +28,10 @@ from actions.choices import ProviderKind
 from actions.models import Action, Provider
 from actions.services import action_create_from_template, action_save, provider_save
 from actions.template_library import template_list
+from alerts.choices import IncidentPolicy, ResponseTrigger, SourceKind
+from alerts.management.demo_tokens import demo_token_path, demo_token_write, demo_tokens_read
+from alerts.models import AlertRule, AlertSource
+from alerts.services import alert_rule_save, alert_source_create, alert_source_rotate_token, token_hash
 from common.actor import Actor, Source
 from incidents.choices import (
     DismissalReason,
@@ -133,6 +138,15 @@ DISABLED_NOTE = (
 )
 
 
+# The alert loop of the demo: send_test_alert posts InstanceDown for the web server as Prometheus
+# would; the rule opens a P2 incident and runs Health check against the instance that alerted.
+ALERT_SOURCE = {"name": "Prometheus", "slug": "prometheus", "kind": SourceKind.ALERTMANAGER}
+ALERT_RULE = "Storefront instance down or slow"
+# Health check looks at the web server the alert names. Its load limit is raised because the demo
+# machine is a developer's, busy with builds and tests: a load spike there is not what the alert is about.
+HEALTH_CHECK_PARAMETERS = {"endpoint": "http://{{ alert.labels.instance }}/admin/login/", "max_load": "8"}
+
+
 def web_url(path: str = "") -> str:
     return f"http://127.0.0.1:{os.environ.get('PORT') or 8000}{path}"
 
@@ -190,7 +204,10 @@ class Command(BaseCommand):
             # Incidents only into an empty database: never mixed into someone's real ones.
             created = 0 if Incident.objects.exists() else len(self._incidents(services, users))
             new_actions = self._actions()
-        self._report(new_services, created, users, passwords, token, new_actions)
+            alerting = self._alerting(services)
+        # After commit: the file must never hold a token the database rolled back.
+        demo_token_write(alerting["source"].slug, alerting["token"])
+        self._report(new_services, created, users, passwords, token, new_actions, alerting)
 
     def _services(self) -> tuple[dict[str, Service], int]:
         system = Actor.system(source=Source.CLI, label="seed_demo")
@@ -254,6 +271,57 @@ class Command(BaseCommand):
                 action_save(by=system, action=action, data=changes)
             created += 1
         return created
+
+    def _alerting(self, services: dict[str, Service]) -> dict[str, Any]:
+        """The Prometheus source and its rule, each created once. Sources keep only a hash of their
+        token, so the demo's token lives in VAR_DIR/demo-alert-token; when that copy no longer
+        matches (deleted, another checkout), the token is rotated so the printed one always works."""
+        system = Actor.system(source=Source.CLI, label="seed_demo")
+        slug = ALERT_SOURCE["slug"]
+        source = AlertSource.objects.filter(slug=slug).first()
+        status = "kept"
+        if source is None:
+            name = ALERT_SOURCE["name"]
+            if AlertSource.objects.filter(name=name).exists():
+                name = f"{name} (demo)"  # Someone's own source took the name: leave it alone.
+            source, token = alert_source_create(
+                by=system, name=name, slug=slug, kind=ALERT_SOURCE["kind"], default_service=services["web"]
+            )
+            status = "new"
+        else:
+            token = demo_tokens_read().get(slug, "")
+            if not token or token_hash(token) != source.token_hash:
+                token = alert_source_rotate_token(source=source, by=system)
+                status = "rotated"
+
+        rule = AlertRule.objects.filter(name=ALERT_RULE).first()
+        new_rule = rule is None
+        if new_rule:
+            health_check = Action.objects.filter(template_key="health-check", enabled=True).first()
+            responses = []
+            if health_check is not None:
+                responses.append(
+                    {
+                        "action": health_check,
+                        "trigger": ResponseTrigger.IMMEDIATE,
+                        "parameters": HEALTH_CHECK_PARAMETERS,
+                    }
+                )
+            rule = alert_rule_save(
+                by=system,
+                data={
+                    "name": ALERT_RULE,
+                    "description": "Demo: an instance of the storefront is down or slow. Opens one P2 "
+                    "incident per alert name and service, and runs Health check against the instance.",
+                    "matchers": [{"label": "alertname", "op": "regex", "value": "InstanceDown|HighLatency"}],
+                    "service": services["web"],
+                    "priority": Priority.objects.filter(code="P2").first(),
+                    "incident_policy": IncidentPolicy.ATTACH,
+                    "group_by": ["alertname", "service"],
+                },
+                responses=responses,
+            )
+        return {"source": source, "token": token, "token_status": status, "rule": rule, "new_rule": new_rule}
 
     def _incidents(self, services: dict[str, Service], users: dict[str, Any]) -> list[Incident]:
         now = timezone.now().replace(second=0, microsecond=0)
@@ -529,7 +597,9 @@ class Command(BaseCommand):
         ).finish()
         return [failover, duplicate, drill, sso, storage_lag, disk, latency, fresh]
 
-    def _report(self, new_services: int, created: int, users, passwords, token, new_actions) -> None:
+    def _report(
+        self, new_services: int, created: int, users, passwords, token, new_actions, alerting
+    ) -> None:
         base = web_url()
         incidents = (
             f"{created} demo incidents created"
@@ -566,5 +636,25 @@ class Command(BaseCommand):
         ]
         if new_actions is not None:
             lines.append("  Try an action: open an incident, click Run action, pick Health check.")
+        lines += self._alerting_lines(base, alerting)
         lines.append("=" * 72)
         self.stdout.write("\n".join(lines))
+
+    def _alerting_lines(self, base: str, alerting: dict[str, Any]) -> list[str]:
+        source, rule = alerting["source"], alerting["rule"]
+        responses = ", ".join(str(r) for r in rule.responses.select_related("action")) or "no responses"
+        token_note = {
+            "new": "new",
+            "kept": "unchanged",
+            "rotated": "rotated: the previous one no longer works",
+        }[alerting["token_status"]]
+        return [
+            "",
+            f"  Alerts: {source.name} ({source.get_kind_display()}) posts to {base}/hooks/{source.slug}/",
+            f"    Authorization: Bearer {alerting['token']}",
+            f"    Token {token_note}; filed in {demo_token_path()} for send_test_alert.",
+            f"    Rule: {rule.name} -> {responses}.",
+            "  Send a test alert, then resolve it (alert -> incident -> Health check -> resolved):",
+            f"    .venv/bin/python manage.py send_test_alert --source {source.slug}",
+            f"    .venv/bin/python manage.py send_test_alert --source {source.slug} --resolve",
+        ]
