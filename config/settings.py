@@ -207,6 +207,8 @@ SPECTACULAR_SETTINGS = {
         "ProviderKindEnum": "actions.choices.ProviderKind",
         "KindEnum": "incidents.choices.EventKind",
         "SourceEnum": "common.actor.Source",
+        "AlertStatusEnum": "alerts.choices.AlertStatus",
+        "SourceKindEnum": "alerts.choices.SourceKind",
     },
 }
 

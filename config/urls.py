@@ -4,16 +4,20 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from common.views import healthz
+
 admin.site.site_header = "Mitigate"
 admin.site.site_title = "Mitigate"
 admin.site.index_title = "Incident response"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("hooks/", include("alerts.urls")),
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("actions.api.urls")),
+    path("api/v1/", include("alerts.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "api/docs/",

@@ -19,7 +19,7 @@ from alerts.models import Alert, AlertRule, TriggeredRun
 from alerts.responses import TemplateError, alert_context, response_parameters
 from alerts.selectors import AlertPlan, alert_plan, incident_open_for_group
 from common.actor import Actor, Source
-from common.exceptions import ApplicationError, PermissionDeniedError
+from common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from incidents.choices import EventKind
 from incidents.models import Incident, Priority
 from incidents.services import incident_create, timeline_event_record
@@ -286,7 +286,7 @@ def alert_incident_create(*, alert: Alert, by: Actor) -> Incident:
             .get(pk=alert.pk)
         )
         if locked.incident is not None:
-            raise ApplicationError(f"Alert {locked.pk} already belongs to {locked.incident.reference}.")
+            raise ConflictError(f"Alert {locked.pk} already belongs to {locked.incident.reference}.")
         plan = alert_plan(
             alert_name=locked.name,
             severity=locked.severity,

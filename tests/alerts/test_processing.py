@@ -15,7 +15,7 @@ from alerts.selectors import rules_preview
 from alerts.services import alert_rule_save, silence_save
 from alerts.services.processing import alert_incident_create, alert_process, alerts_process, alerts_sweep
 from common.actor import Actor, Source
-from common.exceptions import ApplicationError
+from common.exceptions import ConflictError
 from incidents.choices import EventKind
 from incidents.models import Incident, TimelineEvent
 from incidents.services import incident_acknowledge, incident_resolve
@@ -363,7 +363,7 @@ def test_a_person_can_open_an_incident_from_an_alert_no_rule_handled(source, act
     alert.refresh_from_db()
     assert alert.incident == incident and not alert.opened_incident
     assert incident.priority.code == "P3" and incident.created_by == actor.user
-    with pytest.raises(ApplicationError, match="already belongs"):
+    with pytest.raises(ConflictError, match="already belongs"):
         alert_incident_create(alert=alert, by=actor)
 
 

@@ -174,8 +174,9 @@ def counts() -> dict[str, int]:
 
 class TestSeedDemo:
     @pytest.fixture(autouse=True)
-    def debug(self, db, settings, monkeypatch):
+    def debug(self, db, settings, monkeypatch, tmp_path):
         settings.DEBUG = True
+        settings.VAR_DIR = tmp_path  # The demo's alert token file stays out of the real var/.
         monkeypatch.delenv("PORT", raising=False)
 
     def test_creates_a_catalog_users_and_incidents(self):

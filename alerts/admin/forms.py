@@ -1,0 +1,210 @@
+"""Admin forms for alerts. They collect and shape input; alerts.services decides and writes."""
+
+import json
+from typing import Any
+
+from django import forms
+from django.forms.models import BaseInlineFormSet, construct_instance
+
+from actions.forms import PrettyJSONField, ServiceErrorsMixin
+from alerts.admin.base import LabelListField, MatchersField
+from alerts.choices import SourceKind
+from alerts.models import AlertRule, AlertSource, AutomatedResponse, Silence
+
+UNORDERED = 10**9
+
+
+class AlertSourceAdminForm(ServiceErrorsMixin, forms.ModelForm):
+    """The token is never a field: the service makes it. The HMAC secret is write-only: a blank
+    input keeps what is stored."""
+
+    new_hmac_secret = forms.CharField(
+        label="HMAC secret",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Grafana signs each body with it (X-Grafana-Alerting-Signature). Stored encrypted and "
+        "never shown again; leave blank to keep the stored one.",
+    )
+    clear_hmac_secret = forms.BooleanField(
+        label="Clear the HMAC secret", required=False, help_text="Stop checking signatures."
+    )
+
+    class Meta:
+        model = AlertSource
+        fields = (
+            "name",
+            "slug",
+            "kind",
+            "default_service",
+            "rate_limit_per_minute",
+            "max_body_bytes",
+            "enabled",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if "slug" in self.fields:
+            self.fields["slug"].required = False
+            self.fields[
+                "slug"
+            ].help_text = "Used in /hooks/<slug>/ with a bearer token; blank: from the name."
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("new_hmac_secret") and cleaned.get("clear_hmac_secret"):
+            self.add_error("clear_hmac_secret", "Either type a new secret or clear it, not both.")
+        return cleaned
+
+    def secret_changes(self) -> dict[str, str]:
+        """The `hmac_secret` entry for the service: a new secret, an empty one, or none (keep)."""
+        if self.cleaned_data.get("new_hmac_secret"):
+            return {"hmac_secret": self.cleaned_data["new_hmac_secret"]}
+        if self.cleaned_data.get("clear_hmac_secret"):
+            return {"hmac_secret": ""}
+        return {}
+
+
+class AlertRuleAdminForm(ServiceErrorsMixin, forms.ModelForm):
+    matchers = MatchersField(required=False, label="Label matchers")
+    group_by = LabelListField(
+        label="Group by",
+        help_text="Label names, comma-separated, e.g. alertname, service: alerts with the same values "
+        "join one incident (policy attach).",
+    )
+
+    class Meta:
+        model = AlertRule
+        fields = (
+            "name",
+            "description",
+            "order",
+            "enabled",
+            "matchers",
+            "alert_name",
+            "severity",
+            "service",
+            "priority",
+            "incident_policy",
+            "group_by",
+            "continue_matching",
+        )
+
+
+class AutomatedResponseForm(ServiceErrorsMixin, forms.ModelForm):
+    parameters = PrettyJSONField(
+        required=False,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "cols": 40, "spellcheck": "false", "class": "mitigate-monospace"}
+        ),
+        help_text='Action parameter -> template, e.g. {"host": "{{ alert.labels.instance }}"}.',
+    )
+
+    class Meta:
+        model = AutomatedResponse
+        fields = ("order", "action", "trigger", "delay_seconds", "parameters", "enabled")
+
+    def clean_parameters(self) -> Any:
+        value = self.cleaned_data.get("parameters")
+        return {} if value is None else value
+
+    def _post_clean(self) -> None:
+        # alert_rule_save validates every response with the rule as a whole; its errors come back
+        # onto these rows (see rules.py), so there is one set of checks, not two.
+        self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
+
+    def response_spec(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {f: data[f] for f in ("action", "trigger", "delay_seconds", "parameters", "enabled")}
+
+
+class AutomatedResponseFormSet(BaseInlineFormSet):
+    """A rule's responses. Never saved by the formset: the admin hands every row to alert_rule_save,
+    which replaces the responses as a whole or refuses them all."""
+
+    # Set by the admin when alert_rule_save refused a first attempt: {form index: {field: [messages]}}.
+    service_step_errors: dict[int, dict[str | None, list[str]]] = {}
+    service_non_form_errors: list[str] = []
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs(index)
+        if index is not None and index in self.service_step_errors:
+            kwargs["service_errors"] = self.service_step_errors[index]
+        return kwargs
+
+    def _construct_form(self, i: int, **kwargs: Any) -> forms.Form:
+        form = super()._construct_form(i, **kwargs)
+        if i >= self.initial_form_count():
+            form.initial.setdefault("order", (i + 1) * 10)
+        return form
+
+    def clean(self) -> None:
+        super().clean()
+        if self.service_non_form_errors:
+            raise forms.ValidationError(self.service_non_form_errors)
+
+    def submitted_responses(self) -> list[tuple[int, AutomatedResponseForm]]:
+        """(form index, form) of the rows that are responses, in the order they run."""
+        rows = []
+        for index, form in enumerate(self.forms):
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            if form.instance.pk is None and not form.has_changed():
+                continue
+            order = form.cleaned_data.get("order")
+            rows.append((UNORDERED if order is None else order, index, form))
+        rows.sort(key=lambda row: (row[0], row[1]))
+        return [(index, form) for _, index, form in rows]
+
+
+class SilenceAdminForm(ServiceErrorsMixin, forms.ModelForm):
+    matchers = MatchersField(label="Label matchers")
+
+    class Meta:
+        model = Silence
+        fields = ("matchers", "starts_at", "ends_at", "reason")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class RuleTestForm(forms.Form):
+    """A payload to run through the parser, silences and rules without storing anything."""
+
+    source = forms.ModelChoiceField(
+        queryset=AlertSource.objects.order_by("name"),
+        required=False,
+        empty_label="(none)",
+        help_text="Optional: its default service applies, and open alerts of it are recognised as repeats.",
+    )
+    kind = forms.ChoiceField(
+        label="Payload format",
+        choices=[("", "(the source's)"), *SourceKind.choices],
+        required=False,
+    )
+    payload = forms.CharField(
+        label="Payload (JSON)",
+        strip=False,
+        widget=forms.Textarea(
+            attrs={"rows": 18, "cols": 90, "spellcheck": "false", "class": "mitigate-monospace"}
+        ),
+        help_text="The request body the monitoring system would post.",
+    )
+
+    def clean_payload(self) -> Any:
+        text = self.cleaned_data["payload"]
+        try:
+            return json.loads(text, parse_constant=_reject_constant)
+        except ValueError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc}.") from exc
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        source = cleaned.get("source")
+        if not cleaned.get("kind"):
+            if source is None:
+                self.add_error("kind", "Choose a payload format, or a source to take it from.")
+            else:
+                cleaned["kind"] = source.kind
+        return cleaned

@@ -1,0 +1,411 @@
+"""Input serializers check the shape of requests; output serializers render rows. The rules live
+in alerts.services (and the models' clean()), which the views call with the validated data.
+
+A source's token is shown once, by the create and rotate-token answers; afterwards only its first
+characters (`token_prefix`). The HMAC secret is write-only: responses carry `hmac_secret_set`."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from actions.models import Action
+from alerts.choices import AlertStatus, IncidentPolicy, MatcherOp, ResponseTrigger, SourceKind
+from alerts.models import Alert, AlertRule, AlertSource, AutomatedResponse, Silence, TriggeredRun
+from common.api.fields import IdOrSlugRelatedField
+from common.api.serializers import StrictSerializer
+from incidents.models import Priority, Service
+
+# --- Output -----------------------------------------------------------------------------------
+
+
+class AlertSourceSerializer(serializers.ModelSerializer):
+    """A source as shown: never its token or HMAC secret. `hmac_secret_set` is annotated by the
+    view's queryset, so listing sources never decrypts a secret."""
+
+    default_service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    hmac_secret_set = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = AlertSource
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "kind",
+            "token_prefix",
+            "hmac_secret_set",
+            "default_service",
+            "default_service_id",
+            "rate_limit_per_minute",
+            "max_body_bytes",
+            "enabled",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class SourceTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Shown this once: only a hash is stored.")
+    webhook_url = serializers.URLField(
+        help_text="POST alerts here; or POST to /hooks/<slug>/ with `Authorization: Bearer <token>`."
+    )
+
+
+class AlertSourceCreatedSerializer(AlertSourceSerializer):
+    """The answer to a create: the source with its token and ready webhook URL, shown only here."""
+
+    token = serializers.CharField(read_only=True, help_text="Shown this once: only a hash is stored.")
+    webhook_url = serializers.URLField(read_only=True, help_text="POST alerts here.")
+
+    class Meta(AlertSourceSerializer.Meta):
+        fields = [*AlertSourceSerializer.Meta.fields, "token", "webhook_url"]
+        read_only_fields = fields
+
+
+class TriggeredRunSerializer(serializers.ModelSerializer):
+    action = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TriggeredRun
+        fields = ["id", "run_id", "response_id", "action", "status", "trigger", "error", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="Action name."))
+    def get_action(self, triggered: TriggeredRun) -> str | None:
+        if triggered.run is not None:
+            return triggered.run.action.name
+        if triggered.response is not None:
+            return triggered.response.action.name
+        return None
+
+    @extend_schema_field(
+        serializers.CharField(allow_null=True, help_text="The run's status; null when no run was requested.")
+    )
+    def get_status(self, triggered: TriggeredRun) -> str | None:
+        return triggered.run.status if triggered.run is not None else None
+
+
+class RuleMatchRecordSerializer(serializers.Serializer):
+    rule = serializers.IntegerField(help_text="Rule id (the rule may have been deleted since).")
+    name = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    """An alert with what processing did to it: the rules it matched and why, its notes, the runs
+    its responses requested, and its incident."""
+
+    source = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    incident = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    rule = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    silenced = serializers.SerializerMethodField()
+    matches = RuleMatchRecordSerializer(many=True, read_only=True)
+    notes = serializers.ListField(child=serializers.CharField(), read_only=True)
+    triggered_runs = TriggeredRunSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "source",
+            "source_id",
+            "fingerprint",
+            "name",
+            "status",
+            "severity",
+            "labels",
+            "annotations",
+            "starts_at",
+            "ends_at",
+            "received_at",
+            "last_received_at",
+            "occurrence_count",
+            "generator_url",
+            "extra",
+            "service",
+            "service_id",
+            "incident",
+            "incident_id",
+            "opened_incident",
+            "processed",
+            "processed_at",
+            "silenced",
+            "silenced_by_id",
+            "matches",
+            "rule",
+            "rule_id",
+            "group_key",
+            "notes",
+            "triggered_runs",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_silenced(self, alert: Alert) -> bool:
+        return alert.silenced_by_id is not None
+
+
+class AutomatedResponseSerializer(serializers.ModelSerializer):
+    action = serializers.SlugRelatedField(slug_field="name", read_only=True)
+
+    class Meta:
+        model = AutomatedResponse
+        fields = ["id", "order", "action", "action_id", "trigger", "delay_seconds", "parameters", "enabled"]
+        read_only_fields = fields
+
+
+class AlertRuleSerializer(serializers.ModelSerializer):
+    service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    priority = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    responses = AutomatedResponseSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "id",
+            "name",
+            "description",
+            "order",
+            "enabled",
+            "matchers",
+            "alert_name",
+            "severity",
+            "service",
+            "service_id",
+            "priority",
+            "priority_id",
+            "incident_policy",
+            "group_by",
+            "continue_matching",
+            "responses",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class SilenceSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    active = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Silence
+        fields = ["id", "matchers", "starts_at", "ends_at", "reason", "active", "created_by", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.BooleanField(help_text="In force now: starts_at <= now < ends_at."))
+    def get_active(self, silence: Silence) -> bool:
+        return silence.starts_at <= timezone.now() < silence.ends_at
+
+
+# The rule tester's answer: what processing would do with each alert of a payload.
+
+
+class PreviewSilenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reason = serializers.CharField()
+    ends_at = serializers.DateTimeField()
+
+
+class PreviewMatchSerializer(serializers.Serializer):
+    rule = serializers.IntegerField(source="rule.pk", help_text="Rule id.")
+    name = serializers.CharField(source="rule.name")
+    reasons = serializers.ListField(child=serializers.CharField(), help_text="One line per check.")
+
+
+class PreviewResponseSerializer(serializers.Serializer):
+    action = serializers.CharField(help_text="Action name.")
+    trigger = serializers.ChoiceField(choices=ResponseTrigger.choices)
+    delay_seconds = serializers.IntegerField()
+    parameters = serializers.DictField(
+        child=serializers.CharField(), allow_null=True, help_text="As the run would get them; null on error."
+    )
+    error = serializers.CharField(allow_blank=True, help_text="Why the parameters could not be rendered.")
+
+
+class AlertPreviewSerializer(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(choices=AlertStatus.choices)
+    severity = serializers.CharField(allow_blank=True)
+    fingerprint = serializers.CharField()
+    labels = serializers.DictField(child=serializers.CharField(allow_blank=True))
+    existing_alert = serializers.IntegerField(
+        allow_null=True, help_text="The open alert of the source this would repeat or resolve."
+    )
+    silence = PreviewSilenceSerializer(allow_null=True)
+    matches = PreviewMatchSerializer(many=True)
+    outcome = serializers.CharField(help_text="What would happen, in a sentence.")
+    responses = PreviewResponseSerializer(many=True, help_text="The runs that would be requested, in order.")
+
+
+class RuleTestResultSerializer(serializers.Serializer):
+    alerts = AlertPreviewSerializer(many=True, help_text="One per alert of the payload, in payload order.")
+
+
+# --- Input ------------------------------------------------------------------------------------
+
+
+def _service_field(**kwargs) -> IdOrSlugRelatedField:
+    return IdOrSlugRelatedField(
+        slug_field="slug", queryset=Service.objects.all(), required=False, allow_null=True, **kwargs
+    )
+
+
+class AlertSourceUpdateInput(StrictSerializer):
+    """A partial edit: the fields sent, and only those, go to alert_source_update. The token changes
+    only through rotate-token. An HMAC secret left out is kept; an empty one stops signature checks."""
+
+    name = serializers.CharField(max_length=100, required=False)
+    slug = serializers.SlugField(max_length=100, required=False)
+    kind = serializers.ChoiceField(choices=SourceKind.choices, required=False)
+    hmac_secret = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Grafana's signing secret (X-Grafana-Alerting-Signature). Write-only.",
+    )
+    default_service = _service_field(help_text="Service id or slug for alerts no rule assigns.")
+    rate_limit_per_minute = serializers.IntegerField(min_value=0, required=False)
+    max_body_bytes = serializers.IntegerField(min_value=1, required=False)
+    enabled = serializers.BooleanField(required=False)
+
+
+class AlertSourceCreateInput(AlertSourceUpdateInput):
+    name = serializers.CharField(max_length=100)
+    slug = serializers.SlugField(max_length=100, required=False, help_text="Default: from the name.")
+    kind = serializers.ChoiceField(choices=SourceKind.choices)
+
+
+class MatcherInput(serializers.Serializer):
+    """The documented shape of a matcher; the model checks the list itself (see alerts.matching)."""
+
+    label = serializers.CharField()
+    op = serializers.ChoiceField(choices=MatcherOp.choices)
+    value = serializers.CharField(required=False, help_text="Not for op exists; regex is a full match.")
+
+
+@extend_schema_field(MatcherInput(many=True))
+class MatchersField(serializers.JSONField):
+    """Passed to the service as sent, so its messages ("Matcher 2: unknown op ...") are the ones the
+    admin shows too, under the `matchers` key."""
+
+
+class ResponseInput(StrictSerializer):
+    """One automated response; its position in the list is its order."""
+
+    action = IdOrSlugRelatedField(
+        slug_field="name", queryset=Action.objects.all(), help_text="Action id or name."
+    )
+    trigger = serializers.ChoiceField(choices=ResponseTrigger.choices, required=False)
+    delay_seconds = serializers.IntegerField(min_value=0, required=False, help_text="For after_delay.")
+    parameters = serializers.JSONField(
+        required=False,
+        help_text='Action parameter -> value template, e.g. {"host": "{{ alert.labels.instance }}"}.',
+    )
+    enabled = serializers.BooleanField(required=False)
+
+
+class AlertRuleUpdateInput(StrictSerializer):
+    """A partial edit. `responses`, when sent, replaces every response in the order given.
+
+    Errors inside a response are keyed `responses.N.field`, N counting from 1."""
+
+    name = serializers.CharField(max_length=100, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    order = serializers.IntegerField(required=False, help_text="Lower runs first.")
+    enabled = serializers.BooleanField(required=False)
+    matchers = MatchersField(required=False, help_text="All must hold; empty matches any alert.")
+    alert_name = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    severity = serializers.CharField(max_length=50, required=False, allow_blank=True)
+    service = _service_field(help_text="Service id or slug set on matching alerts.")
+    priority = IdOrSlugRelatedField(
+        slug_field="code",
+        queryset=Priority.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text='Priority id or code ("P2"); null: mapped from the alert\'s severity.',
+    )
+    incident_policy = serializers.ChoiceField(choices=IncidentPolicy.choices, required=False)
+    group_by = serializers.JSONField(
+        required=False, help_text="Label names grouping alerts into one incident (policy attach)."
+    )
+    continue_matching = serializers.BooleanField(required=False)
+    responses = ResponseInput(many=True, required=False)
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError(_flatten_list_errors(exc.detail, "responses")) from exc
+
+
+class AlertRuleCreateInput(AlertRuleUpdateInput):
+    name = serializers.CharField(max_length=100)
+
+
+def _flatten_list_errors(detail: Any, key: str) -> Any:
+    """DRF nests item errors by position ({1: {"action": [...]}}, counting from 0); key them
+    `responses.2.action` like alert_rule_save does, so a client reads one convention whichever
+    layer refused the item. Errors about the list itself stay under `responses`."""
+    if not isinstance(detail, Mapping) or key not in detail:
+        return detail
+    items = detail[key]
+    flat = {name: value for name, value in detail.items() if name != key}
+    if isinstance(items, list):
+        if not all(isinstance(errors, Mapping) for errors in items):
+            flat[key] = items
+            return flat
+        items = dict(enumerate(items))
+    for position, errors in items.items():
+        if isinstance(position, int) and isinstance(errors, Mapping):
+            for field, messages in errors.items():
+                flat[f"{key}.{position + 1}.{field}"] = messages
+        else:
+            flat.setdefault(key, []).extend(errors if isinstance(errors, list) else [errors])
+    return flat
+
+
+class SilenceUpdateInput(StrictSerializer):
+    matchers = MatchersField(required=False, help_text="All must hold; at least one.")
+    starts_at = serializers.DateTimeField(required=False)
+    ends_at = serializers.DateTimeField(required=False, help_text="Exclusive.")
+    reason = serializers.CharField(required=False)
+
+
+class SilenceCreateInput(SilenceUpdateInput):
+    matchers = MatchersField(help_text="All must hold; at least one.")
+    starts_at = serializers.DateTimeField(default=timezone.now, help_text="Default: now.")
+    ends_at = serializers.DateTimeField(help_text="Exclusive.")
+    reason = serializers.CharField()
+
+
+class RuleTestInput(StrictSerializer):
+    kind = serializers.ChoiceField(
+        choices=SourceKind.choices, required=False, help_text="Payload format; default: the source's kind."
+    )
+    payload = serializers.JSONField(help_text="A webhook body, as the monitoring system would post it.")
+    source = IdOrSlugRelatedField(
+        slug_field="slug",
+        queryset=AlertSource.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Source id or slug: its default service, and its open alerts to repeat or resolve.",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        source = attrs.get("source")
+        if not attrs.get("kind"):
+            if source is None:
+                raise serializers.ValidationError({"kind": ["Give the payload's kind, or a source."]})
+            attrs["kind"] = source.kind
+        return attrs
