@@ -37,95 +37,160 @@ def processing_enqueue(alert_ids: list[int]) -> None:
     transaction.on_commit(send)
 
 
+# A lost insert race is retried this many times before the error goes up (and the view answers 503).
+INSERT_ATTEMPTS = 3
+
+# What a repeat or a resolve changes on an existing row; written with one bulk UPDATE per request.
+UPDATED_FIELDS = [
+    "status",
+    "ends_at",
+    "processed",
+    "payload",
+    "last_received_at",
+    "name",
+    "severity",
+    "labels",
+    "annotations",
+    "generator_url",
+    "extra",
+    "occurrence_count",
+    "updated_at",
+]
+
+
 def alerts_ingest(*, source: AlertSource, payload: ParsedPayload, raw: dict) -> list[Alert]:
     """Store the raw payload and apply each parsed alert in one transaction: a firing alert updates
     the open alert with its fingerprint or opens one; a resolved alert resolves it. Returns the
-    alert each parsed alert landed on, in payload order."""
+    alert each parsed alert landed on, in payload order.
+
+    A payload costs a constant number of queries whatever its size: one locking read of the open
+    alerts it names, one bulk UPDATE, one bulk INSERT. Two requests racing to open the same
+    fingerprint meet at the partial unique index: the loser's INSERT fails once the winner commits,
+    and its whole transaction is replayed, now finding (and counting a repeat on) the winner's row."""
+    for attempt in range(1, INSERT_ATTEMPTS + 1):
+        try:
+            return _ingest_once(source, payload, raw)
+        except IntegrityError:
+            if attempt == INSERT_ATTEMPTS:
+                raise
+            logger.info("Alert from source %s opened concurrently; replaying the payload", source.slug)
+    raise AssertionError("unreachable")
+
+
+def _ingest_once(source: AlertSource, payload: ParsedPayload, raw: dict) -> list[Alert]:
     now = timezone.now()
     with transaction.atomic():
         stored = AlertPayload.objects.create(
             source=source, received_at=now, body=raw, alert_count=len(payload.alerts)
         )
-        alerts = [_apply(source, stored, parsed, now) for parsed in payload.alerts]
-        processing_enqueue(sorted({alert.pk for alert in alerts if not alert.processed}))
-    return alerts
+        plan = _Plan(source, stored, now, _open_alerts(source, {p.fingerprint for p in payload.alerts}))
+        for parsed in payload.alerts:
+            if parsed.status == AlertStatus.FIRING:
+                plan.fire(parsed)
+            else:
+                plan.resolve(parsed)
+        plan.write()
+        processing_enqueue(sorted({alert.pk for alert in plan.landed if not alert.processed}))
+    return plan.landed
 
 
-def _open_alert(source: AlertSource, fingerprint: str) -> Alert | None:
-    return (
+def _open_alerts(source: AlertSource, fingerprints: set[str]) -> dict[str, Alert]:
+    """The firing alerts of these fingerprints, locked until commit. Locked in fingerprint order, so
+    two requests naming the same alerts queue up instead of deadlocking."""
+    if not fingerprints:
+        return {}
+    rows = (
         Alert.objects.select_for_update()
-        .filter(source=source, fingerprint=fingerprint, status=AlertStatus.FIRING)
-        .first()
+        .filter(source=source, fingerprint__in=fingerprints, status=AlertStatus.FIRING)
+        .order_by("fingerprint")
     )
+    return {alert.fingerprint: alert for alert in rows}
 
 
-def _apply(source: AlertSource, stored: AlertPayload, parsed: ParsedAlert, now) -> Alert:
-    if parsed.status == AlertStatus.FIRING:
-        return _fire(source, stored, parsed, now)
-    return _resolve(source, stored, parsed, now)
+class _Plan:
+    """The payload's alerts applied in order to in-memory rows, then written at once. `open` follows
+    the firing row of each fingerprint as the payload goes (a payload may fire, resolve and fire one
+    fingerprint again); `landed` is the row each parsed alert landed on."""
 
+    def __init__(self, source: AlertSource, stored: AlertPayload, now, open_alerts: dict[str, Alert]):
+        self.source, self.stored, self.now = source, stored, now
+        self.open = open_alerts
+        self.latest: dict[str, Alert] = {}  # the last row this payload touched, per fingerprint
+        self.changed: dict[int, Alert] = {}  # existing rows to update, by id
+        self.created: list[Alert] = []  # new rows, in payload order
+        self.landed: list[Alert] = []
 
-def _fire(source: AlertSource, stored: AlertPayload, parsed: ParsedAlert, now) -> Alert:
-    alert = _open_alert(source, parsed.fingerprint)
-    if alert is None:
-        try:
-            # A savepoint, so a lost race leaves the outer transaction usable.
-            with transaction.atomic():
-                return _create(source, stored, parsed, now, AlertStatus.FIRING)
-        except IntegrityError:
-            # Another request opened it between our read and our insert; its row is committed now.
-            alert = _open_alert(source, parsed.fingerprint)
+    def fire(self, parsed: ParsedAlert) -> None:
+        alert = self.open.get(parsed.fingerprint)
+        if alert is None:
+            alert = self._new(parsed, AlertStatus.FIRING)
+            self.open[parsed.fingerprint] = alert
+        else:
+            alert.occurrence_count += 1
+            self._refresh(alert, parsed)
+        self._land(parsed, alert)
+
+    def resolve(self, parsed: ParsedAlert) -> None:
+        alert = self.open.pop(parsed.fingerprint, None)
+        if alert is not None:
+            alert.status = AlertStatus.RESOLVED
+            alert.ends_at = parsed.ends_at or self.now
+            alert.processed = False  # The resolution has consequences of its own (runs, closed loop).
+            self._refresh(alert, parsed)
+        else:
+            # A resolve for an alert already resolved (senders repeat them) changes nothing; one for
+            # an alert we never saw is recorded once.
+            alert = self.latest.get(parsed.fingerprint) or self._last_seen(parsed.fingerprint)
             if alert is None:
-                raise
-    alert.occurrence_count += 1
-    _refresh(alert, stored, parsed, now)
-    alert.save()
-    return alert
+                alert = self._new(parsed, AlertStatus.RESOLVED)
+        self._land(parsed, alert)
 
+    def write(self) -> None:
+        """Updates before inserts: a row this payload resolved must leave the unique index before a
+        new firing row of its fingerprint enters it. Inserts go in fingerprint order, like the locks."""
+        if self.changed:
+            Alert.objects.bulk_update(list(self.changed.values()), UPDATED_FIELDS)
+        if self.created:
+            Alert.objects.bulk_create(sorted(self.created, key=lambda alert: alert.fingerprint))
 
-def _resolve(source: AlertSource, stored: AlertPayload, parsed: ParsedAlert, now) -> Alert:
-    alert = _open_alert(source, parsed.fingerprint)
-    if alert is not None:
-        alert.status = AlertStatus.RESOLVED
-        alert.ends_at = parsed.ends_at or now
-        alert.processed = False  # The resolution has consequences of its own (runs, closed loop).
-        _refresh(alert, stored, parsed, now)
-        alert.save()
+    def _land(self, parsed: ParsedAlert, alert: Alert) -> None:
+        self.latest[parsed.fingerprint] = alert
+        self.landed.append(alert)
+
+    def _last_seen(self, fingerprint: str) -> Alert | None:
+        # Rare (a resolve with no open alert), so one query each rather than one up front for all.
+        return Alert.objects.filter(source=self.source, fingerprint=fingerprint).order_by("-id").first()
+
+    def _refresh(self, alert: Alert, parsed: ParsedAlert) -> None:
+        alert.payload = self.stored
+        alert.last_received_at = self.now
+        alert.updated_at = self.now  # bulk_update does not apply auto_now
+        alert.name = parsed.name[:NAME_LENGTH]
+        alert.severity = parsed.severity[:SEVERITY_LENGTH]
+        alert.labels = parsed.labels
+        alert.annotations = parsed.annotations
+        alert.generator_url = parsed.generator_url
+        alert.extra = parsed.extra
+        if alert.pk is not None:
+            self.changed[alert.pk] = alert
+
+    def _new(self, parsed: ParsedAlert, status: str) -> Alert:
+        alert = Alert(
+            source=self.source,
+            payload=self.stored,
+            fingerprint=parsed.fingerprint,
+            name=parsed.name[:NAME_LENGTH],
+            status=status,
+            severity=parsed.severity[:SEVERITY_LENGTH],
+            labels=parsed.labels,
+            annotations=parsed.annotations,
+            starts_at=parsed.starts_at,
+            ends_at=(parsed.ends_at or self.now) if status == AlertStatus.RESOLVED else None,
+            received_at=self.now,
+            last_received_at=self.now,
+            generator_url=parsed.generator_url,
+            extra=parsed.extra,
+            service=self.source.default_service,
+        )
+        self.created.append(alert)
         return alert
-    # A resolve for an alert already resolved (senders repeat them) changes nothing; one for an alert
-    # we never saw is recorded once.
-    seen = Alert.objects.filter(source=source, fingerprint=parsed.fingerprint).order_by("-id").first()
-    if seen is not None:
-        return seen
-    return _create(source, stored, parsed, now, AlertStatus.RESOLVED)
-
-
-def _refresh(alert: Alert, stored: AlertPayload, parsed: ParsedAlert, now) -> None:
-    alert.payload = stored
-    alert.last_received_at = now
-    alert.name = parsed.name[:NAME_LENGTH]
-    alert.severity = parsed.severity[:SEVERITY_LENGTH]
-    alert.labels = parsed.labels
-    alert.annotations = parsed.annotations
-    alert.generator_url = parsed.generator_url
-    alert.extra = parsed.extra
-
-
-def _create(source: AlertSource, stored: AlertPayload, parsed: ParsedAlert, now, status: str) -> Alert:
-    return Alert.objects.create(
-        source=source,
-        payload=stored,
-        fingerprint=parsed.fingerprint,
-        name=parsed.name[:NAME_LENGTH],
-        status=status,
-        severity=parsed.severity[:SEVERITY_LENGTH],
-        labels=parsed.labels,
-        annotations=parsed.annotations,
-        starts_at=parsed.starts_at,
-        ends_at=(parsed.ends_at or now) if status == AlertStatus.RESOLVED else None,
-        received_at=now,
-        last_received_at=now,
-        generator_url=parsed.generator_url,
-        extra=parsed.extra,
-        service=source.default_service,
-    )

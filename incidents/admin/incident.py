@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 
 from actions.admin.incident import IncidentActionRunInline, incident_run_action_url
+from alerts.admin.incident import IncidentAlertInline
 from common.exceptions import ApplicationError
 from incidents.admin.display import CSS, priority_badge, status_badge
 from incidents.admin.inlines import StatusUpdateAddInline, StatusUpdateHistoryInline, TimelineInline
@@ -184,7 +185,7 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
     def get_inlines(self, request: HttpRequest, obj: Incident | None):
         if obj is None:
             return []
-        inlines = [StatusUpdateHistoryInline, IncidentActionRunInline, TimelineInline]
+        inlines = [StatusUpdateHistoryInline, IncidentAlertInline, IncidentActionRunInline, TimelineInline]
         can_post = request.user.has_perm("incidents.add_statusupdate")
         # On POST the form is kept even for a closed incident: an update typed before someone
         # closed it gets the service's refusal instead of vanishing.

@@ -4,9 +4,13 @@ URL configuration and middleware."""
 import hashlib
 import hmac
 import json
+import os
 import threading
+import time
+import uuid
 
 import pytest
+from django.core.cache import caches
 from django.db import DatabaseError, connection
 from django.test import Client
 
@@ -15,6 +19,7 @@ from alerts.models import Alert, AlertPayload, AlertSource
 from alerts.services import alert_source_rotate_token
 from common.actor import Actor
 from tests.alerts.conftest import load
+from tests.conftest import ON_POSTGRES
 
 pytestmark = pytest.mark.django_db
 
@@ -313,3 +318,56 @@ def test_concurrent_identical_posts_give_one_alert(make_source):
     assert alert.occurrence_count == threads
     assert AlertPayload.objects.count() == threads
     assert AlertSource.objects.count() == 1
+
+
+# --- batches and the Redis rate limiter -----------------------------------------------------------
+
+
+def test_batch_of_100_alerts(client, make_source, django_assert_max_num_queries):
+    _, token = make_source()
+    data = load("alertmanager_firing_single.json")
+    template = data["alerts"][0]
+    data["alerts"] = [{**template, "fingerprint": f"fp-{i:03d}"} for i in range(100)]
+
+    # Source, payload, one locking read, one bulk insert (and the test's savepoint and release);
+    # SQLite caps a statement at 999 parameters, so there the insert comes in a few pieces.
+    with django_assert_max_num_queries(6 if ON_POSTGRES else 10):
+        response = post(client, f"/hooks/{token}/", data)
+
+    assert response.status_code == 202
+    assert response.json()["stored"] == 100
+    assert sorted(response.json()["alerts"]) == sorted(Alert.objects.values_list("pk", flat=True))
+    assert AlertPayload.objects.get().alert_count == 100
+
+
+@pytest.mark.integration
+def test_rate_limit_on_redis_counts_in_one_window(client, make_source, settings):
+    """The production cache: the counter is a Redis integer that expires, shared with the cache API."""
+    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": f"test-webhook-{uuid.uuid4().hex}",
+        }
+    }
+    try:
+        caches["default"].get("ping")
+    except Exception:
+        pytest.skip(f"no Redis at {redis_url}")
+    source, token = make_source(rate_limit_per_minute=4)
+
+    assert post(client, f"/hooks/{token}/", load("alertmanager_batch_mixed.json")).status_code == 202
+    assert post(client, f"/hooks/{token}/").status_code == 202
+    assert_error(post(client, f"/hooks/{token}/"), 429, "rate_limited")
+
+    keys = [
+        f"alerts:rate:{source.pk}:{window}" for window in (int(time.time() // 60) - 1, int(time.time() // 60))
+    ]
+    assert max(caches["default"].get(key) or 0 for key in keys) == 5
+    backend = caches["default"]
+    for key in keys:
+        full_key = backend.make_and_validate_key(key)
+        ttl = backend._cache.get_client(full_key).ttl(full_key)
+        assert ttl == -2 or 0 < ttl <= 120
+        backend.delete(key)
