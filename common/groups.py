@@ -18,6 +18,14 @@ RESPONDER_PERMISSIONS = [
     # Maintenance windows are a responder's call; rules and sources are an admin's.
     "alerts.add_silence",
     "alerts.change_silence",
+    # Writing post-mortems and tracking their action items is everyday responder work.
+    "postmortems.add_postmortem",
+    "postmortems.change_postmortem",
+    "postmortems.add_timelineentry",
+    "postmortems.change_timelineentry",
+    "postmortems.delete_timelineentry",
+    "postmortems.add_actionitem",
+    "postmortems.change_actionitem",
 ]
 IMMUTABLE = [
     "add_timelineevent",
@@ -26,9 +34,12 @@ IMMUTABLE = [
     "add_incidentsequence",
     "change_incidentsequence",
     "delete_incidentsequence",
+    "add_reminderdigest",
+    "change_reminderdigest",
+    "delete_reminderdigest",
 ]
 # Approving risky automation arrives with the actions app; missing permissions are skipped.
-APPROVER_PERMISSIONS = ["actions.approve_actionrun"]
+APPROVER_PERMISSIONS = ["actions.approve_actionrun", "postmortems.publish_postmortem"]
 
 
 def groups_sync(apps, schema_editor=None) -> None:

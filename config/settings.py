@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -139,6 +140,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "incidents.tasks.*": {"queue": "default"},
     "alerts.tasks.*": {"queue": "default"},
+    "postmortems.tasks.*": {"queue": "default"},
     # Runs hold a worker for as long as their commands take; keep them off the quick queue.
     "actions.tasks.execute_action_run": {"queue": "actions"},
     "actions.tasks.*": {"queue": "default"},
@@ -160,6 +162,15 @@ CELERY_BEAT_SCHEDULE["actions-sweep"] = {
 CELERY_BEAT_SCHEDULE["alerts-sweep"] = {
     "task": "alerts.tasks.sweep_alerts",
     "schedule": timedelta(seconds=env.int("ALERT_SWEEP_SECONDS", default=30)),
+}
+CELERY_BEAT_SCHEDULE["postmortems-drafts-sweep"] = {
+    "task": "postmortems.tasks.sweep_postmortem_drafts",
+    "schedule": timedelta(minutes=10),
+}
+CELERY_BEAT_SCHEDULE["postmortems-action-item-reminders"] = {
+    "task": "postmortems.tasks.send_action_item_reminders",
+    # Daily at 08:00 in CELERY_TIMEZONE; the digest's once-a-day row makes extra runs harmless.
+    "schedule": crontab(hour=env.int("ACTION_ITEM_REMINDER_HOUR", default=8), minute=0),
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -209,6 +220,10 @@ SPECTACULAR_SETTINGS = {
         "SourceEnum": "common.actor.Source",
         "AlertStatusEnum": "alerts.choices.AlertStatus",
         "SourceKindEnum": "alerts.choices.SourceKind",
+        "PostmortemStatusEnum": "postmortems.choices.PostmortemStatus",
+        "ActionItemStatusEnum": "postmortems.choices.ActionItemStatus",
+        "ActionItemKindEnum": "postmortems.choices.ActionItemKind",
+        "EntrySourceEnum": "postmortems.choices.EntrySource",
     },
 }
 
@@ -218,6 +233,19 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
 # Defaults for new alert sources; each source can change its own.
 ALERT_RATE_LIMIT_PER_MINUTE = env.int("ALERT_RATE_LIMIT_PER_MINUTE", default=600)
 ALERT_MAX_BODY_BYTES = env.int("ALERT_MAX_BODY_BYTES", default=1024 * 1024)
+
+# --- Email and links in it ---------------------------------------------------------------------
+# Unset: emails are printed by the worker (console). Production: smtp://user:password@host:587
+# (smtp+tls:// or smtp+ssl:// for encryption).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mitigate <mitigate@localhost>")
+# Where links in emails point: the address people reach the admin at.
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Everyone who gets every published post-mortem, besides the incident's people and service owners.
+POSTMORTEM_STAKEHOLDERS = env.list("POSTMORTEM_STAKEHOLDERS", default=[])
+# Action items due within this many days are in the owner's daily digest along with overdue ones.
+ACTION_ITEM_DUE_SOON_DAYS = env.int("ACTION_ITEM_DUE_SOON_DAYS", default=3)
+
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("actions.api.urls")),
     path("api/v1/", include("alerts.api.urls")),
+    path("api/v1/", include("postmortems.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "api/docs/",

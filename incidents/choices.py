@@ -25,6 +25,9 @@ class IncidentStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (IncidentStatus.NEW, IncidentStatus.IN_PROGRESS, IncidentStatus.ON_HOLD)
+# Incidents of these priorities need a post-mortem, in review or published, before they close.
+POSTMORTEM_PRIORITIES = ("P1", "P2")
+POSTMORTEM_READY_STATUSES = ("in_review", "published")
 
 
 class Phase(models.TextChoices):
@@ -103,3 +106,4 @@ class EventKind(models.TextChoices):
     ACTION_FINISHED = "action_finished", "Action finished"
     ALERT_ATTACHED = "alert_attached", "Alert attached"
     ALERT_RESOLVED = "alert_resolved", "Alert resolved"
+    POSTMORTEM = "postmortem", "Post-mortem"

@@ -145,7 +145,7 @@ def _alert_details(alert: Alert, plan: AlertPlan | None = None) -> dict[str, Any
 
 
 def incident_title_for(alert: Alert) -> str:
-    summary = str(alert.annotations.get("summary") or alert.annotations.get("title") or "").strip()
+    summary = " ".join(str(alert.annotations.get("summary") or alert.annotations.get("title") or "").split())
     name = alert.name or alert.fingerprint
     title = f"{name}: {summary}" if summary and summary != name else name
     return title[:TITLE_LENGTH]

@@ -18,7 +18,7 @@ class ServiceAdmin(admin.ModelAdmin):
     list_filter = ("type", "tier", "owner_team")
     search_fields = ("name", "slug", "owner_team", "description")
     prepopulated_fields = {"slug": ("name",)}
-    fields = ("name", "slug", "type", "tier", "owner_team", "runbook_url", "description")
+    fields = ("name", "slug", "type", "tier", "owner_team", "owner_email", "runbook_url", "description")
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if isinstance(db_field, models.URLField):

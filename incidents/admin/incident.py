@@ -28,6 +28,7 @@ from incidents.services import (
     incident_update,
     status_update_create,
 )
+from postmortems.admin.incident import IncidentPostmortemInline
 
 CREATE_FIELDS = (
     "title",
@@ -191,6 +192,7 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
         # closed it gets the service's refusal instead of vanishing.
         if can_post and (obj.status != IncidentStatus.CLOSED or request.method == "POST"):
             inlines.insert(0, StatusUpdateAddInline)
+        inlines.append(IncidentPostmortemInline)  # Its post-mortem and related incidents.
         return inlines
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

@@ -12,9 +12,10 @@ from django.urls import path, reverse
 from common.actor import Actor, Source
 from common.exceptions import ApplicationError, ConflictError
 from incidents.admin.display import priority_badge, status_badge
+from incidents.choices import IncidentStatus
 from incidents.forms import TRANSITION_FORMS, TransitionForm
 from incidents.models import Incident
-from incidents.models.incident import TRANSITION_PERMISSION
+from incidents.models.incident import TRANSITION_PERMISSION, postmortem_close_problem
 from incidents.selectors import TRANSITION_NAMES, incident_available_transitions
 from incidents.services import TRANSITION_SERVICES
 
@@ -105,9 +106,12 @@ class TransitionViewsMixin:
                     return response
         else:
             if name not in incident_available_transitions(incident=incident, user=request.user):
+                resolved = name == "close" and incident.status == IncidentStatus.RESOLVED
+                reason = postmortem_close_problem(incident) if resolved else ""
                 messages.warning(
                     request,
-                    f"{incident.reference} cannot be {transition.done} now: "
+                    reason
+                    or f"{incident.reference} cannot be {transition.done} now: "
                     f"it is {incident.get_status_display().lower()}.",
                 )
                 return HttpResponseRedirect(change_url)

@@ -169,6 +169,7 @@ class ServiceSerializer(serializers.ModelSerializer):
             "type",
             "tier",
             "owner_team",
+            "owner_email",
             "runbook_url",
             "description",
             "created_at",
@@ -293,6 +294,7 @@ class ServiceCreateInput(StrictSerializer):
     type = serializers.ChoiceField(choices=ServiceType.choices, required=False)
     tier = serializers.ChoiceField(choices=ServiceTier.choices, required=False)
     owner_team = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    owner_email = serializers.EmailField(required=False, allow_blank=True)
     runbook_url = serializers.URLField(required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_blank=True)
 

@@ -11,6 +11,7 @@ class Service(BaseModel):
     slug = models.SlugField(max_length=100, unique=True)
     type = models.CharField(max_length=20, choices=ServiceType.choices, default=ServiceType.OTHER)
     owner_team = models.CharField(max_length=100, blank=True)
+    owner_email = models.EmailField(blank=True, help_text="The owning team's address: post-mortems go there.")
     runbook_url = models.URLField(blank=True)
     tier = models.PositiveSmallIntegerField(choices=ServiceTier.choices, default=ServiceTier.TIER_2)
     description = models.TextField(blank=True)

@@ -5,6 +5,8 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from common.models import BaseModel
 from incidents.choices import (
+    POSTMORTEM_PRIORITIES,
+    POSTMORTEM_READY_STATUSES,
     DismissalReason,
     IncidentStatus,
     Phase,
@@ -19,6 +21,28 @@ TRANSITION_PERMISSION = "incidents.transition_incident"
 
 def _nobody(instance: "Incident", user: object) -> bool:
     return False
+
+
+def postmortem_close_problem(incident: "Incident") -> str:
+    """Why a P1/P2 incident cannot close yet for want of its post-mortem; empty when it can."""
+    if incident.priority.code not in POSTMORTEM_PRIORITIES:
+        return ""
+    postmortem = getattr(incident, "postmortem", None)  # postmortems.Postmortem, one per incident
+    if postmortem is None:
+        return (
+            f"{incident.reference} is {incident.priority.code}: write its post-mortem and submit it "
+            "for review before closing."
+        )
+    if postmortem.status not in POSTMORTEM_READY_STATUSES:
+        return (
+            f"{incident.reference} is {incident.priority.code}: its post-mortem is still a draft; "
+            "submit it for review before closing."
+        )
+    return ""
+
+
+def _postmortem_ready(incident: "Incident") -> bool:
+    return not postmortem_close_problem(incident)
 
 
 class Incident(ConcurrentTransitionMixin, BaseModel):
@@ -138,7 +162,13 @@ class Incident(ConcurrentTransitionMixin, BaseModel):
     def reopen(self) -> None:
         pass
 
-    @transition(field=status, source=S.RESOLVED, target=S.CLOSED, permission=TRANSITION_PERMISSION)
+    @transition(
+        field=status,
+        source=S.RESOLVED,
+        target=S.CLOSED,
+        permission=TRANSITION_PERMISSION,
+        conditions=[_postmortem_ready],
+    )
     def close(self) -> None:
         pass
 

@@ -13,7 +13,7 @@ from incidents.models import Service
 
 ADD_PERMISSION = "incidents.add_service"
 CHANGE_PERMISSION = "incidents.change_service"
-SERVICE_FIELDS = ("name", "slug", "type", "owner_team", "runbook_url", "tier", "description")
+SERVICE_FIELDS = ("name", "slug", "type", "owner_team", "owner_email", "runbook_url", "tier", "description")
 
 
 def _save(service: Service) -> None:
@@ -33,6 +33,7 @@ def service_create(
     slug: str = "",
     type: str = ServiceType.OTHER,
     owner_team: str = "",
+    owner_email: str = "",
     runbook_url: str = "",
     tier: int = ServiceTier.TIER_2,
     description: str = "",
@@ -46,6 +47,7 @@ def service_create(
         slug=slug or slugify(name),
         type=type,
         owner_team=owner_team,
+        owner_email=owner_email,
         runbook_url=runbook_url,
         tier=tier,
         description=description,

@@ -67,7 +67,8 @@ def incident_create(
     if detected_at > now + CLOCK_SKEW:
         raise ValidationError({"detected_at": ["Detection cannot be in the future."]})
     incident = Incident(
-        title=(title or "").strip(),
+        # One line: titles go into email subjects and table cells.
+        title=" ".join((title or "").split()),
         description=description,
         priority=priority,
         assignee=assignee,

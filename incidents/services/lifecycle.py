@@ -11,10 +11,12 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from common.actor import Actor
 from common.exceptions import ConflictError, PermissionDeniedError, TransitionNotAllowedError
-from incidents.choices import DismissalReason, EventKind, Phase
+from incidents.choices import DismissalReason, EventKind, IncidentStatus, Phase
 from incidents.models import Incident
+from incidents.models.incident import postmortem_close_problem
 from incidents.services.sla import sla_breaches_record, sla_next_update_schedule
 from incidents.services.timeline import timeline_event_record
+from incidents.signals import incident_transitioned
 
 VERBS = {
     "acknowledge": "acknowledge",
@@ -75,6 +77,9 @@ def _transition(
                 by=by,
                 message=message,
                 details={"from": from_status, "to": locked.status, **(details or {})},
+            )
+            transaction.on_commit(
+                lambda: incident_transitioned.send(Incident, incident=locked, transition=name)
             )
     except ConcurrentTransition as exc:
         raise ConflictError(
@@ -199,7 +204,14 @@ def incident_reopen(*, incident: Incident, by: Actor, reason: str) -> Incident:
 
 
 def incident_close(*, incident: Incident, by: Actor, note: str = "") -> Incident:
+    """Close a resolved incident; a P1 or P2 needs its post-mortem in review or published (the
+    transition's condition, checked again under the lock; this check gives the reason)."""
     note = (note or "").strip()
+    if incident.status == IncidentStatus.RESOLVED:
+        # A fresh read: the caller's object may have cached "no post-mortem" before one was written.
+        problem = postmortem_close_problem(Incident.objects.select_related("priority").get(pk=incident.pk))
+        if problem:
+            raise TransitionNotAllowedError(problem, extra={"status": incident.status, "transition": "close"})
 
     def apply(locked: Incident) -> None:
         locked.closed_at = timezone.now()

@@ -1,6 +1,6 @@
 """The whole loop with the real parts: an Alertmanager post through the webhook, a real Celery worker
 on the configured broker (Redis in CI), the health check over SSH on the test sshd, the resolved
-notification, and the incident resolved by automation."""
+notification, the incident resolved by automation, and (a P1) its post-mortem drafted by the worker."""
 
 import json
 import time
@@ -17,6 +17,8 @@ from common.actor import Actor
 from config.celery import app
 from incidents.choices import EventKind, IncidentStatus
 from incidents.models import Incident
+from postmortems.choices import PostmortemStatus
+from postmortems.models import Postmortem
 from tests.actions.factories import ActionFactory, ActionStepFactory
 from tests.alerts.support import am_alert, am_payload
 from tests.common.test_celery_worker import broker  # noqa: F401 - the real broker, isolated
@@ -77,6 +79,9 @@ def test_alert_to_ssh_health_check_to_automatic_resolution(broker, client, make_
             lambda: Incident.objects.filter(pk=incident.pk, status=IncidentStatus.RESOLVED).exists(),
             "the automatic resolution",
         )
+        postmortem = wait_for(
+            lambda: Postmortem.objects.filter(incident=incident).first(), "the post-mortem draft"
+        )
     connections.close_all()
 
     step = StepRun.objects.get(run=run)
@@ -97,5 +102,15 @@ def test_alert_to_ssh_health_check_to_automatic_resolution(broker, client, make_
         EventKind.AUTO_RESOLVED,
     ):
         assert kind in kinds, kind
-    assert kinds[-1] == EventKind.AUTO_RESOLVED
     assert f"run #{run.pk}" in resolved.timeline_events.get(kind=EventKind.AUTO_RESOLVED).message
+    # The resolution was the last thing that happened to the incident itself; then the worker drafted
+    # the post-mortem a P1 needs (prefilled from the record), and the timeline ends with that.
+    assert resolved.priority.code == "P1"
+    assert kinds[-2:] == [EventKind.AUTO_RESOLVED, EventKind.POSTMORTEM]
+    postmortem.refresh_from_db()
+    assert (postmortem.status, postmortem.severity, postmortem.created_by) == (
+        PostmortemStatus.DRAFT,
+        "P1",
+        None,
+    )
+    assert resolved.resolution_summary in postmortem.resolution

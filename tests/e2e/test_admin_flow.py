@@ -1,5 +1,6 @@
 """An ops responder's whole day in the admin, in a real browser: log in, open an incident, take it
-through its lifecycle with the buttons, and read the timeline back.
+through its lifecycle with the buttons (a P2 closes once its post-mortem is in review), and read
+the timeline back.
 
 Needs Debian's chromium and chromium-driver. Set E2E_SCREENSHOT_DIR to keep screenshots."""
 
@@ -9,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from common.actor import Actor, Source
 from incidents.choices import EventKind, IncidentStatus
 from incidents.models import Incident
 from tests.factories import UserFactory
+from tests.incidents.support import postmortem_ready
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -96,7 +99,7 @@ class Page:
 def test_responder_takes_an_incident_from_open_to_closed(live_server, browser, settings):
     # The live server speaks plain HTTP.
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    UserFactory(username="ops", password=PASSWORD, groups=["Responder"])
+    ops = UserFactory(username="ops", password=PASSWORD, groups=["Responder"])
     page = Page(browser, live_server.url)
 
     page.open("/admin/login/")
@@ -131,9 +134,17 @@ def test_responder_takes_an_incident_from_open_to_closed(live_server, browser, s
     page.click('input[name="_apply"]')
     page.expect_message(f"{incident.reference} was resolved.")
     page.screenshot("incident-resolved")
+    # A P2 closes only once its post-mortem is written and in review: no Close button until then.
+    buttons = [
+        b.get_attribute("data-transition")
+        for b in browser.find_elements(By.CSS_SELECTOR, "[data-transition]")
+    ]
+    assert buttons == ["reopen"]
+    postmortem_ready(incident=incident, by=Actor(user=ops, source=Source.ADMIN))
+    browser.refresh()
 
     page.click('a[data-transition="close"]')
-    page.type("#id_note", "Post-mortem scheduled")
+    page.type("#id_note", "Post-mortem in review")
     page.click('input[name="_apply"]')
     page.expect_message(f"{incident.reference} was closed.")
     page.screenshot("incident-closed")
@@ -145,7 +156,9 @@ def test_responder_takes_an_incident_from_open_to_closed(live_server, browser, s
         "Put on hold: Waiting for the payment provider",
         "Resumed by ops.",
         "Resolved: Provider fixed their TLS certificate",
-        "Closed: Post-mortem scheduled",
+        "Post-mortem drafted.",
+        "Post-mortem submitted for review.",
+        "Closed: Post-mortem in review",
     ):
         assert text in timeline, f"{text!r} missing from the timeline:\n{timeline}"
     page.open("/admin/incidents/incident/")
@@ -159,6 +172,8 @@ def test_responder_takes_an_incident_from_open_to_closed(live_server, browser, s
         EventKind.HELD,
         EventKind.RESUMED,
         EventKind.RESOLVED,
+        EventKind.POSTMORTEM,
+        EventKind.POSTMORTEM,
         EventKind.CLOSED,
     ]
     assert set(incident.timeline_events.values_list("source", flat=True)) == {"admin"}

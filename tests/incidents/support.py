@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from common.actor import Actor, Source
 from common.groups import groups_sync
-from incidents.choices import IncidentStatus
+from incidents.choices import POSTMORTEM_PRIORITIES, IncidentStatus
 from incidents.models import Incident, TimelineEvent
 from incidents.services import (
     incident_acknowledge,
@@ -21,6 +21,9 @@ from incidents.services import (
     incident_reopen,
     incident_resolve,
 )
+from postmortems.choices import PostmortemStatus
+from postmortems.models import Postmortem
+from postmortems.services import postmortem_create, postmortem_submit, postmortem_update
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AUTOMATION = Actor.system(source=Source.TASK, label="auto-remediation")
@@ -46,8 +49,32 @@ def install_clock(monkeypatch, start: datetime = START) -> Clock:
     return clock
 
 
+def postmortem_ready(*, incident: Incident, by: Actor) -> Incident:
+    """What a P1/P2 incident needs before it may close: its post-mortem written (created if
+    missing, executive summary and root cause filled in) and submitted for review. Other
+    priorities need nothing. Returns the incident re-read, so its post-mortem is not stale."""
+    incident = Incident.objects.select_related("priority").get(pk=incident.pk)
+    if incident.priority.code in POSTMORTEM_PRIORITIES:
+        postmortem = Postmortem.objects.filter(incident=incident).first()
+        if postmortem is None:
+            postmortem = postmortem_create(incident=incident, by=by)
+        if postmortem.status == PostmortemStatus.DRAFT:
+            postmortem = postmortem_update(
+                postmortem=postmortem,
+                by=by,
+                data={
+                    "executive_summary": "Checkout failed for 40 minutes after a bad release.",
+                    "root_cause": "Release 2026.3 exhausted the database connection pool.",
+                },
+            )
+            postmortem_submit(postmortem=postmortem, by=by)
+    return Incident.objects.select_related("priority").get(pk=incident.pk)
+
+
 S = IncidentStatus
 # How to reach each status through the services: name -> (status, [(service, kwargs, actor key)]).
+# Resolved incidents get their post-mortem in review on the way (a P1/P2 needs it to close), so
+# every path's incident can take every transition its status allows.
 PATHS: dict[str, tuple[IncidentStatus, list[tuple[Any, dict[str, Any], str]]]] = {
     "new": (S.NEW, []),
     "in_progress": (S.IN_PROGRESS, [(incident_acknowledge, {}, "human")]),
@@ -57,13 +84,18 @@ PATHS: dict[str, tuple[IncidentStatus, list[tuple[Any, dict[str, Any], str]]]] =
     ),
     "resolved": (
         S.RESOLVED,
-        [(incident_acknowledge, {}, "human"), (incident_resolve, {"summary": "Rolled back"}, "human")],
+        [
+            (incident_acknowledge, {}, "human"),
+            (incident_resolve, {"summary": "Rolled back"}, "human"),
+            (postmortem_ready, {}, "human"),
+        ],
     ),
     "closed": (
         S.CLOSED,
         [
             (incident_acknowledge, {}, "human"),
             (incident_resolve, {"summary": "Rolled back"}, "human"),
+            (postmortem_ready, {}, "human"),
             (incident_close, {}, "human"),
         ],
     ),
@@ -76,7 +108,10 @@ PATHS: dict[str, tuple[IncidentStatus, list[tuple[Any, dict[str, Any], str]]]] =
             (incident_reopen, {"reason": "Errors are back"}, "human"),
         ],
     ),
-    "resolved_automatically": (S.RESOLVED, [(incident_auto_resolve, {"summary": "Alert cleared"}, "system")]),
+    "resolved_automatically": (
+        S.RESOLVED,
+        [(incident_auto_resolve, {"summary": "Alert cleared"}, "system"), (postmortem_ready, {}, "human")],
+    ),
     "closed_dismissed": (S.CLOSED, [(incident_dismiss, {"reason": "Flapping alert"}, "human")]),
 }
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from incidents.choices import EventKind, IncidentStatus, Role, UsersAffected, Visibility
 from incidents.models import Incident, RoleAssignment, StatusUpdate, TimelineEvent
+from tests.incidents.support import postmortem_ready
 
 CHANGELIST = reverse("admin:incidents_incident_changelist")
 ADD = reverse("admin:incidents_incident_add")
@@ -393,6 +394,7 @@ def test_status_update_typed_before_someone_closed_the_incident_is_refused(
     page = client.get(change_url(incident))
     prefix = next(i.formset.prefix for i in page.context["inline_admin_formsets"] if i.opts.extra == 1)
     incident = incident_resolve(incident=incident, by=actor, summary="Fixed")
+    incident = postmortem_ready(incident=incident, by=actor)
     incident_close(incident=incident, by=actor)
 
     response = client.post(change_url(incident), form_data(page, **{f"{prefix}-0-message": "Still here"}))

@@ -16,6 +16,8 @@ from incidents.services import (
     incident_hold,
     incident_resolve,
 )
+from postmortems.services import postmortem_create
+from tests.incidents.support import postmortem_ready
 
 S = IncidentStatus
 
@@ -44,14 +46,16 @@ def kinds(incident) -> list[str]:
 def in_status(open_incident, actor):
     """An incident brought to `status` through the services."""
 
-    def make(status: str):
-        incident = open_incident()
+    def make(status: str, *, postmortem: bool = True, **kwargs):
+        incident = open_incident(**kwargs)
         if status in (S.IN_PROGRESS, S.ON_HOLD, S.RESOLVED):
             incident = incident_acknowledge(incident=incident, by=actor)
         if status == S.ON_HOLD:
             incident = incident_hold(incident=incident, by=actor, reason="Vendor")
         if status == S.RESOLVED:
             incident = incident_resolve(incident=incident, by=actor, summary="Fixed")
+            if postmortem:  # A P1/P2 closes only with its post-mortem in review.
+                incident = postmortem_ready(incident=incident, by=actor)
         return incident
 
     return make
@@ -303,6 +307,50 @@ def test_close_with_an_optional_note(client, responder, in_status):
     incident.refresh_from_db()
     assert incident.status == S.CLOSED
     assert incident.closed_at is not None
+
+
+# --- Close needs the post-mortem of a P1/P2 ----------------------------------------------------------
+
+
+def test_close_is_hidden_and_refused_while_a_p2_has_no_postmortem_in_review(
+    client, responder, actor, in_status
+):
+    incident = in_status(S.RESOLVED, postmortem=False)
+    client.force_login(responder)
+
+    assert buttons(client.get(change_url(incident))) == ["reopen"]
+    opened = client.get(transition_url(incident, "close"))
+    assert opened.status_code == 302  # No form to fill in, and the reason why.
+    assert flashed(opened) == [
+        f"{incident.reference} is P2: write its post-mortem and submit it for review before closing."
+    ]
+
+    postmortem_create(incident=incident, by=actor)  # A draft is not enough either.
+    assert buttons(client.get(change_url(incident))) == ["reopen"]
+    response = client.post(transition_url(incident, "close"), {"seen_status": S.RESOLVED, "note": ""})
+
+    assert response.status_code == 302
+    assert flashed(response) == [
+        f"{incident.reference} is P2: its post-mortem is still a draft; submit it for review before closing."
+    ]
+    incident.refresh_from_db()
+    assert (incident.status, incident.closed_at) == (S.RESOLVED, None)
+    assert EventKind.CLOSED not in kinds(incident)
+
+    incident = postmortem_ready(incident=incident, by=actor)
+    assert buttons(client.get(change_url(incident))) == ["reopen", "close"]
+
+
+def test_a_p3_closes_without_a_postmortem(client, responder, in_status, priorities):
+    incident = in_status(S.RESOLVED, postmortem=False, priority=priorities["P3"])
+    client.force_login(responder)
+
+    assert buttons(client.get(change_url(incident))) == ["reopen", "close"]
+    response = client.post(transition_url(incident, "close"), {"seen_status": S.RESOLVED, "note": ""})
+
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.status == S.CLOSED
 
 
 def test_dismiss_as_false_alarm(client, responder, in_status):

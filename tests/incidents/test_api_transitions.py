@@ -7,6 +7,7 @@ from incidents.choices import EventKind
 from incidents.models import Incident, TimelineEvent
 from incidents.services import incident_hold
 from tests.incidents.api_support import client_for, drive, incidents_url, other_responder
+from tests.incidents.support import postmortem_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +82,7 @@ def test_reopen(api, open_incident, actor):
 @pytest.mark.parametrize("body", [{}, {"note": "Post-mortem scheduled"}])
 def test_close(api, open_incident, actor, body):
     incident = drive(open_incident(), "resolved", by=actor)
+    incident = postmortem_ready(incident=incident, by=actor)  # A P2 closes with its post-mortem in review.
 
     response = api.post(incidents_url(incident, "close"), body)
 
@@ -89,6 +91,27 @@ def test_close(api, open_incident, actor, body):
     assert response.data["closed_at"] is not None
     assert response.data["available_transitions"] == []
     assert last_event(incident).details.get("note") == body.get("note")
+
+
+def test_close_of_a_p2_without_its_postmortem_in_review_is_refused(api, open_incident, actor):
+    incident = drive(open_incident(), "resolved", by=actor)
+    response = api.get(incidents_url(incident))
+    assert response.data["available_transitions"] == ["reopen"]
+
+    response = api.post(incidents_url(incident, "close"), {"note": "Done"})
+
+    assert response.status_code == 409, response.data
+    assert response.data == {
+        "detail": (
+            f"{incident.reference} is P2: write its post-mortem and submit it for review before closing."
+        ),
+        "code": "transition_not_allowed",
+        "status": "resolved",
+        "transition": "close",
+    }
+    incident.refresh_from_db()
+    assert (incident.status, incident.closed_at) == ("resolved", None)
+    assert last_event(incident).kind == EventKind.RESOLVED
 
 
 def test_dismiss_as_false_alarm(api, open_incident):

@@ -15,8 +15,10 @@ from rest_framework.authtoken.models import Token
 from actions.choices import ProviderKind, TargetKind
 from actions.models import Action, ActionStep, Provider
 from actions.template_library import template_list
-from incidents.choices import DismissalReason, EventKind, IncidentStatus
+from incidents.choices import POSTMORTEM_PRIORITIES, DismissalReason, EventKind, IncidentStatus
 from incidents.models import Incident, IncidentSequence, RoleAssignment, Service, StatusUpdate, TimelineEvent
+from postmortems.choices import ActionItemStatus, PostmortemStatus
+from postmortems.models import ActionItem, Postmortem
 
 S = IncidentStatus
 TRANSITION_KINDS = {
@@ -168,6 +170,8 @@ def counts() -> dict[str, int]:
             Provider,
             Action,
             ActionStep,
+            Postmortem,
+            ActionItem,
         )
     }
 
@@ -203,6 +207,69 @@ class TestSeedDemo:
         for kind in (EventKind.PRIORITY_CHANGED, EventKind.ROLE_ASSIGNED, EventKind.NOTE, EventKind.HELD):
             assert TimelineEvent.objects.filter(kind=kind).exists(), kind
         assert Incident.objects.exclude(commander=None).exists()
+
+    def test_closed_p1_and_p2_incidents_have_their_postmortem_in_review_at_least(self):
+        run("seed_demo")
+        closed = Incident.objects.filter(status=S.CLOSED, priority__code__in=POSTMORTEM_PRIORITIES)
+        assert closed.exists()
+        for incident in closed:
+            postmortem = Postmortem.objects.get(incident=incident)
+            assert postmortem.status in (PostmortemStatus.IN_REVIEW, PostmortemStatus.PUBLISHED), incident
+            assert postmortem.submitted_at is not None and postmortem.submitted_at <= incident.closed_at
+        # A resolved P1/P2 got its draft, as the worker would have made it.
+        for incident in Incident.objects.filter(status=S.RESOLVED, priority__code__in=POSTMORTEM_PRIORITIES):
+            assert Postmortem.objects.filter(incident=incident).exists(), incident
+
+    def test_a_published_postmortem_with_its_action_items(self):
+        run("seed_demo")
+        postmortem = Postmortem.objects.get(status=PostmortemStatus.PUBLISHED)
+        incident = postmortem.incident
+        assert incident.priority.code in POSTMORTEM_PRIORITIES and incident.status == S.CLOSED
+        assert postmortem.published_at <= incident.closed_at
+        assert (
+            incident.resolved_at
+            <= postmortem.created_at
+            <= postmortem.submitted_at
+            <= postmortem.published_at
+        )
+        for field in (
+            "executive_summary",
+            "users_affected",
+            "failed_transactions",
+            "financial_impact",
+            "detection",
+            "root_cause",
+            "resolution",
+            "lessons_learned",
+        ):
+            assert getattr(postmortem, field).strip(), field
+        assert len(postmortem.five_whys) == 5
+        assert all(why["question"].endswith("?") and why["answer"] for why in postmortem.five_whys)
+        for field in ("contributing_factors", "what_went_well", "what_could_be_improved"):
+            assert len(getattr(postmortem, field).splitlines()) >= 2, field
+        assert postmortem.supporting_links and all(
+            link["title"] and link["url"].startswith("https://") for link in postmortem.supporting_links
+        )
+        assert postmortem.authors.exists()
+        assert set(postmortem.services_impacted.all()) == set(incident.services.all())
+        # Published by someone allowed to publish, and on the incident's timeline.
+        published = TimelineEvent.objects.get(
+            incident=incident, kind=EventKind.POSTMORTEM, details__status=PostmortemStatus.PUBLISHED
+        )
+        assert published.actor.has_perm("postmortems.publish_postmortem")
+
+        items = list(postmortem.action_items.select_related("owner"))
+        assert 3 <= len(items) <= 4
+        today = timezone.localdate()
+        statuses = {item.status for item in items}
+        assert {ActionItemStatus.DONE, ActionItemStatus.IN_PROGRESS, ActionItemStatus.OPEN} <= statuses
+        assert any(
+            i.status in (ActionItemStatus.OPEN, ActionItemStatus.IN_PROGRESS) and i.due_date < today
+            for i in items
+        )
+        assert all(i.completed_at for i in items if i.status == ActionItemStatus.DONE)
+        assert {i.owner.username for i in items} <= {"admin", "alice", "bob"}
+        assert len({i.kind for i in items}) >= 3
 
     def test_timelines_are_consistent_and_in_the_last_two_weeks(self):
         run("seed_demo")
@@ -274,6 +341,7 @@ class TestSeedDemo:
 
         assert counts() == before
         assert "none added" in second
+        assert "Post-mortems: 2 (1 published), 4 action items." in second
         old, new = passwords(first), passwords(second)
         for username in old:
             assert old[username] != new[username]

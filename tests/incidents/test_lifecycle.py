@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django_fsm import can_proceed
 
 from common.actor import Actor, Source
 from common.exceptions import ConflictError, PermissionDeniedError, TransitionNotAllowedError
@@ -13,12 +14,28 @@ from incidents.services import (
     TRANSITION_SERVICES,
     incident_acknowledge,
     incident_auto_resolve,
+    incident_close,
     incident_dismiss,
     incident_hold,
     incident_reopen,
     incident_resolve,
 )
-from tests.incidents.support import AUTOMATION, PATHS, drive, events, install_clock, snapshot
+from postmortems.choices import PostmortemStatus
+from postmortems.models import Postmortem
+from postmortems.services import (
+    postmortem_create,
+    postmortem_publish,
+    postmortem_return_to_draft,
+)
+from tests.incidents.support import (
+    AUTOMATION,
+    PATHS,
+    drive,
+    events,
+    install_clock,
+    postmortem_ready,
+    snapshot,
+)
 
 S = IncidentStatus
 SERVICES = {**TRANSITION_SERVICES, "auto_resolve": incident_auto_resolve}
@@ -186,6 +203,95 @@ def test_close_after_dismissal_is_refused_and_close_sets_closed_at(open_incident
     assert events(incident)[-1].details == {"from": S.RESOLVED, "to": S.CLOSED}
 
 
+# --- A P1/P2 closes only with its post-mortem in review or published --------------------------------
+
+
+def _refused_close(incident, by, message: str) -> None:
+    before = snapshot(incident)
+    with pytest.raises(TransitionNotAllowedError) as exc:
+        incident_close(incident=incident, by=by, note="Done")
+    assert exc.value.message == message
+    assert exc.value.extra == {"status": S.RESOLVED, "transition": "close"}
+    assert snapshot(incident) == before
+    assert not events(incident, EventKind.CLOSED)
+
+
+@pytest.mark.parametrize("code", ["P1", "P2"])
+def test_closing_a_p1_or_p2_without_its_postmortem_is_refused(code, open_incident, actor, priorities):
+    incident = incident_resolve(
+        incident=incident_acknowledge(incident=open_incident(priority=priorities[code]), by=actor),
+        by=actor,
+        summary="Rolled back",
+    )
+    _refused_close(
+        incident,
+        actor,
+        f"{incident.reference} is {code}: write its post-mortem and submit it for review before closing.",
+    )
+
+
+def test_closing_with_a_draft_postmortem_is_refused(open_incident, actor):
+    incident = drive(open_incident(), "in_progress", human=actor)
+    incident = incident_resolve(incident=incident, by=actor, summary="Rolled back")
+    postmortem_create(incident=incident, by=actor)
+    incident = Incident.objects.get(pk=incident.pk)
+    _refused_close(
+        incident,
+        actor,
+        f"{incident.reference} is P2: its post-mortem is still a draft; submit it for review before closing.",
+    )
+    # The transition's own condition says the same, whoever asks.
+    assert not can_proceed(incident.close)
+
+
+def test_closing_with_the_postmortem_in_review_or_published(open_incident, actor, user_factory, clock):
+    approver = Actor(user=user_factory(username="approver", groups=["Approver"]), source=Source.API)
+    reviewed = drive(open_incident(), "resolved", human=actor)
+    assert reviewed.postmortem.status == PostmortemStatus.IN_REVIEW
+    published = drive(open_incident(), "resolved", human=actor)
+    postmortem_publish(postmortem=published.postmortem, by=approver)
+    published = Incident.objects.get(pk=published.pk)
+
+    clock.advance(hours=2)
+    for incident in (reviewed, published):
+        closed = incident_close(incident=incident, by=actor)
+        assert (closed.status, closed.closed_at) == (S.CLOSED, clock.now)
+        assert events(incident)[-1].kind == EventKind.CLOSED
+
+
+def test_a_postmortem_returned_to_draft_blocks_closing_again(open_incident, actor):
+    incident = drive(open_incident(), "resolved", human=actor)
+    postmortem_return_to_draft(postmortem=incident.postmortem, by=actor, reason="Root cause is vague")
+    incident = Incident.objects.get(pk=incident.pk)
+    _refused_close(
+        incident,
+        actor,
+        f"{incident.reference} is P2: its post-mortem is still a draft; submit it for review before closing.",
+    )
+
+
+@pytest.mark.parametrize("code", ["P3", "P4", "P5"])
+def test_lower_priorities_close_without_a_postmortem(code, open_incident, actor, priorities):
+    incident = drive(open_incident(priority=priorities[code]), "resolved", human=actor)
+    assert not Postmortem.objects.exists()  # postmortem_ready left it alone.
+    incident = incident_close(incident=incident, by=actor)
+    assert incident.status == S.CLOSED
+    assert not Postmortem.objects.exists()
+
+
+def test_an_automatically_resolved_p1_still_needs_its_postmortem(open_incident, actor, priorities):
+    incident = incident_auto_resolve(
+        incident=open_incident(priority=priorities["P1"]), by=AUTOMATION, summary="Alert cleared"
+    )
+    _refused_close(
+        incident,
+        actor,
+        f"{incident.reference} is P1: write its post-mortem and submit it for review before closing.",
+    )
+    incident = postmortem_ready(incident=incident, by=actor)
+    assert incident_close(incident=incident, by=actor).status == S.CLOSED
+
+
 REQUIRED_TEXT = [
     ("hold", "in_progress", "reason"),
     ("resolve", "in_progress", "summary"),
@@ -300,8 +406,11 @@ def test_a_stale_instance_gets_a_conflict_not_a_silent_overwrite(open_incident, 
 
 def test_the_timeline_tells_the_whole_story(open_incident, actor, clock):
     incident = open_incident(detected_at=clock.now - timedelta(minutes=3))
-    for path_step in ("acknowledge", "hold", "resume", "resolve", "reopen", "resolve", "close"):
+    for path_step in ("acknowledge", "hold", "resume", "resolve", "reopen", "resolve", "postmortem", "close"):
         clock.advance(minutes=5)
+        if path_step == "postmortem":  # A P2: its post-mortem goes to review before it closes.
+            incident = postmortem_ready(incident=incident, by=actor)
+            continue
         incident = SERVICES[path_step](incident=incident, by=actor, **ARGS[path_step])
     assert [e.kind for e in events(incident)] == [
         EventKind.CREATED,
@@ -311,6 +420,8 @@ def test_the_timeline_tells_the_whole_story(open_incident, actor, clock):
         EventKind.RESOLVED,
         EventKind.REOPENED,
         EventKind.RESOLVED,
+        EventKind.POSTMORTEM,  # drafted
+        EventKind.POSTMORTEM,  # submitted for review
         EventKind.CLOSED,
     ]
     times = [e.occurred_at for e in events(incident)]

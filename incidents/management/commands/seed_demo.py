@@ -2,17 +2,18 @@
 ALLOW_LOCAL_PROVIDER is on the action templates cloned onto the worker's own machine, and an
 Alertmanager source with a rule whose automated response runs Health check, for send_test_alert.
 
-Incidents are written only through incidents.services, so their timelines are what production
-writes; each step's rows are then moved back to the step's scripted time. Safe to run again: the
-catalog and users are topped up, incidents are created only into an empty database, and every run
-prints fresh passwords.
+Incidents and their post-mortems are written only through the services, each step run under a
+scripted clock, so their timelines are what production would have written at those times. The P1
+failover is the finished example: closed after its post-mortem was published, with action items.
+Safe to run again: the catalog and users are topped up, incidents (and post-mortems) are created
+only into an empty database, and every run prints fresh passwords.
 """
 
 import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from unittest import mock
 
@@ -58,6 +59,17 @@ from incidents.services import (
     incident_update,
     service_create,
     status_update_create,
+)
+from postmortems.choices import ActionItemKind, PostmortemStatus
+from postmortems.models import ActionItem, Postmortem
+from postmortems.services import (
+    action_item_complete,
+    action_item_create,
+    action_item_start,
+    postmortem_draft_for_resolved,
+    postmortem_publish,
+    postmortem_submit,
+    postmortem_update,
 )
 
 RUNBOOKS = "https://runbooks.example.com"
@@ -146,6 +158,128 @@ ALERT_RULE = "Storefront instance down or slow"
 # machine is a developer's, busy with builds and tests: a load spike there is not what the alert is about.
 HEALTH_CHECK_PARAMETERS = {"endpoint": "http://{{ alert.labels.instance }}/admin/login/", "max_load": "8"}
 
+# The finished example: the published post-mortem of the P1 database failover, and what it agreed.
+FAILOVER_POSTMORTEM: dict[str, Any] = {
+    "executive_summary": (
+        "For 98 minutes the storefront could not take orders and customers could not sign in: the "
+        "PostgreSQL primary lost its data disk, and although the replica was promoted within a minute, "
+        "the application's connection pool kept connecting to the old primary by host address. A first "
+        "fix was undone 20 minutes later when the pool recycled its connections. Pinning the pool to "
+        "the database service address ended the outage. 14 orders had to be re-created by hand."
+    ),
+    "users_affected": "All storefront customers: about 52,000 sessions saw errors",
+    "data_loss": True,
+    "data_loss_details": (
+        "14 orders committed in the last two seconds before the disk failed had not reached the "
+        "replica. Support re-created them from the payment provider's records the next morning."
+    ),
+    "failed_transactions": "18,400 checkout attempts and 6,100 sign-ins failed",
+    "financial_impact": "About EUR 31,000 in lost orders (from the same hours of the previous four weeks)",
+    "detection": (
+        "PostgresPrimaryDown fired in Alertmanager 3 minutes after the first write errors and paged "
+        "the on-call responder, who acknowledged 3 minutes later. Customers reported failed checkouts "
+        "on social media 6 minutes in."
+    ),
+    "root_cause": (
+        "The primary's data disk failed. Automatic failover promoted the replica correctly, but every "
+        "application server resolves the primary's host name once at start-up and the connection pool "
+        "reconnects to that cached address, so the application kept writing to a dead host. The first "
+        "fix repointed the running pools; their scheduled recycle 20 minutes later reconnected them to "
+        "the cached old address."
+    ),
+    "five_whys": [
+        {
+            "question": "Why did checkout and sign-in fail?",
+            "answer": "Every write went to the old primary, which had lost its data disk.",
+        },
+        {
+            "question": "Why did the application write to the old primary after failover?",
+            "answer": "Its connection pool reuses the address resolved at start-up, not the service address.",
+        },
+        {
+            "question": "Why does the pool use a resolved address?",
+            "answer": "The pool's configuration predates the move to a service address for the database.",
+        },
+        {
+            "question": "Why was the old configuration not caught?",
+            "answer": "Nothing checks pool targets, and failover has never been tested with the application.",
+        },
+        {
+            "question": "Why has failover not been tested end to end?",
+            "answer": "Game days covered the edge network only; no one owned a database failover drill.",
+        },
+    ],
+    "contributing_factors": (
+        "The first fix repointed running pools but not the configuration they recycle from.\n"
+        "Alerting watches the database, not connection errors seen by the application.\n"
+        "The replica promotion runbook stops at the database and says nothing about clients.\n"
+        "Asynchronous replication allowed the last two seconds of writes to be lost."
+    ),
+    "resolution": (
+        "Pinned the connection pool to the database service address on every application server and "
+        "restarted the pools; write errors stopped at once and stayed at zero."
+    ),
+    "what_went_well": (
+        "Automatic failover promoted the replica in under a minute.\n"
+        "The page reached the on-call responder within 3 minutes, and roles were assigned at once.\n"
+        "Public status updates went out within 8 minutes and every 30 minutes after."
+    ),
+    "what_could_be_improved": (
+        "We declared the incident resolved before the pools had recycled once.\n"
+        "Nobody knew which hosts the application actually connected to.\n"
+        "Orders lost in replication were found by support, not by a check."
+    ),
+    "lessons_learned": (
+        "A failover is finished when the clients follow it, not when the database does. Test it with "
+        "the application attached, and wait one full pool recycle before calling it resolved."
+    ),
+    "supporting_links": [
+        {"title": "Replica promotion runbook", "url": "https://runbooks.example.com/postgres-primary"},
+        {
+            "title": "Storefront database dashboard during the incident",
+            "url": "https://grafana.example.com/d/pg-primary/postgres-primary?from=now-10d&to=now-9d",
+        },
+        {"title": "Pool pinned to the service address", "url": "https://git.example.com/shop/app/pull/4812"},
+    ],
+}
+POOL_ALERT = "Alert on connection errors seen by the application, per target address."
+POOL_ADDRESS = "Check in CI that every connection pool targets the database service address, never a host."
+FAILOVER_RUNBOOK = (
+    "Extend the replica promotion runbook: repoint clients, wait one pool recycle, verify writes."
+)
+FAILOVER_DRILL = "Run a database failover game day with the storefront attached, every quarter."
+
+
+def failover_action_items(users: dict[str, Any], today: date) -> list[dict[str, Any]]:
+    """Agreed at the review; by today one is done, one under way, one overdue and one not started."""
+    return [
+        {
+            "description": POOL_ALERT,
+            "kind": ActionItemKind.MONITORING,
+            "owner": users["alice"],
+            "due_date": today - timedelta(days=4),
+        },
+        {
+            "description": POOL_ADDRESS,
+            "kind": ActionItemKind.CONFIGURATION,
+            "owner": users["bob"],
+            "due_date": today + timedelta(days=5),
+            "follow_up_url": "https://git.example.com/shop/app/issues/4820",
+        },
+        {
+            "description": FAILOVER_RUNBOOK,
+            "kind": ActionItemKind.RUNBOOK,
+            "owner": users["alice"],
+            "due_date": today - timedelta(days=2),
+        },
+        {
+            "description": FAILOVER_DRILL,
+            "kind": ActionItemKind.PROCESS,
+            "owner": users["bob"],
+            "due_date": today + timedelta(days=30),
+        },
+    ]
+
 
 def web_url(path: str = "") -> str:
     return f"http://127.0.0.1:{os.environ.get('PORT') or 8000}{path}"
@@ -175,6 +309,30 @@ class Story:
             service(incident=self.incident, **kwargs)
         # Transitions compare the caller's status with the row's: always hand them a fresh copy.
         self.incident = Incident.objects.select_related("priority").get(pk=self.incident.pk)
+        return self
+
+    def postmortem(self, minutes: int, service: Callable[..., Any], **kwargs: Any) -> "Story":
+        """Run a post-mortem service on this incident's post-mortem (a fresh copy: status changes
+        compare the caller's status with the row's) as if `minutes` after detection."""
+        with scripted_clock(self.t0 + timedelta(minutes=minutes)):
+            service(postmortem=Postmortem.objects.get(incident=self.incident), **kwargs)
+        return self
+
+    def draft_postmortem(self, minutes: int) -> "Story":
+        """What the worker does when a P1/P2 resolves: draft its post-mortem from the record."""
+        with scripted_clock(self.t0 + timedelta(minutes=minutes)):
+            postmortem_draft_for_resolved(incident_id=self.incident.pk)
+        return self
+
+    def action_item(self, minutes: int, *, by: Actor, **data: Any) -> "Story":
+        with scripted_clock(self.t0 + timedelta(minutes=minutes)):
+            action_item_create(postmortem=Postmortem.objects.get(incident=self.incident), by=by, data=data)
+        return self
+
+    def on_item(self, minutes: int, description: str, service: Callable[..., Any], **kwargs: Any) -> "Story":
+        item = ActionItem.objects.get(postmortem__incident=self.incident, description=description)
+        with scripted_clock(self.t0 + timedelta(minutes=minutes)):
+            service(item=item, **kwargs)
         return self
 
     def finish(self) -> Incident:
@@ -393,7 +551,19 @@ class Command(BaseCommand):
             )
             .at(95, incident_resolve, by=alice, summary="Pool pinned to the service address and restarted.")
             .at(100, incident_update, by=alice, changes={"root_cause_category": RootCauseCategory.HARDWARE})
-            .at(1500, incident_close, by=bob, note="Post-mortem published; action items tracked.")
+            .draft_postmortem(110)
+            .postmortem(420, postmortem_update, by=alice, data=FAILOVER_POSTMORTEM)
+            .postmortem(1080, postmortem_submit, by=alice)
+            .postmortem(1440, postmortem_publish, by=bob)
+        )
+        today = timezone.localdate(now)
+        for minutes, item in enumerate(failover_action_items(users, today), start=1445):
+            failover.action_item(minutes, by=bob, **item)
+        failover = (
+            failover.at(1500, incident_close, by=bob, note="Post-mortem published; action items tracked.")
+            .on_item(2900, POOL_ALERT, action_item_start, by=alice)
+            .on_item(5800, POOL_ALERT, action_item_complete, by=alice)
+            .on_item(7300, POOL_ADDRESS, action_item_start, by=bob)
             .finish()
         )
         duplicate = (
@@ -481,6 +651,18 @@ class Command(BaseCommand):
                 },
             )
             .at(80, incident_resolve, by=alice, summary="Certificate rotated; expiry alert added at 30 days.")
+            .draft_postmortem(81)
+            .postmortem(
+                1500,
+                postmortem_update,
+                by=alice,
+                data={
+                    "executive_summary": "For 95 minutes many customers in Europe could not sign in: the "
+                    "EU identity provider's SAML signing certificate expired and nothing warned us.",
+                    "root_cause": "The certificate was rotated by hand two years ago; its expiry was on "
+                    "nobody's calendar and not monitored.",
+                },
+            )
             .finish()
         )
         storage_lag = (
@@ -608,6 +790,11 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"Services: {Service.objects.count()} ({new_services} new). Incidents: {incidents}."
+        )
+        published = Postmortem.objects.filter(status=PostmortemStatus.PUBLISHED).count()
+        self.stdout.write(
+            f"Post-mortems: {Postmortem.objects.count()} ({published} published), "
+            f"{ActionItem.objects.count()} action items."
         )
         if new_actions is None:
             self.stdout.write("Actions: none added (ALLOW_LOCAL_PROVIDER is off: nowhere safe to run them).")

@@ -1,0 +1,16 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from postmortems.api.views import ActionItemViewSet, IncidentRelatedView, PostmortemViewSet
+
+# Mounted under api/v1/ next to incidents.api.urls, whose router serves the API root view.
+router = DefaultRouter()
+router.include_root_view = False
+router.register("postmortems", PostmortemViewSet, basename="postmortem")
+router.register("action-items", ActionItemViewSet, basename="action-item")
+
+# The incidents router (included first) has no `related` route, so this path is not shadowed.
+urlpatterns = [
+    path("incidents/<int:pk>/related/", IncidentRelatedView.as_view(), name="incident-related"),
+    *router.urls,
+]

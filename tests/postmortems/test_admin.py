@@ -1,0 +1,605 @@
+"""The post-mortem admin: the list (constant queries), the sections form saved through
+postmortem_update (five whys and links typed as text), the lifecycle buttons by status and
+permission, the editable timeline, Markdown download, creating one from an incident, the incident
+page's panels, action items (filters, transitions, bulk), and read-only viewers."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
+from django.contrib.messages import get_messages
+from django.forms import CheckboxInput
+from django.urls import reverse
+from django.utils import timezone
+
+from common.actor import Source
+from incidents.models import TimelineEvent
+from incidents.services import incident_acknowledge, incident_note_add, incident_resolve
+from postmortems.admin.forms import links_parse, whys_parse, whys_text
+from postmortems.choices import ActionItemStatus, EntrySource, PostmortemStatus
+from postmortems.models import ActionItem, Postmortem, TimelineEntry
+from postmortems.services import action_item_create, postmortem_create, postmortem_update
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+# --- Helpers ---------------------------------------------------------------------------------------
+
+
+def _field_data(bound_field) -> dict:
+    widget = bound_field.field.widget
+    while isinstance(widget, RelatedFieldWidgetWrapper):
+        widget = widget.widget
+    context = widget.get_context(bound_field.html_name, bound_field.value(), {})["widget"]
+    data = {}
+    for sub in context.get("subwidgets") or [context]:
+        if isinstance(widget, CheckboxInput):
+            if sub["attrs"].get("checked"):
+                data[sub["name"]] = "on"
+        elif sub.get("value") is not None:
+            value = sub["value"]
+            data[sub["name"]] = value
+    return data
+
+
+def form_data(response, **changes) -> dict:
+    """The POST a browser would send for the admin page as rendered, plus `changes`."""
+    data: dict = {}
+    for bound_field in response.context["adminform"].form:
+        if bound_field.name in ("authors", "services_impacted"):
+            data[bound_field.html_name] = [str(v) for v in bound_field.value() or []]
+            continue
+        data.update(_field_data(bound_field))
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for bound_field in formset.management_form:
+            data[bound_field.html_name] = bound_field.value()
+        for form in formset.forms:
+            for bound_field in form:
+                data.update(_field_data(bound_field))
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def flashed(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def url(name: str, *args) -> str:
+    return reverse(f"admin:postmortems_{name}", args=args)
+
+
+@pytest.fixture
+def approver(db):
+    return UserFactory(username="approver", groups=["Approver"])
+
+
+@pytest.fixture
+def resolved(open_incident, actor):
+    """Make a P2 incident resolved through the services."""
+
+    def make(**kwargs):
+        incident = open_incident(**kwargs)
+        incident = incident_acknowledge(incident=incident, by=actor)
+        return incident_resolve(incident=incident, by=actor, summary="Rolled back the deploy.")
+
+    return make
+
+
+@pytest.fixture
+def postmortem(resolved, actor) -> Postmortem:
+    return postmortem_create(incident=resolved(), by=actor)
+
+
+def logged_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def ready(postmortem: Postmortem, actor) -> Postmortem:
+    return postmortem_update(
+        postmortem=postmortem,
+        by=actor,
+        data={"executive_summary": "Checkout failed for 40 min.", "root_cause": "A bad deploy."},
+    )
+
+
+# --- Text formats ----------------------------------------------------------------------------------
+
+
+def test_whys_and_links_round_trip():
+    whys = [{"question": "Why 502?", "answer": "Pool exhausted."}, {"question": "Why?", "answer": ""}]
+    assert whys_parse(whys_text(whys)) == whys
+    assert whys_parse("Q: Why did it fail\nbecause of load?\nA: Too many\nconnections.") == [
+        {"question": "Why did it fail because of load?", "answer": "Too many connections."}
+    ]
+    assert links_parse("Dashboard | https://grafana.example.com/d/1\nhttps://x.example.com/pr/2") == [
+        {"title": "Dashboard", "url": "https://grafana.example.com/d/1"},
+        {"title": "", "url": "https://x.example.com/pr/2"},
+    ]
+
+
+# --- List ------------------------------------------------------------------------------------------
+
+
+def test_changelist_pinned_query_count(admin_client, resolved, actor, django_assert_num_queries):
+    postmortem_create(incident=resolved(title="First outage"), by=actor)
+    with django_assert_num_queries(7):
+        response = admin_client.get(url("postmortem_changelist"))
+    assert response.status_code == 200
+    for n in range(9):
+        postmortem_create(incident=resolved(title=f"Outage {n}"), by=actor)
+    with django_assert_num_queries(7):
+        response = admin_client.get(url("postmortem_changelist"))
+    page = response.content.decode()
+    assert "Outage 8" in page and "mitigate-badge" in page
+    assert response.context["cl"].result_count == 10
+
+
+def test_changelist_filters_and_search(admin_client, resolved, actor):
+    first = postmortem_create(incident=resolved(title="Database failover"), by=actor)
+    postmortem_create(incident=resolved(title="Cache stampede"), by=actor)
+    ready(first, actor)
+
+    def titles(query: str) -> set[str]:
+        response = admin_client.get(url("postmortem_changelist") + query)
+        return {pm.incident.title for pm in response.context["cl"].result_list}
+
+    assert titles("?q=failover") == {"Database failover"}
+    assert titles(f"?q={first.incident.reference}") == {"Database failover"}
+    assert titles("?severity=P2") == {"Database failover", "Cache stampede"}
+    assert titles("?status=draft") == {"Database failover", "Cache stampede"}
+    assert titles("?status=published") == set()
+
+
+# --- Sections --------------------------------------------------------------------------------------
+
+
+def test_sections_round_trip(client, responder, postmortem, service_factory):
+    client = logged_in(client, responder)
+    page = client.get(url("postmortem_change", postmortem.pk))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Time to detect" in body and "after onset" in body and "None: opened by a person" in body
+    web = service_factory(name="Web")
+    data = form_data(
+        page,
+        executive_summary="Checkout failed.",
+        root_cause="Connection pool exhausted.",
+        five_whys="Q: Why did checkout fail?\nA: No DB connections.\n\nQ: Why none?\nA: Pool too small.",
+        supporting_links="Dashboard | https://grafana.example.com/d/1",
+        services_impacted=[str(web.pk)],
+        data_loss="on",
+    )
+    response = client.post(url("postmortem_change", postmortem.pk), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    postmortem.refresh_from_db()
+    assert postmortem.executive_summary == "Checkout failed."
+    assert postmortem.data_loss is True
+    assert postmortem.five_whys == [
+        {"question": "Why did checkout fail?", "answer": "No DB connections."},
+        {"question": "Why none?", "answer": "Pool too small."},
+    ]
+    assert postmortem.supporting_links == [{"title": "Dashboard", "url": "https://grafana.example.com/d/1"}]
+    assert list(postmortem.services_impacted.all()) == [web]
+    again = client.get(url("postmortem_change", postmortem.pk)).content.decode()
+    assert "Q: Why none?\nA: Pool too small." in again
+    assert "Dashboard | https://grafana.example.com/d/1" in again
+
+
+@pytest.mark.parametrize(
+    "whys, message",
+    [
+        ("A: an answer first", "an answer needs its question first"),
+        ("Q: Why?\nA: one\nA: two", "already has an answer"),
+        ("just text", "start with Q:"),
+        ("\n".join(f"Q: Why {n}?" for n in range(11)), "At most 10 whys"),
+    ],
+)
+def test_bad_five_whys_are_a_form_error_and_nothing_is_saved(admin_client, postmortem, whys, message):
+    page = admin_client.get(url("postmortem_change", postmortem.pk))
+    data = form_data(page, executive_summary="Changed", five_whys=whys)
+    response = admin_client.post(url("postmortem_change", postmortem.pk), data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert message in " ".join(errors["five_whys"])
+    postmortem.refresh_from_db()
+    assert postmortem.executive_summary == "" and postmortem.five_whys == []
+
+
+def test_bad_link_is_a_form_error(admin_client, postmortem):
+    page = admin_client.get(url("postmortem_change", postmortem.pk))
+    data = form_data(page, supporting_links="Runbook | ftp://files.example.com/x")
+    response = admin_client.post(url("postmortem_change", postmortem.pk), data)
+    assert response.status_code == 200
+    assert "not an http(s) URL" in " ".join(response.context["adminform"].form.errors["supporting_links"])
+
+
+def test_removing_every_author_is_refused_by_the_service_or_the_form(admin_client, postmortem):
+    page = admin_client.get(url("postmortem_change", postmortem.pk))
+    data = form_data(page, authors=[])
+    response = admin_client.post(url("postmortem_change", postmortem.pk), data)
+    assert response.status_code == 200
+    assert "authors" in response.context["adminform"].form.errors
+    assert postmortem.authors.exists()
+
+
+# --- Lifecycle -------------------------------------------------------------------------------------
+
+
+def buttons(response) -> set[str]:
+    return {b["name"] for b in response.context["pm_transitions"]}
+
+
+def test_buttons_follow_status_and_permission(client, responder, approver, postmortem, actor):
+    client = logged_in(client, responder)
+    assert buttons(client.get(url("postmortem_change", postmortem.pk))) == {"submit"}
+
+    # Submitting without the required sections is refused with the reason, nothing changes.
+    response = client.post(url("postmortem_transition", postmortem.pk, "submit"), {"seen_status": "draft"})
+    assert response.status_code == 302
+    assert any("executive summary" in m.lower() for m in flashed(response))
+    postmortem.refresh_from_db()
+    assert postmortem.status == PostmortemStatus.DRAFT
+
+    ready(postmortem, actor)
+    response = client.post(url("postmortem_transition", postmortem.pk, "submit"), {"seen_status": "draft"})
+    postmortem.refresh_from_db()
+    assert postmortem.status == PostmortemStatus.IN_REVIEW
+
+    page = client.get(url("postmortem_change", postmortem.pk))
+    assert buttons(page) == {"return_to_draft"}  # A responder cannot publish.
+    assert client.get(url("postmortem_transition", postmortem.pk, "publish")).status_code == 403
+    assert client.post(url("postmortem_transition", postmortem.pk, "publish"), {}).status_code == 403
+
+    # Return to draft asks why; the reason goes on the incident's timeline.
+    form = client.get(url("postmortem_transition", postmortem.pk, "return_to_draft"))
+    assert form.status_code == 200 and "reason" in form.context["form"].fields
+    client.post(
+        url("postmortem_transition", postmortem.pk, "return_to_draft"),
+        {"seen_status": "in_review", "reason": "Five whys stop too early."},
+    )
+    postmortem.refresh_from_db()
+    assert postmortem.status == PostmortemStatus.DRAFT
+    assert TimelineEvent.objects.filter(message__contains="Five whys stop too early.").exists()
+
+    client.post(url("postmortem_transition", postmortem.pk, "submit"), {"seen_status": "draft"})
+    client.force_login(approver)
+    page = client.get(url("postmortem_change", postmortem.pk))
+    assert buttons(page) == {"return_to_draft", "publish"}
+    confirm = client.get(url("postmortem_transition", postmortem.pk, "publish"))
+    assert confirm.status_code == 200 and "responder@example.com" in confirm.content.decode()
+    client.post(url("postmortem_transition", postmortem.pk, "publish"), {"seen_status": "in_review"})
+    postmortem.refresh_from_db()
+    assert postmortem.status == PostmortemStatus.PUBLISHED
+
+    # Published is final: no buttons, no form, no saves.
+    page = client.get(url("postmortem_change", postmortem.pk))
+    assert buttons(page) == set()
+    assert 'name="executive_summary"' not in page.content.decode()
+    assert client.post(url("postmortem_change", postmortem.pk), {}).status_code == 403
+
+
+def test_stale_page_gets_a_conflict(admin_client, postmortem, actor):
+    ready(postmortem, actor)
+    response = admin_client.post(
+        url("postmortem_transition", postmortem.pk, "submit"), {"seen_status": "in_review"}
+    )
+    assert any("changed while you were looking" in m for m in flashed(response))
+    postmortem.refresh_from_db()
+    assert postmortem.status == PostmortemStatus.DRAFT
+
+
+def test_schedule_review_defaults_to_the_suggestion(
+    client, responder, postmortem, django_capture_on_commit_callbacks
+):
+    client = logged_in(client, responder)
+    page = client.get(url("postmortem_review", postmortem.pk))
+    assert page.status_code == 200
+    initial = page.context["form"].initial
+    assert initial["attendees"] == [responder]
+    at = timezone.localtime(initial["at"])
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(
+            url("postmortem_review", postmortem.pk),
+            {"at": at.strftime("%Y-%m-%dT%H:%M"), "attendees": [responder.pk]},
+        )
+    assert response.status_code == 302
+    assert len(callbacks) == 1  # The invitation goes after commit.
+    postmortem.refresh_from_db()
+    assert postmortem.review_at == at.replace(second=0, microsecond=0)
+
+    past = (timezone.localtime() - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(url("postmortem_review", postmortem.pk), {"at": past, "attendees": [responder.pk]})
+    assert response.status_code == 200
+    assert "cannot be in the past" in " ".join(response.context["form"].errors["at"])
+
+
+# --- Timeline --------------------------------------------------------------------------------------
+
+
+def test_timeline_edits_survive_regeneration(client, responder, postmortem, actor):
+    client = logged_in(client, responder)
+    generated = list(postmortem.entries.order_by("occurred_at", "id"))
+    assert len(generated) >= 2
+    first, second = generated[0], generated[1]
+    ops = lambda op, **data: client.post(url("postmortem_timeline", postmortem.pk, op), data)  # noqa: E731
+
+    ops("pin", entry=first.pk)
+    ops("hide", entry=second.pk)
+    ops("reword", entry=first.pk, text="Responder took the incident.")
+    when = timezone.localtime(first.occurred_at) + timedelta(minutes=1)
+    response = ops(
+        "add",
+        **{"timeline-occurred_at": when.strftime("%Y-%m-%dT%H:%M"), "timeline-text": "Root cause found"},
+    )
+    assert response.status_code == 302 and response["Location"].endswith("#timeline")
+    bad = ops("add", **{"timeline-occurred_at": "", "timeline-text": "No time"})
+    assert any("When" in m for m in flashed(bad))
+
+    incident_note_add(incident=postmortem.incident, by=actor, message="Vendor confirmed the fix.")
+    response = ops("regenerate")
+    assert any("1 new entry" in m for m in flashed(response))
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.pinned and first.text == "Responder took the incident."
+    assert second.hidden
+    assert TimelineEntry.objects.filter(
+        postmortem=postmortem, source=EntrySource.AUTHOR, event="Root cause found"
+    ).exists()
+    assert postmortem.entries.filter(event="Vendor confirmed the fix.").exists()
+
+    page = client.get(url("postmortem_change", postmortem.pk)).content.decode()
+    assert "Responder took the incident." in page and "Regenerate from the incident" in page
+
+    ops("unpin", entry=first.pk)
+    ops("show", entry=second.pk)
+    ops("reword", entry=first.pk, text="")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert not first.pinned and first.text == "" and not second.hidden
+    assert (
+        client.get(url("postmortem_timeline", postmortem.pk, "pin")).status_code == 302
+    )  # GET changes nothing.
+
+
+# --- Markdown --------------------------------------------------------------------------------------
+
+
+def test_markdown_download(client, viewer, postmortem, actor):
+    ready(postmortem, actor)
+    client = logged_in(client, viewer)
+    response = client.get(url("postmortem_markdown", postmortem.pk))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/markdown; charset=utf-8"
+    reference = postmortem.incident.reference
+    assert response["Content-Disposition"] == f'attachment; filename="{reference}-postmortem.md"'
+    text = response.content.decode()
+    assert text.startswith(f"# Post-mortem: {reference}")
+    assert "Checkout failed for 40 min." in text
+    page = client.get(url("postmortem_change", postmortem.pk)).content.decode()
+    assert "Markdown preview" in page and f"# Post-mortem: {reference}" in page
+
+
+# --- From the incident -----------------------------------------------------------------------------
+
+
+def test_create_for_incident(client, responder, resolved):
+    incident = resolved()
+    client = logged_in(client, responder)
+    confirm = client.get(url("postmortem_create_for", incident.pk))
+    assert confirm.status_code == 200
+    assert not Postmortem.objects.exists()  # Following the link changes nothing.
+    response = client.post(url("postmortem_create_for", incident.pk))
+    postmortem = Postmortem.objects.get(incident=incident)
+    assert response["Location"] == url("postmortem_change", postmortem.pk)
+    assert postmortem.resolution.startswith("Rolled back the deploy.")
+    assert postmortem.entries.exists()
+    again = client.get(url("postmortem_create_for", incident.pk))
+    assert again["Location"] == url("postmortem_change", postmortem.pk)
+
+
+def test_viewer_cannot_create(client, viewer, resolved):
+    incident = resolved()
+    client = logged_in(client, viewer)
+    assert client.post(url("postmortem_create_for", incident.pk)).status_code == 403
+    assert not Postmortem.objects.exists()
+
+
+def test_add_page_creates_through_the_service(admin_client, resolved):
+    incident = resolved()
+    page = admin_client.get(url("postmortem_add"))
+    assert page.status_code == 200
+    response = admin_client.post(url("postmortem_add"), {"incident": incident.pk})
+    postmortem = Postmortem.objects.get(incident=incident)
+    assert (
+        response["Location"].startswith(url("postmortem_change", postmortem.pk)[:-1])
+        or response.status_code == 302
+    )
+    assert postmortem.entries.exists()
+
+
+def test_incident_page_panels(client, responder, resolved, actor, service_factory):
+    web = service_factory(name="Web")
+    earlier = resolved(title="Checkout returns 502 errors", services=[web])
+    earlier_pm = postmortem_create(incident=earlier, by=actor)
+    postmortem_update(postmortem=earlier_pm, by=actor, data={"root_cause": "Pool too small."})
+    incident = resolved(title="Checkout returns 502", services=[web])
+    client = logged_in(client, responder)
+
+    page = client.get(reverse("admin:incidents_incident_change", args=[incident.pk]))
+    body = page.content.decode()
+    assert url("postmortem_create_for", incident.pk) in body and "Create post-mortem" in body
+    assert "Related incidents" in body and earlier.reference in body
+    assert "same service: Web" in body and "Pool too small." in body
+
+    # The incident form still saves with the panels on it.
+    data = form_data(page, title="Checkout returns 502 (EU)")
+    response = client.post(reverse("admin:incidents_incident_change", args=[incident.pk]), data)
+    assert response.status_code == 302
+    incident.refresh_from_db()
+    assert incident.title == "Checkout returns 502 (EU)"
+
+    postmortem = postmortem_create(incident=incident, by=actor)
+    body = client.get(reverse("admin:incidents_incident_change", args=[incident.pk])).content.decode()
+    assert url("postmortem_change", postmortem.pk) in body and "Create post-mortem" not in body
+
+
+# --- Action items ----------------------------------------------------------------------------------
+
+
+def item(postmortem, actor, owner, due, **data):
+    return action_item_create(
+        postmortem=postmortem,
+        by=actor,
+        data={"description": "Add an alert", "kind": "monitoring", "owner": owner, "due_date": due, **data},
+    )
+
+
+def test_action_item_added_and_edited_inline(client, responder, postmortem):
+    client = logged_in(client, responder)
+    page = client.get(url("postmortem_change", postmortem.pk))
+    due = (timezone.localdate() + timedelta(days=7)).isoformat()
+    data = form_data(
+        page,
+        **{
+            "action_items-0-description": "Alert on pool saturation",
+            "action_items-0-kind": "monitoring",
+            "action_items-0-owner": str(responder.pk),
+            "action_items-0-due_date": due,
+        },
+    )
+    response = client.post(url("postmortem_change", postmortem.pk), data)
+    assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
+    created = ActionItem.objects.get()
+    assert created.description == "Alert on pool saturation" and created.status == ActionItemStatus.OPEN
+    assert TimelineEvent.objects.filter(message__startswith="Action item added").exists()
+
+    page = client.get(url("postmortem_change", postmortem.pk))
+    data = form_data(page, **{"action_items-0-description": "Alert on pool saturation at 80%"})
+    client.post(url("postmortem_change", postmortem.pk), data)
+    created.refresh_from_db()
+    assert created.description == "Alert on pool saturation at 80%"
+
+
+def test_action_item_filters(admin_client, postmortem, actor, responder, approver):
+    today = timezone.localdate()
+    late = item(postmortem, actor, responder, today - timedelta(days=3), description="Late one")
+    item(postmortem, actor, approver, today + timedelta(days=3), description="Soon one", kind="runbook")
+    done_late = item(postmortem, actor, responder, today - timedelta(days=5), description="Done late")
+    from postmortems.services import action_item_complete
+
+    action_item_complete(item=done_late, by=actor)
+    web = postmortem.incident.services.first()
+
+    def descriptions(query: str) -> set[str]:
+        response = admin_client.get(url("actionitem_changelist") + query)
+        assert response.status_code == 200
+        return {i.description for i in response.context["cl"].result_list}
+
+    assert descriptions("") == {"Late one", "Soon one", "Done late"}
+    assert descriptions("?overdue=yes") == {"Late one"}
+    assert descriptions("?overdue=no") == {"Soon one", "Done late"}
+    assert descriptions(f"?owner__id__exact={approver.pk}") == {"Soon one"}
+    assert descriptions("?status__exact=done") == {"Done late"}
+    assert descriptions("?kind__exact=runbook") == {"Soon one"}
+    if web is not None:
+        assert descriptions(f"?postmortem__incident__services__id__exact={web.pk}") == {
+            "Late one",
+            "Soon one",
+            "Done late",
+        }
+    page = admin_client.get(url("actionitem_changelist")).content.decode()
+    assert 'class="pm-overdue"' in page and late.due_date.isoformat() in page
+
+
+def test_action_item_changelist_pinned_query_count(
+    admin_client, postmortem, actor, responder, django_assert_num_queries
+):
+    due = timezone.localdate()
+    item(postmortem, actor, responder, due)
+    with django_assert_num_queries(6):
+        admin_client.get(url("actionitem_changelist"))
+    for n in range(9):
+        item(postmortem, actor, responder, due, description=f"Item {n}")
+    with django_assert_num_queries(6):
+        admin_client.get(url("actionitem_changelist"))
+
+
+def test_action_item_transitions(client, responder, postmortem, actor):
+    it = item(postmortem, actor, responder, timezone.localdate())
+    client = logged_in(client, responder)
+
+    def names() -> set[str]:
+        return {b["name"] for b in client.get(url("actionitem_change", it.pk)).context["item_transitions"]}
+
+    assert names() == {"start", "complete", "drop"}
+    client.post(url("actionitem_transition", it.pk, "start"), {"seen_status": "open"})
+    it.refresh_from_db()
+    assert it.status == ActionItemStatus.IN_PROGRESS
+    assert names() == {"complete", "drop"}
+
+    response = client.post(
+        url("actionitem_transition", it.pk, "drop"), {"seen_status": "in_progress", "reason": ""}
+    )
+    assert response.status_code == 200 and response.context["form"].errors["reason"]
+    client.post(
+        url("actionitem_transition", it.pk, "drop"), {"seen_status": "in_progress", "reason": "Replaced by X"}
+    )
+    it.refresh_from_db()
+    assert it.status == ActionItemStatus.WONT_DO and it.wont_do_reason == "Replaced by X"
+    assert names() == {"reopen"}
+
+    client.post(url("actionitem_transition", it.pk, "reopen"), {"seen_status": "wont_do"})
+    client.post(url("actionitem_transition", it.pk, "complete"), {"seen_status": "open"})
+    it.refresh_from_db()
+    assert it.status == ActionItemStatus.DONE and it.completed_at is not None
+
+
+def test_action_item_bulk_actions(client, responder, postmortem, actor):
+    due = timezone.localdate()
+    a, b = item(postmortem, actor, responder, due), item(postmortem, actor, responder, due)
+    client = logged_in(client, responder)
+    changelist = url("actionitem_changelist")
+    client.post(changelist, {"action": "start_selected", "_selected_action": [a.pk]})
+    response = client.post(changelist, {"action": "start_selected", "_selected_action": [a.pk, b.pk]})
+    assert any("Cannot start" in m for m in flashed(response))  # a was started already.
+    client.post(changelist, {"action": "complete_selected", "_selected_action": [a.pk, b.pk]})
+    assert set(ActionItem.objects.values_list("status", flat=True)) == {ActionItemStatus.DONE}
+
+
+# --- Viewers ---------------------------------------------------------------------------------------
+
+
+def test_viewer_reads_but_cannot_write(client, viewer, postmortem, actor):
+    it = item(postmortem, actor, actor.user, timezone.localdate())
+    entry = postmortem.entries.first()
+    client = logged_in(client, viewer)
+    page = client.get(url("postmortem_change", postmortem.pk))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'name="executive_summary"' not in body and "Regenerate from the incident" not in body
+    assert buttons(page) == set() and page.context["pm_review_url"] is None
+    assert client.post(url("postmortem_change", postmortem.pk), {}).status_code == 403
+    assert (
+        client.post(url("postmortem_timeline", postmortem.pk, "pin"), {"entry": entry.pk}).status_code == 403
+    )
+    assert client.get(url("postmortem_review", postmortem.pk)).status_code == 403
+    assert client.post(url("postmortem_transition", postmortem.pk, "submit"), {}).status_code == 403
+    assert client.get(url("actionitem_changelist")).status_code == 200
+    assert client.get(url("actionitem_change", it.pk)).context["item_transitions"] == []
+    assert client.post(url("actionitem_transition", it.pk, "start"), {}).status_code == 403
+    entry.refresh_from_db()
+    assert not entry.pinned
+    assert Postmortem.objects.get().status == PostmortemStatus.DRAFT
+    assert ActionItem.objects.get().status == ActionItemStatus.OPEN
+
+
+def test_writes_are_recorded_as_from_the_admin(admin_client, postmortem, actor):
+    ready(postmortem, actor)
+    admin_client.post(url("postmortem_transition", postmortem.pk, "submit"), {"seen_status": "draft"})
+    event = TimelineEvent.objects.filter(kind="postmortem").order_by("-id").first()
+    assert event.message == "Post-mortem submitted for review."
+    assert event.source == Source.ADMIN
