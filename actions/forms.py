@@ -319,11 +319,12 @@ class ActionStepForm(ServiceErrorsMixin, forms.ModelForm):
         return spec
 
 
-class ActionStepFormSet(BaseInlineFormSet):
-    """The steps of an action. Never saved by the formset: the admin hands every row to action_save,
-    which replaces the steps as a whole or refuses them all."""
+class ServiceRowsFormSet(BaseInlineFormSet):
+    """Inline rows a service saves as a whole with their parent (an action's steps, a rule's
+    responses). Never saved by the formset: the admin hands every row to the service, which
+    replaces the rows or refuses them all; its refusal comes back onto the rows."""
 
-    # Set by the admin when action_save refused a first attempt: {form index: {field: [messages]}}.
+    # Set by the admin when the service refused a first attempt: {form index: {field: [messages]}}.
     service_step_errors: dict[int, dict[str | None, list[str]]] = {}
     service_non_form_errors: list[str] = []
 
@@ -344,17 +345,22 @@ class ActionStepFormSet(BaseInlineFormSet):
         if self.service_non_form_errors:
             raise forms.ValidationError(self.service_non_form_errors)
 
-    def submitted_steps(self) -> list[tuple[int, ActionStepForm]]:
-        """(form index, form) of the rows that are steps, in the order they run."""
+    def submitted_rows(self) -> list[tuple[int, forms.Form]]:
+        """(form index, form) of the rows kept, by the order typed (rows without one last)."""
         rows = []
         for index, form in enumerate(self.forms):
             if self.can_delete and self._should_delete_form(form):
                 continue
             if form.instance.pk is None and not form.has_changed():
                 continue
-            rows.append((form.cleaned_data.get("order", UNORDERED), index, form))
+            order = form.cleaned_data.get("order")
+            rows.append((UNORDERED if order is None else order, index, form))
         rows.sort(key=lambda row: (row[0], row[1]))
         return [(index, form) for _, index, form in rows]
+
+
+class ActionStepFormSet(ServiceRowsFormSet):
+    """The steps of an action, saved by action_save."""
 
 
 # --- Templates -------------------------------------------------------------------------------------

@@ -126,3 +126,22 @@ def duration_text(value: timedelta | None) -> str:
         return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+class ServiceRowsInlineMixin:
+    """For an inline whose formset is a ServiceRowsFormSet: after the service refused the save,
+    the formset shown again carries the refusal onto its rows."""
+
+    def get_formset(self, request: HttpRequest, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        refused = service_refusal(request)
+        if refused is not None:
+            formset = type(
+                formset.__name__,
+                (formset,),
+                {
+                    "service_step_errors": refused.step_errors,
+                    "service_non_form_errors": refused.formset_errors,
+                },
+            )
+        return formset

@@ -12,13 +12,13 @@ from django.utils.html import format_html
 from actions.admin.base import (
     CSS,
     ServiceRefusedError,
+    ServiceRowsInlineMixin,
     ServiceSaveMixin,
     admin_actor,
     adopt,
     duration_text,
     error_dict,
     risk_badge,
-    service_refusal,
 )
 from actions.choices import Risk
 from actions.forms import (
@@ -41,7 +41,7 @@ from common.exceptions import ApplicationError
 from incidents.models import Incident
 
 
-class ActionStepInline(admin.StackedInline):
+class ActionStepInline(ServiceRowsInlineMixin, admin.StackedInline):
     model = ActionStep
     form = ActionStepForm
     formset = ActionStepFormSet
@@ -71,20 +71,6 @@ class ActionStepInline(admin.StackedInline):
 
     def get_extra(self, request: HttpRequest, obj: Action | None = None, **kwargs) -> int:
         return 1 if obj is None else 0
-
-    def get_formset(self, request: HttpRequest, obj: Action | None = None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        refused = service_refusal(request)
-        if refused is not None:
-            formset = type(
-                formset.__name__,
-                (formset,),
-                {
-                    "service_step_errors": refused.step_errors,
-                    "service_non_form_errors": refused.formset_errors,
-                },
-            )
-        return formset
 
 
 @admin.register(Action)
@@ -164,7 +150,7 @@ class ActionAdmin(ServiceSaveMixin, admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form: ActionAdminForm, formsets, change: bool) -> None:
         [steps_formset] = [f for f in formsets if isinstance(f, ActionStepFormSet)]
-        rows = steps_formset.submitted_steps()
+        rows = steps_formset.submitted_rows()
         data = {f: form.cleaned_data[f] for f in ACTION_FIELDS if f in form.cleaned_data}
         try:
             saved = action_save(

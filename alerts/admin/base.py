@@ -12,12 +12,12 @@ from django.utils.safestring import SafeString
 from actions.admin.base import (
     CSS,
     ServiceRefusedError,
+    ServiceRowsInlineMixin,
     ServiceSaveMixin,
     admin_actor,
     adopt,
     error_dict,
     refusals,
-    service_refusal,
 )
 from alerts.choices import AlertStatus, MatcherOp
 from alerts.matching import matchers_problems
@@ -27,6 +27,7 @@ __all__ = [
     "LabelListField",
     "MatchersField",
     "ServiceRefusedError",
+    "ServiceRowsInlineMixin",
     "ServiceSaveMixin",
     "admin_actor",
     "adopt",
@@ -36,7 +37,6 @@ __all__ = [
     "matchers_parse",
     "matchers_text",
     "refusals",
-    "service_refusal",
 ]
 
 # --- Matchers as text ------------------------------------------------------------------------------

@@ -4,14 +4,12 @@ import json
 from typing import Any
 
 from django import forms
-from django.forms.models import BaseInlineFormSet, construct_instance
+from django.forms.models import construct_instance
 
-from actions.forms import PrettyJSONField, ServiceErrorsMixin
+from actions.forms import PrettyJSONField, ServiceErrorsMixin, ServiceRowsFormSet
 from alerts.admin.base import LabelListField, MatchersField
 from alerts.choices import SourceKind
 from alerts.models import AlertRule, AlertSource, AutomatedResponse, Silence
-
-UNORDERED = 10**9
 
 
 class AlertSourceAdminForm(ServiceErrorsMixin, forms.ModelForm):
@@ -118,43 +116,8 @@ class AutomatedResponseForm(ServiceErrorsMixin, forms.ModelForm):
         return {f: data[f] for f in ("action", "trigger", "delay_seconds", "parameters", "enabled")}
 
 
-class AutomatedResponseFormSet(BaseInlineFormSet):
-    """A rule's responses. Never saved by the formset: the admin hands every row to alert_rule_save,
-    which replaces the responses as a whole or refuses them all."""
-
-    # Set by the admin when alert_rule_save refused a first attempt: {form index: {field: [messages]}}.
-    service_step_errors: dict[int, dict[str | None, list[str]]] = {}
-    service_non_form_errors: list[str] = []
-
-    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
-        kwargs = super().get_form_kwargs(index)
-        if index is not None and index in self.service_step_errors:
-            kwargs["service_errors"] = self.service_step_errors[index]
-        return kwargs
-
-    def _construct_form(self, i: int, **kwargs: Any) -> forms.Form:
-        form = super()._construct_form(i, **kwargs)
-        if i >= self.initial_form_count():
-            form.initial.setdefault("order", (i + 1) * 10)
-        return form
-
-    def clean(self) -> None:
-        super().clean()
-        if self.service_non_form_errors:
-            raise forms.ValidationError(self.service_non_form_errors)
-
-    def submitted_responses(self) -> list[tuple[int, AutomatedResponseForm]]:
-        """(form index, form) of the rows that are responses, in the order they run."""
-        rows = []
-        for index, form in enumerate(self.forms):
-            if self.can_delete and self._should_delete_form(form):
-                continue
-            if form.instance.pk is None and not form.has_changed():
-                continue
-            order = form.cleaned_data.get("order")
-            rows.append((UNORDERED if order is None else order, index, form))
-        rows.sort(key=lambda row: (row[0], row[1]))
-        return [(index, form) for _, index, form in rows]
+class AutomatedResponseFormSet(ServiceRowsFormSet):
+    """A rule's responses, saved by alert_rule_save."""
 
 
 class SilenceAdminForm(ServiceErrorsMixin, forms.ModelForm):

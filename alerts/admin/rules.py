@@ -10,12 +10,12 @@ from django.urls import path, reverse
 from alerts.admin.base import (
     CSS,
     ServiceRefusedError,
+    ServiceRowsInlineMixin,
     ServiceSaveMixin,
     admin_actor,
     adopt,
     error_dict,
     matchers_text,
-    service_refusal,
 )
 from alerts.admin.forms import AlertRuleAdminForm, AutomatedResponseForm, AutomatedResponseFormSet
 from alerts.admin.tester import rule_tester_view
@@ -25,7 +25,7 @@ from alerts.services.rules import RULE_FIELDS
 from common.exceptions import ApplicationError
 
 
-class AutomatedResponseInline(admin.TabularInline):
+class AutomatedResponseInline(ServiceRowsInlineMixin, admin.TabularInline):
     model = AutomatedResponse
     form = AutomatedResponseForm
     formset = AutomatedResponseFormSet
@@ -38,20 +38,6 @@ class AutomatedResponseInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).select_related("action")
-
-    def get_formset(self, request: HttpRequest, obj: AlertRule | None = None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        refused = service_refusal(request)
-        if refused is not None:
-            formset = type(
-                formset.__name__,
-                (formset,),
-                {
-                    "service_step_errors": refused.step_errors,
-                    "service_non_form_errors": refused.formset_errors,
-                },
-            )
-        return formset
 
 
 @admin.register(AlertRule)
@@ -110,7 +96,7 @@ class AlertRuleAdmin(ServiceSaveMixin, admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form: AlertRuleAdminForm, formsets, change: bool) -> None:
         [responses_formset] = [f for f in formsets if isinstance(f, AutomatedResponseFormSet)]
-        rows = responses_formset.submitted_responses()
+        rows = responses_formset.submitted_rows()
         data = {f: form.cleaned_data[f] for f in RULE_FIELDS if f in form.cleaned_data}
         stored = AlertRule.objects.get(pk=form.instance.pk) if change else None
         try:
