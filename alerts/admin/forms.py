@@ -10,6 +10,7 @@ from actions.forms import PrettyJSONField, ServiceErrorsMixin, ServiceRowsFormSe
 from alerts.admin.base import LabelListField, MatchersField
 from alerts.choices import SourceKind
 from alerts.models import AlertRule, AlertSource, AutomatedResponse, Silence
+from alerts.services.rules import RULE_FIELDS
 
 
 class AlertSourceAdminForm(ServiceErrorsMixin, forms.ModelForm):
@@ -73,20 +74,7 @@ class AlertRuleAdminForm(ServiceErrorsMixin, forms.ModelForm):
 
     class Meta:
         model = AlertRule
-        fields = (
-            "name",
-            "description",
-            "order",
-            "enabled",
-            "matchers",
-            "alert_name",
-            "severity",
-            "service",
-            "priority",
-            "incident_policy",
-            "group_by",
-            "continue_matching",
-        )
+        fields = RULE_FIELDS  # Everything alert_rule_save takes.
 
 
 class AutomatedResponseForm(ServiceErrorsMixin, forms.ModelForm):
