@@ -361,7 +361,8 @@ class GroupRow:
 
 
 def grouped_metrics(filters: Filters, group_by: str) -> list[GroupRow]:
-    """Incidents, MTTR and MTTA (mean, median, p90) and auto-resolution per group (5 queries)."""
+    """Incidents, MTTR and MTTA (mean, median, p90) and auto-resolution per group (5 queries).
+    Grouped by service type or team, an incident counts once under each of its services."""
     group = _group_expression(group_by)
     qs = incidents_in(filters)
     counts = {
@@ -402,7 +403,8 @@ def monthly_trend(filters: Filters, *, months: int = 12) -> list[MonthTrend]:
     """The last `months` calendar months up to the end of the range (other filters kept), one query;
     months without incidents are included with zero."""
     end = filters.end
-    first = timezone.localtime(end).date().replace(day=1)
+    # The month of the range's last moment: a range ending at 1 July 00:00 ends in June.
+    first = timezone.localtime(end - timedelta(microseconds=1)).date().replace(day=1)
     for _ in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
     start = timezone.make_aware(datetime(first.year, first.month, 1), timezone.get_current_timezone())

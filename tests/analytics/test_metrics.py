@@ -216,6 +216,8 @@ def test_monthly_trend_has_twelve_months_with_gaps_as_zero(history, django_asser
     assert (trend[-2].month, trend[-2].incidents, trend[-2].mttr_mean) == (date(2026, 5, 1), 1, 499 * M)
     assert trend[-1].incidents == 5 and trend[-1].mttr_mean == 55 * M
     assert trend[0].incidents == 0 and trend[0].mttr_mean is None
+    # A range ending exactly at a month boundary ends in the month before it.
+    assert [m.month for m in monthly_trend(RANGE)][-1] == date(2026, 6, 1) and len(monthly_trend(RANGE)) == 12
 
 
 def test_peak_times_by_weekday_and_hour(history, django_assert_num_queries):
