@@ -4,6 +4,7 @@ Embedded default: SQLite and Celery's filesystem broker under `var/`, so nothing
 Production: set DATABASE_URL (PostgreSQL) and REDIS_URL (broker and cache).
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,6 +37,8 @@ ACTION_MAX_PARALLEL_HOSTS = env.int("ACTION_MAX_PARALLEL_HOSTS", default=50)
 ACTION_ABANDON_MARGIN = timedelta(seconds=env.int("ACTION_ABANDON_MARGIN_SECONDS", default=300))
 VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Report charts use matplotlib, which caches its font list: keep that under var/, not in $HOME.
+os.environ.setdefault("MPLCONFIGDIR", str(VAR_DIR / "matplotlib"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -49,6 +52,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",
     "common",
     "incidents",
     "actions",
@@ -141,6 +145,7 @@ CELERY_TASK_ROUTES = {
     "incidents.tasks.*": {"queue": "default"},
     "alerts.tasks.*": {"queue": "default"},
     "postmortems.tasks.*": {"queue": "default"},
+    "analytics.tasks.*": {"queue": "default"},
     # Runs hold a worker for as long as their commands take; keep them off the quick queue.
     "actions.tasks.execute_action_run": {"queue": "actions"},
     "actions.tasks.*": {"queue": "default"},
@@ -224,6 +229,10 @@ SPECTACULAR_SETTINGS = {
         "ActionItemStatusEnum": "postmortems.choices.ActionItemStatus",
         "ActionItemKindEnum": "postmortems.choices.ActionItemKind",
         "EntrySourceEnum": "postmortems.choices.EntrySource",
+        "ReportTypeEnum": "analytics.models.ReportType",
+        # Kept under its earlier name now that reports also have a "type".
+        "TypeEnum": "incidents.choices.ServiceType",
+        "ReportRunStatusEnum": "analytics.models.RunStatus",
     },
 }
 

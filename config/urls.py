@@ -13,12 +13,15 @@ admin.site.index_title = "Incident response"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("admin/analytics/dashboard/", include("analytics.admin_dashboard_urls")),
     path("admin/", admin.site.urls),
     path("hooks/", include("alerts.urls")),
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("actions.api.urls")),
     path("api/v1/", include("alerts.api.urls")),
     path("api/v1/", include("postmortems.api.urls")),
+    path("api/v1/", include("analytics.api.urls")),
+    path("api/v1/", include("analytics.api_reports.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "api/docs/",

@@ -1,0 +1,122 @@
+"""Scheduled email reports: what a report shows and to whom (Report), when it goes out (a
+django-celery-beat PeriodicTask, editable in the admin), and what each run sent (ReportRun)."""
+
+from django.conf import settings
+from django.db import models
+from django_celery_beat.models import PeriodicTask
+
+from common.models import BaseModel
+
+
+class ReportType(models.TextChoices):
+    TREND_ANALYSIS = "trend_analysis", "Trend analysis"
+    INCIDENT_SUMMARY = "incident_summary", "Incident summary"
+    SERVICE_PERFORMANCE = "service_performance", "Service performance"
+    TEAM_METRICS = "team_metrics", "Team metrics"
+
+
+class ReportRange(models.TextChoices):
+    """The period a run covers, relative to when it runs, in whole local days (TIME_ZONE)."""
+
+    PREVIOUS_MONTH = "previous_month", "Previous calendar month"
+    PREVIOUS_WEEK = "previous_week", "Previous week (Monday to Sunday)"
+    LAST_7_DAYS = "last_7_days", "Last 7 days"
+    LAST_30_DAYS = "last_30_days", "Last 30 days"
+    LAST_90_DAYS = "last_90_days", "Last 90 days"
+
+
+class ReportGroupBy(models.TextChoices):
+    PRIORITY = "priority", "Priority"
+    SERVICE_TYPE = "service_type", "Service type"
+    ROOT_CAUSE = "root_cause", "Root cause"
+    TEAM = "team", "Team"
+    MONTH = "month", "Month"
+
+
+class ReportMetric(models.TextChoices):
+    """The sections a report can include."""
+
+    SUMMARY = "summary", "Headline numbers with change"
+    BY_PRIORITY = "by_priority", "Incidents by priority"
+    GROUPED = "grouped", "Grouped table"
+    TRENDS = "trends", "Monthly trend (12 months)"
+    ROOT_CAUSES = "root_causes", "Top root causes"
+    ACTION_ITEMS = "action_items", "Post-mortem and action item status"
+    AUTOMATION = "automation", "Automation effectiveness"
+    RECOMMENDATIONS = "recommendations", "Recommendations"
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Report(BaseModel):
+    """A report definition: its type, parameters (period relative to the run, group-by, sections,
+    filters), recipients and schedule. Written only through analytics.services.reports, which keeps
+    the PeriodicTask (and its enabled flag) in step with the report."""
+
+    name = models.CharField(max_length=150, unique=True)
+    type = models.CharField(max_length=30, choices=ReportType.choices, default=ReportType.INCIDENT_SUMMARY)
+    # {"range", "group_by", "metrics", "filters": {...}}; normalised by services.reports.report_parameters.
+    parameters = models.JSONField(default=dict, blank=True)
+    recipients = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="analytics_reports"
+    )
+    extra_recipients = models.JSONField(
+        default=list, blank=True, help_text="Addresses that get the report besides the users."
+    )
+    schedule = models.OneToOneField(
+        PeriodicTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="analytics_report"
+    )
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportRun(BaseModel):
+    """One send of a report for one period. The unique period is what makes a repeated task, a
+    retry after success or a second "send now" send nothing."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="runs")
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-period_start", "-id"]
+        indexes = [models.Index(fields=["report", "-period_start"], name="analytics_reportrun_period")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "period_start", "period_end"],
+                name="%(app_label)s_%(class)s_once_per_period",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_end__gt=models.F("period_start")),
+                name="%(app_label)s_%(class)s_period_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} {self.period_start:%Y-%m-%d}..{self.period_end:%Y-%m-%d}"
