@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
+    Aggregate,
     Avg,
     Case,
     Count,
@@ -40,14 +42,12 @@ from django.utils import timezone
 
 from actions.choices import RunStatus
 from actions.models import ActionRun
-from alerts.models import Alert
 from analytics.filters import BUCKETS, GROUP_BYS, UNCLASSIFIED, Filters, incidents_in
 from incidents.choices import POSTMORTEM_PRIORITIES, POSTMORTEM_READY_STATUSES, RootCauseCategory
 from incidents.models import Incident
 from postmortems.choices import OPEN_ITEM_STATUSES, ActionItemStatus
 from postmortems.models import ActionItem
 
-REPEAT_WINDOW = timedelta(days=30)
 FINISHED_RUNS = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.ABANDONED)
 
 
@@ -125,10 +125,48 @@ def _percentiles(qs: QuerySet, expression, group: Any = None, points=(MEDIAN, P9
     return out
 
 
+class PercentileDisc(Aggregate):
+    """PostgreSQL's ordered-set aggregate: the first value whose cumulative share reaches the
+    fraction, i.e. the nearest rank ceil(fraction * n), like the window-function path."""
+
+    function = "PERCENTILE_DISC"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=fraction, **extra)
+
+
+def queries_per_clock() -> int:
+    """PostgreSQL gets a clock's count, mean and percentiles in one query; SQLite needs a second,
+    with window functions, for the percentiles."""
+    return 1 if connection.vendor == "postgresql" else 2
+
+
+def _clock_stats_postgres(measured: QuerySet, expression, group: Any) -> dict[Any, DurationStats]:
+    aggregates = {
+        "count": Count("pk"),
+        "mean": Avg(expression),
+        "median": PercentileDisc(expression, MEDIAN[0] / MEDIAN[1], output_field=DurationField()),
+        "p90": PercentileDisc(expression, P90[0] / P90[1], output_field=DurationField()),
+    }
+    if group is None:
+        rows = [measured.aggregate(**aggregates) | {"group": None}]
+    else:
+        rows = measured.annotate(group=group).values("group").annotate(**aggregates).order_by()
+    return {
+        row["group"]: DurationStats(
+            count=row["count"], mean=row["mean"], median=row["median"], p90=row["p90"]
+        )
+        for row in rows
+    }
+
+
 def clock_stats(qs: QuerySet[Incident], clock: str, group: Any = None) -> dict[Any, DurationStats]:
     """Count, mean, median and p90 of one clock (mttd, mtta, mttr), overall (key None) or per group."""
     expression, has_it = CLOCKS[clock]
     measured = qs.filter(has_it)
+    if connection.vendor == "postgresql":
+        return _clock_stats_postgres(measured, expression, group)
     if group is None:
         totals = [measured.aggregate(count=Count("pk"), mean=Avg(expression)) | {"group": None}]
     else:
@@ -187,37 +225,16 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _repeat_marked(qs: QuerySet[Incident]) -> QuerySet[Incident]:
-    """Annotate `is_repeat`: an earlier incident in the previous 30 days shares a service with this
-    one and either an alert name or its (known) root-cause category."""
-    earlier = Incident.objects.filter(
-        detected_at__lt=OuterRef("detected_at"),
-        detected_at__gte=OuterRef("detected_at") - REPEAT_WINDOW,
-        services__in=Incident.services.through.objects.filter(incident_id=OuterRef(OuterRef("pk"))).values(
-            "service_id"
-        ),
-    ).exclude(pk=OuterRef("pk"))
-    same_alert = earlier.filter(
-        alerts__name__in=Alert.objects.filter(incident_id=OuterRef(OuterRef("pk")))
-        .exclude(name="")
-        .values("name")
-    )
-    same_cause = earlier.exclude(root_cause_category="").filter(
-        root_cause_category=OuterRef("root_cause_category")
-    )
-    return qs.annotate(is_repeat=Exists(same_alert) | Exists(same_cause))
-
-
 def summary(filters: Filters, *, now: datetime | None = None) -> Summary:
-    """The headline numbers for the filtered incidents (9 queries: counts, SLA, priorities, and
-    two per clock)."""
+    """The headline numbers for the filtered incidents: counts, SLA, priorities, and
+    `queries_per_clock()` per clock (6 queries on PostgreSQL, 9 on SQLite)."""
     now = now or timezone.now()
     qs = incidents_in(filters)
-    marked = _repeat_marked(qs)
-    counts = marked.aggregate(
+    counts = qs.aggregate(
         incidents=Count("pk"),
         resolved=Count("pk", filter=Q(resolved_at__isnull=False)),
         auto_resolved=Count("pk", filter=Q(resolved_at__isnull=False, auto_resolved=True)),
+        # Marked when the incident's services, root cause or alerts change (incidents.services.repeats).
         repeats=Count("pk", filter=Q(is_repeat=True)),
         reopened=Count("pk", filter=Q(reopen_count__gt=0)),
         repeat_or_reopened=Count("pk", filter=Q(is_repeat=True) | Q(reopen_count__gt=0)),
@@ -361,7 +378,8 @@ class GroupRow:
 
 
 def grouped_metrics(filters: Filters, group_by: str) -> list[GroupRow]:
-    """Incidents, MTTR and MTTA (mean, median, p90) and auto-resolution per group (5 queries).
+    """Incidents, MTTR and MTTA (mean, median, p90) and auto-resolution per group (1 query plus
+    `queries_per_clock()` per clock).
     Grouped by service type or team, an incident counts once under each of its services."""
     group = _group_expression(group_by)
     qs = incidents_in(filters)
@@ -469,10 +487,8 @@ class ActionEffectiveness:
     mttr_without_automation: DurationStats
 
 
-def action_effectiveness(filters: Filters) -> ActionEffectiveness:
-    """Per action: finished runs on the filtered incidents, success rate, mean duration; and MTTR of
-    incidents that had an automated run (requested by the system, e.g. an alert rule) against the
-    rest (4 queries)."""
+def action_stats(filters: Filters) -> list[ActionStats]:
+    """Per action: finished runs on the filtered incidents, success rate, mean duration (1 query)."""
     runs = ActionRun.objects.filter(incident__in=incidents_in(filters).values("pk"), status__in=FINISHED_RUNS)
     rows = (
         runs.values("action_id", "action__name")
@@ -483,7 +499,7 @@ def action_effectiveness(filters: Filters) -> ActionEffectiveness:
         )
         .order_by("-runs", "action__name")
     )
-    actions = [
+    return [
         ActionStats(
             action_id=row["action_id"],
             action=row["action__name"],
@@ -494,6 +510,12 @@ def action_effectiveness(filters: Filters) -> ActionEffectiveness:
         )
         for row in rows
     ]
+
+
+def action_effectiveness(filters: Filters) -> ActionEffectiveness:
+    """`action_stats`, and MTTR of incidents that had an automated run (requested by the system,
+    e.g. an alert rule) against the rest."""
+    actions = action_stats(filters)
     automated = Exists(ActionRun.objects.filter(incident=OuterRef("pk"), requested_by__isnull=True))
     qs = incidents_in(filters).annotate(automated=automated)
     split = clock_stats(qs, "mttr", F("automated"))
@@ -587,16 +609,19 @@ def recommendations(filters: Filters) -> list[Recommendation]:
                 },
             )
         )
-    year_summary = summary(year)
-    if year_summary.repeat_rate is not None and year_summary.repeat_rate > REPEAT_RATE_LIMIT:
+    counts = incidents_in(year).aggregate(
+        incidents=Count("pk"), repeats=Count("pk", filter=Q(is_repeat=True) | Q(reopen_count__gt=0))
+    )
+    repeat_rate = _rate(counts["repeats"], counts["incidents"])
+    if repeat_rate is not None and repeat_rate > REPEAT_RATE_LIMIT:
         out.append(
             Recommendation(
                 code="repeats_high",
                 message=(
-                    f"{year_summary.repeat_rate:.0%} of incidents repeat an earlier one or were reopened: "
+                    f"{repeat_rate:.0%} of incidents repeat an earlier one or were reopened: "
                     "focus on permanent fixes rather than workarounds."
                 ),
-                details={"repeat_rate": year_summary.repeat_rate},
+                details={"repeat_rate": repeat_rate},
             )
         )
     causes = list(
@@ -617,7 +642,7 @@ def recommendations(filters: Filters) -> list[Recommendation]:
                     details={"root_cause": row["root_cause_category"], "share": round(share, 4)},
                 )
             )
-    for stats in action_effectiveness(year).actions:
+    for stats in action_stats(year):
         if (
             stats.runs >= ACTION_MIN_RUNS
             and stats.success_rate is not None

@@ -22,7 +22,7 @@ from common.actor import Actor, Source
 from common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from incidents.choices import EventKind
 from incidents.models import Incident, Priority
-from incidents.services import incident_create, timeline_event_record
+from incidents.services import incident_create, incident_repeat_mark, timeline_event_record
 from incidents.services.incidents import ADD_PERMISSION
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ def alert_process(*, alert_id: int) -> Alert | None:
         alert.processed = True
         alert.processed_at = timezone.now()
         alert.save()
+        if alert.status == AlertStatus.FIRING and alert.incident is not None:
+            incident_repeat_mark(incident=alert.incident)  # Its alert names just grew.
     if alert.status == AlertStatus.RESOLVED and alert.incident_id is not None:
         from alerts.services.closed_loop import incident_closed_loop_check
 
@@ -299,6 +301,7 @@ def alert_incident_create(*, alert: Alert, by: Actor) -> Incident:
         locked.incident = incident
         _note(locked, f"{by} opened {incident.reference} from this alert.")
         locked.save()
+        incident_repeat_mark(incident=incident)
         timeline_event_record(
             incident=incident,
             kind=EventKind.ALERT_ATTACHED,

@@ -104,6 +104,9 @@ class Incident(ConcurrentTransitionMixin, BaseModel):
     # Resolved by automation (alerts cleared after an automated run) with no human transition;
     # cleared on reopen, so analytics count only fixes that held.
     auto_resolved = models.BooleanField(default=False, db_index=True)
+    # An earlier incident of the last 30 days shares a service and an alert name or the root cause
+    # with this one (incidents.services.repeats). Kept on the row so analytics count it, not search.
+    is_repeat = models.BooleanField(default=False)
 
     response_due_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)

@@ -14,6 +14,7 @@ from incidents.services.lifecycle import (
     incident_resolve,
     incident_resume,
 )
+from incidents.services.repeats import incident_repeat_mark
 from incidents.services.roles import incident_role_assign
 from incidents.services.sla import incident_sla_sweep
 from incidents.services.status_updates import status_update_create
@@ -31,6 +32,7 @@ __all__ = [
     "incident_lock",
     "incident_note_add",
     "incident_reopen",
+    "incident_repeat_mark",
     "incident_resolve",
     "incident_resume",
     "incident_role_assign",

@@ -14,6 +14,7 @@ from common.exceptions import PermissionDeniedError
 from incidents.choices import EventKind, Role
 from incidents.models import Incident, Priority, Service
 from incidents.services.references import reference_next
+from incidents.services.repeats import incident_repeat_mark
 from incidents.services.roles import role_change_apply
 from incidents.services.sla import WORKING, sla_targets_apply
 from incidents.services.timeline import field_change_record, timeline_event_record
@@ -92,6 +93,7 @@ def incident_create(
         incident.save()
         if services:
             incident.services.set(services)
+        incident_repeat_mark(incident=incident)
         details: dict[str, Any] = {
             "priority": priority.code,
             "services": [s.slug for s in services],
@@ -178,6 +180,8 @@ def incident_update(*, incident: Incident, by: Actor, changes: dict[str, Any]) -
         locked.save()
         if "services" in diff:
             locked.services.set(new_services)
+        if "services" in diff or "root_cause_category" in diff:
+            incident_repeat_mark(incident=locked)
         if commander_given:
             role_change_apply(incident=locked, by=by, role=Role.COMMANDER, user=changes["commander"])
         _record_changes(incident=locked, by=by, diff=diff)

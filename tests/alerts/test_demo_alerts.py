@@ -32,7 +32,7 @@ def _demo(db, settings, tmp_path, monkeypatch):
 
 def seed() -> str:
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--no-history", stdout=out)
     return out.getvalue()
 
 

@@ -184,7 +184,7 @@ class TestSeedDemo:
         monkeypatch.delenv("PORT", raising=False)
 
     def test_creates_a_catalog_users_and_incidents(self):
-        out = run("seed_demo")
+        out = run("seed_demo", "--no-history")
 
         assert Service.objects.count() >= 5
         assert all(s.owner_team and s.runbook_url.startswith("https://") for s in Service.objects.all())
@@ -194,7 +194,7 @@ class TestSeedDemo:
         assert "8 demo incidents created" in out
 
     def test_covers_the_interesting_cases(self):
-        run("seed_demo")
+        run("seed_demo", "--no-history")
         worked = Incident.objects.get(status=S.IN_PROGRESS)
         assert worked.phase
         assert worked.status_updates.values("phase").distinct().count() >= 3
@@ -209,7 +209,7 @@ class TestSeedDemo:
         assert Incident.objects.exclude(commander=None).exists()
 
     def test_closed_p1_and_p2_incidents_have_their_postmortem_in_review_at_least(self):
-        run("seed_demo")
+        run("seed_demo", "--no-history")
         closed = Incident.objects.filter(status=S.CLOSED, priority__code__in=POSTMORTEM_PRIORITIES)
         assert closed.exists()
         for incident in closed:
@@ -221,7 +221,7 @@ class TestSeedDemo:
             assert Postmortem.objects.filter(incident=incident).exists(), incident
 
     def test_a_published_postmortem_with_its_action_items(self):
-        run("seed_demo")
+        run("seed_demo", "--no-history")
         postmortem = Postmortem.objects.get(status=PostmortemStatus.PUBLISHED)
         incident = postmortem.incident
         assert incident.priority.code in POSTMORTEM_PRIORITIES and incident.status == S.CLOSED
@@ -272,7 +272,7 @@ class TestSeedDemo:
         assert len({i.kind for i in items}) >= 3
 
     def test_timelines_are_consistent_and_in_the_last_two_weeks(self):
-        run("seed_demo")
+        run("seed_demo", "--no-history")
         now = timezone.now()
         for incident in Incident.objects.all():
             stamps = [
@@ -316,7 +316,7 @@ class TestSeedDemo:
                 )
 
     def test_users_passwords_and_token(self):
-        out = run("seed_demo")
+        out = run("seed_demo", "--no-history")
         user_model = get_user_model()
         admin = user_model.objects.get(username="admin")
         assert admin.is_superuser and admin.is_staff
@@ -333,11 +333,11 @@ class TestSeedDemo:
         assert "http://127.0.0.1:8000/api/docs/" in out
 
     def test_running_again_adds_nothing_but_fresh_passwords(self):
-        first = run("seed_demo")
+        first = run("seed_demo", "--no-history")
         before = counts()
         token = Token.objects.get(user__username="admin").key
 
-        second = run("seed_demo")
+        second = run("seed_demo", "--no-history")
 
         assert counts() == before
         assert "none added" in second
@@ -351,7 +351,7 @@ class TestSeedDemo:
 
     def test_leaves_existing_incidents_alone(self, open_incident):
         mine = open_incident()
-        out = run("seed_demo")
+        out = run("seed_demo", "--no-history")
         assert list(Incident.objects.all()) == [mine]
         assert "1 incidents already present, none added" in out
         assert Service.objects.filter(slug="web").exists()
@@ -359,7 +359,7 @@ class TestSeedDemo:
 
     def test_urls_follow_the_port(self, monkeypatch):
         monkeypatch.setenv("PORT", "9123")
-        out = run("seed_demo")
+        out = run("seed_demo", "--no-history")
         assert "http://127.0.0.1:9123/admin/" in out
         assert "http://127.0.0.1:9123/api/docs/" in out
         assert ":8000" not in out
@@ -367,14 +367,14 @@ class TestSeedDemo:
     def test_refuses_to_run_with_debug_off(self, settings):
         settings.DEBUG = False
         with pytest.raises(CommandError, match="DEBUG"):
-            run("seed_demo")
+            run("seed_demo", "--no-history")
         assert counts() == {name: 0 for name in counts()}
-        run("seed_demo", force=True)
+        run("seed_demo", "--no-history", force=True)
         assert Incident.objects.count() >= 8
 
     def test_clones_every_action_template_onto_the_worker(self, settings):
         settings.ALLOW_LOCAL_PROVIDER = True
-        out = run("seed_demo")
+        out = run("seed_demo", "--no-history")
 
         worker = Provider.objects.get(name="this-worker")
         assert (worker.kind, worker.enabled) == (ProviderKind.LOCAL, True)
@@ -393,13 +393,13 @@ class TestSeedDemo:
         assert "pick Health check" in out
 
         before = counts()
-        again = run("seed_demo")
+        again = run("seed_demo", "--no-history")
         assert counts() == before
         assert "Actions: 0 new" in again
 
     def test_leaves_actions_out_without_local_providers(self, settings):
         settings.ALLOW_LOCAL_PROVIDER = False
-        out = run("seed_demo")
+        out = run("seed_demo", "--no-history")
         assert not Provider.objects.exists() and not Action.objects.exists()
         assert "ALLOW_LOCAL_PROVIDER is off" in out
         assert "Run action" not in out

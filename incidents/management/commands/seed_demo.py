@@ -14,12 +14,14 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
+from io import StringIO
 from typing import Any
 from unittest import mock
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +35,7 @@ from alerts.choices import IncidentPolicy, ResponseTrigger, SourceKind
 from alerts.management.demo_tokens import demo_token_path, demo_token_write, demo_tokens_read
 from alerts.models import AlertRule, AlertSource
 from alerts.services import alert_rule_save, alert_source_create, alert_source_rotate_token, token_hash
+from analytics.management.history import history_exists, history_incidents
 from common.actor import Actor, Source
 from incidents.choices import (
     DismissalReason,
@@ -348,6 +351,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Run even with DEBUG off. It resets the demo users' passwords: never on a real install.",
         )
+        parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="Skip the synthetic year of history (generate_history) loaded with the demo incidents.",
+        )
 
     def handle(self, *args, **options):
         if not settings.DEBUG and not options["force"]:
@@ -365,7 +373,9 @@ class Command(BaseCommand):
             alerting = self._alerting(services)
         # After commit: the file must never hold a token the database rolled back.
         demo_token_write(alerting["source"].slug, alerting["token"])
+        history = self._history(load=bool(created) and not options["no_history"])
         self._report(new_services, created, users, passwords, token, new_actions, alerting)
+        self.stdout.write(history)
 
     def _services(self) -> tuple[dict[str, Service], int]:
         system = Actor.system(source=Source.CLI, label="seed_demo")
@@ -778,6 +788,16 @@ class Command(BaseCommand):
             services=[s["web"], s["payments-api"]],
         ).finish()
         return [failover, duplicate, drill, sso, storage_lag, disk, latency, fresh]
+
+    def _history(self, *, load: bool) -> str:
+        """A year of synthetic history for the analytics dashboard, loaded once: with the demo
+        incidents, so never into a database that already held incidents of its own."""
+        if history_exists():
+            return f"History: {history_incidents().count()} generated incidents already present."
+        if not load:
+            return "History: none loaded (manage.py generate_history --incidents 300 --months 12 adds it)."
+        call_command("generate_history", incidents=300, months=12, seed=7, stdout=StringIO())
+        return f"History: {history_incidents().count()} generated incidents over 12 months, for analytics."
 
     def _report(
         self, new_services: int, created: int, users, passwords, token, new_actions, alerting

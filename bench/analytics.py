@@ -1,0 +1,460 @@
+"""Analytics and the incident changelist at 1,000,000 incidents. Prints figures; asserts nothing.
+
+    .venv/bin/python bench/analytics.py [--incidents 1000000] [--reload] [--explain] [--experiments]
+
+Loads the history into PostgreSQL (DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/mitigate_bench_analytics, created and migrated when missing) once:
+generate_history's planner draws the rows and PostgreSQL COPY stores them (incidents, their services,
+alerts for a quarter of them, action runs, post-mortems and action items; no timeline events, which
+no metric reads). Later runs reuse the data unless --reload. Then it times, as the median of 5 runs
+after a warm-up: the summary, the monthly series with each group-by, peak times, recommendations and
+the admin incident changelist (page 1, page 2, filtered), rendered by Django's test client with DEBUG
+off. --explain prints EXPLAIN ANALYZE of the changelist's slowest queries; --experiments measures
+candidate fixes (patched in this process only) and candidate indexes (created, measured, dropped).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from datetime import datetime
+from datetime import time as clock
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mitigate_bench_analytics")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+GOAL_ANALYTICS_MS = 1000
+GOAL_CHANGELIST_MS = 300
+RUNS = 5
+SLOW_MS = 10_000
+STATEMENT_TIMEOUT_S = 120
+CHUNK = 100_000
+ALERT_SHARE = 4  # alerts for one incident in four
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database named by `url` when it does not exist yet."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = parts._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+ensure_database(os.environ["DATABASE_URL"])
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import OperationalError, connection, transaction  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from actions.models import ActionRun  # noqa: E402
+from alerts.models import Alert  # noqa: E402
+from analytics.management.history import (  # noqa: E402
+    MARKER,
+    catalog_ensure,
+    history_incidents,
+    history_plan,
+)
+from common.actor import Source  # noqa: E402
+from incidents.models import Incident, IncidentSequence  # noqa: E402
+from incidents.services.repeats import incidents_repeat_backfill_postgres  # noqa: E402
+from postmortems.models import ActionItem, Postmortem  # noqa: E402
+
+INCIDENT_COLUMNS = [
+    "reference", "title", "description", "priority_id", "assignee_id", "commander_id", "status", "phase",
+    "root_cause_category", "users_affected", "services_down", "data_at_risk", "security_issue", "is_drill",
+    "started_at", "detected_at", "acknowledged_at", "resolved_at", "closed_at", "resolution_summary",
+    "dismissal_reason", "reopen_count", "auto_resolved", "is_repeat", "response_due_at", "resolution_due_at",
+    "response_breached_at", "resolution_breached_at", "created_at", "updated_at",
+]  # fmt: skip
+ALERT_COLUMNS = [
+    "source_id", "fingerprint", "name", "status", "severity", "labels", "annotations", "starts_at", "ends_at",
+    "received_at", "last_received_at", "occurrence_count", "generator_url", "extra", "service_id",
+    "incident_id", "processed", "processed_at", "matches", "group_key", "opened_incident", "notes",
+    "created_at", "updated_at",
+]  # fmt: skip
+RUN_COLUMNS = [
+    "action_id", "parameters", "incident_id", "requested_by_id", "requested_via", "requested_label",
+    "require_approval", "status", "decision_comment", "task_id", "started_at", "finished_at", "error",
+    "created_at", "updated_at",
+]  # fmt: skip
+POSTMORTEM_COLUMNS = [
+    "id", "incident_id", "status", "severity", "executive_summary", "users_affected", "data_loss",
+    "data_loss_details", "failed_transactions", "financial_impact", "detection", "root_cause", "five_whys",
+    "contributing_factors", "resolution", "what_went_well", "what_could_be_improved", "lessons_learned",
+    "supporting_links", "review_sequence", "submitted_at", "published_at", "published_to", "created_at",
+    "updated_at",
+]  # fmt: skip
+ITEM_COLUMNS = [
+    "postmortem_id", "description", "kind", "owner_id", "due_date", "status", "wont_do_reason",
+    "completed_at", "follow_up_url", "created_at", "updated_at",
+]  # fmt: skip
+
+
+def next_id(model) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {model._meta.db_table}")
+        return cursor.fetchone()[0]
+
+
+def copy_rows(table: str, columns: list[str], rows) -> None:
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+
+
+def load(incidents: int) -> None:
+    """Plans from generate_history's planner, stored with COPY in chunks of CHUNK incidents."""
+    started = time.perf_counter()
+    catalog = catalog_ensure()
+    end = timezone.make_aware(datetime.combine(timezone.localdate(), clock.min))
+    plans = history_plan(catalog=catalog, incidents=incidents, months=12, end=end, seed=1)
+    service_ids = {slug: s.pk for slug, s in catalog.services.items()}
+    priority_ids = {code: p.pk for code, p in catalog.priorities.items()}
+    action_ids = {key: a.pk for key, a in catalog.actions.items()}
+    user_ids = [u.pk for u in catalog.users]
+    numbers = dict(IncidentSequence.objects.values_list("year", "last_number"))
+    incident_id = next_id(Incident)
+    postmortem_id = next_id(Postmortem)
+    through = Incident.services.through._meta.db_table
+    impacted = Postmortem.services_impacted.through._meta.db_table
+    counts = dict.fromkeys(["incidents", "alerts", "runs", "postmortems", "items"], 0)
+    chunk: list = []
+
+    def flush() -> None:
+        nonlocal incident_id, postmortem_id
+        first = incident_id
+        rows, links, alerts, runs, pms, pm_links, items = [], [], [], [], [], [], []
+        for index, plan in enumerate(chunk):
+            pk = first + index
+            year = timezone.localtime(plan.detected_at).year
+            numbers[year] = numbers.get(year, 0) + 1
+            assignee = user_ids[plan.assignee] if plan.assignee is not None else None
+            last = plan.closed_at or plan.resolved_at or plan.detected_at
+            rows.append((
+                pk, f"INC-{year}-{numbers[year]:04d}", plan.title[:200], MARKER, priority_ids[plan.priority],
+                assignee, assignee if plan.priority in ("P1", "P2") else None, plan.status, "",
+                plan.root_cause, plan.users_affected, 0, False, False, plan.is_drill, plan.started_at,
+                plan.detected_at, plan.acknowledged_at, plan.resolved_at, plan.closed_at, "",
+                plan.dismissal_reason, plan.reopen_count, plan.auto_resolved, False, plan.response_due_at,
+                plan.resolution_due_at, plan.response_breached_at, plan.resolution_breached_at,
+                plan.detected_at, last,
+            ))  # fmt: skip
+            links.extend((pk, service_ids[slug]) for slug in plan.services)
+            if index % ALERT_SHARE == 0:
+                slug = plan.services[0]
+                for a in plan.alerts:
+                    labels = json.dumps({"alertname": a.name, "service": slug, "severity": a.severity})
+                    alerts.append((
+                        catalog.source.pk, a.fingerprint, a.name, "resolved", a.severity, labels, "{}",
+                        a.starts_at, a.ends_at, a.received_at, a.ends_at, 1, "", "{}", service_ids[slug], pk,
+                        True, a.received_at, "[]", "", a.opened_incident, "[]", a.received_at, a.ends_at,
+                    ))  # fmt: skip
+            for r in plan.runs:
+                runs.append((
+                    action_ids[r.action], "{}", pk, None if r.automated else assignee,
+                    Source.TASK if r.automated else Source.ADMIN, "auto-remediation" if r.automated else "",
+                    False, r.status, "", "", r.started_at, r.finished_at, r.error, r.started_at,
+                    r.finished_at,
+                ))  # fmt: skip
+            pm = plan.postmortem
+            if pm is not None:
+                pms.append((
+                    postmortem_id, pk, pm.status, plan.priority, plan.title, "", False, "", "", "", "",
+                    pm.root_cause, "[]", "", "", "", "", "", "[]", 0, pm.submitted_at, pm.published_at, "[]",
+                    pm.created_at, pm.published_at or pm.submitted_at or pm.created_at,
+                ))  # fmt: skip
+                pm_links.extend((postmortem_id, service_ids[slug]) for slug in plan.services)
+                for item in pm.items:
+                    items.append((
+                        postmortem_id, item.description, item.kind, user_ids[item.owner], item.due_date,
+                        item.status, item.wont_do_reason, item.completed_at, "", item.created_at,
+                        item.completed_at or item.created_at,
+                    ))  # fmt: skip
+                postmortem_id += 1
+        with transaction.atomic():
+            copy_rows(Incident._meta.db_table, ["id", *INCIDENT_COLUMNS], rows)
+            copy_rows(through, ["incident_id", "service_id"], links)
+            copy_rows(Alert._meta.db_table, ALERT_COLUMNS, alerts)
+            copy_rows(ActionRun._meta.db_table, RUN_COLUMNS, runs)
+            copy_rows(Postmortem._meta.db_table, POSTMORTEM_COLUMNS, pms)
+            copy_rows(impacted, ["postmortem_id", "service_id"], pm_links)
+            copy_rows(ActionItem._meta.db_table, ITEM_COLUMNS, items)
+        incident_id += len(chunk)
+        for key, value in (("incidents", rows), ("alerts", alerts), ("runs", runs), ("postmortems", pms)):
+            counts[key] += len(value)
+        counts["items"] += len(items)
+        chunk.clear()
+        print(f"  {counts['incidents']:>9,} incidents  {time.perf_counter() - started:6.0f} s", flush=True)
+
+    for plan in plans:
+        chunk.append(plan)
+        if len(chunk) >= CHUNK:
+            flush()
+    if chunk:
+        flush()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for year, last in numbers.items():
+            IncidentSequence.objects.update_or_create(year=year, defaults={"last_number": last})
+        for model in (Incident, Postmortem):
+            table = model._meta.db_table
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(
+        f"Loaded {counts['incidents']:,} incidents, {counts['alerts']:,} alerts, {counts['runs']:,} runs, "
+        f"{counts['postmortems']:,} post-mortems, {counts['items']:,} action items "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
+
+
+def timed(fn) -> tuple[float, int]:
+    """Median wall time in ms of RUNS calls after a warm-up, and the warm-up's query count. A call
+    slower than SLOW_MS is timed once (its warm-up); one cancelled by the statement timeout is inf."""
+    start = time.perf_counter()
+    try:
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            fn()
+    except OperationalError:
+        return float("inf"), -1
+    warm_up = (time.perf_counter() - start) * 1000
+    count = len(queries)
+    if warm_up > SLOW_MS:
+        return warm_up, count
+    samples = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples), count
+
+
+def page(client: Client, url: str):
+    def get():
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"{url}: {response.status_code} {response.content[:300]!r}")
+        return response
+
+    return get
+
+
+def analytics_cases() -> list[tuple[str, object]]:
+    try:
+        from analytics.selectors import Filters, incident_series, peak_times, recommendations, summary
+    except ImportError as exc:
+        print(f"analytics.selectors not ready ({exc}); timing the changelist only.")
+        return []
+    cases = [
+        ("summary, last 30 days", lambda: summary(Filters.last(days=30))),
+        ("summary, last 365 days", lambda: summary(Filters.last(days=365))),
+    ]
+    for group_by in (None, "priority", "service_type", "root_cause", "team"):
+        cases.append(
+            (
+                f"series by month, 365 days, group_by={group_by}",
+                lambda g=group_by: incident_series(Filters.last(days=365), bucket="month", group_by=g),
+            )
+        )
+    cases += [
+        ("series by day, 90 days", lambda: incident_series(Filters.last(days=90), bucket="day")),
+        ("peak times, 90 days", lambda: peak_times(Filters.last(days=90))),
+        ("peak times, 365 days", lambda: peak_times(Filters.last(days=365))),
+        ("recommendations, 90 days", lambda: recommendations(Filters.last(days=90))),
+    ]
+    return cases
+
+
+def changelist_cases(client: Client) -> list[tuple[str, object]]:
+    base = "/admin/incidents/incident/"
+    return [
+        ("changelist page 1", page(client, base)),
+        ("changelist page 2", page(client, f"{base}?p=2")),
+        ("changelist resolved P1", page(client, f"{base}?status__exact=resolved&priority__id__exact=1")),
+        ("changelist status=closed (most rows)", page(client, f"{base}?status__exact=closed")),
+        ("changelist search 'latency'", page(client, f"{base}?q=latency")),
+        ("changelist search a reference", page(client, f"{base}?q=INC-2026-0420")),
+    ]  # fmt: skip
+
+
+def report(rows: list[tuple[str, float, int, int]]) -> None:
+    print(f"\n{'what':<48}{'median ms':>11}{'queries':>9}{'goal ms':>9}  ")
+    for name, ms, queries, goal in rows:
+        verdict = "ok" if ms <= goal else "OVER"
+        shown = f"> {STATEMENT_TIMEOUT_S} s" if ms == float("inf") else f"{ms:.1f}"
+        note = " (1 run)" if SLOW_MS < ms < float("inf") else ""
+        print(f"{name:<48}{shown:>11}{queries:>9}{goal:>9}  {verdict}{note}", flush=True)
+
+
+def slowest_queries(fn, top: int = 3) -> list[tuple[float, str]]:
+    with CaptureQueriesContext(connection) as queries:
+        try:
+            with transaction.atomic():
+                fn()
+        except OperationalError:
+            pass  # Cancelled by the statement timeout; it is among the captured queries.
+    found = sorted(((float(q["time"]) * 1000, q["sql"]) for q in queries.captured_queries), reverse=True)
+    return found[:top]
+
+
+def explain(fn) -> None:
+    for ms, sql in slowest_queries(fn):
+        print(f"\n--- {ms:.1f} ms: {sql[:400]}")
+        analyze = "ANALYZE, BUFFERS" if ms < SLOW_MS else "COSTS"  # too slow to run once more
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN ({analyze}) {sql}")
+            for (line,) in cursor.fetchall():
+                print("   ", line)
+
+
+def mark_repeats() -> int:
+    """COPY bypasses the services that mark repeats: mark the loaded history in one pass."""
+    return incidents_repeat_backfill_postgres(connection=connection)
+
+
+def experiments(client: Client) -> None:
+    """Candidate fixes for the changelist, patched in this process only, and candidate indexes."""
+    from django.contrib import admin
+    from django.core.paginator import Paginator
+    from django.utils.functional import cached_property
+
+    model_admin = admin.site._registry[Incident]
+
+    class EstimatedCountPaginator(Paginator):
+        """The planner's row estimate for an unfiltered list, a real count (capped) when filtered."""
+
+        @cached_property
+        def count(self):
+            query = self.object_list.query
+            if not query.where:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [Incident._meta.db_table]
+                    )
+                    estimate = cursor.fetchone()[0]
+                if estimate > 10_000:
+                    return estimate
+            return self.object_list[:10_001].count()
+
+    def measure(label: str) -> None:
+        rows = [(f"{label}: {name}", *timed(fn), GOAL_CHANGELIST_MS) for name, fn in changelist_cases(client)]
+        report(rows)
+
+    saved = (model_admin.date_hierarchy, model_admin.paginator)
+    try:
+        model_admin.date_hierarchy = None
+        measure("no date_hierarchy")
+        model_admin.date_hierarchy = saved[0]
+        model_admin.paginator = EstimatedCountPaginator
+        measure("estimated count")
+        model_admin.date_hierarchy = None
+        measure("both")
+    finally:
+        model_admin.date_hierarchy, model_admin.paginator = saved
+
+    trigram = (
+        "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+        "CREATE INDEX bench_incident_title_trgm ON incidents_incident "
+        "USING gin ((UPPER(title::text)) gin_trgm_ops)",
+        "CREATE INDEX bench_incident_reference_trgm ON incidents_incident "
+        "USING gin ((UPPER(reference::text)) gin_trgm_ops)",
+    )
+    with connection.cursor() as cursor:
+        for statement in trigram:
+            cursor.execute(statement)
+        cursor.execute("ANALYZE incidents_incident")
+    try:
+        report(
+            [
+                (f"+trigram indexes: {name}", *timed(fn), GOAL_CHANGELIST_MS)
+                for name, fn in changelist_cases(client)
+                if "search" in name
+            ]
+        )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX bench_incident_title_trgm; DROP INDEX bench_incident_reference_trgm")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--incidents", type=int, default=1_000_000)
+    parser.add_argument("--reload", action="store_true", help="Delete the generated history and load again.")
+    parser.add_argument(
+        "--explain", action="store_true", help="EXPLAIN ANALYZE the changelist's slowest queries."
+    )
+    parser.add_argument("--experiments", action="store_true", help="Measure candidate fixes and indexes.")
+    parser.add_argument("--only", choices=["analytics", "changelist", "load"], default=None)
+    args = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    have = history_incidents().count()
+    if args.reload and have:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE incidents_incident, incidents_incident_services, alerts_alert, actions_actionrun, "
+                "postmortems_postmortem, postmortems_actionitem, postmortems_postmortem_services_impacted, "
+                "incidents_timelineevent, incidents_incidentsequence CASCADE"
+            )
+        have = 0
+    if have < args.incidents:
+        print(f"Loading {args.incidents - have:,} incidents (have {have:,}) ...")
+        load(args.incidents - have)
+        started = time.perf_counter()
+        print(f"Marked {mark_repeats():,} repeats in {time.perf_counter() - started:.0f} s.")
+    print(f"database: PostgreSQL {connection.pg_version}; incidents: {Incident.objects.count():,}")
+    if args.only == "load":
+        return
+
+    setup_test_environment(debug=False)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT_S}s'")
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True, "email": "bench@example.com"}
+    )
+    client = Client()
+    client.force_login(user)
+
+    rows = []
+    if args.only != "analytics":
+        rows += [(name, *timed(fn), GOAL_CHANGELIST_MS) for name, fn in changelist_cases(client)]
+        report(rows)
+    if args.only != "changelist":
+        analytics_rows = [(name, *timed(fn), GOAL_ANALYTICS_MS) for name, fn in analytics_cases()]
+        report(analytics_rows)
+        rows += analytics_rows
+    if args.explain:
+        print("\nSlowest queries of the changelist, page 1:")
+        explain(page(client, "/admin/incidents/incident/"))
+        print("\nSlowest queries of the summary, 365 days:")
+        cases = dict(analytics_cases())
+        if cases:
+            explain(cases["summary, last 365 days"])
+    if args.experiments:
+        experiments(client)
+
+
+if __name__ == "__main__":
+    main()
