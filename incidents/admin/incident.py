@@ -13,6 +13,7 @@ from actions.admin.incident import IncidentActionRunInline, incident_run_action_
 from alerts.admin.incident import IncidentAlertInline
 from common.exceptions import ApplicationError
 from incidents.admin.display import CSS, priority_badge, status_badge
+from incidents.admin.filters import DetectedWithinFilter
 from incidents.admin.inlines import StatusUpdateAddInline, StatusUpdateHistoryInline, TimelineInline
 from incidents.admin.transitions import TransitionViewsMixin, admin_actor
 from incidents.choices import IncidentStatus, Role
@@ -102,9 +103,16 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
         "detected_at",
     )
     list_display_links = ("reference", "title")
-    list_filter = ("status", "priority", "services", "assignee", "is_drill", "auto_resolved")
+    list_filter = (
+        DetectedWithinFilter,
+        "status",
+        "priority",
+        "services",
+        "assignee",
+        "is_drill",
+        "auto_resolved",
+    )
     search_fields = ("reference", "title")
-    date_hierarchy = "detected_at"
     list_select_related = ("priority", "assignee", "commander")
     show_full_result_count = False
     list_per_page = 50

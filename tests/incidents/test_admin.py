@@ -101,13 +101,13 @@ def test_changelist_query_count_is_constant(
     client.get(CHANGELIST)  # Warm up the session and content-type caches.
     make(1)
     # Session, user, filter choices (priority, services, assignee), page count, page, services
-    # prefetch, date hierarchy (range, then the dates in it).
-    with django_assert_num_queries(10):
+    # prefetch. (No date hierarchy: its distinct dates cost a scan of every incident.)
+    with django_assert_num_queries(8):
         response = client.get(CHANGELIST)
     assert len(response.context["cl"].result_list) == 1
 
     make(49)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(8):
         response = client.get(CHANGELIST)
     assert len(response.context["cl"].result_list) == 50
 
@@ -514,3 +514,23 @@ def test_viewer_sees_catalog_read_only(client, viewer, service_factory):
 def test_responder_can_open_every_changelist(client, responder, name):
     client.force_login(responder)
     assert client.get(reverse(f"admin:{name}_changelist")).status_code == 200
+
+
+def test_detected_within_filter(client, admin_user, incident_factory):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    incident_factory(title="Fresh", detected_at=now - timedelta(hours=2))
+    incident_factory(title="Last week", detected_at=now - timedelta(days=5))
+    incident_factory(title="Old", detected_at=now - timedelta(days=60))
+    client.force_login(admin_user)
+
+    def titles(window):
+        response = client.get(CHANGELIST, {"detected": window})
+        return sorted(i.title for i in response.context["cl"].result_list)
+
+    assert titles("24h") == ["Fresh"]
+    assert titles("7d") == ["Fresh", "Last week"]
+    assert titles("90d") == ["Fresh", "Last week", "Old"]
