@@ -589,12 +589,15 @@ def recommendations(filters: Filters) -> list[Recommendation]:
     year = filters.with_range(filters.end - timedelta(days=365), filters.end)
     quarter = filters.with_range(filters.end - timedelta(days=91), filters.end)
     out: list[Recommendation] = []
-    mttr_year = (
-        incidents_in(year).filter(resolved_at__isnull=False).aggregate(mean=Avg(CLOCKS["mttr"][0]))["mean"]
+    # One pass over the year: both MTTR means and the repeat counts.
+    resolved, in_quarter = Q(resolved_at__isnull=False), Q(detected_at__gte=quarter.start)
+    counts = incidents_in(year).aggregate(
+        mttr_year=Avg(CLOCKS["mttr"][0], filter=resolved),
+        mttr_quarter=Avg(CLOCKS["mttr"][0], filter=resolved & in_quarter),
+        incidents=Count("pk"),
+        repeats=Count("pk", filter=Q(is_repeat=True) | Q(reopen_count__gt=0)),
     )
-    mttr_quarter = (
-        incidents_in(quarter).filter(resolved_at__isnull=False).aggregate(mean=Avg(CLOCKS["mttr"][0]))["mean"]
-    )
+    mttr_year, mttr_quarter = counts["mttr_year"], counts["mttr_quarter"]
     if mttr_year and mttr_quarter and mttr_quarter > mttr_year * MTTR_RISE:
         out.append(
             Recommendation(
@@ -609,9 +612,6 @@ def recommendations(filters: Filters) -> list[Recommendation]:
                 },
             )
         )
-    counts = incidents_in(year).aggregate(
-        incidents=Count("pk"), repeats=Count("pk", filter=Q(is_repeat=True) | Q(reopen_count__gt=0))
-    )
     repeat_rate = _rate(counts["repeats"], counts["incidents"])
     if repeat_rate is not None and repeat_rate > REPEAT_RATE_LIMIT:
         out.append(
