@@ -59,6 +59,7 @@ CLOCK_FIELDS = (
     "next_update_due_at",
     "reopen_count",
     "auto_resolved",
+    "is_repeat",
     "created_by",
 )
 ROLE_DISPLAY = ("technical_lead", "communications_lead", "scribe")
@@ -111,6 +112,7 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
         "assignee",
         "is_drill",
         "auto_resolved",
+        "is_repeat",
     )
     search_fields = ("reference", "title")
     list_select_related = ("priority", "assignee", "commander")
@@ -171,7 +173,7 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
                         ("acknowledged_at", "resolved_at", "closed_at"),
                         ("response_due_at", "response_breached_at"),
                         ("resolution_due_at", "resolution_breached_at"),
-                        ("next_update_due_at", "reopen_count"),
+                        ("next_update_due_at", "reopen_count", "is_repeat"),
                         "created_by",
                     )
                 },

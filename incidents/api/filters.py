@@ -31,6 +31,10 @@ class IncidentFilterSet(filters.FilterSet):
     assignee = filters.CharFilter(method="filter_assignee", help_text="Assignee username or id.")
     is_drill = filters.BooleanFilter()
     auto_resolved = filters.BooleanFilter(help_text="Resolved by automation without a person.")
+    is_repeat = filters.BooleanFilter(
+        help_text="The same trouble again: an incident of the 30 days before shares a service and an alert "
+        "name or the root cause."
+    )
     created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     detected_after = filters.IsoDateTimeFilter(field_name="detected_at", lookup_expr="gte")

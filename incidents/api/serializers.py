@@ -81,6 +81,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "dismissal_reason",
             "reopen_count",
             "auto_resolved",
+            "is_repeat",
             "response_due_at",
             "resolution_due_at",
             "next_update_due_at",

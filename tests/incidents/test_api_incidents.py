@@ -204,6 +204,8 @@ def test_list_returns_the_incident_fields(api, open_incident, service_factory, r
         "closed_at",
         "resolution_summary",
         "reopen_count",
+        "auto_resolved",
+        "is_repeat",
         "response_due_at",
         "resolution_due_at",
         "next_update_due_at",

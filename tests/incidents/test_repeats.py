@@ -62,3 +62,16 @@ def test_an_alert_with_the_same_name_on_the_same_service_marks_it(service_factor
     second[0].refresh_from_db()
     assert not first[0].incident.is_repeat
     assert second[0].incident.is_repeat
+
+
+def test_repeats_are_filterable_in_the_api_and_shown(opened, responder):
+    from tests.incidents.api_support import client_for, incidents_url
+
+    opened(20, root_cause_category="deployment")
+    repeat = opened(1, root_cause_category="deployment")
+
+    response = client_for(responder).get(incidents_url(), {"is_repeat": "true"})
+
+    assert response.status_code == 200
+    assert [row["reference"] for row in response.data["results"]] == [repeat.reference]
+    assert response.data["results"][0]["is_repeat"] is True
