@@ -15,6 +15,7 @@ from common.exceptions import ApplicationError
 from incidents.admin.display import CSS, priority_badge, status_badge
 from incidents.admin.filters import DetectedWithinFilter
 from incidents.admin.inlines import StatusUpdateAddInline, StatusUpdateHistoryInline, TimelineInline
+from incidents.admin.paginator import CappedCountPaginator
 from incidents.admin.transitions import TransitionViewsMixin, admin_actor
 from incidents.choices import IncidentStatus, Role
 from incidents.forms import PRIORITY_RULES_HELP, ROLE_FIELDS, IncidentAdminForm, StatusUpdateAddFormSet
@@ -117,6 +118,7 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
     search_fields = ("reference", "title")
     list_select_related = ("priority", "assignee", "commander")
     show_full_result_count = False
+    paginator = CappedCountPaginator
     list_per_page = 50
     autocomplete_fields = ("services",)
     readonly_fields = (

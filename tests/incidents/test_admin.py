@@ -534,3 +534,21 @@ def test_detected_within_filter(client, admin_user, incident_factory):
     assert titles("24h") == ["Fresh"]
     assert titles("7d") == ["Fresh", "Last week"]
     assert titles("90d") == ["Fresh", "Last week", "Old"]
+
+
+def test_changelist_counts_up_to_a_cap(client, admin_user, incident_factory, monkeypatch):
+    from incidents.admin.paginator import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+    for _ in range(5):
+        incident_factory()
+    client.force_login(admin_user)
+
+    response = client.get(CHANGELIST)
+
+    assert response.context["cl"].result_count == 4  # Counted no further than the cap + 1.
+    assert len(response.context["cl"].result_list) == 5  # The page itself is whole.
+    assert "more than 3 incidents" in response.content.decode()
+
+    few = client.get(CHANGELIST, {"q": response.context["cl"].result_list[0].reference})
+    assert "1 incident" in few.content.decode() and "more than" not in few.content.decode()
