@@ -15,4 +15,5 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list[: self.cap + 1].count()
+        # Unordered: the rows counted need no sorting, only a stop after cap + 1.
+        return self.object_list.order_by()[: self.cap + 1].count()
