@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
 
+from common.exceptions import PermissionDeniedError
+
 
 class Source(models.TextChoices):
     ADMIN = "admin", "Admin"
@@ -34,6 +36,11 @@ class Actor:
     def has_perm(self, perm: str) -> bool:
         # The system acts on behalf of configuration an admin already approved.
         return self.user is None or self.user.has_perm(perm)
+
+    def require(self, perm: str, what: str) -> None:
+        """Refuse with "You may not <what>." unless the actor has the permission."""
+        if not self.has_perm(perm):
+            raise PermissionDeniedError(f"You may not {what}.")
 
     def __str__(self) -> str:
         if self.user is not None:

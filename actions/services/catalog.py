@@ -18,7 +18,7 @@ from actions.runners.hostkeys import host_key_text
 from actions.runners.ssh import load_private_key
 from actions.templating import template_problems
 from common.actor import Actor
-from common.exceptions import ConflictError, PermissionDeniedError
+from common.exceptions import ConflictError
 
 SECRET_FIELDS = ("private_key", "passphrase", "password")
 PROVIDER_FIELDS = (
@@ -59,11 +59,6 @@ ACTION_FIELDS = (
 )
 
 
-def _require(by: Actor, perm: str, what: str) -> None:
-    if not by.has_perm(perm):
-        raise PermissionDeniedError(f"You may not {what}.")
-
-
 def _tags(value: Any, field: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(t, str) and t.strip() for t in value):
         raise ValidationError({field: ["Give a list of non-empty tags."]})
@@ -99,9 +94,7 @@ def _provider_validate(provider: Provider) -> None:
 def provider_save(*, by: Actor, provider: Provider | None = None, data: dict[str, Any]) -> Provider:
     """Create (provider=None) or update a provider. A secret left out of `data` is kept; an empty
     string clears it. Changing the address or port drops the pinned host key."""
-    _require(
-        by, "actions.add_provider" if provider is None else "actions.change_provider", "manage providers"
-    )
+    by.require("actions.add_provider" if provider is None else "actions.change_provider", "manage providers")
     unknown = set(data) - set(PROVIDER_FIELDS)
     if unknown:
         raise ValidationError({f: ["Not a provider field."] for f in sorted(unknown)})
@@ -121,7 +114,7 @@ def provider_save(*, by: Actor, provider: Provider | None = None, data: dict[str
 def provider_host_key_pin(*, by: Actor, provider: Provider, host_key: str) -> Provider:
     """Trust on first use, deliberately: the caller fetched the key and the user confirmed its
     fingerprint. Only this function sets a host key."""
-    _require(by, "actions.change_provider", "pin host keys")
+    by.require("actions.change_provider", "pin host keys")
     if provider.kind != ProviderKind.SSH:
         raise ValidationError({"host_key": ["Only SSH providers have a host key."]})
     try:
@@ -139,8 +132,7 @@ def provider_group_save(
     data: dict[str, Any],
     providers: Iterable[Provider] | None = None,
 ) -> ProviderGroup:
-    _require(
-        by,
+    by.require(
         "actions.add_providergroup" if group is None else "actions.change_providergroup",
         "manage provider groups",
     )
@@ -174,7 +166,7 @@ def _delete_unused(obj: Provider | ProviderGroup, *, users: list[str]) -> None:
 
 def provider_delete(*, by: Actor, provider: Provider) -> None:
     """Delete a provider that no step targets and no group lists; runs keep the host they used."""
-    _require(by, "actions.delete_provider", "delete providers")
+    by.require("actions.delete_provider", "delete providers")
     users = [f"action {name}" for name in _action_names(provider.steps.all())]
     users += [
         f"group {name}" for name in provider.provider_groups.order_by("name").values_list("name", flat=True)
@@ -183,7 +175,7 @@ def provider_delete(*, by: Actor, provider: Provider) -> None:
 
 
 def provider_group_delete(*, by: Actor, group: ProviderGroup) -> None:
-    _require(by, "actions.delete_providergroup", "delete provider groups")
+    by.require("actions.delete_providergroup", "delete provider groups")
     users = [f"action {name}" for name in _action_names(group.steps.all())]
     _delete_unused(group, users=users)
 
@@ -221,7 +213,7 @@ def action_save(
     """Create or update an action; `steps`, when given, replaces the steps in that order.
 
     Field errors name the step: `steps.2.command`."""
-    _require(by, "actions.add_action" if action is None else "actions.change_action", "manage actions")
+    by.require("actions.add_action" if action is None else "actions.change_action", "manage actions")
     action = action or Action()
     for field, value in data.items():
         if field not in ACTION_FIELDS:

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from alerts.models import AlertRule, AutomatedResponse, Silence
 from common.actor import Actor
-from common.exceptions import PermissionDeniedError
 
 RULE_FIELDS = (
     "name",
@@ -29,11 +28,6 @@ RESPONSE_FIELDS = ("action", "trigger", "delay_seconds", "parameters", "enabled"
 SILENCE_FIELDS = ("matchers", "starts_at", "ends_at", "reason")
 
 
-def _require(by: Actor, perm: str, what: str) -> None:
-    if not by.has_perm(perm):
-        raise PermissionDeniedError(f"You may not {what}.")
-
-
 def _assign(obj: Any, data: dict[str, Any], allowed: tuple[str, ...], what: str) -> None:
     for field, value in data.items():
         if field not in allowed:
@@ -50,7 +44,7 @@ def alert_rule_save(
 ) -> AlertRule:
     """Create or update a rule; `responses`, when given, replaces its automated responses in that
     order. Field errors for a response name it: `responses.2.parameters`."""
-    _require(by, "alerts.add_alertrule" if rule is None else "alerts.change_alertrule", "manage alert rules")
+    by.require("alerts.add_alertrule" if rule is None else "alerts.change_alertrule", "manage alert rules")
     rule = rule or AlertRule()
     _assign(rule, data, RULE_FIELDS, "an alert rule")
     errors: dict[str, list[str]] = {}
@@ -82,13 +76,13 @@ def alert_rule_save(
 
 def alert_rule_delete(*, by: Actor, rule: AlertRule) -> None:
     """Delete a rule and its responses; alerts it matched keep the record of the match."""
-    _require(by, "alerts.delete_alertrule", "delete alert rules")
+    by.require("alerts.delete_alertrule", "delete alert rules")
     rule.delete()
 
 
 def silence_save(*, by: Actor, silence: Silence | None = None, data: dict[str, Any]) -> Silence:
     """Create or change a maintenance window."""
-    _require(by, "alerts.add_silence" if silence is None else "alerts.change_silence", "manage silences")
+    by.require("alerts.add_silence" if silence is None else "alerts.change_silence", "manage silences")
     silence = silence or Silence(created_by=by.user)
     _assign(silence, data, SILENCE_FIELDS, "a silence")
     silence.reason = (silence.reason or "").strip()
@@ -100,7 +94,7 @@ def silence_save(*, by: Actor, silence: Silence | None = None, data: dict[str, A
 
 def silence_expire(*, by: Actor, silence: Silence, at: datetime | None = None) -> Silence:
     """End a silence now (it stays on record); one already over is left as it is."""
-    _require(by, "alerts.change_silence", "manage silences")
+    by.require("alerts.change_silence", "manage silences")
     now = at or timezone.now()
     with transaction.atomic():
         locked = Silence.objects.select_for_update().get(pk=silence.pk)

@@ -11,15 +11,10 @@ from django.utils.text import slugify
 from alerts.choices import SourceKind
 from alerts.models import AlertSource
 from common.actor import Actor
-from common.exceptions import ApplicationError, PermissionDeniedError
+from common.exceptions import ApplicationError
 from incidents.models import Service
 
 TOKEN_PREFIX_LENGTH = 8
-
-
-def _require(by: Actor, perm: str, what: str) -> None:
-    if not by.has_perm(perm):
-        raise PermissionDeniedError(f"You may not {what}.")
 
 
 def token_hash(token: str) -> str:
@@ -47,7 +42,7 @@ def alert_source_create(
     enabled: bool = True,
 ) -> tuple[AlertSource, str]:
     """Create a source; returns it with its token, which is not stored and cannot be shown again."""
-    _require(by, "alerts.add_alertsource", "add alert sources")
+    by.require("alerts.add_alertsource", "add alert sources")
     if kind not in SourceKind.values:
         expected = ", ".join(SourceKind.values)
         raise ApplicationError(f"Unknown source kind {kind!r}; expected one of {expected}.")
@@ -72,7 +67,7 @@ def alert_source_create(
 
 def alert_source_rotate_token(*, source: AlertSource, by: Actor) -> str:
     """Replace the source's token; the old one stops working at once. Returns the new token."""
-    _require(by, "alerts.change_alertsource", "change alert sources")
+    by.require("alerts.change_alertsource", "change alert sources")
     with transaction.atomic():
         source = AlertSource.objects.select_for_update().get(pk=source.pk)
         token = _new_token(source)
@@ -95,7 +90,7 @@ SOURCE_FIELDS = (
 def alert_source_update(*, source: AlertSource, by: Actor, data: dict) -> AlertSource:
     """Change a source's settings (not its token: see `alert_source_rotate_token`). An empty
     `hmac_secret` in `data` removes signature checking; leave the key out to keep the secret."""
-    _require(by, "alerts.change_alertsource", "change alert sources")
+    by.require("alerts.change_alertsource", "change alert sources")
     for field, value in data.items():
         if field not in SOURCE_FIELDS:
             raise ValidationError({field: ["Not an alert source field."]})
@@ -110,5 +105,5 @@ def alert_source_update(*, source: AlertSource, by: Actor, data: dict) -> AlertS
 
 def alert_source_delete(*, source: AlertSource, by: Actor) -> None:
     """Delete a source with its payloads and alerts; incidents they opened stay."""
-    _require(by, "alerts.delete_alertsource", "delete alert sources")
+    by.require("alerts.delete_alertsource", "delete alert sources")
     source.delete()

@@ -43,7 +43,7 @@ from analytics.models import (
     RunStatus,
 )
 from common.actor import Actor
-from common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
+from common.exceptions import ApplicationError, ConflictError
 from incidents.choices import RootCauseCategory, ServiceType
 from incidents.models import Priority, Service
 
@@ -272,11 +272,6 @@ def _schedule_save(report: Report, fields: dict[str, str] | None) -> PeriodicTas
     return task
 
 
-def _require(by: Actor, perm: str) -> None:
-    if not by.has_perm(perm):
-        raise PermissionDeniedError("You are not allowed to do this.")
-
-
 @transaction.atomic
 def report_save(
     *,
@@ -290,7 +285,7 @@ def report_save(
     parameters, extra_recipients, enabled). `recipient_users` replaces the users when given;
     `schedule` replaces the crontab when given (a new report without one gets 0 7 1 * *)."""
     creating = report is None
-    _require(by, "analytics.add_report" if creating else "analytics.change_report")
+    by.require("analytics.add_report" if creating else "analytics.change_report", "manage reports")
     unknown = sorted(set(data) - {"name", "type", "parameters", "extra_recipients", "enabled"})
     if unknown:
         raise ValidationError({k: "Unknown field." for k in unknown})
@@ -335,7 +330,7 @@ def report_save(
 @transaction.atomic
 def report_delete(*, by: Actor, report: Report) -> None:
     """Delete the report with its runs and its PeriodicTask."""
-    _require(by, "analytics.delete_report")
+    by.require("analytics.delete_report", "delete reports")
     task = report.schedule
     report.delete()
     if task is not None:
@@ -839,7 +834,7 @@ def report_send(
 
 def report_send_now(*, report: Report, by: Actor) -> tuple[ReportRun, bool]:
     """Send the report for its current period now (once per period, like the schedule)."""
-    _require(by, "analytics.change_report")
+    by.require("analytics.change_report", "send reports")
     start, end = report_period(report)
     return report_send(report_id=report.pk, period_start=start, period_end=end, by=by)
 

@@ -21,7 +21,7 @@ from incidents.services import timeline_event_record
 from postmortems.choices import PostmortemStatus
 from postmortems.models import Postmortem
 from postmortems.selectors import detection_facts, postmortem_resolution_prefill
-from postmortems.services.timeline import timeline_regenerate
+from postmortems.services.timeline import postmortem_editable_check, timeline_regenerate
 
 ADD_PERMISSION = "postmortems.add_postmortem"
 CHANGE_PERMISSION = "postmortems.change_postmortem"
@@ -122,13 +122,6 @@ def postmortem_drafts_sweep(*, since: timedelta = timedelta(days=7)) -> int:
     return sum(postmortem_draft_for_resolved(incident_id=pk) is not None for pk in list(ids))
 
 
-def _editable(postmortem: Postmortem, by: Actor) -> None:
-    if not by.has_perm(CHANGE_PERMISSION):
-        raise PermissionDeniedError("You may not edit post-mortems.")
-    if postmortem.status == PostmortemStatus.PUBLISHED:
-        raise TransitionNotAllowedError("The post-mortem is published: it no longer changes.")
-
-
 def _whys_problems(value: Any) -> list[str]:
     if not isinstance(value, list):
         return ['Give a list of {"question": ..., "answer": ...}.']
@@ -172,7 +165,7 @@ def postmortem_update(
 ) -> Postmortem:
     """Change sections (and, when given, the authors and the impacted services) of a draft or a
     post-mortem in review."""
-    _editable(postmortem, by)
+    postmortem_editable_check(postmortem=postmortem, by=by)
     errors: dict[str, list[str]] = {}
     for field in data:
         if field not in SECTION_FIELDS:
@@ -325,7 +318,7 @@ def postmortem_review_schedule(
     an .ics goes to each of them after commit. Rescheduling sends an update of the same event."""
     from postmortems.tasks import send_review_invitation
 
-    _editable(postmortem, by)
+    postmortem_editable_check(postmortem=postmortem, by=by)
     attendees = list(attendees)
     errors = {}
     if not attendees:

@@ -68,7 +68,8 @@ def generated_entries(postmortem: Postmortem) -> list[dict[str, Any]]:
     return entries
 
 
-def _require_editable(postmortem: Postmortem, by: Actor) -> None:
+def postmortem_editable_check(*, postmortem: Postmortem, by: Actor) -> None:
+    """Refuse an edit by someone who may not edit post-mortems, or of a published one."""
     if not by.has_perm(CHANGE_PERMISSION):
         raise PermissionDeniedError("You may not edit post-mortems.")
     if postmortem.status == PostmortemStatus.PUBLISHED:
@@ -78,7 +79,7 @@ def _require_editable(postmortem: Postmortem, by: Actor) -> None:
 def timeline_regenerate(*, postmortem: Postmortem, by: Actor) -> int:
     """Add entries for records new since the last generation and refresh the generated fields of
     the others; authors' pins, hides and wording stay. Returns how many entries were added."""
-    _require_editable(postmortem, by)
+    postmortem_editable_check(postmortem=postmortem, by=by)
     with transaction.atomic():
         locked = Postmortem.objects.select_for_update().select_related("incident").get(pk=postmortem.pk)
         existing = {entry.key: entry for entry in locked.entries.exclude(key="")}
@@ -104,7 +105,7 @@ def timeline_entry_add(
     *, postmortem: Postmortem, by: Actor, occurred_at: datetime, text: str
 ) -> TimelineEntry:
     """An author's own entry, e.g. "14:30 Root cause identified"."""
-    _require_editable(postmortem, by)
+    postmortem_editable_check(postmortem=postmortem, by=by)
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": ["Say what happened."]})
@@ -132,7 +133,7 @@ def timeline_entry_update(
 ) -> TimelineEntry:
     """Pin, hide or reword an entry (an empty text restores the generated wording); only author
     entries may move in time."""
-    _require_editable(entry.postmortem, by)
+    postmortem_editable_check(postmortem=entry.postmortem, by=by)
     fields = []
     if text is not None:
         text = text.strip()
@@ -163,7 +164,7 @@ def timeline_entry_update(
 
 def timeline_entry_delete(*, entry: TimelineEntry, by: Actor) -> None:
     """Authors remove their own entries; generated ones can only be hidden."""
-    _require_editable(entry.postmortem, by)
+    postmortem_editable_check(postmortem=entry.postmortem, by=by)
     if entry.source != EntrySource.AUTHOR:
         raise ValidationError({"entry": ["Generated entries cannot be deleted; hide them instead."]})
     entry.delete()
