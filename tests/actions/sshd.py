@@ -13,26 +13,50 @@ PAM, sshd would check the account's real password.
 
 import os
 import pwd
-import shutil
 import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
-SSH_KEYGEN = shutil.which("ssh-keygen") or "/usr/bin/ssh-keygen"
+from tests.programs import find_program, require_programs
+
+PROGRAMS = ("sshd", "ssh-keygen")
+INSTALL = "apt-get install openssh-server"
 PRIVSEP_DIR = Path("/run/sshd")
 START_SECONDS = 15
 
 
 def sshd_available() -> bool:
-    return Path(SSHD).exists() and Path(SSH_KEYGEN).exists()
+    return all(find_program(name) for name in PROGRAMS)
+
+
+def require_openssh() -> None:
+    """Skip the calling test when sshd or ssh-keygen is missing (on CI: fail it)."""
+    require_programs(*PROGRAMS, install=INSTALL)
+
+
+def program(name: str) -> str:
+    path = find_program(name)
+    if path is None:
+        raise RuntimeError(f"{name} is not installed ({INSTALL})")
+    return path
 
 
 def keygen(path: Path, key_type: str = "ed25519", *, passphrase: str = "", pem: bool = False) -> Path:
     """A new key pair at path and path.pub; returns path."""
-    command = [SSH_KEYGEN, "-q", "-t", key_type, "-N", passphrase, "-C", path.name, "-f", str(path)]
+    command = [
+        program("ssh-keygen"),
+        "-q",
+        "-t",
+        key_type,
+        "-N",
+        passphrase,
+        "-C",
+        path.name,
+        "-f",
+        str(path),
+    ]
     if key_type == "rsa":
         command += ["-b", "2048"]
     if pem:
@@ -160,7 +184,7 @@ def start_sshd(
         )
         log = (directory / "sshd.log").open("ab")
         process = subprocess.Popen(
-            [SSHD, "-D", "-e", "-f", str(config)],
+            [program("sshd"), "-D", "-e", "-f", str(config)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

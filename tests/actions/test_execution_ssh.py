@@ -11,6 +11,7 @@ from actions.choices import RunStatus, StepCondition, StepStatus, TargetKind
 from actions.models import ActionRun, ProviderGroup
 from actions.services import action_run_cancel, action_run_execute, action_run_request, action_save
 from common.actor import Actor, Source
+from tests.actions.sshd import program
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 SYSTEM = Actor.system(source=Source.TASK, label="tests")
@@ -153,5 +154,5 @@ def process_alive(pid: int) -> bool:
 
 def _other_key(tmp_path) -> str:
     path = tmp_path / "other_host_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    subprocess.run([program("ssh-keygen"), "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
     return path.with_suffix(".pub").read_text().split()[1]

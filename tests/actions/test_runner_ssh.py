@@ -18,14 +18,14 @@ from actions.runners import (
 from actions.runners.base import RunnerError
 from tests.actions.conftest import PASSPHRASE
 from tests.actions.runner_support import RecordingSink, alive, gone_soon, wait_for_file
-from tests.actions.sshd import free_port, keygen, public_key
+from tests.actions.sshd import free_port, keygen, program, public_key
 
 pytestmark = pytest.mark.integration
 
 
 def ssh_keygen_fingerprint(public_key_path) -> str:
     out = subprocess.run(
-        ["ssh-keygen", "-lf", str(public_key_path)], check=True, capture_output=True, text=True
+        [program("ssh-keygen"), "-lf", str(public_key_path)], check=True, capture_output=True, text=True
     )
     return out.stdout.split()[1]
 
@@ -332,7 +332,7 @@ def test_a_fetched_key_lets_the_runner_in(ssh_provider, sink):
 
 
 @pytest.mark.parametrize(("key_type", "pem"), [("ed25519", False), ("ecdsa", False), ("rsa", True)])
-def test_fingerprints_match_ssh_keygen(tmp_path, key_type, pem):
+def test_fingerprints_match_ssh_keygen(openssh, tmp_path, key_type, pem):
     path = keygen(tmp_path / key_type, key_type, pem=pem)
 
     assert host_key_fingerprint(public_key(path)) == ssh_keygen_fingerprint(f"{path}.pub")

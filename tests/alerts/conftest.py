@@ -12,6 +12,7 @@ from common.actor import Actor
 from tests.actions.conftest import (  # noqa: F401
     approver,
     local_provider,
+    openssh,
     runnable_action,
     ssh_provider,
     sshd,

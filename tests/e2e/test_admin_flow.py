@@ -9,36 +9,32 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from common.actor import Actor, Source
 from incidents.choices import EventKind, IncidentStatus
 from incidents.models import Incident
 from tests.factories import UserFactory
 from tests.incidents.support import postmortem_ready
+from tests.programs import require_programs
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 PASSWORD = "a-real-Passw0rd-for-the-browser"
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason="needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)",
-    ),
-]
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def browser():
+    # Skipped on a machine without them (failed on CI, which installs them).
+    programs = require_programs(
+        "chromium", "chromedriver", install="apt-get install chromium chromium-driver"
+    )
     with tempfile.TemporaryDirectory(prefix="mitigate-chromium-") as profile:
         options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
+        options.binary_location = programs["chromium"]
         for flag in (
             "--headless",
             "--no-sandbox",
@@ -52,7 +48,7 @@ def browser():
             f"--user-data-dir={profile}",
         ):
             options.add_argument(flag)
-        driver = webdriver.Chrome(service=webdriver.ChromeService(str(CHROMEDRIVER)), options=options)
+        driver = webdriver.Chrome(service=webdriver.ChromeService(programs["chromedriver"]), options=options)
         driver.set_page_load_timeout(30)
         try:
             yield driver
