@@ -4,7 +4,9 @@ import json
 from typing import Any
 
 from django import forms
+from django.contrib.admin.widgets import AdminBigIntegerFieldWidget
 from django.forms.models import construct_instance
+from django.utils.html import escape
 
 from actions.forms import PrettyJSONField, ServiceErrorsMixin, ServiceRowsFormSet
 from alerts.admin.base import LabelListField, MatchersField
@@ -40,14 +42,18 @@ class AlertSourceAdminForm(ServiceErrorsMixin, forms.ModelForm):
             "max_body_bytes",
             "enabled",
         )
+        # The admin's integer box fits six digits: 1048576 would show as 104857.
+        widgets = {"max_body_bytes": AdminBigIntegerFieldWidget}
+        help_texts = {"max_body_bytes": "In bytes (1048576 is 1 MiB); larger bodies get 413."}
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         if "slug" in self.fields:
             self.fields["slug"].required = False
-            self.fields[
-                "slug"
-            ].help_text = "Used in /hooks/<slug>/ with a bearer token; blank: from the name."
+            # The admin shows help text as HTML: unescaped, <slug> would vanish as an unknown tag.
+            self.fields["slug"].help_text = escape(
+                "Used in /hooks/<slug>/ with a bearer token; blank: from the name."
+            )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -3,7 +3,9 @@ constant queries, create incident), rules with matchers and responses saved thro
 alert_rule_save, silences, the rule tester (reads only), and who may write."""
 
 import json
+import re
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
@@ -597,3 +599,35 @@ def test_admin_group_manages_sources(client, admin_group_user):
     assert AlertSource.objects.get().slug == "generic"
     source, _ = alert_source_create(by=Actor.system(), name="Other", kind="generic")
     assert client.post(url("alertsource_rotate", source.pk)).status_code == 302
+
+
+def visible_text(html: str) -> str:
+    """The page's text as a browser shows it: tags dropped, entities decoded, spaces collapsed."""
+
+    class Text(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+
+        def handle_data(self, data: str) -> None:
+            self.parts.append(data)
+
+    parser = Text()
+    parser.feed(html)
+    return " ".join("".join(parser.parts).split())
+
+
+def test_source_page_shows_its_placeholders_and_the_whole_body_limit(admin_client, source):
+    page = admin_client.get(url("alertsource_change", source.pk))
+    html = page.content.decode()
+    text = visible_text(html)
+
+    # Sent as raw HTML, <token> and <slug> were unknown tags the browser swallowed.
+    assert "Below, <token> stands for it." in text
+    assert "Used in /hooks/<slug>/ with a bearer token" in text
+    assert f"{source.name}/hooks/" not in text
+    # The default limit, 1048576, fits its box (admin's integer box is 5em: 6 digits showed).
+    [box] = re.findall(r'<input[^>]*name="max_body_bytes"[^>]*>', html)
+    assert 'value="1048576"' in box
+    assert "vBigIntegerField" in box.split('class="')[1].split('"')[0].split()
+    assert "In bytes (1048576 is 1 MiB)" in text
