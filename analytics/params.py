@@ -20,6 +20,7 @@ from incidents.models import Priority, Service
 
 CUSTOM = "custom"
 RANGE_CHOICES = (*RANGES, CUSTOM)
+RANGE_LABELS = {**{name: f"Last {days} days" for name, days in RANGES.items()}, CUSTOM: "Custom"}
 DEFAULT_RANGE = "30d"
 MAX_DAYS = 3 * 366  # "At most three years", leap days included.
 # Far enough to hold any real history, near enough that the previous period and the month
@@ -80,6 +81,11 @@ def local_midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
 
 
+def default_range(query: QueryDict) -> str:
+    """The range meant when none is named: custom when dates are given, else DEFAULT_RANGE."""
+    return CUSTOM if query.get("start", "").strip() or query.get("end", "").strip() else DEFAULT_RANGE
+
+
 def parse(
     query: QueryDict, *, now: datetime | None = None, strict: bool = False, allowed: Iterable[str] = ()
 ) -> AnalyticsParams:
@@ -111,7 +117,7 @@ def parse(
             error(name, "Unknown parameter.")
 
     range_, start_raw, end_raw = one("range"), one("start"), one("end")
-    range_ = range_ or (CUSTOM if start_raw or end_raw else DEFAULT_RANGE)
+    range_ = range_ or default_range(query)
     start = end = None
     if range_ not in RANGE_CHOICES:
         error("range", f'Unknown range "{range_}"; expected one of {", ".join(RANGE_CHOICES)}.')

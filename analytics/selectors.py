@@ -225,6 +225,16 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+# The repeat rate, one definition for the summary, the recommendations and the reports: the share
+# of incidents that repeat an earlier one (is_repeat, marked by incidents.services.repeats) or
+# were reopened, among the incidents the filters select.
+REPEATED = Q(is_repeat=True) | Q(reopen_count__gt=0)
+
+
+def repeat_rate(repeated: int, incidents: int) -> float | None:
+    return _rate(repeated, incidents)
+
+
 def summary(filters: Filters, *, now: datetime | None = None) -> Summary:
     """The headline numbers for the filtered incidents: counts, SLA, priorities, and
     `queries_per_clock()` per clock (6 queries on PostgreSQL, 9 on SQLite)."""
@@ -237,7 +247,7 @@ def summary(filters: Filters, *, now: datetime | None = None) -> Summary:
         # Marked when the incident's services, root cause or alerts change (incidents.services.repeats).
         repeats=Count("pk", filter=Q(is_repeat=True)),
         reopened=Count("pk", filter=Q(reopen_count__gt=0)),
-        repeat_or_reopened=Count("pk", filter=Q(is_repeat=True) | Q(reopen_count__gt=0)),
+        repeat_or_reopened=Count("pk", filter=REPEATED),
         response_due=Count(
             "pk",
             filter=Q(response_due_at__isnull=False)
@@ -269,7 +279,7 @@ def summary(filters: Filters, *, now: datetime | None = None) -> Summary:
         auto_resolution_rate=_rate(counts["auto_resolved"], counts["resolved"]),
         repeats=counts["repeats"],
         reopened=counts["reopened"],
-        repeat_rate=_rate(counts["repeat_or_reopened"], counts["incidents"]),
+        repeat_rate=repeat_rate(counts["repeat_or_reopened"], counts["incidents"]),
         sla_response_rate=_rate(response["met"], counts["response_due"]),
         sla_resolution_rate=_rate(response["resolution_met"], response["resolution_due"]),
     )
@@ -580,24 +590,33 @@ ACTION_SUCCESS_FLOOR = 0.80
 ACTION_MIN_RUNS = 5
 
 
+def action_unreliable(stats: ActionStats) -> bool:
+    """Enough finished runs to judge, and too few of them succeeded: the action table marks these
+    and the recommendations name them, by this one rule."""
+    return (
+        stats.runs >= ACTION_MIN_RUNS
+        and stats.success_rate is not None
+        and stats.success_rate < ACTION_SUCCESS_FLOOR
+    )
+
+
 def recommendations(filters: Filters) -> list[Recommendation]:
-    """Advice from rules over the 12 months up to the end of the range (other filters kept):
-    - mean MTTR of the last 3 months above 1.2x the 12-month mean: MTTR is increasing;
-    - repeat rate (repeats plus reopened) above 15%: focus on permanent fixes;
+    """Advice from rules. The repeat rate, the root causes and the actions are judged on the filtered
+    incidents, with the same numbers the summary, the charts and the action table show for them:
+    - repeat rate (`REPEATED`) above 15%: focus on permanent fixes;
     - a root-cause category above 30% of the classified incidents: name it;
-    - an action with at least 5 finished runs succeeding less than 80% of the time: review it."""
+    - an action with at least 5 finished runs succeeding less than 80% of the time: review it.
+    MTTR is a trend over fixed windows up to the end of the range (other filters kept):
+    - mean MTTR of the last 3 months above 1.2x the 12-month mean: MTTR is increasing."""
     year = filters.with_range(filters.end - timedelta(days=365), filters.end)
     quarter = filters.with_range(filters.end - timedelta(days=91), filters.end)
     out: list[Recommendation] = []
-    # One pass over the year: both MTTR means and the repeat counts.
     resolved, in_quarter = Q(resolved_at__isnull=False), Q(detected_at__gte=quarter.start)
-    counts = incidents_in(year).aggregate(
+    trend = incidents_in(year).aggregate(
         mttr_year=Avg(CLOCKS["mttr"][0], filter=resolved),
         mttr_quarter=Avg(CLOCKS["mttr"][0], filter=resolved & in_quarter),
-        incidents=Count("pk"),
-        repeats=Count("pk", filter=Q(is_repeat=True) | Q(reopen_count__gt=0)),
     )
-    mttr_year, mttr_quarter = counts["mttr_year"], counts["mttr_quarter"]
+    mttr_year, mttr_quarter = trend["mttr_year"], trend["mttr_quarter"]
     if mttr_year and mttr_quarter and mttr_quarter > mttr_year * MTTR_RISE:
         out.append(
             Recommendation(
@@ -612,24 +631,21 @@ def recommendations(filters: Filters) -> list[Recommendation]:
                 },
             )
         )
-    repeat_rate = _rate(counts["repeats"], counts["incidents"])
-    if repeat_rate is not None and repeat_rate > REPEAT_RATE_LIMIT:
+    qs = incidents_in(filters)
+    counts = qs.aggregate(incidents=Count("pk"), repeated=Count("pk", filter=REPEATED))
+    rate = repeat_rate(counts["repeated"], counts["incidents"])
+    if rate is not None and rate > REPEAT_RATE_LIMIT:
         out.append(
             Recommendation(
                 code="repeats_high",
                 message=(
-                    f"{repeat_rate:.0%} of incidents repeat an earlier one or were reopened: "
+                    f"{rate:.0%} of incidents repeat an earlier one or were reopened: "
                     "focus on permanent fixes rather than workarounds."
                 ),
-                details={"repeat_rate": repeat_rate},
+                details={"repeat_rate": rate},
             )
         )
-    causes = list(
-        incidents_in(year)
-        .exclude(root_cause_category="")
-        .values("root_cause_category")
-        .annotate(n=Count("pk"))
-    )
+    causes = list(qs.exclude(root_cause_category="").values("root_cause_category").annotate(n=Count("pk")))
     classified = sum(row["n"] for row in causes)
     for row in sorted(causes, key=lambda r: -r["n"]):
         share = row["n"] / classified
@@ -642,12 +658,8 @@ def recommendations(filters: Filters) -> list[Recommendation]:
                     details={"root_cause": row["root_cause_category"], "share": round(share, 4)},
                 )
             )
-    for stats in action_stats(year):
-        if (
-            stats.runs >= ACTION_MIN_RUNS
-            and stats.success_rate is not None
-            and stats.success_rate < ACTION_SUCCESS_FLOOR
-        ):
+    for stats in action_stats(filters):
+        if action_unreliable(stats):
             out.append(
                 Recommendation(
                     code="action_unreliable",

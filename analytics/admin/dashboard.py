@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from analytics import charts, selectors
 from analytics.filters import BUCKETS, GROUP_BYS
-from analytics.params import CUSTOM, RANGE_CHOICES, AnalyticsParams, InvalidParamsError, parse
+from analytics.params import CUSTOM, RANGE_LABELS, AnalyticsParams, InvalidParamsError, default_range, parse
 from incidents.choices import RootCauseCategory, ServiceType
 from incidents.models import Priority, Service
 
@@ -310,19 +310,18 @@ def export_csv(chart: Chart, params: AnalyticsParams) -> HttpResponse:
 
 
 def filter_options(query: QueryDict) -> dict[str, Any]:
-    """What the filter form offers, with the current choices marked."""
+    """What the filter form offers, with the current choices marked. The range is the one the
+    numbers are for: with none given, params' default (the form must not show its first option)."""
 
-    def options(name: str, pairs) -> list[dict[str, Any]]:
-        chosen = set(query.getlist(name))
+    def options(name: str, pairs, default: str | None = None) -> list[dict[str, Any]]:
+        chosen = set(query.getlist(name)) or ({default} if default else set())
         return [{"value": value, "label": label, "selected": value in chosen} for value, label in pairs]
 
     services = list(Service.objects.order_by("name").values_list("slug", "name"))
     teams = sorted({team for team in Service.objects.values_list("owner_team", flat=True) if team})
     priorities = list(Priority.objects.order_by("code").values_list("code", "name"))
     return {
-        "ranges": options(
-            "range", [(r, {"custom": "Custom"}.get(r, f"Last {r[:-1]} days")) for r in RANGE_CHOICES]
-        ),
+        "ranges": options("range", RANGE_LABELS.items(), default=default_range(query)),
         "services": options("service", services),
         "service_types": options("service_type", ServiceType.choices),
         "teams": options("team", [(t, t) for t in teams]),
@@ -333,7 +332,7 @@ def filter_options(query: QueryDict) -> dict[str, Any]:
         "start": query.get("start", ""),
         "end": query.get("end", ""),
         "include_drills": query.get("include_drills", "").lower() in ("true", "1", "yes", "on"),
-        "custom": query.get("range") == CUSTOM or bool(query.get("start") or query.get("end")),
+        "custom": (query.get("range") or default_range(query)) == CUSTOM,
     }
 
 
@@ -392,8 +391,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
                 "succeeded": stats.succeeded,
                 "success_rate": percent_text(stats.success_rate),
                 "mean_duration": duration_text(stats.mean_duration),
-                "unreliable": stats.success_rate is not None
-                and stats.success_rate < selectors.ACTION_SUCCESS_FLOOR,
+                "unreliable": selectors.action_unreliable(stats),
             }
             for stats in effectiveness.actions
         ],

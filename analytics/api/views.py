@@ -21,7 +21,14 @@ from analytics.api.serializers import (
 )
 from analytics.charts import relative_change
 from analytics.filters import BUCKETS, GROUP_BYS, Filters
-from analytics.params import RANGE_CHOICES, ROOT_CAUSE_CHOICES, AnalyticsParams, InvalidParamsError, parse
+from analytics.params import (
+    DEFAULT_RANGE,
+    RANGE_CHOICES,
+    ROOT_CAUSE_CHOICES,
+    AnalyticsParams,
+    InvalidParamsError,
+    parse,
+)
 from common.api.views import BAD_INPUT, FORBIDDEN
 from incidents.choices import ServiceType
 
@@ -33,7 +40,8 @@ FILTER_PARAMETERS = [
         "range",
         str,
         enum=RANGE_CHOICES,
-        description="The last 7, 30 or 90 days up to now (default 30d), or custom with start and end.",
+        description=f"The last 7, 30 or 90 days up to now (default {DEFAULT_RANGE}), or custom with start "
+        "and end.",
     ),
     OpenApiParameter("start", OpenApiTypes.DATE, description="First day, with range=custom."),
     OpenApiParameter(
@@ -195,7 +203,7 @@ class PeakTimesView(AnalyticsView):
 class RecommendationsView(AnalyticsView):
     @extend_schema(
         operation_id="analytics_recommendations",
-        summary="Advice from rules over the 12 months up to the end of the range",
+        summary="Advice from rules: repeats, root causes and actions in the range, MTTR over 12 months",
         parameters=FILTER_PARAMETERS,
         responses={200: RecommendationsResponseSerializer, **READ_ERRORS},
         tags=["analytics"],
