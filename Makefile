@@ -22,11 +22,13 @@ setup: $(VENV)/.installed .env
 migrate: setup
 	$(PY) manage.py migrate --no-input
 
+# honcho gives every process a PORT of its own (the worker gets PORT+100): the web server's port
+# reaches them all, and seed_demo, as MITIGATE_WEB_PORT (SITE_URL's default, see config/settings.py).
 demo: migrate
-	$(PY) manage.py seed_demo
+	MITIGATE_WEB_PORT=$(PORT) $(PY) manage.py seed_demo
 
 run: demo
-	PORT=$(PORT) $(VENV)/bin/honcho start
+	PORT=$(PORT) MITIGATE_WEB_PORT=$(PORT) $(VENV)/bin/honcho start
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -125,7 +125,9 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
-    CELERY_BROKER_URL = "filesystem://"
+    # A host name the transport ignores: without one kombu warns "No hostname was supplied" on every
+    # connection, into the console of `make run`.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Producer and consumer share one folder: messages are files, moved once consumed.
         "data_folder_in": str(VAR_DIR / "broker" / "queue"),
@@ -154,6 +156,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# What a task prints is output, not a warning (celery's default level for it).
+CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
 CELERY_BEAT_SCHEDULE = {
     "incidents-sla-sweep": {
         "task": "incidents.tasks.sweep_incident_sla",
@@ -244,12 +248,19 @@ ALERT_RATE_LIMIT_PER_MINUTE = env.int("ALERT_RATE_LIMIT_PER_MINUTE", default=600
 ALERT_MAX_BODY_BYTES = env.int("ALERT_MAX_BODY_BYTES", default=1024 * 1024)
 
 # --- Email and links in it ---------------------------------------------------------------------
-# Unset: emails are printed by the worker (console). Production: smtp://user:password@host:587
-# (smtp+tls:// or smtp+ssl:// for encryption).
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+# Production: smtp://user:password@host:587 (smtp+tls:// or smtp+ssl:// for encryption). Unset: each
+# email is written to a file under var/mail/, so they neither bury the console nor get lost.
+if env("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mitigate <mitigate@localhost>")
+# The port `make run`'s web server listens on. honcho hands every process a PORT of its own (the
+# worker gets PORT+100), so the Makefile passes the web server's as MITIGATE_WEB_PORT too.
+WEB_PORT = env.int("MITIGATE_WEB_PORT", default=env.int("PORT", default=8000))
 # Where links in emails point: the address people reach the admin at.
-SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{WEB_PORT}").rstrip("/")
 # Everyone who gets every published post-mortem, besides the incident's people and service owners.
 POSTMORTEM_STAKEHOLDERS = env.list("POSTMORTEM_STAKEHOLDERS", default=[])
 # Action items due within this many days are in the owner's daily digest along with overdue ones.

@@ -23,11 +23,11 @@ RULE = "Storefront instance down or slow"
 
 
 @pytest.fixture(autouse=True)
-def _demo(db, settings, tmp_path, monkeypatch):
+def _demo(db, settings, tmp_path):
     settings.DEBUG = True
     settings.ALLOW_LOCAL_PROVIDER = True
     settings.VAR_DIR = tmp_path
-    monkeypatch.delenv("PORT", raising=False)
+    settings.WEB_PORT = 8000  # Whatever PORT the test run was started with.
 
 
 def seed() -> str:

@@ -197,10 +197,10 @@ def test_timestamps_are_historical_not_now(history):
 
 class TestSeedDemo:
     @pytest.fixture(autouse=True)
-    def debug(self, db, settings, monkeypatch, tmp_path):
+    def debug(self, db, settings, tmp_path):
         settings.DEBUG = True
         settings.VAR_DIR = tmp_path
-        monkeypatch.delenv("PORT", raising=False)
+        settings.WEB_PORT = 8000  # Whatever PORT the test run was started with.
 
     def seed(self, *args) -> str:
         out = StringIO()

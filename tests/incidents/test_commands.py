@@ -1,6 +1,7 @@
 """Management commands: open_incident (for scripts) and seed_demo (for `make run`)."""
 
 import re
+import stat
 from datetime import timedelta
 from io import StringIO
 
@@ -178,10 +179,10 @@ def counts() -> dict[str, int]:
 
 class TestSeedDemo:
     @pytest.fixture(autouse=True)
-    def debug(self, db, settings, monkeypatch, tmp_path):
+    def debug(self, db, settings, tmp_path):
         settings.DEBUG = True
         settings.VAR_DIR = tmp_path  # The demo's alert token file stays out of the real var/.
-        monkeypatch.delenv("PORT", raising=False)
+        settings.WEB_PORT = 8000  # Whatever PORT the test run was started with.
 
     def test_creates_a_catalog_users_and_incidents(self):
         out = run("seed_demo", "--no-history")
@@ -357,12 +358,22 @@ class TestSeedDemo:
         assert Service.objects.filter(slug="web").exists()
         passwords(out)
 
-    def test_urls_follow_the_port(self, monkeypatch):
-        monkeypatch.setenv("PORT", "9123")
+    def test_urls_follow_the_port(self, settings):
+        settings.WEB_PORT = 9123  # PORT, or MITIGATE_WEB_PORT under honcho (config/settings.py)
         out = run("seed_demo", "--no-history")
         assert "http://127.0.0.1:9123/admin/" in out
         assert "http://127.0.0.1:9123/api/docs/" in out
         assert ":8000" not in out
+        # Another terminal has no PORT: the printed command names the server.
+        assert "send_test_alert --source prometheus --url http://127.0.0.1:9123\n" in out
+
+    def test_the_banner_is_filed_for_make_run_to_print_last(self, settings, tmp_path):
+        out = run("seed_demo", "--no-history")
+
+        banner = (tmp_path / "demo-banner.txt").read_text()
+        assert banner.startswith("=" * 72 + "\nMitigate demo\n") and banner.strip() in out
+        assert "send_test_alert --source prometheus\n" in banner  # The default port: no --url.
+        assert stat.S_IMODE((tmp_path / "demo-banner.txt").stat().st_mode) == 0o600  # Passwords.
 
     def test_refuses_to_run_with_debug_off(self, settings):
         settings.DEBUG = False

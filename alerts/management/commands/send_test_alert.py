@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import NoReverseMatch, reverse
 
@@ -32,6 +33,7 @@ from alerts.parsers import fingerprint_of
 from alerts.services.closed_loop import closed_loop_verdict
 from alerts.views import SIGNATURE_HEADER
 from incidents.choices import EventKind
+from incidents.management.run_banner import running_web_url
 from incidents.models import Incident, TimelineEvent
 
 TOKEN_ENV = "MITIGATE_ALERT_TOKEN"
@@ -44,8 +46,9 @@ POLL_SECONDS = 0.5
 
 
 def default_url() -> str:
-    """MITIGATE_URL, or the web server `make run` starts (on PORT, like seed_demo's links)."""
-    return os.environ.get(URL_ENV) or f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
+    """MITIGATE_URL; else the web server of a running `make run` (on whatever PORT it was given,
+    which this terminal may not know); else SITE_URL (from PORT when unset)."""
+    return os.environ.get(URL_ENV) or running_web_url() or settings.SITE_URL
 
 
 def rfc3339(moment: datetime) -> str:
@@ -146,7 +149,9 @@ class Command(BaseCommand):
             "--resolve", action="store_true", help="Send the resolved notification for the same alert."
         )
         parser.add_argument(
-            "--url", default=None, help=f"Mitigate's base URL (default: ${URL_ENV} or {default_url()})."
+            "--url",
+            default=None,
+            help=f"Mitigate's base URL (default: ${URL_ENV}, else the running `make run`, else SITE_URL).",
         )
         parser.add_argument(
             "--token",

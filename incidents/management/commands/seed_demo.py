@@ -9,7 +9,6 @@ Safe to run again: the catalog and users are topped up, incidents (and post-mort
 only into an empty database, and every run prints fresh passwords.
 """
 
-import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,6 +46,7 @@ from incidents.choices import (
     UsersAffected,
     Visibility,
 )
+from incidents.management.run_banner import DEFAULT_WEB_URL, banner_write, local_web_url
 from incidents.models import Incident, Priority, Service
 from incidents.services import (
     incident_acknowledge,
@@ -285,7 +285,7 @@ def failover_action_items(users: dict[str, Any], today: date) -> list[dict[str, 
 
 
 def web_url(path: str = "") -> str:
-    return f"http://127.0.0.1:{os.environ.get('PORT') or 8000}{path}"
+    return f"{local_web_url()}{path}"
 
 
 @contextmanager
@@ -845,7 +845,10 @@ class Command(BaseCommand):
             lines.append("  Try an action: open an incident, click Run action, pick Health check.")
         lines += self._alerting_lines(base, alerting)
         lines.append("=" * 72)
-        self.stdout.write("\n".join(lines))
+        banner = "\n".join(lines)
+        self.stdout.write(banner)
+        # `make run` prints it again once its processes have started (manage.py demo_banner).
+        banner_write(f"{banner.strip()}\n")
 
     def _alerting_lines(self, base: str, alerting: dict[str, Any]) -> list[str]:
         source, rule = alerting["source"], alerting["rule"]
@@ -855,6 +858,9 @@ class Command(BaseCommand):
             "kept": "unchanged",
             "rotated": "rotated: the previous one no longer works",
         }[alerting["token_status"]]
+        # send_test_alert finds a running `make run` by itself; --url keeps the command right on
+        # another port even when it does not (another terminal has no PORT).
+        url_option = "" if base == DEFAULT_WEB_URL else f" --url {base}"
         return [
             "",
             f"  Alerts: {source.name} ({source.get_kind_display()}) posts to {base}/hooks/{source.slug}/",
@@ -862,6 +868,6 @@ class Command(BaseCommand):
             f"    Token {token_note}; filed in {demo_token_path()} for send_test_alert.",
             f"    Rule: {rule.name} -> {responses}.",
             "  Send a test alert, then resolve it (alert -> incident -> Health check -> resolved):",
-            f"    .venv/bin/python manage.py send_test_alert --source {source.slug}",
-            f"    .venv/bin/python manage.py send_test_alert --source {source.slug} --resolve",
+            f"    .venv/bin/python manage.py send_test_alert --source {source.slug}{url_option}",
+            f"    .venv/bin/python manage.py send_test_alert --source {source.slug}{url_option} --resolve",
         ]
