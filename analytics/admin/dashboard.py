@@ -110,7 +110,7 @@ def cards(change: selectors.SummaryChange) -> list[Card]:
             lower_is_better=True,
         )
 
-    def rate(title: str, name: str, detail: str) -> Card:
+    def rate(title: str, name: str, detail: str, *, lower_is_better: bool = False) -> Card:
         value, old = getattr(now, name), getattr(before, name)
         return Card(
             title=title,
@@ -118,6 +118,7 @@ def cards(change: selectors.SummaryChange) -> list[Card]:
             detail=detail,
             previous=percent_text(old),
             change=charts.relative_change(value, old),
+            lower_is_better=lower_is_better,
         )
 
     return [
@@ -135,6 +136,12 @@ def cards(change: selectors.SummaryChange) -> list[Card]:
         rate("Auto-resolution", "auto_resolution_rate", f"{now.auto_resolved} of {now.resolved} resolved"),
         rate("SLA response", "sla_response_rate", "acknowledged within the priority's target"),
         rate("SLA resolution", "sla_resolution_rate", "resolved within the priority's target"),
+        rate(
+            "Repeat rate",
+            "repeat_rate",
+            f"{now.repeats} repeats, {now.reopened} reopened",
+            lower_is_better=True,
+        ),
     ]
 
 

@@ -74,9 +74,13 @@ def test_summary_recommendations_table_api_and_report_agree(flaky, viewer, clien
     assert api_advice["repeats_high"]["details"]["repeat_rate"] == current.repeat_rate
     assert api_advice["action_unreliable"]["details"]["success_rate"] == 0.4
 
-    # The dashboard: the table marks exactly the actions the recommendations name.
+    # The dashboard: its repeat-rate card, and the table marks exactly the actions the
+    # recommendations name.
     client.force_login(viewer)
     page = client.get(reverse("analytics_dashboard:index"), JUNE)
+    cards = {card.title: card for card in page.context["cards"]}
+    assert cards["Repeat rate"].value == "60%"
+    assert [r.message for r in page.context["recommendations"]] == [r.message for r in advice.values()]
     rows = {row["name"]: row for row in page.context["actions"]}
     assert (rows["Flaky restart"]["runs"], rows["Flaky restart"]["success_rate"]) == (5, "40%")
     marked = {name for name, row in rows.items() if row["unreliable"]}
