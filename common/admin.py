@@ -93,7 +93,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
             else:
                 self.log_addition(request, token, [{"added": {}}])
                 context.update(title=f"API token “{token.name}” for {token.user}", token=token, key=key)
-                response = TemplateResponse(request, "admin/common/apitoken/created.html", context)
-                response["Cache-Control"] = "no-store"
-                return response
+                # Admin views are never cached (no-store), so the key stays off disk caches.
+                return TemplateResponse(request, "admin/common/apitoken/created.html", context)
         return TemplateResponse(request, "admin/common/apitoken/add.html", context)

@@ -3,6 +3,7 @@ from contextlib import contextmanager
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.test import override_settings
 from kombu import pools
 
 from common.actor import Actor, Source
@@ -43,6 +44,19 @@ def _celery_in_memory():
     """Tasks that tests enqueue on commit go to an in-process broker, never to `make run`'s queue
     or CI's Redis; the worker test switches to the real broker itself."""
     with celery_broker("memory://"):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_as_they_are():
+    """Production's static storage needs `collectstatic` first (hashed names from a manifest);
+    tests use the apps' files as they are, whatever DEBUG says. tests/common/test_production.py
+    runs the real thing under gunicorn."""
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
         yield
 
 
