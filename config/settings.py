@@ -350,7 +350,7 @@ LOGGING = {
     # paramiko logs every connection at INFO and failed handshakes as tracebacks; runs record both.
     "loggers": {
         "paramiko": {"level": "WARNING"},
-        # Its start-up banner on every command; lockouts are still logged (WARNING).
-        "axes.apps": {"level": "WARNING"},
+        # Axes logs every login and its start-up banner at INFO; lockouts are WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
