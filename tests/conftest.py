@@ -61,6 +61,14 @@ def _static_files_as_they_are():
 
 
 @pytest.fixture(autouse=True)
+def _no_auth_failure_throttle(settings):
+    """Every test client is 127.0.0.1 and the failure counters live in a shared cache (Redis in
+    CI, files in var/ otherwise): tests that send bad tokens on purpose would add up to a 429 for
+    later tests. The throttle's own tests (tests/common/test_auth_throttle.py) set a limit."""
+    settings.AUTH_FAILURE_LIMIT = 10**9
+
+
+@pytest.fixture(autouse=True)
 def _reference_data(request):
     """Transactional tests (threads, a live server, a worker) commit for real, and the flush after
     each one wipes what migrations seed. Put the priorities and groups back before every such test,
