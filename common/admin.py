@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from common.exceptions import ApplicationError
-from common.models import ApiToken
+from common.models import ApiToken, ApiTokenStatus
 from common.services import api_token_create, api_token_revoke
 
 
@@ -26,10 +26,28 @@ class ApiTokenCreateForm(forms.Form):
     expires_in_days = forms.IntegerField(min_value=1, max_value=3650, label="Expires in (days)")
 
 
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return ApiTokenStatus.choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> QuerySet[ApiToken]:
+        now = timezone.now()
+        if self.value() == ApiTokenStatus.REVOKED:
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == ApiTokenStatus.EXPIRED:
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
+        if self.value() == ApiTokenStatus.ACTIVE:
+            return queryset.filter(revoked_at__isnull=True).exclude(expires_at__lte=now)
+        return queryset
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "prefix_hint", "status_badge", "created_at", "expires_at", "revoked_at"]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "expires_at"]
+    list_filter = [StatusFilter, "expires_at"]
     list_select_related = ["user"]
     search_fields = ["name", "prefix", "user__username"]
     date_hierarchy = "created_at"

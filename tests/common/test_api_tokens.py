@@ -168,6 +168,9 @@ def test_the_admin_issues_a_token_shown_once_and_revokes_it(client, admin_user, 
     )
 
     assert "Revoked 1 token(s)" in revoked.content.decode()
+    for status, expected in [("revoked", [token]), ("active", []), ("expired", [])]:
+        listed = client.get("/admin/common/apitoken/", {"status": status})
+        assert list(listed.context["cl"].result_list) == expected, status
     assert with_key(key).get(INCIDENTS).status_code == 401
 
 

@@ -1,6 +1,6 @@
 """The Content-Security-Policy in a real browser: the admin, the analytics dashboard, a report
-preview and Swagger UI work under it (their scripts run, their charts and styles load) and
-Chromium reports no violation on any of them. Logging in goes through django-axes.
+preview, Swagger UI and DRF's browsable API work under it (their scripts run, their charts and
+styles load) and Chromium reports no violation on any of them. Logging in goes through django-axes.
 
 Needs Debian's chromium and chromium-driver."""
 
@@ -102,6 +102,7 @@ def test_admin_dashboard_and_swagger_work_under_the_csp(live_server, browser, se
     visit("/admin/common/apitoken/add/", "#apitoken-form")
     # Swagger UI draws the operations only when its scripts ran and the schema loaded.
     visit("/api/docs/", ".opblock-tag")
+    visit("/api/v1/incidents/", ".response-info")  # DRF's browsable API
 
     assert {path: found for path, found in seen.items() if found} == {}
 
