@@ -44,9 +44,8 @@ class AuthFailureThrottle:
             return
         if failures >= self.limit:
             wait = self.window - (now % self.window)
-            raise Throttled(
-                wait=wait, detail=f"Too many failed authentications. Try again in {int(wait) + 1} seconds."
-            )
+            # DRF adds "Expected available in N seconds." and the Retry-After header.
+            raise Throttled(wait=wait, detail="Too many failed authentications from your address.")
 
     def record_failure(self, request: HttpRequest) -> None:
         key = self._key(request, time.time())

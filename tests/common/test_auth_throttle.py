@@ -48,6 +48,7 @@ def test_hammering_wrong_tokens_gets_429_and_a_good_token_still_works_elsewhere(
     assert set(codes[LIMIT:]) == {429}
     refused = from_address(attacker, "mtg_guess-again").get(INCIDENTS)
     assert refused.json()["code"] == "throttled"
+    assert refused.json()["detail"].startswith("Too many failed authentications from your address. Expected")
     assert 0 < int(refused["Retry-After"]) <= 300
     # Even the right key is refused from the throttled address: guesses there learn nothing.
     assert from_address(attacker, key).get(INCIDENTS).status_code == 429
