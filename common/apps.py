@@ -3,4 +3,5 @@ from django.apps import AppConfig
 
 class CommonConfig(AppConfig):
     name = "common"
-    verbose_name = "Common"
+    # Its admin holds API tokens.
+    verbose_name = "Access"

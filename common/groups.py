@@ -5,6 +5,16 @@ from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 
 DOMAIN_APPS = ("incidents", "actions", "alerts", "postmortems", "analytics")
+# API tokens and login lockouts: an Admin issues and revokes tokens and unlocks logins.
+ACCESS_APPS = ("common", "axes")
+ADMIN_ACCESS_PERMISSIONS = [
+    "common.view_apitoken",
+    "common.add_apitoken",
+    "common.change_apitoken",
+    "axes.view_accessattempt",
+    "axes.delete_accessattempt",
+    "auth.view_user",
+]
 
 RESPONDER_PERMISSIONS = [
     "incidents.add_incident",
@@ -46,7 +56,7 @@ def groups_sync(apps, schema_editor=None) -> None:
     """Create the groups and grant their permissions; adds only, so local additions survive."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    for label in DOMAIN_APPS:
+    for label in DOMAIN_APPS + ACCESS_APPS:
         # Permissions are normally created after migrate; the groups need them now.
         create_permissions(global_apps.get_app_config(label), verbosity=0, apps=global_apps)
 
@@ -69,7 +79,7 @@ def groups_sync(apps, schema_editor=None) -> None:
         "Viewer": view,
         "Responder": responder,
         "Approver": responder + named(APPROVER_PERMISSIONS),
-        "Admin": list(domain) + named(["authtoken.view_token", "authtoken.add_token", "auth.view_user"]),
+        "Admin": list(domain) + named(ADMIN_ACCESS_PERMISSIONS),
     }
     for name, perms in grants.items():
         group, _ = Group.objects.get_or_create(name=name)

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from common.views import healthz
 
@@ -22,10 +22,13 @@ urlpatterns = [
     path("api/v1/", include("postmortems.api.urls")),
     path("api/v1/", include("analytics.api.urls")),
     path("api/v1/", include("analytics.api_reports.urls")),
+    path("api/v1/", include("common.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The split view loads its start-up script from ?script instead of inline: the CSP allows no
+    # inline script.
     path(
         "api/docs/",
-        login_required(SpectacularSwaggerView.as_view(url_name="schema")),
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="schema")),
         name="api-docs",
     ),
 ]

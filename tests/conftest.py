@@ -3,6 +3,7 @@ from contextlib import contextmanager
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.test import override_settings
 from kombu import pools
 
 from common.actor import Actor, Source
@@ -45,6 +46,27 @@ def _celery_in_memory():
     or CI's Redis; the worker test switches to the real broker itself."""
     with celery_broker("memory://"):
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_as_they_are():
+    """Production's static storage needs `collectstatic` first (hashed names from a manifest);
+    tests use the apps' files as they are, whatever DEBUG says. tests/common/test_production.py
+    runs the real thing under gunicorn."""
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_auth_failure_throttle(settings):
+    """Every test client is 127.0.0.1 and the failure counters live in a shared cache (Redis in
+    CI, files in var/ otherwise): tests that send bad tokens on purpose would add up to a 429 for
+    later tests. The throttle's own tests (tests/common/test_auth_throttle.py) set a limit."""
+    settings.AUTH_FAILURE_LIMIT = 10**9
 
 
 @pytest.fixture(autouse=True)

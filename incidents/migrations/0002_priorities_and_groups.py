@@ -36,7 +36,6 @@ class Migration(migrations.Migration):
     dependencies = [
         ("incidents", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
-        ("authtoken", "0004_alter_tokenproxy_options"),
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 

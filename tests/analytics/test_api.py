@@ -4,11 +4,11 @@ field errors, pinned query counts and permissions."""
 from datetime import date, timedelta
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from analytics.selectors import queries_per_clock
 from tests.analytics.test_metrics import history  # noqa: F401 (a fixture)
+from tests.incidents.api_support import token_client
 
 pytestmark = pytest.mark.django_db
 JUNE = {"range": "custom", "start": "2026-06-01", "end": "2026-06-30"}
@@ -158,6 +158,4 @@ def test_user_without_view_incident_gets_403(user_factory):
 
 
 def test_token_authentication_works(viewer):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=viewer).key}")
-    assert client.get("/api/v1/analytics/summary/", {"range": "7d"}).status_code == 200
+    assert token_client(viewer).get("/api/v1/analytics/summary/", {"range": "7d"}).status_code == 200

@@ -2,10 +2,10 @@
 services, as production gets them there."""
 
 from django.contrib.auth.models import AbstractBaseUser
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from common.actor import Actor, Source
+from common.services import api_token_create
 from incidents.choices import IncidentStatus
 from incidents.models import Incident
 from incidents.services import incident_acknowledge, incident_hold, incident_resolve
@@ -22,9 +22,9 @@ def client_for(user: AbstractBaseUser | None) -> APIClient:
 
 def token_client(user: AbstractBaseUser) -> APIClient:
     """A client that authenticates every request with a real token, as tooling does."""
-    token, _ = Token.objects.get_or_create(user=user)
+    _, key = api_token_create(user=user, name="tests")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

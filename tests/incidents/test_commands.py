@@ -10,12 +10,15 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command, execute_from_command_line
 from django.core.management.base import CommandError
 from django.db import connections
+from django.db.models import Q
+from django.test import RequestFactory
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from actions.choices import ProviderKind, TargetKind
 from actions.models import Action, ActionStep, Provider
 from actions.template_library import template_list
+from common.models import ApiToken
 from incidents.choices import POSTMORTEM_PRIORITIES, DismissalReason, EventKind, IncidentStatus
 from incidents.models import Incident, IncidentSequence, RoleAssignment, Service, StatusUpdate, TimelineEvent
 from postmortems.choices import ActionItemStatus, PostmortemStatus
@@ -151,6 +154,11 @@ class TestOpenIncident:
 CREDENTIAL = re.compile(r"^\s+(admin|alice|bob|carol)\s+(\S+)\s+(superuser|Responder|Approver|Viewer)$", re.M)
 
 
+def login_request():
+    # django-axes (login lockout) needs the request the credentials came with.
+    return RequestFactory().post("/admin/login/")
+
+
 def passwords(out: str) -> dict[str, str]:
     found = {user: password for user, password, _ in CREDENTIAL.findall(out)}
     assert set(found) == {"admin", "alice", "bob", "carol"}
@@ -166,7 +174,6 @@ def counts() -> dict[str, int]:
             StatusUpdate,
             RoleAssignment,
             Service,
-            Token,
             get_user_model(),
             Provider,
             Action,
@@ -326,17 +333,19 @@ class TestSeedDemo:
             assert user.is_staff and not user.is_superuser
             assert list(user.groups.values_list("name", flat=True)) == [group]
         for username, password in passwords(out).items():
-            assert authenticate(username=username, password=password) is not None, username
+            assert authenticate(login_request(), username=username, password=password) is not None, username
             assert len(password) >= 16
-        token = Token.objects.get(user=admin)
-        assert f"API token (admin): {token.key}" in out
+        key = re.search(r"API token \(admin\): (\S+)", out).group(1)
+        assert APIClient(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/incidents/").status_code == 200
+        # Only the hash is stored: the key appears nowhere in the database.
+        assert not ApiToken.objects.filter(Q(digest=key) | Q(prefix=key) | Q(name=key)).exists()
         assert "http://127.0.0.1:8000/admin/" in out
         assert "http://127.0.0.1:8000/api/docs/" in out
 
     def test_running_again_adds_nothing_but_fresh_passwords(self):
         first = run("seed_demo", "--no-history")
         before = counts()
-        token = Token.objects.get(user__username="admin").key
+        first_key = re.search(r"API token \(admin\): (\S+)", first).group(1)
 
         second = run("seed_demo", "--no-history")
 
@@ -346,9 +355,16 @@ class TestSeedDemo:
         old, new = passwords(first), passwords(second)
         for username in old:
             assert old[username] != new[username]
-            assert authenticate(username=username, password=old[username]) is None
-            assert authenticate(username=username, password=new[username]) is not None
-        assert f"API token (admin): {token}" in second
+            assert authenticate(login_request(), username=username, password=old[username]) is None
+            assert authenticate(login_request(), username=username, password=new[username]) is not None
+        # A new key each run, like the passwords; the previous one is revoked.
+        second_key = re.search(r"API token \(admin\): (\S+)", second).group(1)
+        assert second_key != first_key
+        assert APIClient(HTTP_AUTHORIZATION=f"Token {first_key}").get("/api/v1/incidents/").status_code == 401
+        assert (
+            APIClient(HTTP_AUTHORIZATION=f"Token {second_key}").get("/api/v1/incidents/").status_code == 200
+        )
+        assert ApiToken.objects.filter(user__username="admin", revoked_at__isnull=True).count() == 1
 
     def test_leaves_existing_incidents_alone(self, open_incident):
         mine = open_incident()

@@ -24,7 +24,6 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from actions.choices import ProviderKind
 from actions.models import Action, Provider
@@ -36,6 +35,8 @@ from alerts.models import AlertRule, AlertSource
 from alerts.services import alert_rule_save, alert_source_create, alert_source_rotate_token, token_hash
 from analytics.management.history import history_exists, history_incidents
 from common.actor import Actor, Source
+from common.selectors import api_token_list
+from common.services import api_token_create, api_token_revoke
 from incidents.choices import (
     DismissalReason,
     Phase,
@@ -146,6 +147,7 @@ USERS = [
 # they read, or write under /tmp. The others would change the machine (restart services, delete files,
 # replace data); they are cloned disabled, to be pointed at a real host first.
 LOCAL_PROVIDER = "this-worker"
+DEMO_API_TOKEN_NAME = "seed_demo"
 SAFE_ON_THE_WORKER = ("health-check", "log-collection")
 DISABLED_NOTE = (
     "Disabled in the demo: it would change the machine the worker runs on. Point its steps at a real "
@@ -366,7 +368,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             services, new_services = self._services()
             users, passwords = self._users()
-            token, _ = Token.objects.get_or_create(user=users["admin"])
+            api_key = self._api_token(users["admin"])
             # Incidents only into an empty database: never mixed into someone's real ones.
             created = 0 if Incident.objects.exists() else len(self._incidents(services, users))
             new_actions = self._actions()
@@ -374,8 +376,16 @@ class Command(BaseCommand):
         # After commit: the file must never hold a token the database rolled back.
         demo_token_write(alerting["source"].slug, alerting["token"])
         history = self._history(load=bool(created) and not options["no_history"])
-        self._report(new_services, created, users, passwords, token, new_actions, alerting)
+        self._report(new_services, created, users, passwords, api_key, new_actions, alerting)
         self.stdout.write(history)
+
+    def _api_token(self, admin) -> str:
+        """A fresh API token for the admin on every run, like the passwords: only its hash is
+        stored, so the previous run's key cannot be printed again; that one is revoked."""
+        for old in api_token_list(user=admin).filter(name=DEMO_API_TOKEN_NAME, revoked_at__isnull=True):
+            api_token_revoke(token=old, by=None)
+        _, key = api_token_create(user=admin, name=DEMO_API_TOKEN_NAME)
+        return key
 
     def _services(self) -> tuple[dict[str, Service], int]:
         system = Actor.system(source=Source.CLI, label="seed_demo")
@@ -800,7 +810,7 @@ class Command(BaseCommand):
         return f"History: {history_incidents().count()} generated incidents over 12 months, for analytics."
 
     def _report(
-        self, new_services: int, created: int, users, passwords, token, new_actions, alerting
+        self, new_services: int, created: int, users, passwords, api_key: str, new_actions, alerting
     ) -> None:
         base = web_url()
         incidents = (
@@ -836,10 +846,10 @@ class Command(BaseCommand):
         lines += [f"  {name:<8} {passwords[name]:<20} {role}" for name, _, _, role in USERS]
         lines += [
             "",
-            f"  API token (admin): {token.key}",
-            f'  curl -H "Authorization: Token {token.key}" {base}/api/v1/incidents/',
+            f"  API token (admin): {api_key}",
+            f'  curl -H "Authorization: Token {api_key}" {base}/api/v1/incidents/',
             "",
-            "  Passwords are new on every run of seed_demo; the token stays.",
+            "  Passwords and the API token are new on every run of seed_demo (the old token is revoked).",
         ]
         if new_actions is not None:
             lines.append("  Try an action: open an incident, click Run action, pick Health check.")
