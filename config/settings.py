@@ -140,8 +140,21 @@ else:
         (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
 
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Every task has a queue here; tests/common/test_task_routes.py fails when one is missing.
+# Every task has a queue here; tests/common/test_task_routes.py fails when one is missing, and when
+# anything beat sends (the schedule below, report schedules in the database) is not on `periodic`.
+PERIODIC_QUEUE = "periodic"
 CELERY_TASK_ROUTES = {
+    # Beat's work has a queue of its own: an alert storm filling `default` must not hold back the
+    # sweeps that find breaches, lost messages and dead workers. Scheduled report sends are beat's
+    # too (nothing else sends them): on time, and never queued behind a storm either.
+    "incidents.tasks.sweep_incident_sla": {"queue": PERIODIC_QUEUE},
+    "actions.tasks.sweep_action_runs": {"queue": PERIODIC_QUEUE},
+    "alerts.tasks.sweep_alerts": {"queue": PERIODIC_QUEUE},
+    "postmortems.tasks.sweep_postmortem_drafts": {"queue": PERIODIC_QUEUE},
+    "postmortems.tasks.send_action_item_reminders": {"queue": PERIODIC_QUEUE},
+    "analytics.tasks.send_scheduled_report": {"queue": PERIODIC_QUEUE},
+    # Beat installs it by itself (result_expires); a no-op without a result backend.
+    "celery.backend_cleanup": {"queue": PERIODIC_QUEUE},
     "incidents.tasks.*": {"queue": "default"},
     "alerts.tasks.*": {"queue": "default"},
     "postmortems.tasks.*": {"queue": "default"},
