@@ -33,8 +33,10 @@ ALLOW_LOCAL_PROVIDER = env.bool("ALLOW_LOCAL_PROVIDER", default=False)
 ACTION_APPROVAL_TTL = timedelta(minutes=env.int("ACTION_APPROVAL_TTL_MINUTES", default=60))
 ACTION_OUTPUT_CAP_BYTES = env.int("ACTION_OUTPUT_CAP_BYTES", default=256 * 1024)
 ACTION_MAX_PARALLEL_HOSTS = env.int("ACTION_MAX_PARALLEL_HOSTS", default=50)
-# Grace on top of a run's step timeouts before the sweeper calls it abandoned.
-ACTION_ABANDON_MARGIN = timedelta(seconds=env.int("ACTION_ABANDON_MARGIN_SECONDS", default=300))
+# Grace on top of a run's step timeouts before the sweeper calls it abandoned (and kills what its
+# dead worker left running). With a sweep every ACTION_SWEEP_SECONDS, a dead worker is noticed
+# within margin + sweep interval (a minute by default) of the run's timeouts.
+ACTION_ABANDON_MARGIN = timedelta(seconds=env.int("ACTION_ABANDON_MARGIN_SECONDS", default=30))
 VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 # Report charts use matplotlib, which caches its font list: keep that under var/, not in $HOME.

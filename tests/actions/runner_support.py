@@ -10,6 +10,7 @@ class RecordingSink:
 
     def __init__(self, cancel_when: Callable[["RecordingSink"], bool] | None = None):
         self.chunks: list[tuple[str, bytes]] = []
+        self.groups: list[dict] = []
         self.cancel_when = cancel_when
         self.on_write: Callable[[str, bytes], None] | None = None
 
@@ -21,6 +22,9 @@ class RecordingSink:
 
     def cancelled(self) -> bool:
         return bool(self.cancel_when and self.cancel_when(self))
+
+    def started(self, group: dict) -> None:
+        self.groups.append(group)
 
     @property
     def stdout(self) -> bytes:
