@@ -53,15 +53,11 @@ class LocalRunner:
             )
         except OSError as exc:
             raise RunnerError("error", f"Cannot start /bin/sh: {exc}") from exc
-        try:
-            sink.started(process_group(process.pid))
-        except BaseException:
-            _kill_group(process)
-            raise
         with selectors.DefaultSelector() as selector:
             selector.register(process.stdout, selectors.EVENT_READ, "stdout")
             selector.register(process.stderr, selectors.EVENT_READ, "stderr")
             try:
+                sink.started(process_group(process.pid))
                 return self._follow(process, selector, timeout, sink)
             except BaseException:
                 _kill_group(process)

@@ -70,7 +70,7 @@ def action_runs_sweep(*, now: datetime | None = None) -> dict[str, int]:
             run.error = (
                 f"No worker finished it: running since {run.started_at:%Y-%m-%d %H:%M:%S} UTC, longer than "
                 f"its steps' timeouts allow ({int(budget.total_seconds())} s with margin)."
-            ) + (f" Left running: {'; '.join(killed)}." if killed else "")
+            ) + (f" Process groups: {'; '.join(killed)}." if killed else "")
             run.save()
             StepRun.objects.filter(run=run, status=StepStatus.RUNNING).update(
                 status=StepStatus.FAILED, finished_at=now, error="The run was abandoned."

@@ -296,7 +296,7 @@ def test_abandoning_says_which_processes_it_could_not_kill(local, settings):
     run.refresh_from_db()
     assert run.status == RunStatus.ABANDONED
     assert run.error.endswith(
-        " Left running: step 1 on here: process group 4242 was started on worker-2/boot, not on this "
+        " Process groups: step 1 on here: process group 4242 was started on worker-2/boot, not on this "
         f"worker ({machine_id()}): not killed; step 1 on gone: process group 99 not killed, its "
         "provider was deleted."
     )

@@ -233,7 +233,7 @@ def assert_abandoned_in_time(run: ActionRun, pgid: int) -> ActionRun:
     print(f"abandoned {late:.1f} s after the timeout (margin {MARGIN_SECONDS} s, sweep {SWEEP_SECONDS} s)")
     assert MARGIN_SECONDS <= late <= MARGIN_SECONDS + SWEEP_SECONDS + SLACK_SECONDS
     wait_for(lambda: not group_members(pgid), "the group to die", seconds=5)
-    assert f"Left running: Hang on {run.step_runs.get().host}: killed process group {pgid}." in run.error
+    assert f"Process groups: Hang on {run.step_runs.get().host}: killed process group {pgid}." in run.error
     event = TimelineEvent.objects.filter(kind=EventKind.ACTION_FINISHED).get()
     assert run.error in event.message
     assert event.details["processes"] == [f"Hang on {run.step_runs.get().host}: killed process group {pgid}"]
