@@ -66,6 +66,9 @@ class NullSink:
     def cancelled(self) -> bool:
         return False
 
+    def started(self, group: dict) -> None:
+        pass
+
 
 def start_servers(count: int, directory: Path, servers: list[SSHServer]) -> None:
     """Append `count` sshds sharing one host key and one client key, started a few at a time; the

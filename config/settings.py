@@ -33,8 +33,10 @@ ALLOW_LOCAL_PROVIDER = env.bool("ALLOW_LOCAL_PROVIDER", default=False)
 ACTION_APPROVAL_TTL = timedelta(minutes=env.int("ACTION_APPROVAL_TTL_MINUTES", default=60))
 ACTION_OUTPUT_CAP_BYTES = env.int("ACTION_OUTPUT_CAP_BYTES", default=256 * 1024)
 ACTION_MAX_PARALLEL_HOSTS = env.int("ACTION_MAX_PARALLEL_HOSTS", default=50)
-# Grace on top of a run's step timeouts before the sweeper calls it abandoned.
-ACTION_ABANDON_MARGIN = timedelta(seconds=env.int("ACTION_ABANDON_MARGIN_SECONDS", default=300))
+# Grace on top of a run's step timeouts before the sweeper calls it abandoned (and kills what its
+# dead worker left running). With a sweep every ACTION_SWEEP_SECONDS, a dead worker is noticed
+# within margin + sweep interval (a minute by default) of the run's timeouts.
+ACTION_ABANDON_MARGIN = timedelta(seconds=env.int("ACTION_ABANDON_MARGIN_SECONDS", default=30))
 VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 # Report charts use matplotlib, which caches its font list: keep that under var/, not in $HOME.
@@ -149,8 +151,21 @@ else:
         (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
 
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Every task has a queue here; tests/common/test_task_routes.py fails when one is missing.
+# Every task has a queue here; tests/common/test_task_routes.py fails when one is missing, and when
+# anything beat sends (the schedule below, report schedules in the database) is not on `periodic`.
+PERIODIC_QUEUE = "periodic"
 CELERY_TASK_ROUTES = {
+    # Beat's work has a queue of its own: an alert storm filling `default` must not hold back the
+    # sweeps that find breaches, lost messages and dead workers. Scheduled report sends are beat's
+    # too (nothing else sends them): on time, and never queued behind a storm either.
+    "incidents.tasks.sweep_incident_sla": {"queue": PERIODIC_QUEUE},
+    "actions.tasks.sweep_action_runs": {"queue": PERIODIC_QUEUE},
+    "alerts.tasks.sweep_alerts": {"queue": PERIODIC_QUEUE},
+    "postmortems.tasks.sweep_postmortem_drafts": {"queue": PERIODIC_QUEUE},
+    "postmortems.tasks.send_action_item_reminders": {"queue": PERIODIC_QUEUE},
+    "analytics.tasks.send_scheduled_report": {"queue": PERIODIC_QUEUE},
+    # Beat installs it by itself (result_expires); a no-op without a result backend.
+    "celery.backend_cleanup": {"queue": PERIODIC_QUEUE},
     "incidents.tasks.*": {"queue": "default"},
     "alerts.tasks.*": {"queue": "default"},
     "postmortems.tasks.*": {"queue": "default"},

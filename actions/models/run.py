@@ -155,6 +155,10 @@ class StepRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, help_text="Connection or execution error, if any.")
+    # Set by the runner when the command starts, so abandoning the run can kill what a dead worker
+    # left running: {"pgid": ..., "start": leader start time in clock ticks, "machine": worker
+    # host and boot id (local runs only; over SSH the provider is the place)}.
+    process_group = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["run", "step_order", "host", "id"]

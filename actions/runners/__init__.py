@@ -73,3 +73,6 @@ class _Capture:
 
     def cancelled(self) -> bool:
         return False
+
+    def started(self, group: dict) -> None:
+        pass

@@ -31,6 +31,10 @@ class OutputSink(Protocol):
     def cancelled(self) -> bool:
         """True once the run was cancelled: the runner kills the command and returns."""
 
+    def started(self, group: dict) -> None:
+        """The command runs as process group `group` ({"pgid", "start", ...}, see kill_group):
+        called once per attempt as soon as the runner knows it, to be recorded."""
+
 
 class Runner(Protocol):
     def connect(self) -> None:
@@ -42,3 +46,9 @@ class Runner(Protocol):
 
     def close(self) -> None:
         """Release the connection. Safe to call twice."""
+
+    def kill_group(self, group: dict) -> str:
+        """Kill a process group a runner of this kind started, possibly from a worker that has
+        died since: only while its leader is still the process that was started (a reused pid is
+        left alone). Returns what happened, for the timeline; raises RunnerError when the host
+        cannot be reached."""

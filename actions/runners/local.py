@@ -1,15 +1,19 @@
 """Commands on the worker's own machine, only where ALLOW_LOCAL_PROVIDER is on.
 
 Each command runs as `/bin/sh -c <command>` in a new session, so a timeout or a cancel kills its
-whole process group with SIGKILL.
+whole process group with SIGKILL. The group is reported to the sink with the leader's start time
+and this machine's identity: when the worker dies mid-step, the sweeper (on this machine) kills the
+group while its leader is still the process we started.
 """
 
 import contextlib
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import time
+from pathlib import Path
 
 from django.conf import settings
 
@@ -18,6 +22,8 @@ from actions.runners.base import CommandResult, OutputSink, RunnerError
 POLL_SECONDS = 0.2
 # After the command exited or was killed, how long a leftover child may keep its output open.
 SETTLE_SECONDS = 3
+PROC = Path("/proc")
+BOOT_ID = PROC / "sys/kernel/random/boot_id"
 
 
 class LocalRunner:
@@ -51,6 +57,7 @@ class LocalRunner:
             selector.register(process.stdout, selectors.EVENT_READ, "stdout")
             selector.register(process.stderr, selectors.EVENT_READ, "stderr")
             try:
+                sink.started(process_group(process.pid))
                 return self._follow(process, selector, timeout, sink)
             except BaseException:
                 _kill_group(process)
@@ -63,6 +70,22 @@ class LocalRunner:
 
     def close(self) -> None:
         pass
+
+    def kill_group(self, group: dict) -> str:
+        pgid = int(group["pgid"])
+        ran_on, here = group.get("machine"), machine_id()
+        if ran_on != here:
+            return (
+                f"process group {pgid} was started on {ran_on or 'another machine'}, not on this "
+                f"worker ({here}): not killed"
+            )
+        if not _leads_its_group(pgid, group.get("start")):
+            return f"process group {pgid} had already exited"
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            return f"process group {pgid} had already exited"
+        return f"killed process group {pgid}"
 
     def _follow(self, process, selector, timeout: int, sink: OutputSink) -> CommandResult:
         started = time.monotonic()
@@ -120,6 +143,42 @@ def _settle(selector: selectors.BaseSelector, sink: OutputSink) -> None:
     until = time.monotonic() + SETTLE_SECONDS
     while selector.get_map() and time.monotonic() < until:
         _read(selector, sink, POLL_SECONDS)
+
+
+def machine_id() -> str:
+    """This machine as of this boot: a pid means nothing on another host or after a reboot."""
+    try:
+        boot = BOOT_ID.read_text().strip()
+    except OSError:
+        boot = ""
+    return f"{socket.gethostname()}/{boot}"
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state, start time in clock ticks since boot) of a process, from /proc; None if it is gone."""
+    try:
+        fields = (PROC / str(pid) / "stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[19])
+
+
+def process_group(pid: int) -> dict:
+    """What the sink records for the group a new session leader `pid` leads."""
+    stat = _stat(pid)
+    return {"pgid": pid, "start": stat[1] if stat else None, "machine": machine_id()}
+
+
+def _leads_its_group(pgid: int, start: int | None) -> bool:
+    """The leader we started still runs. Linux never hands out a pid while a group of that id
+    exists, so a leader with the recorded start time means the group is ours."""
+    if not (PROC / "self/stat").exists():  # No /proc (a macOS laptop): the leader must still lead.
+        try:
+            return os.getpgid(pgid) == pgid
+        except ProcessLookupError:
+            return False
+    stat = _stat(pgid)
+    return stat is not None and stat[0] not in ("Z", "X") and stat[1] == start
 
 
 def _kill_group(process: subprocess.Popen) -> None:

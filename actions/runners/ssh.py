@@ -3,14 +3,16 @@
 The host must prove it holds the pinned key; nothing else is trusted (no known_hosts, no agent,
 no keys from ~/.ssh). Each command runs as
 
-    echo "__mitigate_pid=$$" >&2; exec timeout -s KILL <t> sh -c '<command>'
+    echo "__mitigate_pid=$$:<start>" >&2; exec timeout -s KILL <t> sh -c '<command>'
 
 (inside `exec sudo -n sh -c '...'` when the provider uses sudo), so the command always runs under
 sh, as it does on the local runner. GNU timeout leads its own process group and kills the whole
 group when the time is up; the pid printed first (and taken off stderr) lets a cancel, or our own
 deadline when the host's `timeout` did not fire, kill that group from a second channel on the same
-connection. The remote user's login shell must be POSIX (sh, bash, dash, zsh); the host needs GNU
-`timeout`.
+connection. The pid and its start time (clock ticks since boot, from /proc) go to the sink too: if
+the worker dies, abandoning the run kills the group over a new connection, but only while its leader
+is still the process that printed them. The remote user's login shell must be POSIX (sh, bash,
+dash, zsh); the host needs GNU `timeout`.
 """
 
 import errno
@@ -44,10 +46,18 @@ TIMEOUT_KILLED = 137  # 128 + SIGKILL, what a shell reports for `timeout -s KILL
 _UNREACHABLE_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN}
 
 
+# Fields of /proc/<pid>/stat after "<pid> (<comm>) ": $1 is the state, ${20} the start time.
+STAT_FIELDS = "$(sed 's/.*) //' /proc/$$/stat 2>/dev/null)"
+
+
 def wrap_command(command: str, timeout: int, *, use_sudo: bool) -> str:
     """The command line sent to the host (see the module docstring)."""
     seconds = max(1, int(timeout))
-    inner = f'echo "{PID_MARKER.decode()}$$" >&2; exec timeout -s KILL {seconds} sh -c {shlex.quote(command)}'
+    start = "$(set -- " + STAT_FIELDS + '; echo "${20:-}")'
+    inner = (
+        f'echo "{PID_MARKER.decode()}$$:{start}" >&2; '
+        f"exec timeout -s KILL {seconds} sh -c {shlex.quote(command)}"
+    )
     if use_sudo:
         # The pid must be the one inside sudo: sudo may start the command in its own session.
         return f"exec sudo -n sh -c {shlex.quote(inner)}"
@@ -58,6 +68,17 @@ def kill_command(pid: int, *, use_sudo: bool) -> str:
     # `-s KILL --` is the spelling dash, bash and procps kill all accept for a process group.
     command = f"kill -s KILL -- -{int(pid)}"
     return f"sudo -n {command}" if use_sudo else command
+
+
+def group_kill_command(pid: int, start: int, *, use_sudo: bool) -> str:
+    """Kill group `pid` only while its leader is the process that started at `start`; prints
+    "killed" or "exited"."""
+    pid, start = int(pid), int(start)
+    stat = STAT_FIELDS.replace("$$", str(pid))
+    return (
+        f'set -- {stat}; if [ "$1" != Z ] && [ "${{20:-}}" = {start} ]; '
+        f"then {kill_command(pid, use_sudo=use_sudo)} && echo killed; else echo exited; fi"
+    )
 
 
 def open_socket(address: str, port: int, timeout: float) -> socket.socket:
@@ -265,6 +286,31 @@ class SSHRunner:
         if client is not None:
             client.close()
 
+    def kill_group(self, group: dict) -> str:
+        pgid = int(group["pgid"])
+        if group.get("start") is None:
+            # No start time to check the pid against (the host has no /proc): its `timeout` ends it.
+            return f"process group {pgid} on {self.where} not killed: its start time is unknown"
+        self.connect()
+        command = group_kill_command(pgid, group["start"], use_sudo=self.provider.use_sudo)
+        try:
+            channel = self._client.get_transport().open_session(timeout=self.provider.connect_timeout)
+            channel.exec_command(command)
+            channel.shutdown_write()
+            channel.settimeout(self.provider.connect_timeout)
+            said = b""
+            while chunk := channel.recv(1024):
+                said += chunk
+            status = channel.recv_exit_status()
+            channel.close()
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise RunnerError("error", f"Could not kill process group {pgid} on {self.where}: {exc}") from exc
+        if said.strip().endswith(b"killed") and status == 0:
+            return f"killed process group {pgid} on {self.where}"
+        if said.strip().endswith(b"exited"):
+            return f"process group {pgid} on {self.where} had already exited"
+        return f"process group {pgid} on {self.where} not killed: the kill exited {status}"
+
     def _transport_alive(self) -> bool:
         transport = self._client.get_transport() if self._client else None
         return transport is not None and transport.is_active()
@@ -349,6 +395,9 @@ class _Discard:
     def write(self, stream: str, data: bytes) -> None:
         pass
 
+    def started(self, group: dict) -> None:
+        pass
+
     def cancelled(self) -> bool:
         return True
 
@@ -410,9 +459,11 @@ class _Execution:
         start = 0
         while (end := head.find(b"\n", start)) != -1:
             line = head[start:end]
-            if line.startswith(PID_MARKER) and line[len(PID_MARKER) :].isdigit():
-                self.pid = int(line[len(PID_MARKER) :])
+            pid, _, ticks = line[len(PID_MARKER) :].partition(b":")
+            if line.startswith(PID_MARKER) and pid.isdigit() and (ticks.isdigit() or not ticks):
+                self.pid = int(pid)
                 self._stderr_head = None
+                self.sink.started({"pgid": self.pid, "start": int(ticks) if ticks else None})
                 rest = head[:start] + head[end + 1 :]
                 if rest:
                     self.sink.write("stderr", rest)

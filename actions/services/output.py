@@ -65,6 +65,11 @@ class StepOutput:
                 return
         StepRun.objects.filter(pk=self.step_run_id).update(**self.fields())
 
+    def started(self, group: dict) -> None:
+        """Written at once, not with the output: a worker killed a second later must leave the
+        sweeper the group to kill."""
+        StepRun.objects.filter(pk=self.step_run_id).update(process_group=group)
+
     def cancelled(self) -> bool:
         if self._cancelled:
             return True

@@ -1,5 +1,6 @@
 """What the runner tests share: a sink that records what arrives, and checks on processes."""
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ class RecordingSink:
 
     def __init__(self, cancel_when: Callable[["RecordingSink"], bool] | None = None):
         self.chunks: list[tuple[str, bytes]] = []
+        self.groups: list[dict] = []
         self.cancel_when = cancel_when
         self.on_write: Callable[[str, bytes], None] | None = None
 
@@ -21,6 +23,9 @@ class RecordingSink:
 
     def cancelled(self) -> bool:
         return bool(self.cancel_when and self.cancel_when(self))
+
+    def started(self, group: dict) -> None:
+        self.groups.append(group)
 
     @property
     def stdout(self) -> bytes:
@@ -59,3 +64,31 @@ def wait_for_file(path: Path, seconds: float = 10) -> str:
         if time.monotonic() > until:
             raise AssertionError(f"{path} was not written")
         time.sleep(0.05)
+
+
+def start_time(pid: int) -> int:
+    """A process's start time in clock ticks since boot (/proc/<pid>/stat, field 22)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
+
+
+class Background:
+    """runner.run(...) in a thread, as a worker runs a step: `group` once the runner reported it."""
+
+    def __init__(self, runner, command: str, *, timeout: int):
+        self.sink = RecordingSink()
+        self.result = None
+        self.thread = threading.Thread(target=self._run, args=(runner, command, timeout), daemon=True)
+        self.thread.start()
+        until = time.monotonic() + 20
+        while not self.sink.groups:
+            assert time.monotonic() < until, "the runner never reported the process group"
+            time.sleep(0.05)
+        self.group = self.sink.groups[0]
+
+    def _run(self, runner, command: str, timeout: int) -> None:
+        self.result = runner.run(command, timeout=timeout, sink=self.sink)
+
+    def join(self, seconds: float = 20):
+        self.thread.join(seconds)
+        assert not self.thread.is_alive(), "the command outlived the kill"
+        return self.result

@@ -19,7 +19,7 @@ from actions.choices import (
     StepStatus,
     TargetKind,
 )
-from actions.models import ActionRun, Provider, ProviderGroup
+from actions.models import ActionRun, Provider, ProviderGroup, StepRun
 from actions.services import (
     action_run_approve,
     action_run_cancel,
@@ -276,6 +276,31 @@ def test_the_sweeper_abandons_a_run_whose_worker_vanished(local, settings):
     assert run.status == RunStatus.ABANDONED
     assert "longer than its steps' timeouts allow" in run.error
     assert action_runs_sweep(now=timezone.now() + budget * 2)["abandoned"] == 0
+
+
+def test_abandoning_says_which_processes_it_could_not_kill(local, settings):
+    from actions.runners.local import machine_id
+
+    settings.ACTION_ABANDON_MARGIN = timedelta(seconds=30)
+    action = make_action(local, {"command": "sleep 60", "timeout_seconds": 10})
+    run = action_run_request(action=action, by=SYSTEM)
+    ActionRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now())
+    common = {"run": run, "step": action.steps.get(), "step_order": 1, "step_name": "step 1"}
+    # Started by a worker on another machine; on a provider deleted since.
+    elsewhere = {"pgid": 4242, "start": 1, "machine": "worker-2/boot"}
+    StepRun.objects.create(**common, provider=local, host="here", process_group=elsewhere)
+    StepRun.objects.create(**common, provider=None, host="gone", process_group={"pgid": 99, "start": 1})
+
+    assert action_runs_sweep(now=timezone.now() + timedelta(seconds=41))["abandoned"] == 1
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.ABANDONED
+    assert run.error.endswith(
+        " Process groups: step 1 on here: process group 4242 was started on worker-2/boot, not on this "
+        f"worker ({machine_id()}): not killed; step 1 on gone: process group 99 not killed, its "
+        "provider was deleted."
+    )
+    assert set(run.step_runs.values_list("status", flat=True)) == {StepStatus.FAILED}
 
 
 def test_the_sweeper_redispatches_a_scheduled_run_whose_message_was_lost(

@@ -4,7 +4,15 @@ import pytest
 
 from actions.runners import LocalRunner, SSHRunner, connection_test, runner_for
 from actions.runners.base import RunnerError
-from tests.actions.runner_support import RecordingSink, alive, gone_soon
+from actions.runners.local import machine_id
+from tests.actions.runner_support import (
+    Background,
+    RecordingSink,
+    alive,
+    gone_soon,
+    start_time,
+    wait_for_file,
+)
 
 
 @pytest.fixture
@@ -163,3 +171,48 @@ def test_connection_test(local_provider, settings):
 
     assert not ok and latency_ms is None
     assert message.startswith("not_allowed: ")
+
+
+# The process group, for abandoned runs: recorded when the command starts, killed by the sweeper
+
+
+def test_the_process_group_is_reported_when_the_command_starts(runner, sink):
+    result = runner.run("echo $$", timeout=10, sink=sink)
+
+    assert result.exit_code == 0
+    shell = int(sink.stdout)
+    assert sink.groups == [{"pgid": shell, "start": sink.groups[0]["start"], "machine": machine_id()}]
+    assert isinstance(sink.groups[0]["start"], int)
+
+
+def test_kill_group_kills_what_a_dead_worker_left_running(runner, tmp_path):
+    pids = tmp_path / "pids"
+    running = Background(runner, f"sleep 60 & echo $$ $! > {pids}; sleep 60", timeout=60)
+    shell, child = (int(pid) for pid in wait_for_file(pids).split())
+    assert running.group["pgid"] == shell and running.group["start"] == start_time(shell)
+
+    # Another runner, as the sweeper has: the one that started the command belongs to a dead worker.
+    said = LocalRunner().kill_group(running.group)
+
+    assert said == f"killed process group {shell}"
+    assert gone_soon(shell) and gone_soon(child)
+    assert running.join().exit_code is None
+    assert LocalRunner().kill_group(running.group) == f"process group {shell} had already exited"
+
+
+def test_kill_group_leaves_a_reused_pid_alone(runner, tmp_path):
+    pids = tmp_path / "pids"
+    running = Background(runner, f"echo $$ > {pids}; sleep 60", timeout=60)
+    shell = int(wait_for_file(pids))
+    # The same pid, but not the process that was started: the pid was handed out again.
+    reused = {**running.group, "start": running.group["start"] - 1}
+    elsewhere = {**running.group, "machine": "worker-2/another-boot"}
+
+    assert LocalRunner().kill_group(reused) == f"process group {shell} had already exited"
+    assert LocalRunner().kill_group(elsewhere) == (
+        f"process group {shell} was started on worker-2/another-boot, not on this worker "
+        f"({machine_id()}): not killed"
+    )
+    assert alive(shell)
+    assert LocalRunner().kill_group(running.group) == f"killed process group {shell}"
+    running.join()

@@ -17,7 +17,14 @@ from actions.runners import (
 )
 from actions.runners.base import RunnerError
 from tests.actions.conftest import PASSPHRASE
-from tests.actions.runner_support import RecordingSink, alive, gone_soon, wait_for_file
+from tests.actions.runner_support import (
+    Background,
+    RecordingSink,
+    alive,
+    gone_soon,
+    start_time,
+    wait_for_file,
+)
 from tests.actions.sshd import free_port, keygen, program, public_key
 
 pytestmark = pytest.mark.integration
@@ -444,6 +451,63 @@ def test_connection_test_runs_true_with_sudo(ssh_provider, sudo_sshd):
     assert sudo_sshd.sudo_log.read_text().splitlines()[-1].startswith("-n sh -c ")
 
 
+# The process group, for abandoned runs: reported when the command starts, killed over SSH
+
+
+def test_the_process_group_and_its_start_time_are_reported(runner, sink):
+    result = runner().run("ps -o pgid= -p $$", timeout=10, sink=sink)
+
+    assert result.exit_code == 0
+    (group,) = sink.groups
+    assert group["pgid"] == int(sink.stdout)
+    assert sink.stderr == b""  # The marker is taken out.
+
+
+def test_kill_group_over_a_new_connection_kills_what_a_dead_worker_left(runner, ssh_provider, tmp_path):
+    provider = ssh_provider()
+    pids = tmp_path / "pids"
+    running = Background(runner(provider), f"sleep 60 & echo $$ $! > {pids}; sleep 60", timeout=60)
+    shell, child = (int(pid) for pid in wait_for_file(pids).split())
+    leader = running.group["pgid"]
+    assert running.group["start"] == start_time(leader)  # The `timeout` that leads the group.
+
+    said = runner(provider).kill_group(running.group)
+
+    assert said == f"killed process group {leader} on {provider.address}:{provider.port}"
+    assert gone_soon(leader) and gone_soon(shell) and gone_soon(child)
+    running.join()
+    again = runner(provider).kill_group(running.group)
+    assert again == f"process group {leader} on {provider.address}:{provider.port} had already exited"
+
+
+def test_kill_group_leaves_a_reused_pid_alone(runner, ssh_provider, tmp_path):
+    provider = ssh_provider()
+    pids = tmp_path / "pids"
+    running = Background(runner(provider), f"echo $$ > {pids}; sleep 60", timeout=60)
+    shell = int(wait_for_file(pids))
+    leader = running.group["pgid"]
+
+    said = runner(provider).kill_group({**running.group, "start": running.group["start"] + 1})
+
+    assert said == f"process group {leader} on {provider.address}:{provider.port} had already exited"
+    assert alive(leader) and alive(shell)
+    assert runner(provider).kill_group(running.group).startswith("killed")
+    running.join()
+
+
+def test_kill_group_through_sudo(runner, ssh_provider, sudo_sshd, tmp_path):
+    provider = ssh_provider(sudo_sshd, use_sudo=True)
+    pids = tmp_path / "pids"
+    running = Background(runner(provider), f"echo $$ > {pids}; sleep 60", timeout=60)
+    shell = int(wait_for_file(pids))
+
+    assert runner(provider).kill_group(running.group).startswith("killed process group")
+
+    assert gone_soon(shell)
+    assert sudo_sshd.sudo_log.read_text().splitlines()[-1] == f"-n kill -s KILL -- -{running.group['pgid']}"
+    running.join()
+
+
 # The pid marker
 
 
@@ -481,3 +545,34 @@ def test_host_key_fetch_refuses_a_local_provider(local_provider):
         host_key_fetch(local_provider)
 
     assert info.value.code == "error"
+
+
+@pytest.mark.parametrize(
+    ("line", "group"),
+    [
+        (b"__mitigate_pid=4242:987654\n", {"pgid": 4242, "start": 987654}),
+        # A host without /proc: the start time is unknown, the pid still serves a cancel.
+        (b"__mitigate_pid=4242:\n", {"pgid": 4242, "start": None}),
+    ],
+)
+def test_the_marker_carries_the_start_time(line, group):
+    from actions.runners.ssh import _Execution
+
+    sink = RecordingSink()
+    execution = _Execution.__new__(_Execution)
+    execution.sink, execution.pid, execution._stderr_head = sink, None, b""
+    execution._stderr(line + b"real\n")
+
+    assert (execution.pid, sink.groups, sink.stderr) == (4242, [group], b"real\n")
+
+
+def test_a_marker_with_a_bad_start_time_is_output():
+    from actions.runners.ssh import _Execution
+
+    sink = RecordingSink()
+    execution = _Execution.__new__(_Execution)
+    execution.sink, execution.pid, execution._stderr_head = sink, None, b""
+    execution._stderr(b"__mitigate_pid=4242:x\n")
+    execution.flush()
+
+    assert (execution.pid, sink.groups, sink.stderr) == (None, [], b"__mitigate_pid=4242:x\n")
