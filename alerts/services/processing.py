@@ -198,6 +198,7 @@ def _responses_trigger(alert: Alert, plan: AlertPlan, incident: Incident | None)
                     incident=incident,
                     require_approval=response.trigger == ResponseTrigger.AFTER_APPROVAL,
                     due_at=due_at,
+                    context={"alert": context["alert"]},  # Commands may name alert.* too.
                 )
         except (TemplateError, ValidationError, ApplicationError) as exc:
             error = _error_text(exc)
