@@ -29,7 +29,9 @@ IF_OK = StepCondition.PREVIOUS_SUCCESS
 IF_FAILED = StepCondition.PREVIOUS_FAILURE
 
 SERVICE_PATTERN = r"^[A-Za-z0-9@_][A-Za-z0-9@._-]*$"
-URL_PATTERN = r"^https?://[^\s]+$"
+# An allow-list, not "anything without spaces": the value may come from an alert's labels.
+URL = r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/[A-Za-z0-9._~%/+-]*)?(\?[A-Za-z0-9._~%=&+-]*)?"
+URL_PATTERN = rf"^{URL}$"
 PATH_PATTERN = r"^/[^\s]*$"
 PERCENT_PATTERN = r"^([1-9][0-9]?|100)$"
 DAYS_PATTERN = r"^[0-9]{1,4}$"
@@ -703,7 +705,7 @@ TEMPLATES: list[dict[str, Any]] = [
                 "A TCP port that must be listening on the host (e.g. 22 or 5432), or a URL that must "
                 "answer with 2xx or 3xx (e.g. http://127.0.0.1:8080/health).",
                 default="22",
-                pattern=r"^([0-9]{1,5}|https?://[^\s]+)$",
+                pattern=rf"^([0-9]{{1,5}}|{URL})$",
             ),
         ],
         "steps": [

@@ -1,16 +1,18 @@
 """The one way values reach a command: `{{ params.service }}`, `{{ incident.reference }}`, each
-value shell-quoted with shlex.quote. There is no syntax for an unquoted substitution in a command.
+value shell-quoted with shlex.quote. There is no syntax for an unquoted substitution in a command,
+and a placeholder may only stand as a whole, unquoted shell word (actions.placement): inside other
+quotes, a substitution or a command that re-parses its arguments the quoting would be undone.
 
 `render_value` fills the same placeholders without quoting to produce a parameter *value* (an
 automated response maps `host` <- `{{ alert.labels.instance }}`); that value is then checked
 against the parameter's declaration and quoted like any other when it reaches a command."""
 
-import re
 import shlex
 from collections.abc import Mapping
 from typing import Any
 
-PLACEHOLDER = re.compile(r"{{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)*)\s*}}")
+from actions.placement import PLACEHOLDER, placement_problems
+
 ROOTS = ("params", "incident", "alert")
 
 
@@ -46,7 +48,7 @@ def render_value(template: str, context: Mapping[str, Any]) -> str:
 
 def template_problems(template: str, parameter_names: list[str]) -> list[str]:
     """Checks an action's command when it is saved: placeholders must name a declared parameter or
-    a known root (incident.*, alert.*)."""
+    a known root (incident.*, alert.*), each standing as a whole, unquoted shell word."""
     problems = []
     for name in placeholders(template):
         root, _, rest = name.partition(".")
@@ -57,4 +59,5 @@ def template_problems(template: str, parameter_names: list[str]) -> list[str]:
     leftover = PLACEHOLDER.sub("", template)
     if "{{" in leftover or "}}" in leftover:
         problems.append("A '{{' or '}}' does not form a placeholder like {{ params.name }}.")
+    problems += [str(problem) for problem in placement_problems(template)]
     return problems

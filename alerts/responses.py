@@ -1,8 +1,14 @@
 """Automated responses' parameter mappings: checking them when a response is saved and rendering
 them for one alert. Values come from the alert's labels and annotations, which a monitoring system
-controls, so they are only ever parameter values: validated against the action's declarations and
-shell-quoted by actions.templating when a command is rendered."""
+controls (anyone holding a source's token), so they are only ever parameter values: validated
+against the action's declarations and shell-quoted by actions.templating when a command is rendered.
 
+Defence in depth: a parameter filled from the alert must declare an allow-list pattern, and the
+action's commands may not name alert.* themselves (that would skip the pattern). Both are checked
+when the rule is saved and again each time an alert requests the run, since the action may have
+been edited in between."""
+
+import re
 from typing import TYPE_CHECKING, Any
 
 from actions.templating import PLACEHOLDER, TemplateError, placeholders, render_value
@@ -13,6 +19,14 @@ if TYPE_CHECKING:
     from incidents.models import Incident
 
 ROOTS = ("alert", "incident")
+# A pattern that accepts one of these is not an allow-list.
+PATTERN_PROBES = (
+    "$(touch /tmp/x)",
+    "`touch /tmp/x`",
+    "x; touch /tmp/x",
+    "x\ntouch /tmp/x",
+    "' || touch /tmp/x",
+)
 
 
 def response_problems(response: "AutomatedResponse") -> dict[str, list[str]]:
@@ -39,6 +53,7 @@ def response_problems(response: "AutomatedResponse") -> dict[str, list[str]]:
             leftover = PLACEHOLDER.sub("", template)
             if "{{" in leftover or "}}" in leftover:
                 problems.append(f"{name}: a '{{{{' or '}}}}' does not form a placeholder.")
+        problems += _pattern_problems(response)
         if problems:
             errors["parameters"] = problems
     if response.trigger == ResponseTrigger.AFTER_DELAY and not response.delay_seconds:
@@ -46,6 +61,45 @@ def response_problems(response: "AutomatedResponse") -> dict[str, list[str]]:
     elif response.trigger != ResponseTrigger.AFTER_DELAY and response.delay_seconds:
         errors["delay_seconds"] = ["Only the after_delay trigger waits; set the delay to 0."]
     return errors
+
+
+def _pattern_problems(response: "AutomatedResponse") -> list[str]:
+    """Each parameter filled from the alert needs a pattern that refuses shell syntax, and no step
+    may name alert.* directly."""
+    action = response.action
+    declared = {p["name"]: p for p in action.parameters}
+    problems = []
+    for name, template in response.parameters.items():
+        if name not in declared or not placeholders(template):
+            continue  # A fixed value is the rule author's, not the alert's.
+        pattern = declared[name].get("pattern") or ""
+        if not pattern:
+            problems.append(
+                f"{action.name}'s parameter '{name}' is filled from the alert, so it must declare a pattern "
+                "(an allow-list such as ^[A-Za-z0-9._:-]+$): add one to the action first."
+            )
+            continue
+        accepted = next((p for p in PATTERN_PROBES if _matches(pattern, p)), None)
+        if accepted is not None:
+            problems.append(
+                f"{action.name}'s parameter '{name}' is filled from the alert, but its pattern {pattern} "
+                f"accepts {accepted!r}: make it an allow-list such as ^[A-Za-z0-9._:-]+$."
+            )
+    for step in action.steps.all():
+        named = sorted({f"{{{{ {p} }}}}" for p in placeholders(step.command) if p.startswith("alert.")})
+        if named:
+            problems.append(
+                f"{action.name}'s step '{step.name}' names {', '.join(named)} in its command: map the value "
+                "to a parameter with a pattern here and use {{ params.<name> }} there."
+            )
+    return problems
+
+
+def _matches(pattern: str, value: str) -> bool:
+    try:
+        return re.fullmatch(pattern, value) is not None
+    except re.error:
+        return False  # The action's own check reports a pattern that does not compile.
 
 
 def alert_context(alert: "Alert", incident: "Incident | None" = None) -> dict[str, Any]:

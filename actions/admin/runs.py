@@ -22,12 +22,13 @@ from actions.admin.base import (
     run_status_badge,
     step_status_badge,
 )
-from actions.choices import RunStatus, TargetKind
+from actions.choices import RunStatus, StepCondition
 from actions.forms import DecisionForm
 from actions.models import ActionRun, StepRun
 from actions.models.run import APPROVE_PERMISSION, RUN_PERMISSION
 from actions.selectors import action_run_detail_queryset, action_run_list
 from actions.services import action_run_approve, action_run_cancel, action_run_reject
+from actions.services.snapshot import LEGACY_ERROR, PlannedStep
 from common.exceptions import ApplicationError, ConflictError
 
 # While a run is in one of these, its page refreshes itself every REFRESH_SECONDS.
@@ -214,6 +215,8 @@ class ActionRunAdmin(admin.ModelAdmin):
                     and request.user.has_perm(APPROVE_PERMISSION)
                 ),
                 step_groups=step_groups(obj),
+                snapshot_missing=LEGACY_ERROR if not obj.snapshot else "",
+                approval_reasons=(obj.snapshot or {}).get("approval", {}).get("reasons", []),
                 output_cap_kib=settings.ACTION_OUTPUT_CAP_BYTES // 1024,
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
@@ -288,6 +291,9 @@ class ActionRunAdmin(admin.ModelAdmin):
             "change_url": change_url,
             "status_badge": run_status_badge(run.status),
             "requested": requester(run),
+            "planned": [planned_group(step) for step in planned_steps(run)],
+            "snapshot_missing": LEGACY_ERROR if not run.snapshot else "",
+            "approval_reasons": (run.snapshot or {}).get("approval", {}).get("reasons", []),
             "media": self.media,
         }
         request.current_app = self.admin_site.name
@@ -325,8 +331,8 @@ class ActionRunAdmin(admin.ModelAdmin):
 
 def step_groups(run: ActionRun) -> list[dict]:
     """The run's step runs grouped by step (a group step has one per host), in run order; while the
-    run waits or is under way, the action's steps not reached yet follow as 'not started', so an
-    approver sees what would run."""
+    run waits or is under way, the steps of its snapshot not reached yet follow as 'not started':
+    exactly what would run, whatever the action says now."""
     step_runs: list[StepRun] = list(run.step_runs.all())
     groups = []
     for order, rows in groupby(step_runs, key=lambda s: s.step_order):
@@ -348,25 +354,26 @@ def step_groups(run: ActionRun) -> list[dict]:
         )
     if run.status in (*LIVE_STATUSES, RunStatus.AWAITING_APPROVAL):
         reached = max((s.step_order for s in step_runs), default=-1)
-        upcoming = run.action.steps.filter(order__gt=reached).select_related("provider", "provider_group")
-        for step in upcoming.order_by("order", "id"):
-            groups.append(
-                {
-                    "order": step.order,
-                    "name": step.name,
-                    "rows": [],
-                    "pending": True,
-                    "target": step_target(step),
-                    "condition": step.get_condition_display() if step.condition != "always" else "",
-                    "command": step.command,
-                }
-            )
+        groups += [planned_group(step) for step in planned_steps(run) if step.order > reached]
     return groups
 
 
-def step_target(step) -> str:
-    if step.target_kind == TargetKind.GROUP:
-        return f"every host of {step.provider_group.name}"
-    if step.target_kind == TargetKind.TRIGGER:
-        return f"the host named by {step.target_parameter}"
-    return step.provider.label
+def planned_steps(run: ActionRun) -> list[PlannedStep]:
+    return [PlannedStep.from_snapshot(data) for data in (run.snapshot or {}).get("steps", [])]
+
+
+def planned_group(step: PlannedStep) -> dict:
+    """A step of the snapshot as the approver reads it: where, what exactly, and how."""
+    return {
+        "order": step.order,
+        "name": step.name,
+        "rows": [],
+        "pending": True,
+        "target": step.target,
+        "hosts": [h.host for h in step.hosts],
+        "condition": step.get_condition_display() if step.condition != StepCondition.ALWAYS else "",
+        "command": step.command,
+        "timeout_seconds": step.timeout_seconds,
+        "retries": step.retries,
+        "error": step.error,
+    }

@@ -268,12 +268,54 @@ class ActionRunSerializer(serializers.ModelSerializer):
         return _seconds(run.duration)
 
 
+class PlannedHostSerializer(serializers.Serializer):
+    provider_id = serializers.IntegerField()
+    host = serializers.CharField(help_text="The provider as it was when the run was requested.")
+
+
+class PlannedStepSerializer(serializers.Serializer):
+    step_id = serializers.IntegerField(allow_null=True)
+    order = serializers.IntegerField()
+    name = serializers.CharField()
+    condition = serializers.ChoiceField(choices=StepCondition.choices)
+    failure_policy = serializers.ChoiceField(choices=FailurePolicy.choices)
+    timeout_seconds = serializers.IntegerField()
+    retries = serializers.IntegerField()
+    retry_delay_seconds = serializers.IntegerField()
+    template = serializers.CharField(help_text="The step's command as written.")
+    command = serializers.CharField(help_text="The command that runs, values quoted.")
+    target = serializers.CharField()
+    hosts = PlannedHostSerializer(many=True)
+    max_parallel = serializers.IntegerField()
+    error = serializers.CharField(help_text="Why the step cannot run; empty when it can.")
+
+
+class RunApprovalSerializer(serializers.Serializer):
+    required = serializers.BooleanField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class RunSnapshotSerializer(serializers.Serializer):
+    """What the run executes, fixed at the request; editing the action since changes none of it."""
+
+    version = serializers.IntegerField()
+    action = serializers.DictField(help_text="id, name and risk when requested.")
+    approval = RunApprovalSerializer()
+    steps = PlannedStepSerializer(many=True)
+
+
 class ActionRunDetailSerializer(ActionRunSerializer):
     step_runs = StepRunSerializer(many=True, read_only=True)
+    snapshot = serializers.SerializerMethodField()
 
     class Meta(ActionRunSerializer.Meta):
-        fields = [*ActionRunSerializer.Meta.fields, "step_runs"]
+        fields = [*ActionRunSerializer.Meta.fields, "snapshot", "step_runs"]
         read_only_fields = fields
+
+    @extend_schema_field(RunSnapshotSerializer(allow_null=True))
+    def get_snapshot(self, run: ActionRun) -> dict | None:
+        """None for a run requested before runs kept a snapshot: it does not run."""
+        return run.snapshot or None
 
 
 class ConnectionTestSerializer(serializers.Serializer):

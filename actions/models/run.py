@@ -16,6 +16,8 @@ class ActionRun(ConcurrentTransitionMixin, BaseModel):
 
     `status` changes only through the transitions below, called by actions.services under a row
     lock. `task_id` names the Celery task allowed to execute it; a task with another id does nothing.
+    `snapshot` holds exactly what it executes, fixed at the request: approving it approves that, and
+    editing the action afterwards changes nothing about this run.
     """
 
     action = models.ForeignKey("actions.Action", on_delete=models.PROTECT, related_name="runs")
@@ -35,6 +37,11 @@ class ActionRun(ConcurrentTransitionMixin, BaseModel):
         max_length=150, blank=True, help_text="Who asked, for system requests."
     )
     require_approval = models.BooleanField(default=False)
+    snapshot = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the run executes, fixed when it was requested (actions.services.snapshot).",
+    )
     status = FSMField(
         max_length=20, choices=RunStatus.choices, default=R.PENDING, protected=True, db_index=True
     )

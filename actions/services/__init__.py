@@ -8,13 +8,14 @@ from actions.services.catalog import (
     provider_host_key_pin,
     provider_save,
 )
-from actions.services.execution import action_run_execute, step_targets
+from actions.services.execution import action_run_execute
 from actions.services.runs import (
     action_run_approve,
     action_run_cancel,
     action_run_reject,
     action_run_request,
 )
+from actions.services.snapshot import step_targets
 from actions.services.sweeper import action_runs_sweep
 
 __all__ = [

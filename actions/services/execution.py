@@ -1,5 +1,7 @@
-"""Executing a scheduled run: steps in order, each on its target hosts (in parallel for a group),
-with conditions, retries, per-host results and output written as it arrives.
+"""Executing a scheduled run: the steps its snapshot fixed at the request (never the action's
+current ones), in order, each on its hosts (in parallel for a group), with conditions, retries,
+per-host results and output written as it arrives. Each command's placeholders are checked again
+before it runs, so a step saved before that check existed cannot run unsafe.
 
 The run row is locked only to change its status (start, finish); the steps run outside any
 transaction so their progress is visible while they work."""
@@ -13,27 +15,28 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from actions.choices import FailurePolicy, RunStatus, StepCondition, StepStatus, TargetKind
-from actions.models import ActionRun, ActionStep, Provider, StepRun
+from actions.choices import FailurePolicy, RunStatus, StepCondition, StepStatus
+from actions.models import ActionRun, Provider, StepRun
 from actions.runners import runner_for
 from actions.runners.base import Runner, RunnerError
 from actions.services.output import StepOutput
 from actions.services.runs import run_event_record
+from actions.services.snapshot import (
+    LEGACY_ERROR,
+    PlannedHost,
+    PlannedStep,
+    run_planned_steps,
+    unsafe_placement_error,
+)
 from actions.signals import run_finished
-from actions.templating import TemplateError, render_command
 from common.actor import Actor, Source
 from incidents.choices import EventKind
 
 logger = logging.getLogger(__name__)
 EXECUTOR = Actor.system(source=Source.TASK, label="action-runner")
 FAILED_STEP = (StepStatus.FAILED, StepStatus.TIMED_OUT)
-
-
-class TargetError(Exception):
-    """The step's hosts cannot be determined (disabled provider, empty group, unknown host)."""
 
 
 @dataclass
@@ -109,62 +112,6 @@ def _finish(*, run: ActionRun, outcome: Outcome) -> ActionRun | None:
     return locked
 
 
-def _template_context(run: ActionRun) -> dict:
-    context: dict = {"params": dict(run.parameters)}
-    triggered = getattr(run, "triggered_by", None)  # Requested by an alert rule's response.
-    if triggered is not None:
-        from alerts.responses import alert_context
-
-        context.update(alert_context(triggered.alert))
-    if run.incident is not None:
-        incident = run.incident
-        context["incident"] = {
-            "id": incident.pk,
-            "reference": incident.reference,
-            "title": incident.title,
-            "status": incident.status,
-        }
-    return context
-
-
-def step_targets(*, step: ActionStep, parameters: dict[str, str]) -> list[Provider]:
-    """The enabled providers a step runs on."""
-    if step.target_kind == TargetKind.PROVIDER:
-        if not step.provider.enabled:
-            raise TargetError(f"Provider {step.provider.name} is disabled.")
-        return [step.provider]
-    if step.target_kind == TargetKind.GROUP:
-        group = step.provider_group
-        selector = set(group.tag_selector or [])
-        listed = {p.pk for p in group.providers.all()}
-        hosts = [
-            p
-            for p in Provider.objects.filter(enabled=True)
-            if p.pk in listed or (selector and selector <= set(p.tags or []))
-        ]
-        if not hosts:
-            raise TargetError(f"Group {group.name} has no enabled providers.")
-        return hosts
-    value = (parameters.get(step.target_parameter) or "").strip()
-    if not value:
-        raise TargetError(f"Parameter '{step.target_parameter}' names no host.")
-    # Alertmanager's `instance` label is host:port; the port is the exporter's, not SSH's.
-    host = _host_of(value)
-    provider = Provider.objects.filter(Q(address=host) | Q(name=host), enabled=True).order_by("pk").first()
-    if provider is None:
-        raise TargetError(f"No enabled provider has the address or name {host!r}.")
-    return [provider]
-
-
-def _host_of(instance: str) -> str:
-    """`web-1:9100` -> `web-1`, `[::1]:9100` -> `::1`; a bare IPv6 address or name stays as it is."""
-    if instance.startswith("["):
-        return instance[1:].split("]", 1)[0]
-    if instance.count(":") == 1:
-        return instance.split(":", 1)[0]
-    return instance
-
-
 def _condition_met(condition: str, previous_ok: bool | None) -> bool:
     if condition == StepCondition.PREVIOUS_SUCCESS:
         return previous_ok is True
@@ -208,9 +155,10 @@ def _cancel_requested(run_id: int) -> bool:
 
 
 def _execute_steps(run: ActionRun) -> Outcome:
-    context = _template_context(run)
-    steps = list(run.action.steps.select_related("provider", "provider_group").order_by("order", "id"))
+    steps = run_planned_steps(run)
     outcome = Outcome()
+    if not run.snapshot:
+        outcome.unhandled.append(Failure(step="run", status=StepStatus.FAILED, message=LEGACY_ERROR))
     pool = RunnerPool()
     previous_ok: bool | None = None
     try:
@@ -225,15 +173,19 @@ def _execute_steps(run: ActionRun) -> Outcome:
                     run, step, StepStatus.SKIPPED, error=f"Condition not met: {step.get_condition_display()}."
                 )
                 continue
-            try:
-                hosts = step_targets(step=step, parameters=run.parameters)
-                command = render_command(step.command, context)
-            except (TargetError, TemplateError) as exc:
-                _record_step(run, step, StepStatus.FAILED, error=str(exc))
+            error = step.error or unsafe_placement_error(step.template)
+            if error:
+                _record_step(run, step, StepStatus.FAILED, error=error)
                 statuses = [StepStatus.FAILED]
-                message = str(exc)
+                message = error
             else:
-                results = _run_on_hosts(run, step, hosts, command, pool)
+                hosts, refused = _hosts(step)
+                results = [
+                    _record_step(run, step, StepStatus.FAILED, error=why, host=planned, provider=provider)
+                    for planned, provider, why in refused
+                ]
+                if hosts:
+                    results += _run_on_hosts(run, step, hosts, step.command, pool)
                 statuses = [r.status for r in results]
                 message = _summary(results)
             if StepStatus.CANCELLED in statuses:
@@ -251,7 +203,28 @@ def _execute_steps(run: ActionRun) -> Outcome:
     return outcome
 
 
-def _step_ok(step: ActionStep, statuses: list[str]) -> bool:
+def _hosts(step: PlannedStep) -> tuple[list[Provider], list[tuple[PlannedHost, Provider | None, str]]]:
+    """The snapshot's hosts that still exist, are enabled and are where they were when the run was
+    approved; the others, with the reason, are refused rather than run somewhere else."""
+    providers = Provider.objects.in_bulk([h.provider_id for h in step.hosts])
+    hosts, refused = [], []
+    for planned in step.hosts:
+        provider = providers.get(planned.provider_id)
+        if provider is None:
+            refused.append(
+                (planned, None, f"Provider {planned.host} was deleted after the run was requested.")
+            )
+        elif not provider.enabled:
+            refused.append((planned, provider, f"Provider {provider.name} is disabled."))
+        elif provider.label != planned.host:
+            why = f"Provider {provider.name} changed after the run was requested: it was {planned.host}."
+            refused.append((planned, provider, why))
+        else:
+            hosts.append(provider)
+    return hosts, refused
+
+
+def _step_ok(step: PlannedStep, statuses: list[str]) -> bool:
     if step.failure_policy == FailurePolicy.CONTINUE_ON_PARTIAL:
         return StepStatus.SUCCEEDED in statuses
     return all(s == StepStatus.SUCCEEDED for s in statuses)
@@ -271,13 +244,24 @@ def _summary(results: list[StepRun]) -> str:
     return f"{len(failed)} of {len(results)} host(s) failed ({'; '.join(parts)}{more})"
 
 
-def _record_step(run: ActionRun, step: ActionStep, status: str, *, error: str = "") -> StepRun:
+def _record_step(
+    run: ActionRun,
+    step: PlannedStep,
+    status: str,
+    *,
+    error: str = "",
+    host: PlannedHost | None = None,
+    provider: Provider | None = None,
+) -> StepRun:
     now = timezone.now()
     return StepRun.objects.create(
         run=run,
-        step=step,
+        step_id=step.step_id,
         step_order=step.order,
         step_name=step.name,
+        provider=provider,
+        host=host.host if host else "",
+        command=step.command if host else "",
         status=status,
         started_at=now,
         finished_at=now,
@@ -286,11 +270,11 @@ def _record_step(run: ActionRun, step: ActionStep, status: str, *, error: str = 
 
 
 def _run_on_hosts(
-    run: ActionRun, step: ActionStep, hosts: list[Provider], command: str, pool: RunnerPool
+    run: ActionRun, step: PlannedStep, hosts: list[Provider], command: str, pool: RunnerPool
 ) -> list[StepRun]:
     if len(hosts) == 1:
         return [_run_on_host(run, step, hosts[0], command, pool)]
-    limit = min(step.provider_group.max_parallel or 1, settings.ACTION_MAX_PARALLEL_HOSTS)
+    limit = min(step.max_parallel or 1, settings.ACTION_MAX_PARALLEL_HOSTS)
 
     def work(provider: Provider) -> StepRun:
         try:
@@ -303,11 +287,11 @@ def _run_on_hosts(
 
 
 def _run_on_host(
-    run: ActionRun, step: ActionStep, provider: Provider, command: str, pool: RunnerPool
+    run: ActionRun, step: PlannedStep, provider: Provider, command: str, pool: RunnerPool
 ) -> StepRun:
     step_run = StepRun.objects.create(
         run=run,
-        step=step,
+        step_id=step.step_id,
         step_order=step.order,
         step_name=step.name,
         provider=provider,
@@ -369,14 +353,8 @@ def run_time_budget(run: ActionRun) -> int:
     """The longest a run can legitimately take, in seconds: every step's worst case, groups in
     batches of their parallelism. The abandoned-run sweeper allows this plus a margin."""
     total = 0
-    for step in run.action.steps.select_related("provider_group"):
-        batches = 1
-        if step.target_kind == TargetKind.GROUP:
-            try:
-                hosts = len(step_targets(step=step, parameters=run.parameters))
-            except TargetError:
-                hosts = 1
-            limit = max(1, min(step.provider_group.max_parallel or 1, settings.ACTION_MAX_PARALLEL_HOSTS))
-            batches = math.ceil(hosts / limit)
-        total += step.worst_case_seconds * batches
+    for data in (run.snapshot or {}).get("steps", []):
+        step = PlannedStep.from_snapshot(data)
+        limit = max(1, min(step.max_parallel or 1, settings.ACTION_MAX_PARALLEL_HOSTS))
+        total += step.worst_case_seconds * math.ceil(max(1, len(step.hosts)) / limit)
     return total

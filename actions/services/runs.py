@@ -18,6 +18,7 @@ from actions.choices import Risk, RunStatus
 from actions.models import Action, ActionRun
 from actions.models.run import APPROVE_PERMISSION, RUN_PERMISSION
 from actions.parameters import parameters_validate
+from actions.services.snapshot import run_snapshot_build
 from common.actor import Actor
 from common.exceptions import ConflictError, PermissionDeniedError, TransitionNotAllowedError
 from incidents.choices import EventKind
@@ -80,9 +81,14 @@ def action_run_request(
     incident: Incident | None = None,
     require_approval: bool = False,
     due_at: datetime | None = None,
+    context: dict[str, Any] | None = None,
 ) -> ActionRun:
     """Ask for a run. High-risk actions and requests that ask for it wait for an approver;
-    the rest are scheduled at once (or at `due_at`)."""
+    the rest are scheduled at once (or at `due_at`).
+
+    The run's snapshot fixes now what it will execute (actions.services.snapshot) and why it needs
+    approval; `context` adds what commands may name besides params.* and incident.* (alert.* for
+    an automated response)."""
     if not by.has_perm(RUN_PERMISSION):
         raise PermissionDeniedError("You may not run actions.")
     if not action.enabled:
@@ -90,7 +96,12 @@ def action_run_request(
     values = parameters_validate(action.parameters, parameters or {})
     if not action.steps.exists():
         raise ValidationError({"action": [f"{action.name} has no steps."]})
-    needs_approval = require_approval or action.risk == Risk.HIGH
+    reasons = []
+    if action.risk == Risk.HIGH:
+        reasons.append("The action is high-risk.")
+    if require_approval:
+        reasons.append("The request asked for an approver.")
+    needs_approval = bool(reasons)
 
     with transaction.atomic():
         run = ActionRun.objects.create(
@@ -101,6 +112,9 @@ def action_run_request(
             requested_via=by.source,
             requested_label=by.label,
             require_approval=needs_approval,
+            snapshot=run_snapshot_build(
+                action=action, parameters=values, incident=incident, approval_reasons=reasons, context=context
+            ),
         )
         run_event_record(
             run=run,

@@ -16,7 +16,7 @@ from actions.choices import RunStatus
 from actions.services import action_run_cancel, action_run_request
 from alerts.choices import AlertStatus, IncidentPolicy, ResponseTrigger
 from alerts.models import Alert, AlertRule, TriggeredRun
-from alerts.responses import TemplateError, alert_context, response_parameters
+from alerts.responses import TemplateError, alert_context, response_parameters, response_problems
 from alerts.selectors import AlertPlan, alert_plan, incident_open_for_group
 from common.actor import Actor, Source
 from common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
@@ -189,6 +189,9 @@ def _responses_trigger(alert: Alert, plan: AlertPlan, incident: Incident | None)
         if response.trigger == ResponseTrigger.AFTER_DELAY:
             due_at = alert.received_at + timedelta(seconds=response.delay_seconds)
         try:
+            refused = response_problems(response)  # The action may have changed since the rule was saved.
+            if refused:
+                raise ValidationError(refused)
             parameters = response_parameters(response, context)
             with transaction.atomic():  # A savepoint: a refused request leaves the rest standing.
                 run = action_run_request(
@@ -198,6 +201,7 @@ def _responses_trigger(alert: Alert, plan: AlertPlan, incident: Incident | None)
                     incident=incident,
                     require_approval=response.trigger == ResponseTrigger.AFTER_APPROVAL,
                     due_at=due_at,
+                    context={"alert": context["alert"]},  # Commands may name alert.* too.
                 )
         except (TemplateError, ValidationError, ApplicationError) as exc:
             error = _error_text(exc)

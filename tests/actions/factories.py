@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from actions.choices import AuthMethod, ProviderKind, RunStatus, StepStatus, TargetKind
 from actions.models import Action, ActionRun, ActionStep, Provider, ProviderGroup, StepRun
+from actions.services.snapshot import run_snapshot_build
 
 
 class ProviderFactory(factory.django.DjangoModelFactory):
@@ -82,6 +83,10 @@ class ActionRunFactory(factory.django.DjangoModelFactory):
 
     action = factory.SubFactory(ActionFactory)
     status = RunStatus.PENDING
+    # As a request would have fixed it from the action's steps at the time.
+    snapshot = factory.LazyAttribute(
+        lambda run: run_snapshot_build(action=run.action, parameters={}, incident=None, approval_reasons=[])
+    )
 
     class Params:
         finished = factory.Trait(

@@ -271,9 +271,25 @@ def test_an_approver_sees_what_would_run(client, approver, awaiting):
     html = client.get(run_url(awaiting)).content.decode()
 
     assert "· not started" in html
-    assert "Command template" in html
-    assert "echo {{ params.endpoint }} {{ params.service }}" in html
+    assert "Command, as it will run" in html
+    assert "echo 22 nginx" in html  # Rendered: exactly what runs.
     assert f"on <strong>{awaiting.action.steps.get().provider.label}</strong>" in html
+    assert "timeout 60 s" in html
+    assert "Needs approval: The request asked for an approver." in html
+
+
+def test_the_approval_page_shows_the_snapshot_not_the_action_as_edited_since(client, approver, awaiting):
+    step = awaiting.action.steps.get()
+    step.command = "echo edited after the request"
+    step.timeout_seconds = 5
+    step.save()
+    client.force_login(approver)
+
+    for url in (run_url(awaiting), decide_url(awaiting, "approve")):
+        html = client.get(url).content.decode()
+        assert "echo 22 nginx" in html
+        assert "timeout 60 s" in html
+        assert "edited after the request" not in html
 
 
 def test_run_changelist_query_count_is_constant(

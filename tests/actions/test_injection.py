@@ -6,47 +6,9 @@ import pytest
 from actions.runners import runner_for
 from actions.templating import render_command
 from tests.actions.runner_support import RecordingSink
+from tests.hostile import HOSTILE
 
-CANARY = "PWNED"  # every attack tries to create this file in the working directory
-
-HOSTILE = {
-    "command substitution": f"$(touch {CANARY})",
-    "backticks": f"`touch {CANARY}`",
-    "semicolon": f"x; touch {CANARY}",
-    "and": f"x && touch {CANARY}",
-    "or": f"x || touch {CANARY}",
-    "pipe": f"x | touch {CANARY}",
-    "background": f"x & touch {CANARY}",
-    "redirect": f"x > {CANARY}",
-    "newline": f"x\ntouch {CANARY}\n",
-    "carriage return": f"x\r\ntouch {CANARY}",
-    "single quote": f"x'; touch {CANARY}; echo '",
-    "double quote": f'x"; touch {CANARY}; echo "',
-    "quotes mixed": f"'\"'\"'$(touch {CANARY})'\"",
-    "escaped quote": f"\\'; touch {CANARY}; #",
-    "glob": "*",
-    "glob with path": "./*/../*",
-    "brace expansion": f"{{a,b}}{{touch,{CANARY}}}",
-    "variable": "$HOME",
-    "braced variable": "${HOME:-x}${PATH}",
-    "arithmetic": "$((6*7))",
-    "history": "!!",
-    "tilde": "~",
-    "backslashes": "\\\\\\n\\t\\",
-    "process substitution": f"<(touch {CANARY})",
-    "heredoc": f"<<EOF\ntouch {CANARY}\nEOF",
-    "comment": f"# $(touch {CANARY})",
-    "leading dash": "-n",
-    "double dash option": "--help",
-    "lone dash": "-",
-    "empty": "",
-    "spaces only": "   ",
-    "tab": "\t",
-    "unicode": "é ☃ 𝄞 日本語 \u202e gnp.exe",
-    "emoji zwj": "👩‍👩‍👧",
-    "control characters": "\x01\x07\x1b[31mred\x1b[0m\x7f",
-    "very long": (f"$(touch {CANARY}); '\"`\\ *" * 1000),
-}
+CANARY = "PWNED"  # every attack of tests.hostile.HOSTILE tries to create this file in the working directory
 
 
 @pytest.fixture(params=["local", pytest.param("ssh", marks=pytest.mark.integration)])

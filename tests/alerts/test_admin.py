@@ -107,7 +107,10 @@ def source(make_source) -> AlertSource:
 
 @pytest.fixture
 def action(db):
-    return ActionFactory(name="Restart service", parameters=[{"name": "host"}, {"name": "unit"}])
+    return ActionFactory(
+        name="Restart service",
+        parameters=[{"name": "host", "pattern": r"^[A-Za-z0-9.:-]+$"}, {"name": "unit"}],
+    )
 
 
 @pytest.fixture

@@ -78,7 +78,9 @@ def host_action(action_factory):
     """An action declaring one parameter, `host`, that responses map from the alert's labels."""
 
     def make(name: str = "Restart service"):
-        return action_factory(name=name, parameters=[{"name": "host", "required": True}])
+        return action_factory(
+            name=name, parameters=[{"name": "host", "required": True, "pattern": r"^[A-Za-z0-9.:-]+$"}]
+        )
 
     return make
 

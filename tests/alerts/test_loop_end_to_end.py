@@ -47,13 +47,16 @@ def test_alert_to_ssh_health_check_to_automatic_resolution(broker, client, make_
     provider = ssh_provider()
     action = ActionFactory(
         name="Health check",
-        parameters=[{"name": "host", "required": True, "pattern": r"[A-Za-z0-9.:-]+"}],
+        parameters=[
+            {"name": "host", "required": True, "pattern": r"[A-Za-z0-9.:-]+"},
+            {"name": "alert", "required": True, "pattern": r"[A-Za-z0-9_]+"},
+        ],
     )
     ActionStepFactory(
         action=action,
         name="Probe",
         provider=provider,
-        command="echo probing {{ params.host }} for {{ alert.name }}; test -n {{ params.host }}",
+        command="echo probing {{ params.host }} for {{ params.alert }}; test -n {{ params.host }}",
     )
     alert_rule_save(
         by=Actor.system(),
@@ -61,7 +64,12 @@ def test_alert_to_ssh_health_check_to_automatic_resolution(broker, client, make_
             "name": "Instances down",
             "matchers": [{"label": "alertname", "op": "eq", "value": "InstanceDown"}],
         },
-        responses=[{"action": action, "parameters": {"host": "{{ alert.labels.instance }}"}}],
+        responses=[
+            {
+                "action": action,
+                "parameters": {"host": "{{ alert.labels.instance }}", "alert": "{{ alert.name }}"},
+            }
+        ],
     )
     _, token = make_source()
 
