@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from alerts.choices import AlertStatus
 from alerts.models import Alert, AlertPayload, AlertSource
-from alerts.parsers import ParsedAlert, ParsedPayload
+from alerts.parsers import ParsedAlert, ParsedPayload, PayloadError
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +17,47 @@ logger = logging.getLogger(__name__)
 NAME_LENGTH = Alert._meta.get_field("name").max_length
 SEVERITY_LENGTH = Alert._meta.get_field("severity").max_length
 FINGERPRINT_LENGTH = Alert._meta.get_field("fingerprint").max_length
+
+
+def payload_check(*, source: AlertSource, payload: ParsedPayload) -> None:
+    """Refuse, with a PayloadError naming the field and the limit, what the source's limits do not
+    allow: an overlong fingerprint (it is the alert's identity, so it is never cut), too many labels
+    or annotations, an overlong name or value. Checked before the rate limiter counts the payload."""
+    for index, alert in enumerate(payload.alerts):
+        where = f"alerts[{index}]"
+        if len(alert.fingerprint) > FINGERPRINT_LENGTH:
+            raise PayloadError(f"{where}.fingerprint is longer than {FINGERPRINT_LENGTH} characters")
+        _check_pairs(
+            f"{where}.labels", alert.labels, source, source.max_label_value_length, "max_label_value_length"
+        )
+        _check_pairs(
+            f"{where}.annotations",
+            alert.annotations,
+            source,
+            source.max_annotation_value_length,
+            "max_annotation_value_length",
+        )
+
+
+def _check_pairs(
+    where: str, pairs: dict[str, str], source: AlertSource, value_limit: int, setting: str
+) -> None:
+    if len(pairs) > source.max_labels:
+        raise PayloadError(
+            f"{where} has {len(pairs)} entries; source {source.slug!r} allows at most {source.max_labels} "
+            "(max_labels)"
+        )
+    for name, value in pairs.items():
+        if len(name) > source.max_label_name_length:
+            raise PayloadError(
+                f"{where} has a name of {len(name)} characters ({name[:40]!r}...); source {source.slug!r} "
+                f"allows at most {source.max_label_name_length} (max_label_name_length)"
+            )
+        if len(value) > value_limit:
+            raise PayloadError(
+                f"{where}.{name[:40]} is {len(value)} characters long; source {source.slug!r} allows at most "
+                f"{value_limit} ({setting})"
+            )
 
 
 def processing_enqueue(alert_ids: list[int]) -> None:
