@@ -318,11 +318,20 @@ def _process_resolved(alert: Alert) -> None:
 
 def alerts_sweep(*, now: datetime | None = None) -> int:
     """Beat: process alerts the broker never delivered (stored while it was down, or a lost
-    message), oldest first; a grace period leaves fresh ones to their task. Alerts marked failed
-    are left alone."""
+    message), oldest first. Fresh ones (within the grace period) probably have their task on the
+    way, so they are not processed here but sent one more message: a duplicate does nothing, and
+    alerts stored just before the broker came back need not wait for the next sweep. Alerts marked
+    failed are left alone."""
     cutoff = (now or timezone.now()) - SWEEP_GRACE
+    pending = Alert.objects.filter(processed=False, processing_failed_at__isnull=True)
+    fresh = list(
+        pending.filter(last_received_at__gt=cutoff)
+        .order_by("last_received_at", "id")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    processing_enqueue(fresh)
     ids = list(
-        Alert.objects.filter(processed=False, processing_failed_at__isnull=True, last_received_at__lte=cutoff)
+        pending.filter(last_received_at__lte=cutoff)
         .order_by("last_received_at", "id")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )

@@ -18,6 +18,7 @@ from alerts.models import Alert, AlertRule, TriggeredRun
 from alerts.selectors import rules_preview
 from alerts.services import alert_rule_save, silence_save
 from alerts.services.processing import alert_incident_create, alert_process, alerts_process, alerts_sweep
+from alerts.tasks import process_alerts
 from common.actor import Actor, Source
 from common.exceptions import ConflictError
 from incidents.choices import EventKind
@@ -327,12 +328,18 @@ def test_a_resolve_for_an_alert_never_processed_as_firing_opens_nothing(source, 
     assert Incident.objects.count() == 0
 
 
-def test_the_sweeper_processes_what_the_broker_never_delivered(source, rule):
+def test_the_sweeper_processes_what_the_broker_never_delivered(
+    source, rule, django_capture_on_commit_callbacks, monkeypatch
+):
     rule()
     old, fresh = ingest(source, am_payload(am_alert(fingerprint="a"), am_alert(fingerprint="b")))
     Alert.objects.filter(pk=old.pk).update(last_received_at=timezone.now() - timedelta(minutes=2))
+    sent = []
+    monkeypatch.setattr(process_alerts, "apply_async", lambda args, **options: sent.append(args))
 
-    assert alerts_sweep() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert alerts_sweep() == 1
+    assert sent == [[[fresh.pk]]]  # one more message for the fresh one, in case its own was lost
 
     old.refresh_from_db()
     fresh.refresh_from_db()
