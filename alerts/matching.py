@@ -6,12 +6,17 @@ is ignored for `exists`. Regexes are full matches, anchored at both ends like Al
 `regex`, as in Alertmanager (`neq x` holds for an absent label, `regex .*` matches it).
 """
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from alerts.choices import MatcherOp
+
+# Alert.group_key's column. A longer key keeps its start, readable, and ends in a hash of the whole.
+GROUP_KEY_LENGTH = 500
+GROUP_KEY_HASH = "…sha256:"
 
 # The alert's `severity` label -> incident priority code; anything else gets DEFAULT_PRIORITY_CODE.
 SEVERITY_PRIORITY = {
@@ -98,6 +103,11 @@ def priority_code_for(severity: str | None) -> str:
 def group_key(group_by: list[str], labels: Mapping[str, Any]) -> str:
     """A stable key for the alerts that belong together: the grouping labels sorted by name, with
     their values (absent labels as empty), e.g. `alertname="Down",service="web"`. The order of
-    `group_by` and of `labels` does not change it; duplicates in `group_by` count once."""
+    `group_by` and of `labels` does not change it; duplicates in `group_by` count once. Keys longer
+    than the column are shortened the same way every time, with a hash of the whole key."""
     parts = [f"{name}={json.dumps(str(labels.get(name, '')))}" for name in sorted(set(group_by))]
-    return ",".join(parts)
+    key = ",".join(parts)
+    if len(key) <= GROUP_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return key[: GROUP_KEY_LENGTH - len(GROUP_KEY_HASH) - len(digest)] + GROUP_KEY_HASH + digest

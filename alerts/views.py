@@ -1,16 +1,15 @@
 """The webhook alert sources post to. Plain Django, no DRF: the path must stay fast, and every answer
 is JSON `{"detail", "code"}`. Alertmanager retries 5xx and drops 4xx, so bad input always gets a 4xx
-and only a failure to store answers 503."""
+and only a failure on our side answers 5xx (503 for the database, with Retry-After). The cache
+(Redis) being down costs nothing: the rate limits fail open (alerts.ratelimit). Log lines name a
+source by its slug or token prefix, never by its token."""
 
 import hashlib
 import hmac
 import json
 import logging
-import time
 from typing import Any
 
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
@@ -18,14 +17,14 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from alerts.models import AlertSource
-from alerts.parsers import ParsedPayload, PayloadError, parse
-from alerts.services import FINGERPRINT_LENGTH, alerts_ingest, token_hash
+from alerts.parsers import PayloadError, parse
+from alerts.ratelimit import auth_failure_record, auth_failures_exceeded, client_ident, source_rate_take
+from alerts.services import alerts_ingest, payload_check, token_hash
+from common.logfilters import redact_key
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
-# A rate window's counter outlives its minute a little, so a request at the edge still finds it.
-RATE_WINDOW_TTL = 120
 
 
 def _error(status: int, code: str, detail: str, **headers: str) -> JsonResponse:
@@ -100,48 +99,35 @@ def _decode(body: bytes) -> Any:
     return data
 
 
-def _check_lengths(payload: ParsedPayload) -> None:
-    for index, alert in enumerate(payload.alerts):
-        if len(alert.fingerprint) > FINGERPRINT_LENGTH:
-            raise PayloadError(f"alerts[{index}].fingerprint is longer than {FINGERPRINT_LENGTH} characters")
-
-
-def _within_rate_limit(source: AlertSource, count: int) -> tuple[bool, int]:
-    """Count `count` alerts against the source's fixed one-minute window: (allowed, seconds left)."""
-    now = time.time()
-    window = int(now // 60)
-    used = _window_add(f"alerts:rate:{source.pk}:{window}", max(count, 1))
-    retry_after = max(1, 60 - int(now % 60))
-    return used <= source.rate_limit_per_minute, retry_after
-
-
-def _window_add(key: str, amount: int) -> int:
-    """Add `amount` to a counter that lives two minutes; returns the new total. On Redis (production)
-    this is one round trip, INCRBY and EXPIRE in a pipeline, instead of the cache API's three
-    (add, then incr, which checks the key exists first): it runs on every webhook request."""
-    backend = caches["default"]  # the backend itself: `cache` is a proxy, which isinstance cannot see
-    if isinstance(backend, RedisCache):
-        full_key = backend.make_and_validate_key(key)
-        # Django's Redis cache stores ints as plain Redis integers, so cache.get(key) reads this too.
-        pipeline = backend._cache.get_client(full_key, write=True).pipeline(transaction=False)
-        pipeline.incrby(full_key, amount)
-        pipeline.expire(full_key, RATE_WINDOW_TTL)
-        used, _ = pipeline.execute()
-        return used
-    cache.add(key, 0, timeout=RATE_WINDOW_TTL)
-    try:
-        return cache.incr(key, amount)
-    except ValueError:
-        # The key expired between add and incr; this request opens the window.
-        cache.set(key, amount, timeout=RATE_WINDOW_TTL)
-        return amount
-
-
 @csrf_exempt
 @require_POST
 def webhook(request: HttpRequest, key: str) -> JsonResponse:
+    """Every failure is JSON with Retry-After, so Alertmanager retries it: the database unreachable
+    (also when the source is looked up) is a 503, anything unexpected a 500."""
+    try:
+        return _receive(request, key)
+    except DatabaseError:
+        logger.exception("Webhook: the database is unavailable (source %s)", redact_key(key))
+        return _error(503, "unavailable", "The alerts could not be stored; retry.", Retry_After="5")
+    except Exception:
+        logger.exception("Webhook: unexpected error (source %s)", redact_key(key))
+        return _error(500, "server_error", "The alerts could not be stored; retry.", Retry_After="30")
+
+
+def _receive(request: HttpRequest, key: str) -> JsonResponse:
+    client = client_ident(request)
+    throttle = auth_failures_exceeded(client)
+    if not throttle.allowed:
+        return _error(
+            429,
+            "too_many_failures",
+            f"Too many requests with a wrong token from this address ({throttle.used} this minute); "
+            "retry later.",
+            Retry_After=str(throttle.retry_after),
+        )
     source = _authenticate(request, key)
     if source is None:
+        auth_failure_record(client)
         return _error(401, "not_authenticated", "Unknown or missing alert source token.")
     if not source.enabled:
         return _error(403, "source_disabled", f"The alert source {source.slug!r} is disabled.")
@@ -160,22 +146,28 @@ def webhook(request: HttpRequest, key: str) -> JsonResponse:
     try:
         raw = _decode(body)
         payload = parse(source.kind, raw)
-        _check_lengths(payload)
+        payload_check(source=source, payload=payload)
     except PayloadError as error:
         return _error(400, "invalid_payload", str(error))
 
-    allowed, retry_after = _within_rate_limit(source, len(payload.alerts))
-    if not allowed:
+    limit, count = source.rate_limit_per_minute, len(payload.alerts)
+    if 0 < limit < count:
+        # It would never fit, however long the sender waits: say so rather than 429 forever.
+        return _error(
+            413,
+            "batch_too_large",
+            f"{count} alerts in one request, but {source.slug!r} may post at most {limit} alerts per "
+            "minute; send smaller batches (Alertmanager: max_alerts in the webhook_config).",
+        )
+    decision = source_rate_take(source, count)
+    if not decision.allowed:
         return _error(
             429,
             "rate_limited",
-            f"Over {source.rate_limit_per_minute} alerts per minute for {source.slug!r}; retry later.",
-            Retry_After=str(retry_after),
+            f"{source.slug!r} may post {limit} alerts per minute and has posted {decision.used} this "
+            f"minute; {count} more do not fit, retry later.",
+            Retry_After=str(decision.retry_after),
         )
 
-    try:
-        alerts = alerts_ingest(source=source, payload=payload, raw=raw)
-    except DatabaseError:
-        logger.exception("Could not store alerts from source %s", source.slug)
-        return _error(503, "unavailable", "The alerts could not be stored; retry.", Retry_After="5")
+    alerts = alerts_ingest(source=source, payload=payload, raw=raw)
     return JsonResponse({"stored": len(alerts), "alerts": [alert.pk for alert in alerts]}, status=202)

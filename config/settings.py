@@ -116,6 +116,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-mitigate.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    # A persistent connection the server dropped (restart, failover, an idle timeout) is noticed at
+    # the start of the next request and replaced, instead of failing that request.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery: Redis via REDIS_URL, otherwise files under var/ -------------------------
@@ -124,7 +127,14 @@ REDIS_URL = env("REDIS_URL", default="")
 # stays unprocessed for the sweeper. (Workers reconnect on their own terms, not with these options.)
 BROKER_FAIL_FAST = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "socket_connect_timeout": 2}
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that hangs must not hang requests: callers (the webhook's rate limiter) fail open.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = BROKER_FAIL_FAST
 else:
@@ -294,6 +304,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)
 # Defaults for new alert sources; each source can change its own.
 ALERT_RATE_LIMIT_PER_MINUTE = env.int("ALERT_RATE_LIMIT_PER_MINUTE", default=600)
 ALERT_MAX_BODY_BYTES = env.int("ALERT_MAX_BODY_BYTES", default=1024 * 1024)
+ALERT_MAX_LABELS = env.int("ALERT_MAX_LABELS", default=64)
+ALERT_MAX_LABEL_NAME_LENGTH = env.int("ALERT_MAX_LABEL_NAME_LENGTH", default=256)
+ALERT_MAX_LABEL_VALUE_LENGTH = env.int("ALERT_MAX_LABEL_VALUE_LENGTH", default=2048)
+ALERT_MAX_ANNOTATION_VALUE_LENGTH = env.int("ALERT_MAX_ANNOTATION_VALUE_LENGTH", default=16384)
+# Wrong tokens one client (by address, as DRF's throttles see it) may send the webhook in a minute
+# before getting 429 for the rest of that minute.
+ALERT_WEBHOOK_AUTH_FAILURES_PER_MINUTE = env.int("ALERT_WEBHOOK_AUTH_FAILURES_PER_MINUTE", default=30)
+# Processing attempts an alert gets before it is marked failed (with its error) and left alone.
+ALERT_PROCESSING_MAX_ATTEMPTS = env.int("ALERT_PROCESSING_MAX_ATTEMPTS", default=5)
 
 # --- Email and links in it ---------------------------------------------------------------------
 # Production: smtp://user:password@host:587 (smtp+tls:// or smtp+ssl:// for encryption). Unset: each
@@ -371,12 +390,42 @@ STORAGES = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        # Request paths in Django's own log lines lose their secrets: a source token is the webhook path.
+        "redact_secrets": {
+            "()": "common.logfilters.RedactSecrets",
+            "paths": [r"/hooks/(?P<secret>[^/?#\s\"']+)"],
+        },
+        "require_debug_true": {"()": "django.utils.log.RequireDebugTrue"},
+    },
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        # Django's own runserver handler, redefined here because its logger gets the filter below.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["require_debug_true"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # paramiko logs every connection at INFO and failed handshakes as tracebacks; runs record both.
     "loggers": {
+        # paramiko logs every connection at INFO and failed handshakes as tracebacks; runs record both.
         "paramiko": {"level": "WARNING"},
         # Axes logs every login and its start-up banner at INFO; lockouts are WARNING.
         "axes": {"level": "WARNING"},
+        "django.request": {"filters": ["redact_secrets"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["redact_secrets"],
+        },
     },
 }

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from common.views import healthz
+from common.views import healthz, readyz
 
 admin.site.site_header = "Mitigate"
 admin.site.site_title = "Mitigate"
@@ -13,6 +13,7 @@ admin.site.index_title = "Incident response"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/analytics/dashboard/", include("analytics.admin_dashboard_urls")),
     path("admin/", admin.site.urls),
     path("hooks/", include("alerts.urls")),

@@ -12,10 +12,11 @@ from django.utils.html import format_html, format_html_join
 from actions.admin.base import run_status_badge
 from alerts.admin.base import CSS, admin_actor, alert_status_badge, key_value_table
 from alerts.models import Alert, AlertPayload
-from alerts.services.processing import alert_incident_create
+from alerts.services.processing import alert_incident_create, alerts_processing_retry
 from common.exceptions import ApplicationError
 
 INCIDENT_ADD = "incidents.add_incident"
+ALERT_CHANGE = "alerts.change_alert"
 
 
 class SilencedFilter(admin.SimpleListFilter):
@@ -30,6 +31,23 @@ class SilencedFilter(admin.SimpleListFilter):
             return queryset.filter(silenced_by__isnull=False)
         if self.value() == "no":
             return queryset.filter(silenced_by__isnull=True)
+        return queryset
+
+
+class ProcessingFilter(admin.SimpleListFilter):
+    title = "processing"
+    parameter_name = "processing"
+
+    def lookups(self, request, model_admin):
+        return (("done", "Processed"), ("pending", "Pending"), ("failed", "Failed"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "done":
+            return queryset.filter(processed=True)
+        if self.value() == "pending":
+            return queryset.filter(processed=False, processing_failed_at__isnull=True)
+        if self.value() == "failed":
+            return queryset.filter(processed=False, processing_failed_at__isnull=False)
         return queryset
 
 
@@ -50,14 +68,15 @@ class AlertAdmin(admin.ModelAdmin):
         "incident_link",
         "occurrence_count",
         "last_received_at",
+        "processing_state",
     )
-    list_filter = ("status", "source", "service", SilencedFilter, "processed")
+    list_filter = ("status", "source", "service", SilencedFilter, ProcessingFilter)
     list_select_related = ("source", "service", "incident")
     search_fields = ("name", "=fingerprint")
     date_hierarchy = "received_at"
     show_full_result_count = False
     list_per_page = 50
-    actions = ("create_incident",)
+    actions = ("create_incident", "retry_processing")
     fieldsets = (
         (
             None,
@@ -67,7 +86,7 @@ class AlertAdmin(admin.ModelAdmin):
                     ("source", "service", "incident_link"),
                     "fingerprint",
                     ("starts_at", "ends_at"),
-                    ("received_at", "last_received_at", "occurrence_count"),
+                    ("received_at", "last_received_at", "occurrence_count", "replays"),
                     "generator_link",
                     "payload_link",
                 )
@@ -78,7 +97,9 @@ class AlertAdmin(admin.ModelAdmin):
             "Processing",
             {
                 "fields": (
-                    ("processed", "processed_at"),
+                    ("processing_state", "processed_at"),
+                    ("processing_attempts", "processing_failed_at"),
+                    "processing_error_text",
                     "silence_link",
                     "matches_list",
                     ("rule_link", "group_key"),
@@ -101,12 +122,16 @@ class AlertAdmin(admin.ModelAdmin):
         "received_at",
         "last_received_at",
         "occurrence_count",
+        "replays",
         "generator_link",
         "payload_link",
         "labels_table",
         "annotations_table",
-        "processed",
+        "processing_state",
         "processed_at",
+        "processing_attempts",
+        "processing_failed_at",
+        "processing_error_text",
         "silence_link",
         "matches_list",
         "rule_link",
@@ -131,6 +156,9 @@ class AlertAdmin(admin.ModelAdmin):
     def has_create_incident_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(INCIDENT_ADD)
 
+    def has_retry_processing_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(ALERT_CHANGE)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         qs = super().get_queryset(request)
         if request.resolver_match and request.resolver_match.url_name.endswith("_change"):
@@ -154,7 +182,25 @@ class AlertAdmin(admin.ModelAdmin):
             return "-"
         return _link("admin:incidents_incident_change", incident, incident.reference)
 
+    @admin.display(description="Processing", ordering="processed")
+    def processing_state(self, obj: Alert) -> str:
+        if obj.processed:
+            return format_html('<span class="mitigate-badge run-status run-succeeded">{}</span>', "Processed")
+        if obj.processing_failed_at is not None:
+            return format_html(
+                '<span class="mitigate-badge run-status run-failed" title="{}">{}</span>',
+                obj.processing_error,
+                f"Failed after {obj.processing_attempts} attempts",
+            )
+        return format_html('<span class="mitigate-badge run-status">{}</span>', "Pending")
+
     # --- Detail ------------------------------------------------------------------------------------
+
+    @admin.display(description="Processing error")
+    def processing_error_text(self, obj: Alert) -> str:
+        if not obj.processing_error:
+            return "-"
+        return format_html('<pre class="mitigate-monospace mitigate-warning">{}</pre>', obj.processing_error)
 
     @admin.display(description="Generator")
     def generator_link(self, obj: Alert) -> str:
@@ -264,6 +310,20 @@ class AlertAdmin(admin.ModelAdmin):
                         incident.reference,
                     ),
                 )
+
+    @admin.action(description="Retry processing of failed alerts", permissions=["retry_processing"])
+    def retry_processing(self, request: HttpRequest, queryset: QuerySet) -> None:
+        try:
+            retried = alerts_processing_retry(
+                alert_ids=list(queryset.values_list("pk", flat=True)), by=admin_actor(request)
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return
+        if retried:
+            messages.success(request, f"{retried} failed alert(s) queued for processing again.")
+        else:
+            messages.warning(request, "None of the selected alerts had failed processing.")
 
 
 @admin.register(AlertPayload)

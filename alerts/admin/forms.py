@@ -40,6 +40,10 @@ class AlertSourceAdminForm(ServiceErrorsMixin, forms.ModelForm):
             "default_service",
             "rate_limit_per_minute",
             "max_body_bytes",
+            "max_labels",
+            "max_label_name_length",
+            "max_label_value_length",
+            "max_annotation_value_length",
             "enabled",
         )
         # The admin's integer box fits six digits: 1048576 would show as 104857.

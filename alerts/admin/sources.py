@@ -103,7 +103,16 @@ class AlertSourceAdmin(ServiceSaveMixin, admin.ModelAdmin):
         )
         return [
             (None, {"fields": main}),
-            ("Limits", {"fields": ("rate_limit_per_minute", "max_body_bytes")}),
+            (
+                "Limits",
+                {
+                    "fields": (
+                        ("rate_limit_per_minute", "max_body_bytes"),
+                        ("max_labels", "max_label_name_length"),
+                        ("max_label_value_length", "max_annotation_value_length"),
+                    )
+                },
+            ),
             ("Signature (Grafana)", {"fields": secret}),
         ]
 

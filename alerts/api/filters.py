@@ -23,6 +23,9 @@ class AlertFilterSet(filters.FilterSet):
     incident = filters.CharFilter(method="filter_incident", help_text="Incident id or reference.")
     silenced = filters.BooleanFilter(method="filter_silenced", help_text="Marked silenced by a silence.")
     processed = filters.BooleanFilter(help_text="Through rule matching since its latest change.")
+    processing_failed = filters.BooleanFilter(
+        method="filter_processing_failed", help_text="Processing failed every attempt and was given up."
+    )
     name = filters.CharFilter(help_text="Exact alert name (alertname).")
     fingerprint = filters.CharFilter()
     received_after = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
@@ -43,6 +46,9 @@ class AlertFilterSet(filters.FilterSet):
 
     def filter_silenced(self, qs: QuerySet, name: str, value: bool) -> QuerySet:
         return qs.filter(silenced_by__isnull=not value)
+
+    def filter_processing_failed(self, qs: QuerySet, name: str, value: bool) -> QuerySet:
+        return qs.filter(processing_failed_at__isnull=not value)
 
 
 class AlertRuleFilterSet(filters.FilterSet):

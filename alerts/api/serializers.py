@@ -41,6 +41,10 @@ class AlertSourceSerializer(serializers.ModelSerializer):
             "default_service_id",
             "rate_limit_per_minute",
             "max_body_bytes",
+            "max_labels",
+            "max_label_name_length",
+            "max_label_value_length",
+            "max_annotation_value_length",
             "enabled",
             "created_at",
             "updated_at",
@@ -126,6 +130,7 @@ class AlertSerializer(serializers.ModelSerializer):
             "received_at",
             "last_received_at",
             "occurrence_count",
+            "replays",
             "generator_url",
             "extra",
             "service",
@@ -135,6 +140,9 @@ class AlertSerializer(serializers.ModelSerializer):
             "opened_incident",
             "processed",
             "processed_at",
+            "processing_attempts",
+            "processing_error",
+            "processing_failed_at",
             "silenced",
             "silenced_by_id",
             "matches",
@@ -277,6 +285,18 @@ class AlertSourceUpdateInput(StrictSerializer):
     default_service = _service_field(help_text="Service id or slug for alerts no rule assigns.")
     rate_limit_per_minute = serializers.IntegerField(min_value=0, required=False)
     max_body_bytes = serializers.IntegerField(min_value=1, required=False)
+    max_labels = serializers.IntegerField(
+        min_value=1, required=False, help_text="Most labels, and most annotations, one alert may carry."
+    )
+    max_label_name_length = serializers.IntegerField(
+        min_value=1, required=False, help_text="Longest label or annotation name, in characters."
+    )
+    max_label_value_length = serializers.IntegerField(
+        min_value=1, required=False, help_text="Longest label value, in characters."
+    )
+    max_annotation_value_length = serializers.IntegerField(
+        min_value=1, required=False, help_text="Longest annotation value, in characters."
+    )
     enabled = serializers.BooleanField(required=False)
 
 

@@ -53,6 +53,14 @@ class Alert(BaseModel):
     # processing task sets it, and the sweeper picks up rows the broker never delivered.
     processed = models.BooleanField(default=False)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Failed attempts at processing the latest change, and the last one's error. After
+    # ALERT_PROCESSING_MAX_ATTEMPTS the alert is marked failed: the sweeper leaves it, the admin shows it.
+    processing_attempts = models.PositiveSmallIntegerField(default=0)
+    processing_error = models.TextField(blank=True)
+    processing_failed_at = models.DateTimeField(null=True, blank=True)
+    # Firing notifications received after it resolved that had started before it ended: a sender's
+    # stale retry or replay, counted here instead of reopening the alert.
+    replays = models.PositiveIntegerField(default=0)
     silenced_by = models.ForeignKey(
         "alerts.Silence", on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
     )
@@ -72,7 +80,16 @@ class Alert(BaseModel):
         indexes = [
             models.Index(fields=["-received_at", "-id"], name="alerts_alert_received"),
             models.Index(fields=["source", "fingerprint"], name="alerts_alert_fingerprint"),
-            models.Index(fields=["processed"], condition=Q(processed=False), name="alerts_alert_unprocessed"),
+            models.Index(
+                fields=["last_received_at"],
+                condition=Q(processed=False, processing_failed_at__isnull=True),
+                name="alerts_alert_to_process",
+            ),
+            models.Index(
+                fields=["-processing_failed_at"],
+                condition=Q(processing_failed_at__isnull=False),
+                name="alerts_alert_failed",
+            ),
             models.Index(fields=["rule", "group_key"], name="alerts_alert_group"),
         ]
         constraints = [

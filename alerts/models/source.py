@@ -26,6 +26,21 @@ class AlertSource(BaseModel):
     )
     rate_limit_per_minute = models.PositiveIntegerField(default=600)
     max_body_bytes = models.PositiveIntegerField(default=1024 * 1024)
+    # What one alert may carry; past these the payload is refused with a 400 naming the limit. The
+    # defaults are far above what Prometheus rules produce (Grafana Mimir refuses series with over 30
+    # labels or label values over 2,048 characters) and keep a hostile payload from storing megabytes.
+    max_labels = models.PositiveIntegerField(
+        default=64, help_text="Most labels, and most annotations, one alert may carry."
+    )
+    max_label_name_length = models.PositiveIntegerField(
+        default=256, help_text="Longest label or annotation name, in characters."
+    )
+    max_label_value_length = models.PositiveIntegerField(
+        default=2048, help_text="Longest label value, in characters."
+    )
+    max_annotation_value_length = models.PositiveIntegerField(
+        default=16384, help_text="Longest annotation value (descriptions run long), in characters."
+    )
     enabled = models.BooleanField(default=True)
 
     class Meta:

@@ -5,11 +5,12 @@ commit. If the broker cannot take the message the alerts stay unprocessed for th
 import logging
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from alerts.choices import AlertStatus
 from alerts.models import Alert, AlertPayload, AlertSource
-from alerts.parsers import ParsedAlert, ParsedPayload
+from alerts.parsers import ParsedAlert, ParsedPayload, PayloadError
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +18,47 @@ logger = logging.getLogger(__name__)
 NAME_LENGTH = Alert._meta.get_field("name").max_length
 SEVERITY_LENGTH = Alert._meta.get_field("severity").max_length
 FINGERPRINT_LENGTH = Alert._meta.get_field("fingerprint").max_length
+
+
+def payload_check(*, source: AlertSource, payload: ParsedPayload) -> None:
+    """Refuse, with a PayloadError naming the field and the limit, what the source's limits do not
+    allow: an overlong fingerprint (it is the alert's identity, so it is never cut), too many labels
+    or annotations, an overlong name or value. Checked before the rate limiter counts the payload."""
+    for index, alert in enumerate(payload.alerts):
+        where = f"alerts[{index}]"
+        if len(alert.fingerprint) > FINGERPRINT_LENGTH:
+            raise PayloadError(f"{where}.fingerprint is longer than {FINGERPRINT_LENGTH} characters")
+        _check_pairs(
+            f"{where}.labels", alert.labels, source, source.max_label_value_length, "max_label_value_length"
+        )
+        _check_pairs(
+            f"{where}.annotations",
+            alert.annotations,
+            source,
+            source.max_annotation_value_length,
+            "max_annotation_value_length",
+        )
+
+
+def _check_pairs(
+    where: str, pairs: dict[str, str], source: AlertSource, value_limit: int, setting: str
+) -> None:
+    if len(pairs) > source.max_labels:
+        raise PayloadError(
+            f"{where} has {len(pairs)} entries; source {source.slug!r} allows at most {source.max_labels} "
+            "(max_labels)"
+        )
+    for name, value in pairs.items():
+        if len(name) > source.max_label_name_length:
+            raise PayloadError(
+                f"{where} has a name of {len(name)} characters ({name[:40]!r}...); source {source.slug!r} "
+                f"allows at most {source.max_label_name_length} (max_label_name_length)"
+            )
+        if len(value) > value_limit:
+            raise PayloadError(
+                f"{where}.{name[:40]} is {len(value)} characters long; source {source.slug!r} allows at most "
+                f"{value_limit} ({setting})"
+            )
 
 
 def processing_enqueue(alert_ids: list[int]) -> None:
@@ -45,6 +87,10 @@ UPDATED_FIELDS = [
     "status",
     "ends_at",
     "processed",
+    "processing_attempts",
+    "processing_error",
+    "processing_failed_at",
+    "replays",
     "payload",
     "last_received_at",
     "name",
@@ -63,8 +109,11 @@ def alerts_ingest(*, source: AlertSource, payload: ParsedPayload, raw: dict) -> 
     the open alert with its fingerprint or opens one; a resolved alert resolves it. Returns the
     alert each parsed alert landed on, in payload order.
 
-    A payload costs a constant number of queries whatever its size: one locking read of the open
-    alerts it names, one bulk UPDATE, one bulk INSERT. Two requests racing to open the same
+    A firing alert that started before the last alert of its fingerprint ended is a replay (a stale
+    retry), counted on that alert (`replays`) instead of reopening it.
+
+    A payload costs a constant number of queries whatever its size: one locking read of the latest
+    alert of each fingerprint it names, one bulk UPDATE, one bulk INSERT. Two requests racing to open the same
     fingerprint meet at the partial unique index: the loser's INSERT fails once the winner commits,
     and its whole transaction is replayed, now finding (and counting a repeat on) the winner's row."""
     for attempt in range(1, INSERT_ATTEMPTS + 1):
@@ -83,7 +132,7 @@ def _ingest_once(source: AlertSource, payload: ParsedPayload, raw: dict) -> list
         stored = AlertPayload.objects.create(
             source=source, received_at=now, body=raw, alert_count=len(payload.alerts)
         )
-        plan = _Plan(source, stored, now, _open_alerts(source, {p.fingerprint for p in payload.alerts}))
+        plan = _Plan(source, stored, now, _latest_alerts(source, {p.fingerprint for p in payload.alerts}))
         for parsed in payload.alerts:
             if parsed.status == AlertStatus.FIRING:
                 plan.fire(parsed)
@@ -94,17 +143,23 @@ def _ingest_once(source: AlertSource, payload: ParsedPayload, raw: dict) -> list
     return plan.landed
 
 
-def _open_alerts(source: AlertSource, fingerprints: set[str]) -> dict[str, Alert]:
-    """The firing alerts of these fingerprints, locked until commit. Locked in fingerprint order, so
-    two requests naming the same alerts queue up instead of deadlocking."""
+def _latest_alerts(source: AlertSource, fingerprints: set[str]) -> list[Alert]:
+    """The latest row of each of these fingerprints (the firing one, if any, else the last resolved
+    one), locked until commit. Locked in fingerprint order, so two requests naming the same alerts
+    queue up instead of deadlocking."""
     if not fingerprints:
-        return {}
-    rows = (
-        Alert.objects.select_for_update()
-        .filter(source=source, fingerprint__in=fingerprints, status=AlertStatus.FIRING)
-        .order_by("fingerprint")
+        return []
+    latest = (
+        Alert.objects.filter(source=source, fingerprint__in=fingerprints)
+        .values("fingerprint")
+        .annotate(latest=Max("id"))
+        .values("latest")
     )
-    return {alert.fingerprint: alert for alert in rows}
+    return list(
+        Alert.objects.select_for_update()
+        .filter(Q(status=AlertStatus.FIRING) | Q(pk__in=latest), source=source, fingerprint__in=fingerprints)
+        .order_by("fingerprint", "id")
+    )
 
 
 class _Plan:
@@ -112,38 +167,64 @@ class _Plan:
     the firing row of each fingerprint as the payload goes (a payload may fire, resolve and fire one
     fingerprint again); `landed` is the row each parsed alert landed on."""
 
-    def __init__(self, source: AlertSource, stored: AlertPayload, now, open_alerts: dict[str, Alert]):
+    def __init__(self, source: AlertSource, stored: AlertPayload, now, latest: list[Alert]):
         self.source, self.stored, self.now = source, stored, now
-        self.open = open_alerts
-        self.latest: dict[str, Alert] = {}  # the last row this payload touched, per fingerprint
+        self.open = {alert.fingerprint: alert for alert in latest if alert.status == AlertStatus.FIRING}
+        # The last resolved row of each fingerprint without a firing one: a resolve repeated, or a
+        # firing replayed, lands on it.
+        self.ended = {alert.fingerprint: alert for alert in latest if alert.fingerprint not in self.open}
         self.changed: dict[int, Alert] = {}  # existing rows to update, by id
         self.created: list[Alert] = []  # new rows, in payload order
         self.landed: list[Alert] = []
 
     def fire(self, parsed: ParsedAlert) -> None:
         alert = self.open.get(parsed.fingerprint)
+        ended = self.ended.get(parsed.fingerprint)
+        if (
+            alert is None
+            and ended is not None
+            and ended.ends_at is not None
+            and parsed.starts_at <= ended.ends_at
+        ):
+            # It started before the alert ended: an old notification (a retry, a replayed queue), not
+            # a recurrence, which would start after. Counted, and nothing reopens.
+            ended.replays += 1
+            ended.updated_at = self.now
+            if ended.pk is not None:
+                self.changed[ended.pk] = ended
+            logger.info(
+                "Alert %s of source %s: a firing that started before it resolved, counted as a replay",
+                parsed.fingerprint[:64],
+                self.source.slug,
+            )
+            self.landed.append(ended)
+            return
         if alert is None:
             alert = self._new(parsed, AlertStatus.FIRING)
             self.open[parsed.fingerprint] = alert
         else:
             alert.occurrence_count += 1
             self._refresh(alert, parsed)
-        self._land(parsed, alert)
+        self.landed.append(alert)
 
     def resolve(self, parsed: ParsedAlert) -> None:
         alert = self.open.pop(parsed.fingerprint, None)
         if alert is not None:
+            self.ended[parsed.fingerprint] = alert
             alert.status = AlertStatus.RESOLVED
             alert.ends_at = parsed.ends_at or self.now
             alert.processed = False  # The resolution has consequences of its own (runs, closed loop).
+            # A new change gets its own attempts, also when processing the firing one failed.
+            alert.processing_attempts, alert.processing_error, alert.processing_failed_at = 0, "", None
             self._refresh(alert, parsed)
         else:
             # A resolve for an alert already resolved (senders repeat them) changes nothing; one for
             # an alert we never saw is recorded once.
-            alert = self.latest.get(parsed.fingerprint) or self._last_seen(parsed.fingerprint)
+            alert = self.ended.get(parsed.fingerprint)
             if alert is None:
                 alert = self._new(parsed, AlertStatus.RESOLVED)
-        self._land(parsed, alert)
+                self.ended[parsed.fingerprint] = alert
+        self.landed.append(alert)
 
     def write(self) -> None:
         """Updates before inserts: a row this payload resolved must leave the unique index before a
@@ -152,14 +233,6 @@ class _Plan:
             Alert.objects.bulk_update(list(self.changed.values()), UPDATED_FIELDS)
         if self.created:
             Alert.objects.bulk_create(sorted(self.created, key=lambda alert: alert.fingerprint))
-
-    def _land(self, parsed: ParsedAlert, alert: Alert) -> None:
-        self.latest[parsed.fingerprint] = alert
-        self.landed.append(alert)
-
-    def _last_seen(self, fingerprint: str) -> Alert | None:
-        # Rare (a resolve with no open alert), so one query each rather than one up front for all.
-        return Alert.objects.filter(source=self.source, fingerprint=fingerprint).order_by("-id").first()
 
     def _refresh(self, alert: Alert, parsed: ParsedAlert) -> None:
         alert.payload = self.stored

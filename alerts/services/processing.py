@@ -8,8 +8,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from actions.choices import RunStatus
@@ -18,6 +19,7 @@ from alerts.choices import AlertStatus, IncidentPolicy, ResponseTrigger
 from alerts.models import Alert, AlertRule, TriggeredRun
 from alerts.responses import TemplateError, alert_context, response_parameters, response_problems
 from alerts.selectors import AlertPlan, alert_plan, incident_open_for_group
+from alerts.services.ingest import processing_enqueue
 from common.actor import Actor, Source
 from common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from incidents.choices import EventKind
@@ -44,10 +46,58 @@ def alerts_process(*, alert_ids: list[int]) -> int:
     for alert_id in alert_ids:
         try:
             done += alert_process(alert_id=alert_id) is not None
-        except Exception:
-            # One bad alert must not hold back the rest; it stays unprocessed for the sweeper to retry.
+        except Exception as error:
+            # One bad alert must not hold back the rest; it stays unprocessed for the sweeper to retry,
+            # a bounded number of times.
             logger.exception("Processing alert %s failed", alert_id)
+            _failure_record(alert_id, error)
     return done
+
+
+def _failure_record(alert_id: int, error: Exception) -> None:
+    """Count a failed attempt, with its error, on the alert; at ALERT_PROCESSING_MAX_ATTEMPTS mark
+    it failed, so the sweeper stops retrying what fails every time (a person can retry it)."""
+    message = f"{type(error).__name__}: {error}"[:ERROR_LENGTH]
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.select_for_update().filter(pk=alert_id, processed=False).first()
+            if alert is None or alert.processing_failed_at is not None:
+                return
+            alert.processing_attempts += 1
+            alert.processing_error = message
+            if alert.processing_attempts >= settings.ALERT_PROCESSING_MAX_ATTEMPTS:
+                alert.processing_failed_at = timezone.now()
+                _note(alert, f"Processing failed {alert.processing_attempts} times; given up: {message}")
+                logger.error(
+                    "Alert %s failed processing %d times; marked failed", alert_id, alert.processing_attempts
+                )
+            alert.save(update_fields=[*FAILURE_FIELDS, "notes", "updated_at"])
+    except DatabaseError:
+        # The database itself is what failed (or still is): nothing to record the attempt in.
+        logger.warning("Could not record the failed processing of alert %s", alert_id, exc_info=True)
+
+
+FAILURE_FIELDS = ["processing_attempts", "processing_error", "processing_failed_at"]
+ERROR_LENGTH = 2000
+
+
+def alerts_processing_retry(*, alert_ids: list[int], by: Actor) -> int:
+    """A person retries alerts marked failed (after fixing what made them fail): their attempts start
+    over and they are enqueued. Returns how many were failed and are now retried."""
+    by.require("alerts.change_alert", "retry alert processing")
+    with transaction.atomic():
+        retried = list(
+            Alert.objects.select_for_update()
+            .filter(pk__in=alert_ids, processed=False, processing_failed_at__isnull=False)
+            .order_by("pk")
+        )
+        for alert in retried:
+            alert.processing_attempts = 0
+            alert.processing_failed_at = None
+            _note(alert, f"{by} retried processing after: {alert.processing_error}")
+            alert.save(update_fields=[*FAILURE_FIELDS, "notes", "updated_at"])
+        processing_enqueue([alert.pk for alert in retried])
+    return len(retried)
 
 
 def alert_process(*, alert_id: int) -> Alert | None:
@@ -67,6 +117,7 @@ def alert_process(*, alert_id: int) -> Alert | None:
             _process_resolved(alert)
         alert.processed = True
         alert.processed_at = timezone.now()
+        alert.processing_attempts, alert.processing_error, alert.processing_failed_at = 0, "", None
         alert.save()
         if alert.status == AlertStatus.FIRING and alert.incident is not None:
             incident_repeat_mark(incident=alert.incident)  # Its alert names just grew.
@@ -271,10 +322,20 @@ def _process_resolved(alert: Alert) -> None:
 
 def alerts_sweep(*, now: datetime | None = None) -> int:
     """Beat: process alerts the broker never delivered (stored while it was down, or a lost
-    message), oldest first; a grace period leaves fresh ones to their task."""
+    message), oldest first. Fresh ones (within the grace period) probably have their task on the
+    way, so they are not processed here but sent one more message: a duplicate does nothing, and
+    alerts stored just before the broker came back need not wait for the next sweep. Alerts marked
+    failed are left alone."""
     cutoff = (now or timezone.now()) - SWEEP_GRACE
+    pending = Alert.objects.filter(processed=False, processing_failed_at__isnull=True)
+    fresh = list(
+        pending.filter(last_received_at__gt=cutoff)
+        .order_by("last_received_at", "id")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    processing_enqueue(fresh)
     ids = list(
-        Alert.objects.filter(processed=False, last_received_at__lte=cutoff)
+        pending.filter(last_received_at__lte=cutoff)
         .order_by("last_received_at", "id")
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )

@@ -39,6 +39,10 @@ def alert_source_create(
     default_service: Service | None = None,
     rate_limit_per_minute: int | None = None,
     max_body_bytes: int | None = None,
+    max_labels: int | None = None,
+    max_label_name_length: int | None = None,
+    max_label_value_length: int | None = None,
+    max_annotation_value_length: int | None = None,
     enabled: bool = True,
 ) -> tuple[AlertSource, str]:
     """Create a source; returns it with its token, which is not stored and cannot be shown again."""
@@ -56,6 +60,12 @@ def alert_source_create(
             settings.ALERT_RATE_LIMIT_PER_MINUTE if rate_limit_per_minute is None else rate_limit_per_minute
         ),
         max_body_bytes=settings.ALERT_MAX_BODY_BYTES if max_body_bytes is None else max_body_bytes,
+        max_labels=_or_default(max_labels, settings.ALERT_MAX_LABELS),
+        max_label_name_length=_or_default(max_label_name_length, settings.ALERT_MAX_LABEL_NAME_LENGTH),
+        max_label_value_length=_or_default(max_label_value_length, settings.ALERT_MAX_LABEL_VALUE_LENGTH),
+        max_annotation_value_length=_or_default(
+            max_annotation_value_length, settings.ALERT_MAX_ANNOTATION_VALUE_LENGTH
+        ),
         enabled=enabled,
     )
     token = _new_token(source)
@@ -63,6 +73,10 @@ def alert_source_create(
     with transaction.atomic():
         source.save()
     return source, token
+
+
+def _or_default(value: int | None, default: int) -> int:
+    return default if value is None else value
 
 
 def alert_source_rotate_token(*, source: AlertSource, by: Actor) -> str:
@@ -83,6 +97,10 @@ SOURCE_FIELDS = (
     "default_service",
     "rate_limit_per_minute",
     "max_body_bytes",
+    "max_labels",
+    "max_label_name_length",
+    "max_label_value_length",
+    "max_annotation_value_length",
     "enabled",
 )
 

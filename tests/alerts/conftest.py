@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 
+from alerts import ratelimit
 from alerts.services import alert_source_create
 from common.actor import Actor
 
@@ -28,10 +29,12 @@ def load(name: str) -> dict:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(settings):
+def _isolated_cache(settings, monkeypatch):
     """Rate-limit counters live in the cache; each test starts from an empty in-memory one, so
-    counters of an earlier test (same source id, same minute) never leak in."""
+    counters of an earlier test (same source id, same minute) never leak in; and from fresh
+    process-local windows, so a test that made the cache fail leaves no fallback behind."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    monkeypatch.setattr(ratelimit, "_local", ratelimit._LocalWindows())
     cache.clear()
     yield
     cache.clear()

@@ -23,11 +23,17 @@ def ingest(source, data):
     return alerts_ingest(source=source, payload=parse(source.kind, data), raw=data)
 
 
-def single(status="firing", fingerprint="fp-1", **labels):
+# After the fixture's alert resolved (at 15:00, see `single`): a recurrence, not a replay.
+LATER = "2024-03-05T16:00:00Z"
+
+
+def single(status="firing", fingerprint="fp-1", starts_at=None, **labels):
     data = load("alertmanager_firing_single.json")
     alert = data["alerts"][0]
     alert["status"] = status
     alert["fingerprint"] = fingerprint
+    if starts_at:
+        alert["startsAt"] = starts_at
     alert["labels"].update(labels)
     if status == "resolved":
         alert["endsAt"] = "2024-03-05T15:00:00Z"
@@ -154,7 +160,7 @@ def test_resolve_closes_the_open_alert_and_a_later_firing_opens_a_new_one(make_s
     assert resolved.status == "resolved"
     assert resolved.ends_at.isoformat() == "2024-03-05T15:00:00+00:00"
 
-    (reopened,) = ingest(source, single())
+    (reopened,) = ingest(source, single(starts_at=LATER))
     assert reopened.pk != opened.pk
     assert reopened.status == "firing"
     assert reopened.occurrence_count == 1
@@ -235,16 +241,16 @@ def test_lost_insert_race_updates_the_row_the_other_request_created(make_source,
     source, _ = make_source()
     ingest(source, single())
 
-    real = alerts.services.ingest._open_alerts
+    real = alerts.services.ingest._latest_alerts
     misses = []
 
     def stale_once(src, fingerprints):
         if not misses:
             misses.append(1)
-            return {}
+            return []
         return real(src, fingerprints)
 
-    monkeypatch.setattr(alerts.services.ingest, "_open_alerts", stale_once)
+    monkeypatch.setattr(alerts.services.ingest, "_latest_alerts", stale_once)
     (alert,) = ingest(source, single())
 
     assert misses
@@ -256,7 +262,7 @@ def test_lost_insert_race_updates_the_row_the_other_request_created(make_source,
 def test_a_race_lost_every_time_gives_up_with_the_integrity_error(make_source, monkeypatch):
     source, _ = make_source()
     ingest(source, single())
-    monkeypatch.setattr(alerts.services.ingest, "_open_alerts", lambda src, fingerprints: {})
+    monkeypatch.setattr(alerts.services.ingest, "_latest_alerts", lambda src, fingerprints: [])
 
     with pytest.raises(IntegrityError):
         ingest(source, single())
@@ -267,8 +273,8 @@ def test_a_race_lost_every_time_gives_up_with_the_integrity_error(make_source, m
 # --- batches --------------------------------------------------------------------------------------
 
 
-def batch(fingerprints, status="firing"):
-    data = single()
+def batch(fingerprints, status="firing", starts_at=None):
+    data = single(starts_at=starts_at)
     template = data["alerts"][0]
     data["alerts"] = [
         {**copy.deepcopy(template), "fingerprint": fingerprint, "status": status}
@@ -315,7 +321,7 @@ def test_fire_resolve_fire_in_one_payload(make_source):
     ingest(source, single(fingerprint="fp-old"))
     data = batch(["fp-new", "fp-old"])
     data["alerts"] += batch(["fp-new", "fp-old"], status="resolved")["alerts"]
-    data["alerts"] += batch(["fp-new", "fp-old"])["alerts"]
+    data["alerts"] += batch(["fp-new", "fp-old"], starts_at=LATER)["alerts"]
 
     landed = ingest(source, data)
 
@@ -328,6 +334,24 @@ def test_fire_resolve_fire_in_one_payload(make_source):
         assert rows[1].occurrence_count == 1
     assert Alert.objects.get(fingerprint="fp-old", status="resolved").occurrence_count == 2
     assert all(alert.processed is False for alert in Alert.objects.all())
+
+
+def test_a_firing_replayed_after_its_resolve_is_counted_not_reopened(make_source):
+    """Within one payload or across payloads: a firing that started before the alert ended is an
+    old notification. Only one that starts later (LATER) opens a new alert."""
+    source, _ = make_source()
+    data = batch(["fp-a"])
+    data["alerts"] += batch(["fp-a"], status="resolved")["alerts"]
+    data["alerts"] += batch(["fp-a"])["alerts"]
+
+    landed = ingest(source, data)
+    (again,) = ingest(source, single(fingerprint="fp-a"))
+
+    assert {alert.pk for alert in landed} == {again.pk}
+    alert = Alert.objects.get()
+    assert (alert.status, alert.replays, alert.occurrence_count) == ("resolved", 2, 1)
+    (recurred,) = ingest(source, single(fingerprint="fp-a", starts_at=LATER))
+    assert recurred.status == "firing" and Alert.objects.count() == 2
 
 
 def test_resolved_twice_in_one_payload_for_an_unseen_alert_is_recorded_once(make_source):

@@ -1,25 +1,31 @@
 """alerts.services.processing: silences, rule matches, incidents opened or joined, and automated
 responses triggered immediately, after a delay or after approval."""
 
+import hashlib
+import logging
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from actions.choices import RunStatus
 from actions.models import ActionRun
 from actions.services import action_run_approve
 from alerts.choices import ResponseTrigger
+from alerts.matching import group_key
 from alerts.models import Alert, AlertRule, TriggeredRun
 from alerts.selectors import rules_preview
 from alerts.services import alert_rule_save, silence_save
 from alerts.services.processing import alert_incident_create, alert_process, alerts_process, alerts_sweep
+from alerts.tasks import process_alerts
 from common.actor import Actor, Source
 from common.exceptions import ConflictError
 from incidents.choices import EventKind
-from incidents.models import Incident, TimelineEvent
+from incidents.models import Incident, Priority, TimelineEvent
 from incidents.services import incident_acknowledge, incident_resolve
 from tests.alerts.support import am_alert, am_payload, ingest
+from tests.incidents.support import seed_reference_data
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system()
@@ -322,12 +328,18 @@ def test_a_resolve_for_an_alert_never_processed_as_firing_opens_nothing(source, 
     assert Incident.objects.count() == 0
 
 
-def test_the_sweeper_processes_what_the_broker_never_delivered(source, rule):
+def test_the_sweeper_processes_what_the_broker_never_delivered(
+    source, rule, django_capture_on_commit_callbacks, monkeypatch
+):
     rule()
     old, fresh = ingest(source, am_payload(am_alert(fingerprint="a"), am_alert(fingerprint="b")))
     Alert.objects.filter(pk=old.pk).update(last_received_at=timezone.now() - timedelta(minutes=2))
+    sent = []
+    monkeypatch.setattr(process_alerts, "apply_async", lambda args, **options: sent.append(args))
 
-    assert alerts_sweep() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert alerts_sweep() == 1
+    assert sent == [[[fresh.pk]]]  # one more message for the fresh one, in case its own was lost
 
     old.refresh_from_db()
     fresh.refresh_from_db()
@@ -388,3 +400,108 @@ def test_the_rule_tester_explains_and_writes_nothing(source, rule, host_action):
         AlertRule.objects.count(),
     )
     assert before == after
+
+
+# --- long group keys, alerts that keep failing, replays -------------------------------------------
+
+
+def test_a_long_group_key_is_hashed_to_fit_its_column(source, rule):
+    rule(incident_policy="attach", group_by=["alertname", "service"])
+    long = "s" * 1000
+
+    a, b = fire(
+        source,
+        am_alert(fingerprint="a", instance="web-1:9100", service=long + "-x"),
+        am_alert(fingerprint="b", instance="web-2:9100", service=long + "-x"),
+    )
+    (c,) = fire(source, am_alert(fingerprint="c", service=long + "-y"))
+
+    full = f'alertname="InstanceDown",service="{long}-x"'
+    assert group_key(["service", "alertname"], a.labels) == a.group_key  # the same every time
+    assert len(a.group_key) == Alert._meta.get_field("group_key").max_length == 500
+    assert a.group_key.startswith('alertname="InstanceDown",service="sss')
+    assert a.group_key.endswith("…sha256:" + hashlib.sha256(full.encode()).hexdigest())
+    assert a.processed and c.processed
+    # Same labels, same group; a difference past the readable start still makes another group.
+    assert a.incident == b.incident != c.incident
+    assert a.group_key != c.group_key and a.group_key[:400] == c.group_key[:400]
+
+
+def test_an_alert_that_keeps_failing_is_marked_failed_and_left_alone(source, rule, settings, caplog):
+    """A real failure: no priority to open its incident with. It is retried by each sweep until the
+    limit, then marked failed with its error and no longer swept."""
+    settings.ALERT_PROCESSING_MAX_ATTEMPTS = 3
+    rule()
+    Priority.objects.all().delete()
+    am_alert_payload = am_payload(am_alert())
+    (alert,) = ingest(source, am_alert_payload)
+    later = timezone.now() + timedelta(minutes=1)
+
+    for attempt in (1, 2, 3):
+        assert alerts_sweep(now=later) == 0
+        alert.refresh_from_db()
+        assert alert.processing_attempts == attempt and not alert.processed
+        assert "IndexError" in alert.processing_error
+    assert alert.processing_failed_at is not None
+    assert "Processing failed 3 times; given up: IndexError" in alert.notes[-1]
+
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="alerts.services.processing"):
+        assert alerts_sweep(now=later) == 0
+    alert.refresh_from_db()
+    assert alert.processing_attempts == 3
+    assert not caplog.records  # not even tried
+    # A repeat of the same firing does not start it over; a resolution is a new change.
+    ingest(source, am_alert_payload)
+    alert.refresh_from_db()
+    assert alert.processing_failed_at is not None
+
+
+def test_a_failed_alert_is_visible_in_the_admin_and_can_be_retried(source, rule, settings, admin_client):
+    settings.ALERT_PROCESSING_MAX_ATTEMPTS = 1
+    rule()
+    Priority.objects.all().delete()
+    (failed,) = ingest(source, am_payload(am_alert(fingerprint="a")))
+    (fine,) = ingest(source, am_payload(am_alert(fingerprint="b", alertname="Other")))
+    alerts_sweep(now=timezone.now() + timedelta(minutes=1))
+
+    changelist = admin_client.get(reverse("admin:alerts_alert_changelist"), {"processing": "failed"})
+    assert list(changelist.context["cl"].result_list) == [Alert.objects.get(pk=failed.pk)]
+    assert "Failed after 1 attempts" in changelist.content.decode()
+    page = admin_client.get(reverse("admin:alerts_alert_change", args=[failed.pk])).content.decode()
+    assert "IndexError" in page
+
+    seed_reference_data()  # the cause is fixed
+    admin_client.post(
+        reverse("admin:alerts_alert_changelist"),
+        {"action": "retry_processing", "_selected_action": [failed.pk, fine.pk]},
+    )
+    failed.refresh_from_db()
+    assert failed.processing_failed_at is None and failed.processing_attempts == 0
+    assert "retried processing after: IndexError" in failed.notes[-1]
+    assert alerts_sweep(now=timezone.now() + timedelta(minutes=1)) == 1
+    failed.refresh_from_db()
+    assert failed.processed and failed.incident is not None and not failed.processing_error
+
+
+def test_an_old_firing_replayed_after_the_resolve_reopens_nothing(source, rule, host_action):
+    """Alertmanager (or a queue) sends a firing notification again after the alert resolved: same
+    startsAt, so it is a replay, counted on the resolved alert. A recurrence starts later."""
+    rule(responses=[{"action": host_action, "parameters": {"host": "{{ alert.labels.instance }}"}}])
+    firing = am_payload(am_alert())  # started 10:00
+    (alert,) = fire(source, am_alert())
+    fire(source, am_alert(status="resolved"))  # ended 10:30
+    runs = ActionRun.objects.count()
+
+    (replayed,) = fire(source, am_alert())
+    again = ingest(source, firing)
+
+    assert replayed.pk == again[0].pk == alert.pk
+    alert.refresh_from_db()
+    assert alert.status == "resolved" and alert.replays == 2
+    assert Alert.objects.count() == 1 and Incident.objects.count() == 1
+    assert ActionRun.objects.count() == runs
+
+    (recurred,) = fire(source, am_alert(starts_at="2026-11-22T11:00:00Z"))
+    assert recurred.pk != alert.pk and recurred.status == "firing"
+    assert Incident.objects.count() == 2

@@ -3,22 +3,28 @@ URL configuration and middleware."""
 
 import hashlib
 import hmac
+import io
 import json
+import logging
 import os
 import threading
 import time
 import uuid
 
+import psycopg
 import pytest
 from django.core.cache import caches
+from django.core.handlers.wsgi import WSGIHandler
 from django.db import DatabaseError, connection
-from django.test import Client
+from django.test import Client, RequestFactory, override_settings
 
 import alerts.views
+from alerts import ratelimit
 from alerts.models import Alert, AlertPayload, AlertSource
 from alerts.services import alert_source_rotate_token
 from common.actor import Actor
 from tests.alerts.conftest import load
+from tests.alerts.support import am_alert, am_payload
 from tests.conftest import ON_POSTGRES
 
 pytestmark = pytest.mark.django_db
@@ -262,12 +268,53 @@ def test_rate_limit(client, make_source):
 
 
 def test_rate_limit_counts_alerts_and_is_per_source(client, make_source):
-    _, busy = make_source(name="Busy", rate_limit_per_minute=2)
-    _, quiet = make_source(name="Quiet", rate_limit_per_minute=2)
+    _, busy = make_source(name="Busy", rate_limit_per_minute=4)
+    _, quiet = make_source(name="Quiet", rate_limit_per_minute=4)
+    batch = load("alertmanager_batch_mixed.json")  # three alerts
 
-    assert_error(post(client, f"/hooks/{busy}/", load("alertmanager_batch_mixed.json")), 429, "rate_limited")
-    assert post(client, f"/hooks/{quiet}/").status_code == 202
-    assert not Alert.objects.filter(source__name="Busy").exists()
+    assert post(client, f"/hooks/{busy}/", batch).status_code == 202
+    assert_error(post(client, f"/hooks/{busy}/", batch), 429, "rate_limited")
+    assert post(client, f"/hooks/{quiet}/", batch).status_code == 202
+    assert AlertPayload.objects.filter(source__name="Busy").count() == 1
+
+
+def test_a_refused_batch_does_not_count_against_the_window(client, make_source):
+    """A batch that does not fit is refused whole and counts nothing: the source's single alerts
+    still get the rest of the minute, however often the sender retries the batch."""
+    _, token = make_source(rate_limit_per_minute=10)
+    for i in range(5):
+        assert (
+            post(client, f"/hooks/{token}/", am_payload(am_alert(fingerprint=f"one-{i}"))).status_code == 202
+        )
+    batch = am_payload(*(am_alert(fingerprint=f"batch-{i}") for i in range(8)))
+    for _ in range(20):  # Alertmanager retrying the refused batch
+        response = post(client, f"/hooks/{token}/", batch)
+        payload = assert_error(response, 429, "rate_limited")
+        assert "10 alerts per minute" in payload["detail"]
+        assert 1 <= int(response["Retry-After"]) <= 60
+
+    for i in range(5, 10):
+        assert (
+            post(client, f"/hooks/{token}/", am_payload(am_alert(fingerprint=f"one-{i}"))).status_code == 202
+        )
+    assert_error(
+        post(client, f"/hooks/{token}/", am_payload(am_alert(fingerprint="one-10"))), 429, "rate_limited"
+    )
+    assert Alert.objects.count() == 10
+    assert not Alert.objects.filter(fingerprint__startswith="batch-").exists()
+
+
+def test_a_batch_larger_than_the_limit_is_refused_with_the_limit(client, make_source):
+    _, token = make_source(rate_limit_per_minute=10)
+    batch = am_payload(*(am_alert(fingerprint=f"fp-{i}") for i in range(11)))
+
+    payload = assert_error(post(client, f"/hooks/{token}/", batch), 413, "batch_too_large")
+    assert "11 alerts in one request" in payload["detail"]
+    assert "at most 10 alerts per minute" in payload["detail"]
+    assert "max_alerts" in payload["detail"]
+    # It took nothing from the window: ten alerts still fit this minute.
+    batch = am_payload(*(am_alert(fingerprint=f"fp-{i}") for i in range(10)))
+    assert post(client, f"/hooks/{token}/", batch).status_code == 202
 
 
 # --- 503 ------------------------------------------------------------------------------------------
@@ -364,10 +411,251 @@ def test_rate_limit_on_redis_counts_in_one_window(client, make_source, settings)
     keys = [
         f"alerts:rate:{source.pk}:{window}" for window in (int(time.time() // 60) - 1, int(time.time() // 60))
     ]
-    assert max(caches["default"].get(key) or 0 for key in keys) == 5
+    # 3 + 1 accepted; the refused single is not counted.
+    assert max(caches["default"].get(key) or 0 for key in keys) == 4
     backend = caches["default"]
     for key in keys:
         full_key = backend.make_and_validate_key(key)
         ttl = backend._cache.get_client(full_key).ttl(full_key)
         assert ttl == -2 or 0 < ttl <= 120
         backend.delete(key)
+
+
+# --- secrets in logs ------------------------------------------------------------------------------
+
+
+def test_refused_requests_never_log_the_token(client, make_source, caplog):
+    """Django logs the path of every 4xx answer; the token in it is cut to the admin's prefix."""
+    source, token = make_source(rate_limit_per_minute=1, max_body_bytes=2000)
+    url = f"/hooks/{token}/"
+    with caplog.at_level(logging.DEBUG):
+        assert post(client, url).status_code == 202
+        assert_error(post(client, url), 429, "rate_limited")
+        assert_error(post(client, url, body="{not json"), 400, "invalid_payload")
+        assert_error(post(client, url, body=json.dumps(dict(SINGLE, pad="x" * 3000))), 413, "too_large")
+        assert_error(post(client, f"/hooks/{token}x/?token={token}"), 401, "not_authenticated")
+
+    assert token not in caplog.text
+    assert token[:7] not in caplog.text.replace(f"{source.token_prefix}…", "")
+    assert caplog.text.count(f"/hooks/{source.token_prefix}…/") == 4
+
+
+def test_the_development_server_log_is_redacted_too(make_source):
+    """runserver logs every request line on `django.server`, which does not propagate."""
+    _, token = make_source()
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    server_log = logging.getLogger("django.server")
+    server_log.addHandler(handler)
+    try:
+        # As django.core.servers.basehttp.WSGIRequestHandler.log_message calls it.
+        server_log.info('"%s" %s %s', f"POST /hooks/{token}/ HTTP/1.1", "202", "31")
+        server_log.info('"%s" %s %s', f"GET /status/?page=2&token={token} HTTP/1.1", "404", "10")
+    finally:
+        server_log.removeHandler(handler)
+
+    assert [record.getMessage() for record in records] == [
+        f'"POST /hooks/{token[:8]}…/ HTTP/1.1" 202 31',
+        f'"GET /status/?page=2&token={token[:8]}… HTTP/1.1" 404 10',
+    ]
+
+
+# --- wrong tokens are throttled per client --------------------------------------------------------
+
+
+def test_repeated_wrong_tokens_from_one_client_get_429(client, make_source, settings):
+    settings.ALERT_WEBHOOK_AUTH_FAILURES_PER_MINUTE = 5
+    source, token = make_source()
+    attacker = {"REMOTE_ADDR": "203.0.113.7"}
+    for i in range(5):
+        response = client.post(f"/hooks/guess-{i}/", data="{}", content_type="application/json", **attacker)
+        assert_error(response, 401, "not_authenticated")
+
+    for key in ("guess-5", token):  # refused before any lookup, even with a valid token
+        response = client.post(f"/hooks/{key}/", data="{}", content_type="application/json", **attacker)
+        assert_error(response, 429, "too_many_failures")
+        assert 1 <= int(response["Retry-After"]) <= 60
+    response = client.post(
+        f"/hooks/{source.slug}/",
+        data="{}",
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Bearer wrong",
+        **attacker,
+    )
+    assert_error(response, 429, "too_many_failures")
+
+    # Another client is not affected, and its good requests never count as failures.
+    other = {"REMOTE_ADDR": "198.51.100.2"}
+    for _ in range(10):
+        response = client.post(
+            f"/hooks/{token}/", data=json.dumps(SINGLE), content_type="application/json", **other
+        )
+        assert response.status_code == 202
+    assert_error(
+        client.post("/hooks/guess/", data="{}", content_type="application/json", **other),
+        401,
+        "not_authenticated",
+    )
+
+
+# --- stored values are capped ---------------------------------------------------------------------
+
+
+def alert_with(labels=None, annotations=None):
+    alert = am_alert()
+    alert["labels"].update(labels or {})
+    alert["annotations"].update(annotations or {})
+    return am_payload(alert)
+
+
+@pytest.mark.parametrize(
+    ("labels", "annotations", "named"),
+    [
+        ({"big": "v" * 1_000_000}, None, "alerts[0].labels.big is 1000000 characters long"),
+        ({"k" * 900_000: "v"}, None, "a name of 900000 characters"),
+        ({f"l{i}": "v" for i in range(60_000)}, None, "alerts[0].labels has 60003 entries"),
+        (None, {"description": "d" * 20_000}, "alerts[0].annotations.description is 20000 characters"),
+        (None, {f"a{i}": "v" for i in range(100)}, "alerts[0].annotations has 102 entries"),
+    ],
+)
+def test_oversized_labels_and_annotations_are_refused_with_the_limit(
+    client, make_source, labels, annotations, named
+):
+    _, token = make_source(max_body_bytes=5 * 1024 * 1024)
+    payload = assert_error(
+        post(client, f"/hooks/{token}/", alert_with(labels, annotations)), 400, "invalid_payload"
+    )
+
+    assert named in payload["detail"]
+    assert "at most" in payload["detail"]
+    assert not AlertPayload.objects.exists()
+
+
+def test_label_limits_are_per_source(client, make_source):
+    _, strict = make_source(
+        name="Strict",
+        max_labels=4,
+        max_label_name_length=12,
+        max_label_value_length=20,
+        max_annotation_value_length=30,
+    )
+    _, default = make_source(name="Default")
+    long_description = alert_with(annotations={"description": "d" * 31})
+
+    payload = assert_error(post(client, f"/hooks/{strict}/", long_description), 400, "invalid_payload")
+    assert "at most 30 (max_annotation_value_length)" in payload["detail"]
+    payload = assert_error(
+        post(client, f"/hooks/{strict}/", alert_with({"k": "v" * 21})), 400, "invalid_payload"
+    )
+    assert "at most 20 (max_label_value_length)" in payload["detail"]
+    payload = assert_error(
+        post(client, f"/hooks/{strict}/", alert_with({"k" * 13: "v"})), 400, "invalid_payload"
+    )
+    assert "at most 12 (max_label_name_length)" in payload["detail"]
+    payload = assert_error(
+        post(client, f"/hooks/{strict}/", alert_with({"x": "1", "y": "2"})), 400, "invalid_payload"
+    )
+    assert "at most 4 (max_labels)" in payload["detail"]
+
+    assert post(client, f"/hooks/{strict}/", alert_with({"x": "1"})).status_code == 202
+    assert post(client, f"/hooks/{default}/", long_description).status_code == 202
+
+
+# --- the cache (Redis) down: the limiter fails open -----------------------------------------------
+
+
+def test_with_the_cache_down_alerts_are_stored_and_the_limit_counted_locally(client, make_source, caplog):
+    _, token = make_source(rate_limit_per_minute=3)
+    # Nothing listens on port 1: connections are refused at once, as when Redis is stopped.
+    dead_redis = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+    }
+
+    with (
+        override_settings(CACHES={"default": dead_redis}),
+        caplog.at_level(logging.WARNING, "alerts.ratelimit"),
+    ):
+        statuses = [
+            post(client, f"/hooks/{token}/", am_payload(am_alert(fingerprint=f"fp-{i}"))).status_code
+            for i in range(4)
+        ]
+        wrong = post(client, "/hooks/wrong/")
+
+    assert statuses == [202, 202, 202, 429]
+    assert_error(wrong, 401, "not_authenticated")
+    assert Alert.objects.count() == 3
+    # Each request's wrong-token check, then its take (or, for the wrong token, its failure).
+    assert ratelimit.fallback_count() == 10
+    warnings = [r for r in caplog.records if r.name == "alerts.ratelimit"]
+    assert len(warnings) == 1  # once a minute, not once a request
+    assert "the cache is unreachable (ConnectionError" in warnings[0].getMessage()
+
+
+# --- the database down: JSON 503, never an HTML 500 -----------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_unreachable_is_json_503_with_retry_after(make_source):
+    """The source lookup is the first query: with the database gone it fails, and the answer is
+    still JSON that Alertmanager retries."""
+    _, token = make_source()
+    saved = dict(connection.settings_dict)
+    connection.close()
+    if ON_POSTGRES:
+        connection.settings_dict["PORT"] = "1"
+    else:
+        connection.settings_dict["NAME"] = "/nonexistent/mitigate.sqlite3"
+    try:
+        response = Client(raise_request_exception=False).post(
+            f"/hooks/{token}/", data=json.dumps(SINGLE), content_type="application/json"
+        )
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+
+    assert response["Content-Type"] == "application/json"
+    assert_error(response, 503, "unavailable")
+    assert response["Retry-After"] == "5"
+    assert not Alert.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_dropped_database_connection_is_replaced_before_the_request(make_source):
+    """The server ended the web process's persistent connection (restart, failover): with
+    CONN_HEALTH_CHECKS the next request notices at its start and reconnects, instead of failing."""
+    _, token = make_source()
+    handler = WSGIHandler()
+    assert _wsgi_post(handler, f"/hooks/{token}/")[0] == "202 Accepted"
+    assert connection.connection is not None  # kept open for the next request (CONN_MAX_AGE)
+    pid = connection.connection.info.backend_pid
+    with psycopg.connect(**_psycopg_params(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    status, body = _wsgi_post(handler, f"/hooks/{token}/", fingerprint="after-drop")
+    assert status == "202 Accepted", body
+    assert Alert.objects.count() == 2
+
+
+def _wsgi_post(handler, path, fingerprint="fp-1"):
+    """One request through Django's WSGI handler, as a server sends it: with request_started, which
+    checks persistent connections (the test client skips that)."""
+    body = json.dumps(am_payload(am_alert(fingerprint=fingerprint))).encode()
+    environ = RequestFactory()._base_environ(
+        PATH_INFO=path,
+        REQUEST_METHOD="POST",
+        CONTENT_TYPE="application/json",
+        CONTENT_LENGTH=str(len(body)),
+        **{"wsgi.input": io.BytesIO(body)},
+    )
+    answer = {}
+    chunks = handler(environ, lambda status, headers: answer.update(status=status))
+    return answer["status"], b"".join(chunks)
+
+
+def _psycopg_params():
+    params = connection.get_connection_params()
+    return {k: v for k, v in params.items() if k in {"dbname", "user", "password", "host", "port"}}
