@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
@@ -100,7 +101,7 @@ def postmortem_draft_for_resolved(*, incident_id: int) -> Postmortem | None:
     incident = Incident.objects.select_related("priority").filter(pk=incident_id).first()
     if (
         incident is None
-        or incident.priority.code not in POSTMORTEM_PRIORITIES
+        or incident.closing_priority not in POSTMORTEM_PRIORITIES
         or incident.status not in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
         or Postmortem.objects.filter(incident=incident).exists()
     ):
@@ -112,9 +113,10 @@ def postmortem_draft_for_resolved(*, incident_id: int) -> Postmortem | None:
 
 
 def postmortem_drafts_sweep(*, since: timedelta = timedelta(days=7)) -> int:
-    """Beat: draft the post-mortems a lost message missed (recently resolved P1/P2 incidents)."""
+    """Beat: draft the post-mortems a lost message missed (recently resolved P1/P2 incidents, or
+    raised to P1/P2 after their resolution)."""
     ids = Incident.objects.filter(
-        priority__code__in=POSTMORTEM_PRIORITIES,
+        Q(priority__code__in=POSTMORTEM_PRIORITIES) | Q(peak_priority__in=POSTMORTEM_PRIORITIES),
         status__in=(IncidentStatus.RESOLVED, IncidentStatus.CLOSED),
         resolved_at__gte=timezone.now() - since,
         postmortem__isnull=True,
