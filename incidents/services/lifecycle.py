@@ -70,6 +70,14 @@ def _transition(
         with transaction.atomic():
             locked = incident_lock(incident=incident)
             method = getattr(locked, name)
+            # A guard that started refusing since the caller's check (a post-mortem sent back to
+            # draft meanwhile) still gives its reason and link.
+            if (
+                name == "close"
+                and can_proceed(method, check_conditions=False)
+                and (refusal := close_refusal(locked)) is not None
+            ):
+                raise CloseRefusedError(refusal, status=locked.status)
             if not can_proceed(method):
                 raise TransitionNotAllowedError(
                     f"Cannot {VERBS[name]} {locked.reference}: it is {locked.get_status_display().lower()}.",

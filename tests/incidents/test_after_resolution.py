@@ -10,6 +10,7 @@ from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 
 from common.exceptions import TransitionNotAllowedError
+from incidents import guards
 from incidents.choices import EventKind, IncidentStatus, Phase, RootCauseCategory
 from incidents.models import Incident
 from incidents.services import (
@@ -238,3 +239,45 @@ def test_migration_backfills_peak_priority_and_clears_phases(resolved, actor, pr
         ("P1", ""),
         ("P4", ""),
     ]
+
+
+# --- Item 24: a guard that starts refusing between the check and the lock still says why --------
+
+
+@pytest.fixture
+def registered_guards():
+    saved = dict(guards._close_guards)
+    yield
+    guards._close_guards.clear()
+    guards._close_guards.update(saved)
+
+
+def test_a_guard_refusing_under_the_lock_gives_its_reason_and_link(resolved, actor, registered_guards):
+    incident = resolved("P3")
+    calls = []
+
+    def refuses_the_second_time(candidate: Incident) -> guards.CloseRefusal | None:
+        calls.append(candidate.pk)
+        if len(calls) == 1:
+            return None
+        return guards.CloseRefusal(
+            reason="The change freeze review is pending.",
+            record="review",
+            link=None,
+            fix_url="/admin/freeze/",
+            fix_label="Open the review",
+        )
+
+    guards.close_guard_register("freeze", refuses_the_second_time)
+
+    with pytest.raises(TransitionNotAllowedError) as exc:
+        incident_close(incident=incident, by=actor)
+
+    assert exc.value.message == "The change freeze review is pending."
+    assert exc.value.extra == {
+        "status": S.RESOLVED,
+        "transition": "close",
+        "review": None,
+        "fix_url": "/admin/freeze/",
+    }
+    assert Incident.objects.get(pk=incident.pk).status == S.RESOLVED
