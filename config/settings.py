@@ -208,6 +208,10 @@ CELERY_BEAT_SCHEDULE["postmortems-drafts-sweep"] = {
     "task": "postmortems.tasks.sweep_postmortem_drafts",
     "schedule": timedelta(minutes=10),
 }
+CELERY_BEAT_SCHEDULE["postmortems-emails-sweep"] = {
+    "task": "postmortems.tasks.sweep_postmortem_emails",
+    "schedule": timedelta(seconds=env.int("POSTMORTEM_EMAIL_SWEEP_SECONDS", default=60)),
+}
 CELERY_BEAT_SCHEDULE["postmortems-action-item-reminders"] = {
     "task": "postmortems.tasks.send_action_item_reminders",
     # Daily at 08:00 in CELERY_TIMEZONE; the digest's once-a-day row makes extra runs harmless.

@@ -86,6 +86,15 @@ class IncidentAdminForm(forms.ModelForm):
             if "started_at" in self.fields:
                 self.fields["started_at"].required = False
         else:
+            if (
+                self.instance.status in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
+                and "phase" in self.fields
+            ):
+                # Cleared at resolution; a page opened while it was worked must not post it back.
+                self.fields["phase"].disabled = True
+                self.fields[
+                    "phase"
+                ].help_text = "None once resolved: the work is over (reopening restarts it)."
             for assignment in self.instance.role_assignments.all():
                 for name, role in ROLE_FIELDS.items():
                     if assignment.role == role and name in self.fields:

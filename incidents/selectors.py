@@ -8,13 +8,15 @@ from django.db.models import F, Q, QuerySet
 from django_fsm import has_transition_perm
 
 from incidents.choices import IncidentStatus
+from incidents.guards import record_joins
 from incidents.models import Incident, Priority, Service, StatusUpdate, TimelineEvent
 
 TRANSITION_NAMES = ("acknowledge", "hold", "resume", "resolve", "reopen", "close", "dismiss")
 
 
 def incident_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Incident]:
-    qs = Incident.objects.select_related("priority", "assignee", "commander").prefetch_related("services")
+    qs = Incident.objects.select_related("priority", "assignee", "commander", *record_joins())
+    qs = qs.prefetch_related("services")
     return qs.filter(**(filters or {}))
 
 
@@ -46,6 +48,22 @@ def incident_last_update_at(*, incident: Incident) -> datetime | None:
 def incident_available_transitions(*, incident: Incident, user: AbstractBaseUser) -> list[str]:
     """The human transitions this user may apply right now (admin buttons, API hints)."""
     return [name for name in TRANSITION_NAMES if has_transition_perm(getattr(incident, name), user)]
+
+
+def incident_guarded_transitions(*, incident: Incident, user: AbstractBaseUser) -> list[str]:
+    """The transitions the status and this user's permissions allow but a condition refuses for
+    now (closing a P1/P2 before its post-mortem is in review): shown with the reason, not hidden."""
+    guarded = []
+    for name in TRANSITION_NAMES:
+        method = getattr(incident, name)
+        meta, state = method._django_fsm, incident.status
+        if (
+            meta.has_transition(state)
+            and meta.has_transition_perm(incident, state, user)
+            and not meta.conditions_met(incident, state)
+        ):
+            guarded.append(name)
+    return guarded
 
 
 def incident_sla_candidates(*, now: datetime) -> QuerySet[Incident]:

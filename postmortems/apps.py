@@ -6,7 +6,11 @@ class PostmortemsConfig(AppConfig):
     verbose_name = "Post-mortems"
 
     def ready(self) -> None:
+        from incidents.guards import close_guard_register, postmortem_link_register
         from incidents.signals import incident_transitioned
+        from postmortems.guards import JOIN, postmortem_close_guard, postmortem_link
         from postmortems.receivers import draft_on_resolution
 
         incident_transitioned.connect(draft_on_resolution, dispatch_uid="postmortems-draft")
+        close_guard_register("postmortem", postmortem_close_guard)
+        postmortem_link_register(join=JOIN, link=postmortem_link)

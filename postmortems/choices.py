@@ -7,6 +7,15 @@ class PostmortemStatus(models.TextChoices):
     PUBLISHED = "published", "Published"
 
 
+class PublicationEmail(models.TextChoices):
+    """The publication email's send state: the outbox the beat sweeper reads."""
+
+    NOT_DUE = "", "Not published"
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    NO_RECIPIENTS = "no_recipients", "Not sent: no stakeholder addresses"
+
+
 class ActionItemKind(models.TextChoices):
     MONITORING = "monitoring", "Monitoring"
     RUNBOOK = "runbook", "Runbook"

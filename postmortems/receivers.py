@@ -10,7 +10,10 @@ logger = logging.getLogger(__name__)
 
 def draft_on_resolution(sender, incident: Incident, transition: str, **kwargs) -> None:
     """A P1/P2 incident resolved (by people or automation): draft its post-mortem in the background."""
-    if transition not in ("resolve", "auto_resolve") or incident.priority.code not in POSTMORTEM_PRIORITIES:
+    if (
+        transition not in ("resolve", "auto_resolve")
+        or incident.closing_priority not in POSTMORTEM_PRIORITIES
+    ):
         return
     from postmortems.tasks import create_postmortem_draft
 

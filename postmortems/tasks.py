@@ -7,6 +7,7 @@ from postmortems.services import (
     action_item_reminders_send,
     postmortem_draft_for_resolved,
     postmortem_drafts_sweep,
+    postmortem_emails_sweep,
     postmortem_publication_send,
     review_invitation_send,
 )
@@ -41,3 +42,9 @@ def send_action_item_reminders() -> int:
 def sweep_postmortem_drafts() -> int:
     """Beat: drafts for resolved P1/P2 incidents whose draft message was lost."""
     return postmortem_drafts_sweep()
+
+
+@shared_task(acks_late=True)
+def sweep_postmortem_emails() -> int:
+    """Beat: publication emails and review invitations whose message was lost (broker down)."""
+    return postmortem_emails_sweep()

@@ -8,16 +8,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from common.actor import Actor, Source
 from common.exceptions import ApplicationError, ConflictError
 from incidents.admin.display import priority_badge, status_badge
 from incidents.choices import IncidentStatus
 from incidents.forms import TRANSITION_FORMS, TransitionForm
+from incidents.guards import CloseRefusal, close_refusal
 from incidents.models import Incident
-from incidents.models.incident import TRANSITION_PERMISSION, postmortem_close_problem
-from incidents.selectors import TRANSITION_NAMES, incident_available_transitions
+from incidents.models.incident import TRANSITION_PERMISSION
+from incidents.selectors import TRANSITION_NAMES, incident_available_transitions, incident_guarded_transitions
 from incidents.services import TRANSITION_SERVICES
+from incidents.services.lifecycle import CloseRefusedError
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,16 @@ TRANSITIONS = {
 assert set(TRANSITIONS) == set(TRANSITION_NAMES) == set(TRANSITION_FORMS)
 
 
+def refusal_html(refusal: CloseRefusal) -> str:
+    """The reason closing is refused, with a link to the page where a person fixes it."""
+    return format_html(
+        '{} <a href="{}" class="incident-refusal-link">{}</a>',
+        refusal.reason,
+        refusal.fix_url,
+        refusal.fix_label,
+    )
+
+
 def admin_actor(request: HttpRequest) -> Actor:
     return Actor(user=request.user, source=Source.ADMIN)
 
@@ -65,7 +78,10 @@ class TransitionViewsMixin:
         return own + super().get_urls()
 
     def transition_buttons(self, request: HttpRequest, incident: Incident) -> list[dict]:
+        """The transitions open to this user, and those the status allows but a guard refuses for
+        now: these show too, with the reason and a link to what needs doing."""
         available = incident_available_transitions(incident=incident, user=request.user)
+        guarded = incident_guarded_transitions(incident=incident, user=request.user)
         return [
             {
                 "name": name,
@@ -73,9 +89,10 @@ class TransitionViewsMixin:
                 "url": self._transition_url(incident, name),
                 "needs_input": TRANSITION_FORMS[name].needs_input(),
                 "danger": TRANSITIONS[name].danger,
+                "refusal": close_refusal(incident) if name in guarded and name == "close" else None,
             }
             for name in TRANSITION_NAMES
-            if name in available
+            if name in available or name in guarded
         ]
 
     def _transition_url(self, incident: Incident, name: str) -> str:
@@ -107,11 +124,12 @@ class TransitionViewsMixin:
         else:
             if name not in incident_available_transitions(incident=incident, user=request.user):
                 resolved = name == "close" and incident.status == IncidentStatus.RESOLVED
-                reason = postmortem_close_problem(incident) if resolved else ""
+                refusal = close_refusal(incident) if resolved else None
                 messages.warning(
                     request,
-                    reason
-                    or f"{incident.reference} cannot be {transition.done} now: "
+                    refusal_html(refusal)
+                    if refusal
+                    else f"{incident.reference} cannot be {transition.done} now: "
                     f"it is {incident.get_status_display().lower()}.",
                 )
                 return HttpResponseRedirect(change_url)
@@ -155,6 +173,9 @@ class TransitionViewsMixin:
             for field, field_errors in errors.items():
                 form.add_error(field if field in form.fields else None, field_errors)
             return None
+        except CloseRefusedError as exc:
+            messages.error(request, refusal_html(exc.refusal))
+            return HttpResponseRedirect(change_url)
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return HttpResponseRedirect(change_url)

@@ -9,6 +9,7 @@ from common.api.fields import IdOrSlugRelatedField
 from common.api.serializers import StrictSerializer
 from incidents.choices import (
     DismissalReason,
+    IncidentStatus,
     Phase,
     Role,
     RootCauseCategory,
@@ -17,6 +18,7 @@ from incidents.choices import (
     UsersAffected,
     Visibility,
 )
+from incidents.guards import close_refusal, postmortem_link
 from incidents.models import Incident, Priority, Service, StatusUpdate, TimelineEvent
 from incidents.selectors import TRANSITION_NAMES, incident_available_transitions
 
@@ -43,6 +45,18 @@ def _priority_field(**kwargs) -> IdOrSlugRelatedField:
 # --- Output -----------------------------------------------------------------------------------
 
 
+class RecordLinkSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    url = serializers.CharField(help_text="API path of the record.")
+    admin_url = serializers.CharField(help_text="Path of its admin page.")
+
+
+class CloseRefusalSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    fix_url = serializers.CharField(help_text="Path of the admin page where this is fixed.")
+
+
 class IncidentSerializer(serializers.ModelSerializer):
     """An incident as listed; the detail view adds roles and the transitions open to the caller."""
 
@@ -51,6 +65,8 @@ class IncidentSerializer(serializers.ModelSerializer):
     services = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     assignee = serializers.SlugRelatedField(slug_field=User.USERNAME_FIELD, read_only=True)
     commander = serializers.SlugRelatedField(slug_field=User.USERNAME_FIELD, read_only=True)
+    # Joined by the list's query (incidents.selectors): no query per row.
+    postmortem = serializers.SerializerMethodField(help_text="Its post-mortem, or null.")
 
     class Meta:
         model = Incident
@@ -82,6 +98,8 @@ class IncidentSerializer(serializers.ModelSerializer):
             "reopen_count",
             "auto_resolved",
             "is_repeat",
+            "peak_priority",
+            "postmortem",
             "response_due_at",
             "resolution_due_at",
             "next_update_due_at",
@@ -91,6 +109,11 @@ class IncidentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(RecordLinkSerializer(allow_null=True))
+    def get_postmortem(self, incident: Incident) -> dict | None:
+        link = postmortem_link(incident)
+        return link.as_dict() if link else None
 
 
 class IncidentRolesSerializer(serializers.Serializer):
@@ -107,6 +130,10 @@ class IncidentDetailSerializer(IncidentSerializer):
     duplicate_of = serializers.SlugRelatedField(slug_field="reference", read_only=True)
     roles = serializers.SerializerMethodField()
     available_transitions = serializers.SerializerMethodField()
+    close_refusal = serializers.SerializerMethodField(
+        help_text="Why a resolved incident cannot close yet (a P1/P2 without its post-mortem in review), "
+        "or null."
+    )
 
     class Meta(IncidentSerializer.Meta):
         fields = [
@@ -115,6 +142,7 @@ class IncidentDetailSerializer(IncidentSerializer):
             "duplicate_of",
             "roles",
             "available_transitions",
+            "close_refusal",
         ]
         read_only_fields = fields
 
@@ -130,6 +158,13 @@ class IncidentDetailSerializer(IncidentSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=TRANSITION_NAMES)))
     def get_available_transitions(self, incident: Incident) -> list[str]:
         return incident_available_transitions(incident=incident, user=self.context["request"].user)
+
+    @extend_schema_field(CloseRefusalSerializer(allow_null=True))
+    def get_close_refusal(self, incident: Incident) -> dict | None:
+        if incident.status != IncidentStatus.RESOLVED:
+            return None
+        refusal = close_refusal(incident)
+        return {"reason": refusal.reason, "fix_url": refusal.fix_url} if refusal else None
 
 
 class TimelineEventSerializer(serializers.ModelSerializer):

@@ -5,14 +5,13 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from common.models import BaseModel
 from incidents.choices import (
-    POSTMORTEM_PRIORITIES,
-    POSTMORTEM_READY_STATUSES,
     DismissalReason,
     IncidentStatus,
     Phase,
     RootCauseCategory,
     UsersAffected,
 )
+from incidents.guards import close_refusal
 from incidents.models.catalog import Priority, Service
 
 S = IncidentStatus
@@ -23,26 +22,13 @@ def _nobody(instance: "Incident", user: object) -> bool:
     return False
 
 
-def postmortem_close_problem(incident: "Incident") -> str:
-    """Why a P1/P2 incident cannot close yet for want of its post-mortem; empty when it can."""
-    if incident.priority.code not in POSTMORTEM_PRIORITIES:
-        return ""
-    postmortem = getattr(incident, "postmortem", None)  # postmortems.Postmortem, one per incident
-    if postmortem is None:
-        return (
-            f"{incident.reference} is {incident.priority.code}: write its post-mortem and submit it "
-            "for review before closing."
-        )
-    if postmortem.status not in POSTMORTEM_READY_STATUSES:
-        return (
-            f"{incident.reference} is {incident.priority.code}: its post-mortem is still a draft; "
-            "submit it for review before closing."
-        )
-    return ""
+def _closable(incident: "Incident") -> bool:
+    # The guards the apps above register (incidents.guards): a P1/P2 needs its post-mortem.
+    return close_refusal(incident) is None
 
 
-def _postmortem_ready(incident: "Incident") -> bool:
-    return not postmortem_close_problem(incident)
+def most_urgent(*codes: str) -> str:
+    return min((c for c in codes if c), default="")
 
 
 class Incident(ConcurrentTransitionMixin, BaseModel):
@@ -101,6 +87,10 @@ class Incident(ConcurrentTransitionMixin, BaseModel):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"
     )
     reopen_count = models.PositiveIntegerField(default=0)
+    # The most urgent priority code held since the incident was first resolved. Lowering the
+    # priority afterwards leaves it, so closing still needs what that priority needs (a P1/P2 its
+    # post-mortem); reopening keeps it too: an incident resolved as a P1 was a P1.
+    peak_priority = models.CharField(max_length=2, blank=True, editable=False)
     # Resolved by automation (alerts cleared after an automated run) with no human transition;
     # cleared on reopen, so analytics count only fixes that held.
     auto_resolved = models.BooleanField(default=False, db_index=True)
@@ -138,6 +128,12 @@ class Incident(ConcurrentTransitionMixin, BaseModel):
     def is_open(self) -> bool:
         return self.status in (S.NEW, S.IN_PROGRESS, S.ON_HOLD)
 
+    @property
+    def closing_priority(self) -> str:
+        """The priority code the closing rules apply to: the current one, or the more urgent one
+        it held since resolution (codes sort by urgency: P1 < P2 < ... < P5)."""
+        return most_urgent(self.priority.code, self.peak_priority)
+
     # Transitions: only incidents.services call these, inside a transaction with the row locked.
 
     @transition(field=status, source=S.NEW, target=S.IN_PROGRESS, permission=TRANSITION_PERMISSION)
@@ -170,7 +166,7 @@ class Incident(ConcurrentTransitionMixin, BaseModel):
         source=S.RESOLVED,
         target=S.CLOSED,
         permission=TRANSITION_PERMISSION,
-        conditions=[_postmortem_ready],
+        conditions=[_closable],
     )
     def close(self) -> None:
         pass

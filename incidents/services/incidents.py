@@ -11,8 +11,10 @@ from django.utils import timezone
 
 from common.actor import Actor
 from common.exceptions import PermissionDeniedError
-from incidents.choices import EventKind, Role
+from incidents.choices import EventKind, IncidentStatus, Role
+from incidents.guards import close_refusal
 from incidents.models import Incident, Priority, Service
+from incidents.models.incident import most_urgent
 from incidents.services.references import reference_next
 from incidents.services.repeats import incident_repeat_mark
 from incidents.services.roles import role_change_apply
@@ -21,6 +23,7 @@ from incidents.services.timeline import field_change_record, timeline_event_reco
 
 ADD_PERMISSION = "incidents.add_incident"
 CHANGE_PERMISSION = "incidents.change_incident"
+AFTER_RESOLUTION = (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
 # Clocks drift; a detection time a little ahead of ours is still plausible.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -176,6 +179,7 @@ def incident_update(*, incident: Incident, by: Actor, changes: dict[str, Any]) -
 
         _validate(locked)
         if "priority" in diff:
+            _priority_after_resolution(locked)
             sla_targets_apply(incident=locked, now=now)
         locked.save()
         if "services" in diff:
@@ -188,6 +192,25 @@ def incident_update(*, incident: Incident, by: Actor, changes: dict[str, Any]) -
     return locked
 
 
+def _priority_after_resolution(incident: Incident) -> None:
+    """A priority change once the incident was resolved (not a dismissed one, never resolved):
+    the peak priority keeps the most urgent one, so lowering it does not lift the rules closing
+    applies (a P1/P2 needs its post-mortem). A closed incident must still meet them: raising a
+    closed P3 to P1 without a post-mortem in review is refused."""
+    if incident.status not in AFTER_RESOLUTION or incident.resolved_at is None:
+        return
+    incident.peak_priority = most_urgent(incident.peak_priority, incident.priority.code)
+    if incident.status == IncidentStatus.CLOSED and (refusal := close_refusal(incident)) is not None:
+        raise ValidationError(
+            {
+                "priority": [
+                    f"{incident.reference} is closed and would no longer meet what closing needs: "
+                    f"{refusal.reason}"
+                ]
+            }
+        )
+
+
 def _record_changes(*, incident: Incident, by: Actor, diff: dict[str, tuple[Any, Any]]) -> None:
     own_events = {
         "priority": EventKind.PRIORITY_CHANGED,
@@ -198,7 +221,17 @@ def _record_changes(*, incident: Incident, by: Actor, diff: dict[str, tuple[Any,
         if field not in diff:
             continue
         old, new = (_plain(v) for v in diff.pop(field))
-        field_change_record(incident=incident, by=by, kind=kind, field=field, old=old, new=new)
+        note, details = "", None
+        if field == "priority" and incident.status in AFTER_RESOLUTION and incident.peak_priority:
+            details = {"status": incident.status, "peak_priority": incident.peak_priority}
+            if incident.peak_priority != new:
+                note = (
+                    f"It was {incident.peak_priority} after resolution: closing still needs what "
+                    f"{incident.peak_priority} needs."
+                )
+        field_change_record(
+            incident=incident, by=by, kind=kind, field=field, old=old, new=new, note=note, details=details
+        )
     if diff:
         timeline_event_record(
             incident=incident,

@@ -12,8 +12,9 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 from common.actor import Actor
 from common.exceptions import ConflictError, PermissionDeniedError, TransitionNotAllowedError
 from incidents.choices import DismissalReason, EventKind, IncidentStatus, Phase
+from incidents.guards import CloseRefusal, close_refusal
 from incidents.models import Incident
-from incidents.models.incident import postmortem_close_problem
+from incidents.models.incident import most_urgent
 from incidents.services.sla import sla_breaches_record, sla_next_update_schedule
 from incidents.services.timeline import timeline_event_record
 from incidents.signals import incident_transitioned
@@ -28,6 +29,17 @@ VERBS = {
     "dismiss": "dismiss",
     "auto_resolve": "auto-resolve",
 }
+
+
+class CloseRefusedError(TransitionNotAllowedError):
+    """A close guard refused: the API body carries the record to finish (`postmortem`) and the
+    admin page that fixes it (`fix_url`); the admin links to it."""
+
+    def __init__(self, refusal: CloseRefusal, *, status: str):
+        super().__init__(
+            refusal.reason, extra={"status": status, "transition": "close", **refusal.api_extra()}
+        )
+        self.refusal = refusal
 
 
 def incident_lock(*, incident: Incident) -> Incident:
@@ -58,6 +70,14 @@ def _transition(
         with transaction.atomic():
             locked = incident_lock(incident=incident)
             method = getattr(locked, name)
+            # A guard that started refusing since the caller's check (a post-mortem sent back to
+            # draft meanwhile) still gives its reason and link.
+            if (
+                name == "close"
+                and can_proceed(method, check_conditions=False)
+                and (refusal := close_refusal(locked)) is not None
+            ):
+                raise CloseRefusedError(refusal, status=locked.status)
             if not can_proceed(method):
                 raise TransitionNotAllowedError(
                     f"Cannot {VERBS[name]} {locked.reference}: it is {locked.get_status_display().lower()}.",
@@ -134,31 +154,38 @@ def incident_resume(*, incident: Incident, by: Actor) -> Incident:
     )
 
 
-def _resolved(summary: str) -> Callable[[Incident], None]:
+def _resolved(summary: str, details: dict[str, Any]) -> Callable[[Incident], None]:
+    """Stop the clocks and the work: a resolved incident claims no work phase. The phase it ended
+    in goes to the event's `details`, so phase durations still read from the timeline."""
+
     def apply(locked: Incident) -> None:
         locked.resolved_at = timezone.now()
         locked.resolution_summary = summary
         locked.next_update_due_at = None
+        details["phase"] = {"from": locked.phase, "to": ""}
+        locked.phase = ""
+        locked.peak_priority = most_urgent(locked.peak_priority, locked.priority.code)
 
     return apply
 
 
 def incident_resolve(*, incident: Incident, by: Actor, summary: str) -> Incident:
     summary = _required("summary", summary, "A resolution summary")
+    details: dict[str, Any] = {"summary": summary}
     return _transition(
         incident=incident,
         by=by,
         name="resolve",
         kind=EventKind.RESOLVED,
         message=f"Resolved: {summary}",
-        details={"summary": summary},
-        apply=_resolved(summary),
+        details=details,
+        apply=_resolved(summary, details),
     )
 
 
-def _auto_resolved(summary: str) -> Callable[[Incident], None]:
+def _auto_resolved(summary: str, details: dict[str, Any]) -> Callable[[Incident], None]:
     def apply(locked: Incident) -> None:
-        _resolved(summary)(locked)
+        _resolved(summary, details)(locked)
         locked.auto_resolved = True
 
     return apply
@@ -171,25 +198,31 @@ def incident_auto_resolve(
     if by.user is not None:
         raise PermissionDeniedError("Only automation can auto-resolve an incident.")
     summary = _required("summary", summary, "A resolution summary")
+    details = {"summary": summary, "automated": True, **(details or {})}
     return _transition(
         incident=incident,
         by=by,
         name="auto_resolve",
         kind=EventKind.AUTO_RESOLVED,
         message=f"Resolved automatically: {summary}",
-        details={"summary": summary, "automated": True, **(details or {})},
-        apply=_auto_resolved(summary),
+        details=details,
+        apply=_auto_resolved(summary, details),
     )
 
 
 def incident_reopen(*, incident: Incident, by: Actor, reason: str) -> Incident:
     reason = _required("reason", reason, "A reason for reopening")
 
+    # It recurred: the work starts over from investigating. The peak priority stays.
+    details: dict[str, Any] = {"reason": reason, "phase": {"from": "", "to": Phase.INVESTIGATING}}
+
     def apply(locked: Incident) -> None:
         now = timezone.now()
         locked.reopen_count += 1
         locked.resolved_at = None
         locked.auto_resolved = False
+        details["phase"]["from"] = locked.phase
+        locked.phase = Phase.INVESTIGATING
         sla_next_update_schedule(incident=locked, since=now)
 
     return _transition(
@@ -198,20 +231,21 @@ def incident_reopen(*, incident: Incident, by: Actor, reason: str) -> Incident:
         name="reopen",
         kind=EventKind.REOPENED,
         message=f"Reopened: {reason}",
-        details={"reason": reason},
+        details=details,
         apply=apply,
     )
 
 
 def incident_close(*, incident: Incident, by: Actor, note: str = "") -> Incident:
-    """Close a resolved incident; a P1 or P2 needs its post-mortem in review or published (the
-    transition's condition, checked again under the lock; this check gives the reason)."""
+    """Close a resolved incident once no close guard refuses (a P1 or P2 needs its post-mortem in
+    review or published). The guards are the transition's condition, checked again under the
+    lock; this check gives the reason and the link to what needs doing."""
     note = (note or "").strip()
     if incident.status == IncidentStatus.RESOLVED:
         # A fresh read: the caller's object may have cached "no post-mortem" before one was written.
-        problem = postmortem_close_problem(Incident.objects.select_related("priority").get(pk=incident.pk))
-        if problem:
-            raise TransitionNotAllowedError(problem, extra={"status": incident.status, "transition": "close"})
+        refusal = close_refusal(Incident.objects.select_related("priority").get(pk=incident.pk))
+        if refusal is not None:
+            raise CloseRefusedError(refusal, status=incident.status)
 
     def apply(locked: Incident) -> None:
         locked.closed_at = timezone.now()

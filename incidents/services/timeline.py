@@ -47,14 +47,23 @@ def incident_note_add(*, incident: Incident, by: Actor, message: str) -> Timelin
 
 
 def field_change_record(
-    *, incident: Incident, by: Actor, kind: EventKind, field: str, old: Any, new: Any
+    *,
+    incident: Incident,
+    by: Actor,
+    kind: EventKind,
+    field: str,
+    old: Any,
+    new: Any,
+    note: str = "",
+    details: dict[str, Any] | None = None,
 ) -> TimelineEvent:
     """One event for a change of a field that matters (priority, assignee, phase); values plain."""
     label = Incident._meta.get_field(field).verbose_name.capitalize()
+    message = f"{label} changed from {old or 'none'} to {new or 'none'}."
     return timeline_event_record(
         incident=incident,
         kind=kind,
         by=by,
-        message=f"{label} changed from {old or 'none'} to {new or 'none'}.",
-        details={"field": field, "from": old, "to": new},
+        message=f"{message} {note}" if note else message,
+        details={"field": field, "from": old, "to": new, **(details or {})},
     )

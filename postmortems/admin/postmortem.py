@@ -35,7 +35,7 @@ from postmortems.admin.base import (
 from postmortems.admin.forms import ActionItemForm, PostmortemAddForm, PostmortemAdminForm, ReviewForm
 from postmortems.admin.incident import create_for_incident_view
 from postmortems.admin.timeline import TimelineViewsMixin
-from postmortems.choices import PostmortemStatus
+from postmortems.choices import PostmortemStatus, PublicationEmail
 from postmortems.markdown import postmortem_markdown
 from postmortems.models import ActionItem, Postmortem
 from postmortems.models.postmortem import CHANGE_PERMISSION, PUBLISH_PERMISSION
@@ -185,8 +185,10 @@ class PostmortemAdmin(TimelineViewsMixin, ServiceSaveMixin, admin.ModelAdmin):
         "review_at",
         "attendee_names",
         "review_invited_at",
+        "review_invitation_state",
         "submitted_at",
         "published_at",
+        "publication_email_state",
         "whys_display",
         "links_display",
         "created_by",
@@ -262,8 +264,10 @@ class PostmortemAdmin(TimelineViewsMixin, ServiceSaveMixin, admin.ModelAdmin):
                 {
                     "fields": (
                         ("review_at", "review_invited_at"),
+                        "review_invitation_state",
                         "attendee_names",
                         ("submitted_at", "published_at"),
+                        "publication_email_state",
                     )
                 },
             ),
@@ -289,6 +293,25 @@ class PostmortemAdmin(TimelineViewsMixin, ServiceSaveMixin, admin.ModelAdmin):
     def incident_link(self, obj: Postmortem) -> str:
         url = reverse("admin:incidents_incident_change", args=[obj.incident_id])
         return format_html('<a href="{}">{}</a> {}', url, obj.incident.reference, obj.incident.title)
+
+    @admin.display(description="Invitation email")
+    def review_invitation_state(self, obj: Postmortem) -> str:
+        if obj.review_at is None:
+            return "-"
+        if not obj.review_invitation_pending:
+            return "Sent"
+        state = "Pending (sent by the next worker or the sweeper)"
+        if obj.review_invitation_error:
+            state = f"{state}; last attempt failed: {obj.review_invitation_error}"
+        return state
+
+    @admin.display(description="Publication email")
+    def publication_email_state(self, obj: Postmortem) -> str:
+        if obj.publication_email == PublicationEmail.SENT:
+            return f"Sent to {len(obj.published_to)} address(es): {', '.join(obj.published_to)}"
+        if obj.publication_email == PublicationEmail.PENDING and obj.publication_error:
+            return f"Pending; last attempt failed: {obj.publication_error}"
+        return obj.get_publication_email_display() if obj.publication_email else "-"
 
     @admin.display(description="Severity", ordering="severity")
     def severity_badge(self, obj: Postmortem) -> str:

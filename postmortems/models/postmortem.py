@@ -3,7 +3,7 @@ from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from common.models import BaseModel
-from postmortems.choices import PostmortemStatus
+from postmortems.choices import PostmortemStatus, PublicationEmail
 
 S = PostmortemStatus
 CHANGE_PERMISSION = "postmortems.change_postmortem"
@@ -62,6 +62,9 @@ class Postmortem(ConcurrentTransitionMixin, BaseModel):
     review_invited_at = models.DateTimeField(null=True, blank=True)
     # The invitation's iCalendar SEQUENCE: each one sent must outrank the last for calendars to apply it.
     review_sequence = models.PositiveIntegerField(default=0)
+    # When review_at was last set: an invitation still unsent a while later is the sweeper's.
+    review_scheduled_at = models.DateTimeField(null=True, blank=True)
+    review_invitation_error = models.TextField(blank=True, help_text="Why the last invitation failed.")
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -73,6 +76,12 @@ class Postmortem(ConcurrentTransitionMixin, BaseModel):
     submitted_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     published_to = models.JSONField(default=list, blank=True, help_text="Addresses the publication went to.")
+    # The outbox of the publication email: pending from the publishing transaction until a task (or
+    # the beat sweeper, when the broker lost the message) sends it, under the row lock, once.
+    publication_email = models.CharField(
+        max_length=20, choices=PublicationEmail.choices, blank=True, default=PublicationEmail.NOT_DUE
+    )
+    publication_error = models.TextField(blank=True, help_text="Why the last send failed.")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -81,6 +90,11 @@ class Postmortem(ConcurrentTransitionMixin, BaseModel):
 
     def __str__(self) -> str:
         return f"Post-mortem of {self.incident}"
+
+    @property
+    def review_invitation_pending(self) -> bool:
+        """A review time is set and its invitation has not gone out yet."""
+        return self.review_at is not None and self.review_invited_for != self.review_at
 
     @transition(field=status, source=S.DRAFT, target=S.IN_REVIEW, permission=CHANGE_PERMISSION)
     def submit(self) -> None:

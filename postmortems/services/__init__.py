@@ -9,7 +9,11 @@ from postmortems.services.action_items import (
     action_item_start,
     action_item_update,
 )
-from postmortems.services.emails import postmortem_publication_send, review_invitation_send
+from postmortems.services.emails import (
+    postmortem_emails_sweep,
+    postmortem_publication_send,
+    review_invitation_send,
+)
 from postmortems.services.postmortems import (
     postmortem_create,
     postmortem_draft_for_resolved,
@@ -39,6 +43,7 @@ __all__ = [
     "postmortem_create",
     "postmortem_draft_for_resolved",
     "postmortem_drafts_sweep",
+    "postmortem_emails_sweep",
     "postmortem_publication_send",
     "postmortem_publish",
     "postmortem_return_to_draft",

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
@@ -18,9 +19,10 @@ from common.exceptions import ConflictError, PermissionDeniedError, TransitionNo
 from incidents.choices import POSTMORTEM_PRIORITIES, EventKind, IncidentStatus
 from incidents.models import Incident, Service
 from incidents.services import timeline_event_record
-from postmortems.choices import PostmortemStatus
+from postmortems.choices import PostmortemStatus, PublicationEmail
 from postmortems.models import Postmortem
 from postmortems.selectors import detection_facts, postmortem_resolution_prefill
+from postmortems.services.emails import email_enqueue
 from postmortems.services.timeline import postmortem_editable_check, timeline_regenerate
 
 ADD_PERMISSION = "postmortems.add_postmortem"
@@ -100,7 +102,7 @@ def postmortem_draft_for_resolved(*, incident_id: int) -> Postmortem | None:
     incident = Incident.objects.select_related("priority").filter(pk=incident_id).first()
     if (
         incident is None
-        or incident.priority.code not in POSTMORTEM_PRIORITIES
+        or incident.closing_priority not in POSTMORTEM_PRIORITIES
         or incident.status not in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED)
         or Postmortem.objects.filter(incident=incident).exists()
     ):
@@ -112,9 +114,10 @@ def postmortem_draft_for_resolved(*, incident_id: int) -> Postmortem | None:
 
 
 def postmortem_drafts_sweep(*, since: timedelta = timedelta(days=7)) -> int:
-    """Beat: draft the post-mortems a lost message missed (recently resolved P1/P2 incidents)."""
+    """Beat: draft the post-mortems a lost message missed (recently resolved P1/P2 incidents, or
+    raised to P1/P2 after their resolution)."""
     ids = Incident.objects.filter(
-        priority__code__in=POSTMORTEM_PRIORITIES,
+        Q(priority__code__in=POSTMORTEM_PRIORITIES) | Q(peak_priority__in=POSTMORTEM_PRIORITIES),
         status__in=(IncidentStatus.RESOLVED, IncidentStatus.CLOSED),
         resolved_at__gte=timezone.now() - since,
         postmortem__isnull=True,
@@ -278,13 +281,13 @@ def postmortem_return_to_draft(*, postmortem: Postmortem, by: Actor, reason: str
 
 
 def postmortem_publish(*, postmortem: Postmortem, by: Actor) -> Postmortem:
-    """In review -> published: final. The Markdown goes by email to the stakeholders (after commit,
-    by a task that records who it went to)."""
-    from postmortems.tasks import send_postmortem_publication  # Tasks import services.
+    """In review -> published: final. The Markdown goes by email to the stakeholders: the row marks
+    it pending, and a task (or the sweeper, if the broker lost the message) sends it once."""
 
     def apply(locked: Postmortem) -> None:
         locked.published_at = timezone.now()
-        transaction.on_commit(lambda: send_postmortem_publication.delay(locked.pk))
+        locked.publication_email = PublicationEmail.PENDING
+        email_enqueue("send_postmortem_publication", locked.pk)
 
     return _transition(
         postmortem=postmortem,
@@ -315,9 +318,8 @@ def postmortem_review_schedule(
     at: datetime | None = None,
 ) -> Postmortem:
     """Set the review meeting (default: `review_suggestion`) and its attendees; an invitation with
-    an .ics goes to each of them after commit. Rescheduling sends an update of the same event."""
-    from postmortems.tasks import send_review_invitation
-
+    an .ics goes to each of them after commit (by a task, or by the sweeper if the broker lost the
+    message). Rescheduling sends an update of the same event."""
     postmortem_editable_check(postmortem=postmortem, by=by)
     attendees = list(attendees)
     errors = {}
@@ -333,7 +335,11 @@ def postmortem_review_schedule(
     with transaction.atomic():
         locked = _lock(postmortem)
         locked.review_at = at
-        locked.save(update_fields=["review_at", "updated_at"])
+        locked.review_scheduled_at = timezone.now()
+        locked.review_invitation_error = ""
+        locked.save(
+            update_fields=["review_at", "review_scheduled_at", "review_invitation_error", "updated_at"]
+        )
         locked.review_attendees.set(attendees)
         _record(
             locked,
@@ -341,5 +347,5 @@ def postmortem_review_schedule(
             f"Post-mortem review scheduled for {timezone.localtime(at):%Y-%m-%d %H:%M %Z}.",
             attendees=[u.get_username() for u in attendees],
         )
-        transaction.on_commit(lambda: send_review_invitation.delay(locked.pk, at.isoformat()))
+        email_enqueue("send_review_invitation", locked.pk, at.isoformat())
     return locked

@@ -130,12 +130,19 @@ def test_responder_takes_an_incident_from_open_to_closed(live_server, browser, s
     page.click('input[name="_apply"]')
     page.expect_message(f"{incident.reference} was resolved.")
     page.screenshot("incident-resolved")
-    # A P2 closes only once its post-mortem is written and in review: no Close button until then.
+    # A P2 closes only once its post-mortem is written and in review: Close shows why, with a link.
     buttons = [
         b.get_attribute("data-transition")
         for b in browser.find_elements(By.CSS_SELECTOR, "[data-transition]")
     ]
-    assert buttons == ["reopen"]
+    assert buttons == ["reopen", "close"]
+    reason = f"{incident.reference} is P2: write its post-mortem and submit it for review before closing."
+    assert reason in page.find("#incident-close-refusal").text
+    link = page.find("#incident-close-refusal a").get_attribute("href")
+    assert link.endswith(f"/admin/postmortems/postmortem/create-for/{incident.pk}/")
+    page.click('a[data-transition="close"]')
+    page.expect_message(reason)
+    page.find("ul.messagelist a.incident-refusal-link")  # The refusal links to the fix.
     postmortem_ready(incident=incident, by=Actor(user=ops, source=Source.ADMIN))
     browser.refresh()
 

@@ -54,7 +54,7 @@ def postmortem_ready(*, incident: Incident, by: Actor) -> Incident:
     missing, executive summary and root cause filled in) and submitted for review. Other
     priorities need nothing. Returns the incident re-read, so its post-mortem is not stale."""
     incident = Incident.objects.select_related("priority").get(pk=incident.pk)
-    if incident.priority.code in POSTMORTEM_PRIORITIES:
+    if incident.closing_priority in POSTMORTEM_PRIORITIES:
         postmortem = Postmortem.objects.filter(incident=incident).first()
         if postmortem is None:
             postmortem = postmortem_create(incident=incident, by=by)
@@ -139,6 +139,7 @@ STATE_FIELDS = (
     "dismissal_reason",
     "duplicate_of_id",
     "reopen_count",
+    "peak_priority",
     "next_update_due_at",
     "started_at",
     "title",

@@ -312,33 +312,59 @@ def test_close_with_an_optional_note(client, responder, in_status):
 # --- Close needs the post-mortem of a P1/P2 ----------------------------------------------------------
 
 
-def test_close_is_hidden_and_refused_while_a_p2_has_no_postmortem_in_review(
+def refusal_on_page(response) -> tuple[str, str] | None:
+    """The reason shown beside the Close button, and where its link leads."""
+    found = re.search(
+        r'id="incident-close-refusal">(.*?)<a href="([^"]+)" class="incident-refusal-link">',
+        response.content.decode(),
+        re.S,
+    )
+    return (" ".join(found.group(1).split()), found.group(2)) if found else None
+
+
+def test_close_shows_with_its_reason_and_a_link_while_a_p2_has_no_postmortem_in_review(
     client, responder, actor, in_status
 ):
     incident = in_status(S.RESOLVED, postmortem=False)
     client.force_login(responder)
-
-    assert buttons(client.get(change_url(incident))) == ["reopen"]
-    opened = client.get(transition_url(incident, "close"))
-    assert opened.status_code == 302  # No form to fill in, and the reason why.
-    assert flashed(opened) == [
+    no_postmortem = (
         f"{incident.reference} is P2: write its post-mortem and submit it for review before closing."
+    )
+    create_url = reverse("admin:postmortems_postmortem_create_for", args=[incident.pk])
+
+    page = client.get(change_url(incident))
+    assert buttons(page) == ["reopen", "close"]  # Close shows: the status allows it.
+    assert refusal_on_page(page) == (no_postmortem, create_url)
+    opened = client.get(transition_url(incident, "close"))
+    assert opened.status_code == 302  # No form to fill in, and the reason why, with the link.
+    assert flashed(opened) == [
+        f'{no_postmortem} <a href="{create_url}" class="incident-refusal-link">Create the post-mortem</a>'
     ]
 
-    postmortem_create(incident=incident, by=actor)  # A draft is not enough either.
-    assert buttons(client.get(change_url(incident))) == ["reopen"]
+    postmortem = postmortem_create(incident=incident, by=actor)  # A draft is not enough either.
+    draft = (
+        f"{incident.reference} is P2: its post-mortem is still a draft; submit it for review before closing."
+    )
+    postmortem_url = reverse("admin:postmortems_postmortem_change", args=[postmortem.pk])
+    page = client.get(change_url(incident))
+    assert buttons(page) == ["reopen", "close"]
+    assert refusal_on_page(page) == (draft, postmortem_url)
     response = client.post(transition_url(incident, "close"), {"seen_status": S.RESOLVED, "note": ""})
 
     assert response.status_code == 302
     assert flashed(response) == [
-        f"{incident.reference} is P2: its post-mortem is still a draft; submit it for review before closing."
+        f'{draft} <a href="{postmortem_url}" class="incident-refusal-link">Open the post-mortem</a>'
     ]
     incident.refresh_from_db()
     assert (incident.status, incident.closed_at) == (S.RESOLVED, None)
     assert EventKind.CLOSED not in kinds(incident)
+    page = client.get(response.url)
+    assert f'href="{postmortem_url}"' in page.content.decode()  # The message renders as a link.
 
     incident = postmortem_ready(incident=incident, by=actor)
-    assert buttons(client.get(change_url(incident))) == ["reopen", "close"]
+    page = client.get(change_url(incident))
+    assert buttons(page) == ["reopen", "close"]
+    assert refusal_on_page(page) is None
 
 
 def test_a_p3_closes_without_a_postmortem(client, responder, in_status, priorities):

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from incidents.choices import EventKind, Role
 from incidents.models import Incident, TimelineEvent
+from postmortems.models import Postmortem
 from tests.incidents.api_support import client_for, drive, incidents_url, token_client
 
 pytestmark = pytest.mark.django_db
@@ -505,6 +506,32 @@ def test_list_runs_a_constant_number_of_queries(
     assert response.status_code == 200
     assert len(response.data["results"]) == size
     assert all(len(row["services"]) == 2 and row["assignee"] for row in response.data["results"])
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_postmortem_links_cost_no_query_per_row(responder, incident_factory, size, django_assert_num_queries):
+    """Every row carries its post-mortem's id and URLs, joined by the list's one query."""
+    incidents = [incident_factory() for _ in range(size)]
+    postmortems = {i.pk: Postmortem.objects.create(incident=i, severity="P2") for i in incidents[::2]}
+    client = token_client(responder)
+
+    with django_assert_num_queries(LIST_QUERIES):
+        response = client.get(incidents_url())
+
+    rows = {row["id"]: row["postmortem"] for row in response.data["results"]}
+    assert len(rows) == size
+    for incident_id, link in rows.items():
+        postmortem = postmortems.get(incident_id)
+        assert link == (
+            {
+                "id": postmortem.pk,
+                "status": "draft",
+                "url": f"/api/v1/postmortems/{postmortem.pk}/",
+                "admin_url": f"/admin/postmortems/postmortem/{postmortem.pk}/change/",
+            }
+            if postmortem
+            else None
+        )
 
 
 @pytest.mark.parametrize("size", [1, 50])

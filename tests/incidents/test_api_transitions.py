@@ -6,6 +6,7 @@ from incidents.api.views import IncidentViewSet
 from incidents.choices import EventKind
 from incidents.models import Incident, TimelineEvent
 from incidents.services import incident_hold
+from postmortems.services import postmortem_create
 from tests.incidents.api_support import client_for, drive, incidents_url, other_responder
 from tests.incidents.support import postmortem_ready
 
@@ -97,21 +98,51 @@ def test_close_of_a_p2_without_its_postmortem_in_review_is_refused(api, open_inc
     incident = drive(open_incident(), "resolved", by=actor)
     response = api.get(incidents_url(incident))
     assert response.data["available_transitions"] == ["reopen"]
+    no_postmortem = (
+        f"{incident.reference} is P2: write its post-mortem and submit it for review before closing."
+    )
+    create_url = f"/admin/postmortems/postmortem/create-for/{incident.pk}/"
+    assert response.data["postmortem"] is None
+    assert response.data["close_refusal"] == {"reason": no_postmortem, "fix_url": create_url}
 
     response = api.post(incidents_url(incident, "close"), {"note": "Done"})
 
     assert response.status_code == 409, response.data
     assert response.data == {
-        "detail": (
-            f"{incident.reference} is P2: write its post-mortem and submit it for review before closing."
-        ),
+        "detail": no_postmortem,
         "code": "transition_not_allowed",
         "status": "resolved",
         "transition": "close",
+        "postmortem": None,
+        "fix_url": create_url,
     }
     incident.refresh_from_db()
     assert (incident.status, incident.closed_at) == ("resolved", None)
     assert last_event(incident).kind == EventKind.RESOLVED
+
+    # A draft: the refusal links to it.
+    postmortem = postmortem_create(incident=incident, by=actor)
+    link = {
+        "id": postmortem.pk,
+        "status": "draft",
+        "url": f"/api/v1/postmortems/{postmortem.pk}/",
+        "admin_url": f"/admin/postmortems/postmortem/{postmortem.pk}/change/",
+    }
+    response = api.post(incidents_url(incident, "close"), {"note": "Done"})
+    assert response.status_code == 409, response.data
+    assert response.data["detail"] == (
+        f"{incident.reference} is P2: its post-mortem is still a draft; submit it for review before closing."
+    )
+    assert (response.data["postmortem"], response.data["fix_url"]) == (link, link["admin_url"])
+    detail = api.get(incidents_url(incident)).data
+    assert detail["postmortem"] == link
+    assert detail["close_refusal"] == {"reason": response.data["detail"], "fix_url": link["admin_url"]}
+    assert api.get(link["url"]).status_code == 200  # The link leads to the post-mortem.
+
+    postmortem_ready(incident=incident, by=actor)
+    detail = api.get(incidents_url(incident)).data
+    assert (detail["available_transitions"], detail["close_refusal"]) == (["reopen", "close"], None)
+    assert detail["postmortem"]["status"] == "in_review"
 
 
 def test_dismiss_as_false_alarm(api, open_incident):

@@ -80,6 +80,8 @@ WRITES = {
     "acknowledge": {"acknowledged_at", "assignee_id", "phase"},
     "hold": set(),
     "resume": set(),
+    # Resolving clears the work phase and sets the peak priority; reopening restarts the phase.
+    # Both are checked by value below: whether they change depends on the path taken.
     "resolve": {"resolved_at", "resolution_summary"},
     "reopen": {"resolved_at", "reopen_count"},
     "close": {"closed_at"},
@@ -87,6 +89,7 @@ WRITES = {
     "auto_resolve": {"resolved_at", "resolution_summary"},
 }
 CASES = [(name, path) for name in SERVICES for path in PATHS]
+PHASE_MOVES = ("resolve", "auto_resolve", "reopen")
 
 
 def test_the_table_covers_every_status_and_transition():
@@ -124,6 +127,9 @@ def test_transition_table(name, path, open_incident, actor, responder, clock):
     [event] = events(incident)[-1:]
     assert event.kind == kind
     assert event.occurred_at == clock.now
+    phase = {"from": before["phase"], "to": Phase.INVESTIGATING if name == "reopen" else ""}
+    if name in PHASE_MOVES:
+        extra = {**extra, "phase": phase}
     assert event.details == {"from": status, "to": target, **extra}
     if by is AUTOMATION:
         assert (event.actor, event.actor_name, event.source) == (None, "auto-remediation", Source.TASK)
@@ -131,7 +137,16 @@ def test_transition_table(name, path, open_incident, actor, responder, clock):
         assert (event.actor, event.actor_name, event.source) == (responder, "responder", Source.API)
     assert after["updated_at"] == clock.now
     changed = {field for field in after if after[field] != before[field]}
-    assert changed - {"next_update_due_at"} == {"status", "updated_at", "timeline", *WRITES[name]}
+    path_dependent = {"phase", "peak_priority"} if name in PHASE_MOVES else set()
+    assert changed - {"next_update_due_at", *path_dependent} == {
+        "status",
+        "updated_at",
+        "timeline",
+        *WRITES[name],
+    }
+    if name in PHASE_MOVES:
+        # A resolved incident claims no work phase; the peak priority holds from then on.
+        assert (after["phase"], after["peak_priority"]) == (phase["to"], "P2")
     if target in (S.IN_PROGRESS, S.ON_HOLD):
         assert after["next_update_due_at"] is not None
     else:
@@ -211,7 +226,10 @@ def _refused_close(incident, by, message: str) -> None:
     with pytest.raises(TransitionNotAllowedError) as exc:
         incident_close(incident=incident, by=by, note="Done")
     assert exc.value.message == message
-    assert exc.value.extra == {"status": S.RESOLVED, "transition": "close"}
+    assert {k: exc.value.extra[k] for k in ("status", "transition")} == {
+        "status": S.RESOLVED,
+        "transition": "close",
+    }
     assert snapshot(incident) == before
     assert not events(incident, EventKind.CLOSED)
 

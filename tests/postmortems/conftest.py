@@ -8,6 +8,11 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
+from incidents.services import incident_acknowledge, incident_create, incident_resolve, incident_role_assign
+from postmortems.services import postmortem_create, postmortem_submit, postmortem_update
+from tests.factories import ServiceFactory, UserFactory
+from tests.postmortems.mail_support import SECTIONS, as_
+
 
 @dataclass
 class Delivery:
@@ -91,3 +96,56 @@ def smtp_server(settings):
         if mailbox.hold is not None:
             mailbox.hold.set()
         controller.stop()
+
+
+@pytest.fixture
+def people(db):
+    return {
+        "commander": UserFactory(username="cmd", first_name="Cora", last_name="Mander", groups=["Responder"]),
+        "assignee": UserFactory(username="oncall", groups=["Responder"]),
+        "tech": UserFactory(username="tech", groups=["Responder"]),
+        "scribe": UserFactory(username="scribe", groups=["Responder"]),
+        "writer": UserFactory(username="writer", groups=["Responder"]),
+        "approver": UserFactory(username="approver", groups=["Approver"]),
+        "outsider": UserFactory(username="outsider", groups=["Responder"]),
+        "nomail": UserFactory(username="nomail", email="", groups=["Responder"]),
+    }
+
+
+@pytest.fixture
+def resolved_p1(people, priorities):
+    """A P1 driven to resolved through the incident services, with people in every role."""
+    service = ServiceFactory(
+        name="Payments API", slug="payments-api", owner_email="payments-team@example.com"
+    )
+    incident = incident_create(
+        by=as_(people["assignee"]),
+        title="Payments fail with 500",
+        priority=priorities["P1"],
+        services=[service],
+        commander=people["commander"],
+    )
+    incident = incident_acknowledge(incident=incident, by=as_(people["assignee"]))
+    incident = incident_role_assign(
+        incident=incident, by=as_(people["commander"]), role="technical_lead", user=people["tech"]
+    )
+    incident = incident_role_assign(
+        incident=incident, by=as_(people["commander"]), role="scribe", user=people["scribe"]
+    )
+    incident = incident_role_assign(
+        incident=incident, by=as_(people["commander"]), role="communications_lead", user=people["nomail"]
+    )
+    return incident_resolve(incident=incident, by=as_(people["assignee"]), summary="Rolled back release 42.")
+
+
+@pytest.fixture
+def in_review(resolved_p1, people):
+    """The post-mortem drafted, written by the commander and a writer, and submitted."""
+    postmortem = postmortem_create(incident=resolved_p1, by=as_(people["writer"]))
+    postmortem = postmortem_update(
+        postmortem=postmortem,
+        by=as_(people["writer"]),
+        data=SECTIONS,
+        authors=[people["commander"], people["writer"]],
+    )
+    return postmortem_submit(postmortem=postmortem, by=as_(people["writer"]))

@@ -9,14 +9,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from common.actor import Actor, Source
 from config.celery import app
-from incidents.services import (
-    incident_acknowledge,
-    incident_create,
-    incident_resolve,
-    incident_role_assign,
-)
 from postmortems.markdown import postmortem_markdown
 from postmortems.models import Postmortem, ReminderDigest
 from postmortems.services import (
@@ -24,30 +17,29 @@ from postmortems.services import (
     action_item_create,
     action_item_drop,
     action_item_reminders_send,
-    postmortem_create,
     postmortem_publication_send,
     postmortem_publish,
     postmortem_review_schedule,
-    postmortem_submit,
-    postmortem_update,
     review_invitation_send,
 )
 from postmortems.tasks import send_postmortem_publication, send_review_invitation
-from tests.factories import ServiceFactory, UserFactory
+from tests.factories import UserFactory
 from tests.incidents.support import Clock
 from tests.postmortems.conftest import free_port
+from tests.postmortems.mail_support import (
+    EXPECTED_STAKEHOLDERS,
+    SITE,
+    as_,
+    mail_settings,
+    review_time,
+)
 
 pytestmark = pytest.mark.integration
-
-SITE = "https://mitigate.example"
 
 
 @pytest.fixture(autouse=True)
 def _mail_settings(settings):
-    settings.SITE_URL = SITE
-    settings.DEFAULT_FROM_EMAIL = "Mitigate <mitigate@example.com>"
-    settings.POSTMORTEM_STAKEHOLDERS = ["ops-leads@example.com", "Payments-Team@example.com"]
-    settings.ACTION_ITEM_DUE_SOON_DAYS = 3
+    mail_settings(settings)
 
 
 @pytest.fixture
@@ -59,89 +51,10 @@ def eager_celery():
     app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
-@pytest.fixture
-def people(db):
-    return {
-        "commander": UserFactory(username="cmd", first_name="Cora", last_name="Mander", groups=["Responder"]),
-        "assignee": UserFactory(username="oncall", groups=["Responder"]),
-        "tech": UserFactory(username="tech", groups=["Responder"]),
-        "scribe": UserFactory(username="scribe", groups=["Responder"]),
-        "writer": UserFactory(username="writer", groups=["Responder"]),
-        "approver": UserFactory(username="approver", groups=["Approver"]),
-        "outsider": UserFactory(username="outsider", groups=["Responder"]),
-        "nomail": UserFactory(username="nomail", email="", groups=["Responder"]),
-    }
-
-
-def as_(user) -> Actor:
-    return Actor(user=user, source=Source.ADMIN)
-
-
-@pytest.fixture
-def resolved_p1(people, priorities):
-    """A P1 driven to resolved through the incident services, with people in every role."""
-    service = ServiceFactory(
-        name="Payments API", slug="payments-api", owner_email="payments-team@example.com"
-    )
-    incident = incident_create(
-        by=as_(people["assignee"]),
-        title="Payments fail with 500",
-        priority=priorities["P1"],
-        services=[service],
-        commander=people["commander"],
-    )
-    incident = incident_acknowledge(incident=incident, by=as_(people["assignee"]))
-    incident = incident_role_assign(
-        incident=incident, by=as_(people["commander"]), role="technical_lead", user=people["tech"]
-    )
-    incident = incident_role_assign(
-        incident=incident, by=as_(people["commander"]), role="scribe", user=people["scribe"]
-    )
-    incident = incident_role_assign(
-        incident=incident, by=as_(people["commander"]), role="communications_lead", user=people["nomail"]
-    )
-    return incident_resolve(incident=incident, by=as_(people["assignee"]), summary="Rolled back release 42.")
-
-
-SECTIONS = {
-    "executive_summary": "Payments failed for 40 minutes after release 42.",
-    "root_cause": "A migration locked the payments table.",
-    "five_whys": [{"question": "Why did payments fail?", "answer": "The table was locked."}],
-    "contributing_factors": "No lock timeout\nDeploy at peak",
-    "what_went_well": "Fast rollback",
-    "what_could_be_improved": "Canary deploys",
-    "lessons_learned": "Test migrations against production-sized data.",
-}
-
-
-@pytest.fixture
-def in_review(resolved_p1, people):
-    """The post-mortem drafted, written by the commander and a writer, and submitted."""
-    postmortem = postmortem_create(incident=resolved_p1, by=as_(people["writer"]))
-    postmortem = postmortem_update(
-        postmortem=postmortem,
-        by=as_(people["writer"]),
-        data=SECTIONS,
-        authors=[people["commander"], people["writer"]],
-    )
-    return postmortem_submit(postmortem=postmortem, by=as_(people["writer"]))
-
-
 def publish(postmortem, people, capture, *, execute: bool):
     with capture(execute=execute) as callbacks:
         published = postmortem_publish(postmortem=postmortem, by=as_(people["approver"]))
     return published, callbacks
-
-
-EXPECTED_STAKEHOLDERS = [
-    "cmd@example.com",  # commander
-    "oncall@example.com",  # assignee
-    "tech@example.com",  # role holders (the communications lead has no address)
-    "scribe@example.com",
-    "writer@example.com",  # authors (the commander is one too: once)
-    "payments-team@example.com",  # the impacted service's owner
-    "ops-leads@example.com",  # POSTMORTEM_STAKEHOLDERS (Payments-Team@ is a duplicate)
-]
 
 
 def assert_stakeholders(addresses: list[str]) -> None:
@@ -277,11 +190,6 @@ def schedule(postmortem, people, capture, at, attendees, *, execute: bool):
             postmortem=postmortem, by=as_(people["writer"]), attendees=attendees, at=at
         )
     return postmortem, callbacks
-
-
-def review_time(days: int = 2, hour: int = 15):
-    base = timezone.now() + timedelta(days=days)
-    return base.replace(hour=hour, minute=0, second=0, microsecond=0)
 
 
 def test_review_invitation_with_ics_goes_to_the_attendees_only(
