@@ -173,6 +173,7 @@ CELERY_TASK_ROUTES = {
     "alerts.tasks.sweep_alerts": {"queue": PERIODIC_QUEUE},
     "postmortems.tasks.sweep_postmortem_drafts": {"queue": PERIODIC_QUEUE},
     "postmortems.tasks.send_action_item_reminders": {"queue": PERIODIC_QUEUE},
+    "postmortems.tasks.sweep_postmortem_emails": {"queue": PERIODIC_QUEUE},
     "analytics.tasks.send_scheduled_report": {"queue": PERIODIC_QUEUE},
     # Beat installs it by itself (result_expires); a no-op without a result backend.
     "celery.backend_cleanup": {"queue": PERIODIC_QUEUE},

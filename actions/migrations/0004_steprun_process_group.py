@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('actions', '0002_groups'),
+        ('actions', '0003_run_snapshot'),
     ]
 
     operations = [
