@@ -4,56 +4,18 @@ styles load) and Chromium reports no violation on any of them. Logging in goes t
 
 Needs Debian's chromium and chromium-driver."""
 
-import tempfile
-
 import pytest
 from django.core.management import call_command
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
 
 from analytics.models import Report
 from common.services import api_token_create
 from incidents.models import Incident
-from tests.e2e.test_admin_flow import CHROMEDRIVER, CHROMIUM, PASSWORD, Page
+from tests.e2e.test_admin_flow import PASSWORD, Page
 from tests.factories import UserFactory
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason="needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)",
-    ),
-]
-
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-
-
-@pytest.fixture
-def browser():
-    with tempfile.TemporaryDirectory(prefix="mitigate-chromium-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
-        for flag in (
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--window-size=1400,1100",
-            f"--user-data-dir={profile}",
-        ):
-            options.add_argument(flag)
-        # The console is where Chromium reports CSP violations.
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        driver = webdriver.Chrome(service=webdriver.ChromeService(str(CHROMEDRIVER)), options=options)
-        driver.set_page_load_timeout(30)
-        try:
-            yield driver
-        finally:
-            driver.quit()
+pytestmark = pytest.mark.integration
 
 
 def violations(driver) -> list[str]:
