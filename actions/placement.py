@@ -418,9 +418,9 @@ def _command_problems(words: list[_Word]) -> list[tuple[int, Problem]]:
     options = {w.literal for w in args if w.plain and w.literal.startswith("-")}
     if name in WRAPPERS:
         for word in args:
-            if word.plain and (
-                word.literal.startswith("-") or (name == "env" and ASSIGNMENT.match(word.literal))
-            ):
+            if word.plain and word.literal.startswith("-"):
+                continue
+            if name == "env" and (_assignment_of(word) or (word.plain and ASSIGNMENT.match(word.literal))):
                 continue
             problems += _each([word], f"{{ph}} is the program {name} runs: a value may not choose what runs.")
             break
