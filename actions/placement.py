@@ -23,37 +23,11 @@ PLACEHOLDER = re.compile(r"{{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)*)\s*
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 IO_NUMBER = re.compile(r"^[0-9]+$")
 
+REDIRECTIONS = {"<<<", "<<-", "<<", ">>", "<>", ">|", ">&", "<&", "&>>", "&>", "<", ">"}
 # Longest first, so `;;` is not read as `;` `;`.
 OPERATORS = sorted(
-    [
-        ";;&",
-        ";;",
-        ";&",
-        "&&",
-        "||",
-        "|&",
-        "|",
-        "&",
-        ";",
-        "(",
-        ")",
-        "<<<",
-        "<<-",
-        "<<",
-        ">>",
-        "<>",
-        ">|",
-        ">&",
-        "<&",
-        "&>>",
-        "&>",
-        "<",
-        ">",
-    ],
-    key=len,
-    reverse=True,
+    {";;&", ";;", ";&", "&&", "||", "|&", "|", "&", ";", "(", ")", *REDIRECTIONS}, key=len, reverse=True
 )
-REDIRECTIONS = {"<<<", "<<-", "<<", ">>", "<>", ">|", ">&", "<&", "&>>", "&>", "<", ">"}
 HEREDOCS = {"<<", "<<-"}
 PIPES = {"|", "|&"}
 CASE_BREAKS = {";;", ";&", ";;&"}
@@ -371,7 +345,7 @@ def _reevaluator(commands: list[list[_Word]]) -> str:
     """What in a pipeline would parse a value as shell code again, or ''."""
     for words in commands:
         literals = [w.literal if not w.placeholders else "" for w in words]
-        for position, _word in enumerate(words):
+        for position in range(len(words)):
             base = os.path.basename(literals[position])
             rest = set(literals[position + 1 :])
             if base in REEVALUATORS:
