@@ -21,7 +21,8 @@ PARAMETERS_HELP = format_html(
     "digits, underscores), and optionally <code>description</code>, <code>default</code>, "
     "<code>required</code> (true/false) and <code>pattern</code> (a regular expression the whole "
     "value must match). Commands use a parameter as <code>{}</code>; the value is always "
-    "shell-quoted. Example: <code>{}</code>. Leave <code>[]</code> for none.",
+    "shell-quoted. A parameter an automated response fills from an alert needs a pattern. "
+    "Example: <code>{}</code>. Leave <code>[]</code> for none.",
     "{{ params.service }}",
     json.dumps(
         [
@@ -36,8 +37,9 @@ PARAMETERS_HELP = format_html(
 )
 COMMAND_HELP = format_html(
     "Run with <code>sh -c</code> on each target host. <code>{}</code>, <code>{}</code> and "
-    "<code>{}</code> are replaced by their shell-quoted values: use them as whole words, never "
-    "inside quotes. Exit status 0 means success.",
+    "<code>{}</code> are replaced by their shell-quoted values: use them as whole words (or as "
+    "<code>name=</code> plus one), never inside quotes, <code>$(...)</code>, a here-document or "
+    "<code>sh -c</code>. Exit status 0 means success.",
     "{{ params.name }}",
     "{{ incident.reference }}",
     "{{ incident.title }}",

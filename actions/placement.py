@@ -23,37 +23,11 @@ PLACEHOLDER = re.compile(r"{{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)*)\s*
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 IO_NUMBER = re.compile(r"^[0-9]+$")
 
+REDIRECTIONS = {"<<<", "<<-", "<<", ">>", "<>", ">|", ">&", "<&", "&>>", "&>", "<", ">"}
 # Longest first, so `;;` is not read as `;` `;`.
 OPERATORS = sorted(
-    [
-        ";;&",
-        ";;",
-        ";&",
-        "&&",
-        "||",
-        "|&",
-        "|",
-        "&",
-        ";",
-        "(",
-        ")",
-        "<<<",
-        "<<-",
-        "<<",
-        ">>",
-        "<>",
-        ">|",
-        ">&",
-        "<&",
-        "&>>",
-        "&>",
-        "<",
-        ">",
-    ],
-    key=len,
-    reverse=True,
+    {";;&", ";;", ";&", "&&", "||", "|&", "|", "&", ";", "(", ")", *REDIRECTIONS}, key=len, reverse=True
 )
-REDIRECTIONS = {"<<<", "<<-", "<<", ">>", "<>", ">|", ">&", "<&", "&>>", "&>", "<", ">"}
 HEREDOCS = {"<<", "<<-"}
 PIPES = {"|", "|&"}
 CASE_BREAKS = {";;", ";&", ";;&"}
@@ -371,7 +345,7 @@ def _reevaluator(commands: list[list[_Word]]) -> str:
     """What in a pipeline would parse a value as shell code again, or ''."""
     for words in commands:
         literals = [w.literal if not w.placeholders else "" for w in words]
-        for position, _word in enumerate(words):
+        for position in range(len(words)):
             base = os.path.basename(literals[position])
             rest = set(literals[position + 1 :])
             if base in REEVALUATORS:
@@ -418,9 +392,9 @@ def _command_problems(words: list[_Word]) -> list[tuple[int, Problem]]:
     options = {w.literal for w in args if w.plain and w.literal.startswith("-")}
     if name in WRAPPERS:
         for word in args:
-            if word.plain and (
-                word.literal.startswith("-") or (name == "env" and ASSIGNMENT.match(word.literal))
-            ):
+            if word.plain and word.literal.startswith("-"):
+                continue
+            if name == "env" and (_assignment_of(word) or (word.plain and ASSIGNMENT.match(word.literal))):
                 continue
             problems += _each([word], f"{{ph}} is the program {name} runs: a value may not choose what runs.")
             break

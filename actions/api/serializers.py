@@ -419,7 +419,9 @@ class StepInput(StrictSerializer):
         help_text="The parameter naming the host (target_kind trigger).",
     )
     command = serializers.CharField(
-        trim_whitespace=False, help_text="{{ params.name }} and {{ incident.reference }} are shell-quoted."
+        trim_whitespace=False,
+        help_text="{{ params.name }} and {{ incident.reference }} are shell-quoted: write each as a whole "
+        "word (or name={{ params.x }}), never inside quotes, $(...), a heredoc or sh -c.",
     )
     timeout_seconds = serializers.IntegerField(min_value=1, required=False)
     retries = serializers.IntegerField(min_value=0, max_value=10, required=False)

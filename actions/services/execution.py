@@ -261,7 +261,6 @@ def _record_step(
         step_name=step.name,
         provider=provider,
         host=host.host if host else "",
-        command=step.command if host else "",
         status=status,
         started_at=now,
         finished_at=now,

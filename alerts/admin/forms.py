@@ -93,7 +93,8 @@ class AutomatedResponseForm(ServiceErrorsMixin, forms.ModelForm):
         widget=forms.Textarea(
             attrs={"rows": 3, "cols": 40, "spellcheck": "false", "class": "mitigate-monospace"}
         ),
-        help_text='Action parameter -> template, e.g. {"host": "{{ alert.labels.instance }}"}.',
+        help_text='Action parameter -> template, e.g. {"host": "{{ alert.labels.instance }}"}. '
+        "A parameter filled from the alert must declare an allow-list pattern on the action.",
     )
 
     class Meta:

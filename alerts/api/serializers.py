@@ -330,7 +330,8 @@ class ResponseInput(StrictSerializer):
     delay_seconds = serializers.IntegerField(min_value=0, required=False, help_text="For after_delay.")
     parameters = serializers.JSONField(
         required=False,
-        help_text='Action parameter -> value template, e.g. {"host": "{{ alert.labels.instance }}"}.',
+        help_text='Action parameter -> value template, e.g. {"host": "{{ alert.labels.instance }}"}. '
+        "A parameter filled from the alert must declare an allow-list pattern on the action.",
     )
     enabled = serializers.BooleanField(required=False)
 

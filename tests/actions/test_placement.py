@@ -20,6 +20,7 @@ SAFE = {
     "after a quoted heredoc": f"cat <<'EOF'\nhello $(x) '\nEOF\necho {P}",
     "beside a substitution": f"echo $(date) {P}",
     "argument of a sudo command": f"sudo -n systemctl restart {P}",
+    "environment of a command": f"env UNIT={P} systemctl restart nginx",
     "sh -c with a positional argument is not used": "sh -c 'echo \"$1\"'",
     "no placeholder, odd syntax": "echo 'unterminated",
 }
@@ -45,6 +46,7 @@ UNSAFE = {
     "two glued": (f"echo {P}{P}", "joined to other characters"),
     "the command itself": (f"{P} arg", "is the command itself"),
     "the program exec runs": (f"exec {P}", "the program exec runs"),
+    "the program env runs": (f"env A=1 {P}", "the program env runs"),
     "sh -c in double quotes": (f'sh -c "echo {P}"', "inside double quotes"),
     "bash -c": (f"bash -c {P}", "bash -c"),
     "bash -ec": (f"bash -ec {P}", "bash -c"),

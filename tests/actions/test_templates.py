@@ -180,6 +180,29 @@ def test_steps_on_the_triggering_host_keep_it(local, monkeypatch):
     }
 
 
+def test_a_template_with_a_quoted_placeholder_is_refused_from_the_gallery(local, monkeypatch):
+    spec = {
+        "key": "quoted",
+        "name": "Quoted",
+        "summary": "s",
+        "description": "d",
+        "category": "diagnostics",
+        "risk": "low",
+        "tags": ["t"],
+        "estimated_duration": template_library.timedelta(seconds=5),
+        "parameters": [template_library.param("unit", "A unit.", required=True)],
+        "steps": [template_library.step("Status", 'systemctl status "{{ params.unit }}"', timeout=5)],
+    }
+    monkeypatch.setattr(template_library, "TEMPLATES", [*TEMPLATES, spec])
+
+    with pytest.raises(ValidationError) as refused:
+        action_create_from_template(by=SYSTEM, template_key="quoted", target=local)
+
+    [message] = refused.value.message_dict["steps.1.command"]
+    assert "inside double quotes" in message and "without quotes" in message
+    assert not Action.objects.filter(name="Quoted").exists()
+
+
 def test_refusals_write_nothing(local, responder):
     with pytest.raises(ValidationError) as unknown:
         action_create_from_template(by=SYSTEM, template_key="nope", target=local)
