@@ -597,3 +597,21 @@ def test_admin_group_manages_sources(client, admin_group_user):
     assert AlertSource.objects.get().slug == "generic"
     source, _ = alert_source_create(by=Actor.system(), name="Other", kind="generic")
     assert client.post(url("alertsource_rotate", source.pk)).status_code == 302
+
+
+def test_source_label_limits_are_edited_in_the_admin(admin_client):
+    page = admin_client.get(url("alertsource_add"))
+    admin_client.post(url("alertsource_add"), form_data(page, name="Prom", slug="prom", kind="alertmanager"))
+    source = AlertSource.objects.get()
+    assert (source.max_labels, source.max_label_name_length) == (64, 256)
+
+    change = admin_client.get(url("alertsource_change", source.pk))
+    admin_client.post(
+        url("alertsource_change", source.pk), form_data(change, max_labels="20", max_label_value_length="512")
+    )
+    source.refresh_from_db()
+    assert (source.max_labels, source.max_label_value_length, source.max_annotation_value_length) == (
+        20,
+        512,
+        16384,
+    )
