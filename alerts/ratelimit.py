@@ -50,14 +50,23 @@ class Decision:
     allowed: bool
     used: int  # counted in the window after the decision
     retry_after: int  # seconds until the window ends
+    key: str = ""  # the window's counter
+    amount: int = 0  # what this decision counted in it
 
 
 def source_rate_take(source: AlertSource, count: int) -> Decision:
     """Count `count` alerts (an empty payload counts as one request) against the source's window,
     only if they all fit within `rate_limit_per_minute`."""
     window, retry_after = _window()
-    allowed, used = _take(f"alerts:rate:{source.pk}:{window}", max(count, 1), source.rate_limit_per_minute)
-    return Decision(allowed, used, retry_after)
+    key, amount = f"alerts:rate:{source.pk}:{window}", max(count, 1)
+    allowed, used = _take(key, amount, source.rate_limit_per_minute)
+    return Decision(allowed, used, retry_after, key, amount if allowed else 0)
+
+
+def source_rate_give_back(decision: Decision) -> None:
+    """The alerts counted could not be stored after all (the sender will retry): uncount them."""
+    if decision.amount:
+        _take(decision.key, -decision.amount, None)
 
 
 def auth_failures_exceeded(ident: str) -> Decision:

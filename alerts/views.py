@@ -18,7 +18,13 @@ from django.views.decorators.http import require_POST
 
 from alerts.models import AlertSource
 from alerts.parsers import PayloadError, parse
-from alerts.ratelimit import auth_failure_record, auth_failures_exceeded, client_ident, source_rate_take
+from alerts.ratelimit import (
+    auth_failure_record,
+    auth_failures_exceeded,
+    client_ident,
+    source_rate_give_back,
+    source_rate_take,
+)
 from alerts.services import alerts_ingest, payload_check, token_hash
 from common.logfilters import redact_key
 
@@ -169,5 +175,9 @@ def _receive(request: HttpRequest, key: str) -> JsonResponse:
             Retry_After=str(decision.retry_after),
         )
 
-    alerts = alerts_ingest(source=source, payload=payload, raw=raw)
+    try:
+        alerts = alerts_ingest(source=source, payload=payload, raw=raw)
+    except Exception:
+        source_rate_give_back(decision)  # not accepted: its retry must find room
+        raise
     return JsonResponse({"stored": len(alerts), "alerts": [alert.pk for alert in alerts]}, status=202)

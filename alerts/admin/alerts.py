@@ -62,13 +62,13 @@ class AlertAdmin(admin.ModelAdmin):
     list_display = (
         "title",
         "status_badge",
+        "processing_state",
         "severity",
         "source",
         "service",
         "incident_link",
         "occurrence_count",
         "last_received_at",
-        "processing_state",
     )
     list_filter = ("status", "source", "service", SilencedFilter, ProcessingFilter)
     list_select_related = ("source", "service", "incident")
@@ -184,15 +184,16 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.display(description="Processing", ordering="processed")
     def processing_state(self, obj: Alert) -> str:
+        """Quiet when done; a badge when waiting, a red one when it failed (the error as its title)."""
         if obj.processed:
-            return format_html('<span class="mitigate-badge run-status run-succeeded">{}</span>', "Processed")
+            return "✓"
         if obj.processing_failed_at is not None:
             return format_html(
-                '<span class="mitigate-badge run-status run-failed" title="{}">{}</span>',
+                '<span class="mitigate-badge run-status run-failed" title="{}">Failed ({} attempts)</span>',
                 obj.processing_error,
-                f"Failed after {obj.processing_attempts} attempts",
+                obj.processing_attempts,
             )
-        return format_html('<span class="mitigate-badge run-status">{}</span>', "Pending")
+        return format_html('<span class="mitigate-badge run-status run-pending">{}</span>', "Pending")
 
     # --- Detail ------------------------------------------------------------------------------------
 

@@ -634,3 +634,21 @@ def test_source_page_shows_its_placeholders_and_the_whole_body_limit(admin_clien
     assert 'value="1048576"' in box
     assert "vBigIntegerField" in box.split('class="')[1].split('"')[0].split()
     assert "In bytes (1048576 is 1 MiB)" in text
+
+
+def test_source_label_limits_are_edited_in_the_admin(admin_client):
+    page = admin_client.get(url("alertsource_add"))
+    admin_client.post(url("alertsource_add"), form_data(page, name="Prom", slug="prom", kind="alertmanager"))
+    source = AlertSource.objects.get()
+    assert (source.max_labels, source.max_label_name_length) == (64, 256)
+
+    change = admin_client.get(url("alertsource_change", source.pk))
+    admin_client.post(
+        url("alertsource_change", source.pk), form_data(change, max_labels="20", max_label_value_length="512")
+    )
+    source.refresh_from_db()
+    assert (source.max_labels, source.max_label_value_length, source.max_annotation_value_length) == (
+        20,
+        512,
+        16384,
+    )

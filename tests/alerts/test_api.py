@@ -183,6 +183,22 @@ def test_source_by_slug_edit_and_delete(admin_client, make_source, service_facto
     assert not AlertSource.objects.filter(pk=source.pk).exists()
 
 
+def test_source_label_limits_through_the_api(admin_client, make_source, settings):
+    settings.ALERT_MAX_LABELS = 40
+    created = admin_client.post(api_url("alert-sources"), {"name": "Limited", "kind": "alertmanager"})
+    assert created.status_code == 201, created.data
+    assert (created.data["max_labels"], created.data["max_label_value_length"]) == (40, 2048)
+
+    url = api_url("alert-sources", created.data["id"])
+    patched = admin_client.patch(url, {"max_labels": 10, "max_annotation_value_length": 500})
+    refused = admin_client.patch(url, {"max_label_name_length": 0})
+
+    assert patched.status_code == 200, patched.data
+    assert (patched.data["max_labels"], patched.data["max_annotation_value_length"]) == (10, 500)
+    assert refused.status_code == 400 and "max_label_name_length" in refused.data
+    assert AlertSource.objects.get(pk=created.data["id"]).max_label_name_length == 256
+
+
 def test_source_bad_input_writes_nothing(admin_client, make_source):
     make_source(name="Prometheus")
     before = AlertSource.objects.count()

@@ -467,7 +467,7 @@ def test_a_failed_alert_is_visible_in_the_admin_and_can_be_retried(source, rule,
 
     changelist = admin_client.get(reverse("admin:alerts_alert_changelist"), {"processing": "failed"})
     assert list(changelist.context["cl"].result_list) == [Alert.objects.get(pk=failed.pk)]
-    assert "Failed after 1 attempts" in changelist.content.decode()
+    assert "Failed (1 attempts)" in changelist.content.decode()
     page = admin_client.get(reverse("admin:alerts_alert_change", args=[failed.pk])).content.decode()
     assert "IndexError" in page
 

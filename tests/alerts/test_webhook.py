@@ -332,6 +332,21 @@ def test_storage_failure_is_503_so_the_sender_retries(client, make_source, monke
     assert response["Retry-After"]
 
 
+def test_alerts_that_could_not_be_stored_do_not_count_against_the_window(client, make_source, monkeypatch):
+    _, token = make_source(rate_limit_per_minute=1)
+
+    def broken(**kwargs):
+        raise DatabaseError("the database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(alerts.views, "alerts_ingest", broken)
+        for _ in range(3):
+            assert_error(post(client, f"/hooks/{token}/"), 503, "unavailable")
+
+    assert post(client, f"/hooks/{token}/").status_code == 202  # the retry that finally gets through
+    assert_error(post(client, f"/hooks/{token}/"), 429, "rate_limited")
+
+
 # --- concurrency (PostgreSQL) ---------------------------------------------------------------------
 
 
