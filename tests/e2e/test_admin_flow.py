@@ -5,11 +5,9 @@ the timeline back.
 Needs Debian's chromium and chromium-driver. Set E2E_SCREENSHOT_DIR to keep screenshots."""
 
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -19,41 +17,10 @@ from incidents.choices import EventKind, IncidentStatus
 from incidents.models import Incident
 from tests.factories import UserFactory
 from tests.incidents.support import postmortem_ready
-from tests.programs import require_programs
 
 PASSWORD = "a-real-Passw0rd-for-the-browser"
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def browser():
-    # Skipped on a machine without them (failed on CI, which installs them).
-    programs = require_programs(
-        "chromium", "chromedriver", install="apt-get install chromium chromium-driver"
-    )
-    with tempfile.TemporaryDirectory(prefix="mitigate-chromium-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = programs["chromium"]
-        for flag in (
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--window-size=1400,1100",
-            f"--user-data-dir={profile}",
-        ):
-            options.add_argument(flag)
-        driver = webdriver.Chrome(service=webdriver.ChromeService(programs["chromedriver"]), options=options)
-        driver.set_page_load_timeout(30)
-        try:
-            yield driver
-        finally:
-            driver.quit()
 
 
 class Page:
