@@ -658,7 +658,7 @@ def recommendations(filters: Filters) -> list[Recommendation]:
         for row in qs.values("root_cause_category").annotate(n=Count("pk")).order_by()
     }
     shares = root_cause_shares(causes)
-    for cause in sorted(causes, key=lambda c: -causes[c]):
+    for cause in sorted(causes, key=lambda c: (-causes[c], c)):
         share = shares[cause]
         if share is not None and share > ROOT_CAUSE_SHARE_LIMIT:
             label = RootCauseCategory(cause).label
