@@ -235,6 +235,14 @@ def repeat_rate(repeated: int, incidents: int) -> float | None:
     return _rate(repeated, incidents)
 
 
+def root_cause_shares(counts: dict[str, int]) -> dict[str, float | None]:
+    """Each root cause's share, one definition for the recommendations and the reports: of the
+    classified incidents (`counts` by category, UNCLASSIFIED included), as an unclassified incident
+    says nothing about causes; so UNCLASSIFIED itself has none."""
+    classified = sum(n for cause, n in counts.items() if cause != UNCLASSIFIED)
+    return {cause: None if cause == UNCLASSIFIED else _rate(n, classified) for cause, n in counts.items()}
+
+
 def summary(filters: Filters, *, now: datetime | None = None) -> Summary:
     """The headline numbers for the filtered incidents: counts, SLA, priorities, and
     `queries_per_clock()` per clock (6 queries on PostgreSQL, 9 on SQLite)."""
@@ -645,17 +653,20 @@ def recommendations(filters: Filters) -> list[Recommendation]:
                 details={"repeat_rate": rate},
             )
         )
-    causes = list(qs.exclude(root_cause_category="").values("root_cause_category").annotate(n=Count("pk")))
-    classified = sum(row["n"] for row in causes)
-    for row in sorted(causes, key=lambda r: -r["n"]):
-        share = row["n"] / classified
-        if share > ROOT_CAUSE_SHARE_LIMIT:
-            label = RootCauseCategory(row["root_cause_category"]).label
+    causes = {
+        row["root_cause_category"] or UNCLASSIFIED: row["n"]
+        for row in qs.values("root_cause_category").annotate(n=Count("pk")).order_by()
+    }
+    shares = root_cause_shares(causes)
+    for cause in sorted(causes, key=lambda c: (-causes[c], c)):
+        share = shares[cause]
+        if share is not None and share > ROOT_CAUSE_SHARE_LIMIT:
+            label = RootCauseCategory(cause).label
             out.append(
                 Recommendation(
                     code="root_cause_dominant",
                     message=f"{label} causes {share:.0%} of classified incidents: invest in preventing it.",
-                    details={"root_cause": row["root_cause_category"], "share": round(share, 4)},
+                    details={"root_cause": cause, "share": share},
                 )
             )
     for stats in action_stats(filters):

@@ -641,12 +641,12 @@ def report_render(report: Report, period: tuple[datetime, datetime]) -> Rendered
 
     if ReportMetric.ROOT_CAUSES in metrics:
         causes = selectors.grouped_metrics(filters, "root_cause")
-        total = sum(r.incidents for r in causes) or 1
+        shares = selectors.root_cause_shares({r.group: r.incidents for r in causes})
         context["root_causes"] = [
             {
                 "label": _group_label("root_cause", r.group),
                 "incidents": r.incidents,
-                "share": _percent(r.incidents / total),
+                "share": "" if shares[r.group] is None else _percent(shares[r.group]),
                 "mttr": _duration(r.mttr.mean),
             }
             for r in causes[:TOP_ROOT_CAUSES]

@@ -1,6 +1,6 @@
 """One definition per metric: on the same filters, the summary, the recommendations, the action
-table, the API and the report preview give the same repeat rate and action success rate, and the
-dashboard's range selector shows the range its numbers are for.
+table, the API and the report preview give the same repeat rate, action success rate and root-cause
+share, and the dashboard's range selector shows the range its numbers are for.
 
 The history (test_metrics' June 2026) is built so that other windows give other numbers: the year
 up to the end of June also holds May's incident and most of an action's runs."""
@@ -95,7 +95,7 @@ def test_summary_recommendations_table_api_and_report_agree(flaky, viewer, clien
             "type": "incident_summary",
             "parameters": {
                 "range": "previous_month",
-                "metrics": ["summary", "automation", "recommendations"],
+                "metrics": ["summary", "root_causes", "automation", "recommendations"],
             },
             "extra_recipients": ["cto@example.com"],
         },
@@ -107,6 +107,12 @@ def test_summary_recommendations_table_api_and_report_agree(flaky, viewer, clien
     assert "- 60% of incidents repeat an earlier one" in text
     assert "- Flaky restart: 5 runs, 40% success" in text
     assert "Flaky restart succeeded in 40% of 5 runs" in text
+    # Root causes: a and e are deployments, the other three unclassified; one share, of the
+    # classified incidents, in the table and the advice.
+    assert advice["root_cause_dominant"].details == {"root_cause": "deployment", "share": 1.0}
+    assert "- Deployment: 2 (100% of classified), MTTR" in text
+    assert "- Unclassified: 3, MTTR" in text
+    assert "Deployment causes 100% of classified incidents" in text
 
 
 def test_the_range_selector_shows_the_range_the_numbers_are_for(viewer, client):

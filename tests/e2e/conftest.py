@@ -1,4 +1,5 @@
-"""Headless Chromium for the browser tests, skipped (failed on CI) where it is not installed."""
+"""The browser the end-to-end tests drive: headless Chromium through chromedriver, skipped on a
+machine without them (failed on CI, which installs them)."""
 
 import tempfile
 
@@ -10,7 +11,6 @@ from tests.programs import require_programs
 
 @pytest.fixture
 def browser():
-    # Skipped on a machine without them (failed on CI, which installs them).
     programs = require_programs(
         "chromium", "chromedriver", install="apt-get install chromium chromium-driver"
     )
