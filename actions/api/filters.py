@@ -3,7 +3,7 @@ from django_filters import rest_framework as filters
 
 from actions.choices import Category, ProviderKind, Risk, RunStatus
 from actions.models import Action, ActionRun, Provider, ProviderGroup
-from common.api.filters import by_id_or_name, by_id_or_username
+from common.api.filters import DateTimeFilter, by_id_or_name, by_id_or_username
 
 
 def _search(qs: QuerySet, value: str, *fields: str) -> QuerySet:
@@ -79,8 +79,8 @@ class ActionRunFilterSet(filters.FilterSet):
     action = filters.CharFilter(method="filter_action", help_text="Action id or name.")
     incident = filters.CharFilter(method="filter_incident", help_text="Incident id or reference.")
     requested_by = filters.CharFilter(method="filter_requested_by", help_text="Username or user id.")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = ActionRun

@@ -4,7 +4,7 @@ from django_filters import rest_framework as filters
 
 from alerts.choices import AlertStatus, IncidentPolicy, SourceKind
 from alerts.models import Alert, AlertRule, AlertSource, Silence
-from common.api.filters import by_id_or_name
+from common.api.filters import DateTimeFilter, by_id_or_name
 
 
 class AlertSourceFilterSet(filters.FilterSet):
@@ -25,8 +25,8 @@ class AlertFilterSet(filters.FilterSet):
     processed = filters.BooleanFilter(help_text="Through rule matching since its latest change.")
     name = filters.CharFilter(help_text="Exact alert name (alertname).")
     fingerprint = filters.CharFilter()
-    received_after = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_after = DateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = DateTimeFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = Alert

@@ -18,6 +18,7 @@ from rest_framework.serializers import BooleanField, Serializer
 from rest_framework.settings import api_settings
 
 from common.api.actors import request_actor
+from common.api.fields import is_id
 from common.api.serializers import ErrorSerializer
 from common.api.views import BAD_INPUT, FORBIDDEN, PARSERS, WRITE_ERRORS, validated
 from incidents.models import Incident
@@ -435,6 +436,6 @@ class IncidentRelatedView(generics.GenericAPIView):
 
 def _limit(request: Request) -> int:
     value = request.query_params.get("limit", "10").strip()
-    if not value.isdigit() or not 1 <= int(value) <= 50:
+    if not is_id(value) or not 1 <= int(value) <= 50:
         raise ValidationError({"limit": ["Give a whole number from 1 to 50."]})
     return int(value)
