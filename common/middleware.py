@@ -1,4 +1,5 @@
-"""Request-body limits that hold for bodies sent without a Content-Length."""
+"""Limits every API request meets before a view runs: body size (however the body is sent) and no
+NUL in the query string."""
 
 import io
 
@@ -17,8 +18,22 @@ def too_large_response() -> JsonResponse:
     )
 
 
-class RequestBodyLimitMiddleware:
-    """API bodies over DATA_UPLOAD_MAX_MEMORY_SIZE are a JSON 413, however they are sent.
+def nul_in_query_response(request: HttpRequest) -> JsonResponse | None:
+    """A NUL in a query parameter reaches PostgreSQL in whatever view reads it (filters, analytics),
+    which refuses it with an error: refuse it here, named by its parameter."""
+    fields = {
+        key: ["Null characters are not allowed."]
+        for key, values in request.GET.lists()
+        if "\x00" in key or any("\x00" in value for value in values)
+    }
+    if not fields:
+        return None
+    return JsonResponse({"detail": "Invalid input.", "code": "invalid", **fields}, status=400)
+
+
+class ApiRequestLimitsMiddleware:
+    """No NUL in API query strings (see nul_in_query_response), and chunked API bodies held to
+    DATA_UPLOAD_MAX_MEMORY_SIZE like announced ones (a JSON 413).
 
     Django enforces the limit only through Content-Length. A chunked body (gunicorn de-chunks it and
     sends no Content-Length) is read by Django as empty, so a 2 MB chunked POST became a 400 "title
@@ -30,26 +45,24 @@ class RequestBodyLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(API_PREFIX):
-            refused = self.bound_body(request)
+            refused = nul_in_query_response(request) or self.bound_body(request)
             if refused is not None:
                 return refused
         return self.get_response(request)
 
     @staticmethod
     def bound_body(request: HttpRequest) -> HttpResponse | None:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        announced = request.META.get("CONTENT_LENGTH")
-        if announced:
-            try:
-                too_large = limit is not None and int(announced) > limit
-            except ValueError:
-                return None  # Django answers a malformed Content-Length itself.
-            return too_large_response() if too_large else None
+        # An announced length is checked by Django when the view reads the body (a 413 through
+        # common.api.exceptions), after authentication: an anonymous client's body stays unread.
+        if request.META.get("CONTENT_LENGTH"):
+            return None
         if "chunked" not in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             return None
         stream = request.META.get("wsgi.input")
         if stream is None:
             return None
+        # Read before authentication, so bounded by the limit: no more than limit + 1 bytes.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         body = stream.read() if limit is None else stream.read(limit + 1)
         if limit is not None and len(body) > limit:
             return too_large_response()

@@ -4,12 +4,12 @@ from django_filters import rest_framework as filters
 
 from alerts.choices import AlertStatus, IncidentPolicy, SourceKind
 from alerts.models import Alert, AlertRule, AlertSource, Silence
-from common.api.filters import DateTimeFilter, by_id_or_name
+from common.api.filters import BooleanFilter, DateTimeFilter, by_id_or_name
 
 
 class AlertSourceFilterSet(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=SourceKind.choices)
-    enabled = filters.BooleanFilter()
+    enabled = BooleanFilter()
 
     class Meta:
         model = AlertSource
@@ -21,8 +21,8 @@ class AlertFilterSet(filters.FilterSet):
     source = filters.CharFilter(method="filter_source", help_text="Alert source id or slug.")
     service = filters.CharFilter(method="filter_service", help_text="Service id or slug.")
     incident = filters.CharFilter(method="filter_incident", help_text="Incident id or reference.")
-    silenced = filters.BooleanFilter(method="filter_silenced", help_text="Marked silenced by a silence.")
-    processed = filters.BooleanFilter(help_text="Through rule matching since its latest change.")
+    silenced = BooleanFilter(method="filter_silenced", help_text="Marked silenced by a silence.")
+    processed = BooleanFilter(help_text="Through rule matching since its latest change.")
     name = filters.CharFilter(help_text="Exact alert name (alertname).")
     fingerprint = filters.CharFilter()
     received_after = DateTimeFilter(field_name="received_at", lookup_expr="gte")
@@ -46,7 +46,7 @@ class AlertFilterSet(filters.FilterSet):
 
 
 class AlertRuleFilterSet(filters.FilterSet):
-    enabled = filters.BooleanFilter()
+    enabled = BooleanFilter()
     incident_policy = filters.ChoiceFilter(choices=IncidentPolicy.choices)
     service = filters.CharFilter(method="filter_service", help_text="Service id or slug.")
 
@@ -59,7 +59,7 @@ class AlertRuleFilterSet(filters.FilterSet):
 
 
 class SilenceFilterSet(filters.FilterSet):
-    active = filters.BooleanFilter(
+    active = BooleanFilter(
         method="filter_active", help_text="true: in force now; false: over or not started yet."
     )
 

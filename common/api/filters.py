@@ -49,13 +49,37 @@ class UTCDateTimeField(IsoDateTimeField):
 
     def clean(self, value):
         value = super().clean(value)
-        if value is not None:
-            try:
-                value.astimezone(UTC)
-            except OverflowError:
-                raise ValidationError(self.error_messages["overflow"], code="overflow") from None
-        return value
+        if value is None:
+            return None
+        try:
+            # In UTC: PostgreSQL takes offsets up to 15:59 only, Python up to 23:59.
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(self.error_messages["overflow"], code="overflow") from None
 
 
 class DateTimeFilter(filters.IsoDateTimeFilter):
     field_class = UTCDateTimeField
+
+
+class StrictBooleanField(forms.Field):
+    """true or false, as the schema says, or absent: anything else is an error, not "no filter"."""
+
+    default_error_messages = {"invalid": "Enter true or false."}
+    VALUES = {"true": True, "false": False}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in self.VALUES:
+            return self.VALUES[value]
+        raise ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class BooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        # django-filter's BooleanWidget turns any other word into None, i.e. no filter at all.
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)

@@ -7,7 +7,7 @@ from drf_spectacular import openapi
 from drf_spectacular.plumbing import force_instance
 from rest_framework import serializers
 
-from common.api.serializers import ErrorSerializer
+from common.api.serializers import ErrorSerializer, StrictSerializer
 
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 ERROR_SCHEMA = "Error"
@@ -103,7 +103,10 @@ class AutoSchema(openapi.AutoSchema):
             for field in serializer.fields.values():
                 if field.read_only and not isinstance(field, serializers.ManyRelatedField):
                     self._restore_empty_values(model, field)
-        return super()._map_basic_serializer(serializer, direction)
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictSerializer):
+            schema["additionalProperties"] = False  # It answers 400 to any other field.
+        return schema
 
     @staticmethod
     def _restore_empty_values(model: type[models.Model], field: serializers.Field) -> None:

@@ -1,5 +1,6 @@
 from collections.abc import Mapping
 
+from django.http import QueryDict
 from rest_framework import serializers
 
 # Browsable-API form posts carry this; it is not input.
@@ -21,25 +22,32 @@ def contains_nul(value: object) -> bool:
     return False
 
 
-def not_a_string(field: serializers.Field, value: object) -> bool:
-    """DRF's CharField turns 123 and true into "123" and "True"; a text field takes only text."""
+def wrong_type(field: serializers.Field, value: object) -> str | None:
+    """What is wrong with the JSON type of `value` for `field`, or None. DRF coerces: a CharField
+    turns 123 into "123", a BooleanField takes "yes" and 0, an IntegerField "7" and 7.0. A typed API
+    takes the type its schema names."""
     if value is None:
-        return False
+        return None
     if isinstance(field, serializers.CharField):
-        return not isinstance(value, str)
-    if isinstance(field, serializers.ListField) and isinstance(value, list):
-        return any(not_a_string(field.child, item) for item in value)
-    if isinstance(field, serializers.DictField) and isinstance(value, Mapping):
-        return any(not_a_string(field.child, item) for item in value.values())
-    if isinstance(field, serializers.ListSerializer) and isinstance(value, list):
-        return any(not_a_string(field.child, item) for item in value)
-    if isinstance(field, serializers.Serializer) and isinstance(value, Mapping):
-        return any(
-            not_a_string(child, value[name])
-            for name, child in field.fields.items()
-            if name in value and not child.read_only
-        )
-    return False
+        return None if isinstance(value, str) else NOT_A_STRING
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "Must be true or false."
+    if isinstance(field, serializers.IntegerField):
+        return None if isinstance(value, int) and not isinstance(value, bool) else "Must be a whole number."
+    if isinstance(field, serializers.FloatField | serializers.DecimalField):
+        return None if isinstance(value, int | float) and not isinstance(value, bool) else "Must be a number."
+    children: list[tuple[serializers.Field, object]] = []
+    if isinstance(field, serializers.ListField | serializers.ListSerializer) and isinstance(value, list):
+        children = [(field.child, item) for item in value]
+    elif isinstance(field, serializers.DictField) and isinstance(value, Mapping):
+        children = [(field.child, item) for item in value.values()]
+    elif isinstance(field, serializers.Serializer) and isinstance(value, Mapping):
+        children = [(child, value[name]) for name, child in field.fields.items() if name in value]
+    for child, item in children:
+        message = wrong_type(child, item)
+        if message:
+            return message
+    return None
 
 
 class StrictSerializer(serializers.Serializer):
@@ -53,13 +61,16 @@ class StrictSerializer(serializers.Serializer):
             writable = {name: field for name, field in self.fields.items() if not field.read_only}
             for name in sorted(set(data) - set(writable) - IGNORED_INPUT, key=str):
                 errors[str(name)] = [NUL_MESSAGE if contains_nul(name) else "Unknown or read-only field."]
-            for name, field in writable.items():
-                if name not in data:
-                    continue
-                if contains_nul(data[name]):
-                    errors[name] = [NUL_MESSAGE]
-                elif not_a_string(field, data[name]):
-                    errors[name] = [NOT_A_STRING]
+            nul = {name: [NUL_MESSAGE] for name in writable if name in data and contains_nul(data[name])}
+            if nul:
+                # Before any field looks the value up: PostgreSQL refuses NUL even in a query.
+                raise serializers.ValidationError({**errors, **nul})
+            # Form posts (the browsable API) carry only strings; JSON carries types, which must match.
+            if not isinstance(data, QueryDict):
+                for name, field in writable.items():
+                    message = wrong_type(field, data[name]) if name in data else None
+                    if message:
+                        errors[name] = [message]
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:

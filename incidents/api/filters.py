@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django_filters import rest_framework as filters
 
-from common.api.filters import DateTimeFilter, by_id_or_name, by_id_or_username
+from common.api.filters import BooleanFilter, DateTimeFilter, by_id_or_name, by_id_or_username
 from incidents.choices import IncidentStatus, ServiceTier, ServiceType
 from incidents.models import Incident, Priority, Service
 
@@ -30,9 +30,9 @@ class IncidentFilterSet(filters.FilterSet):
     priority = filters.CharFilter(method="filter_priority", help_text="Priority code (P2, any case) or id.")
     service = filters.CharFilter(method="filter_service", help_text="Service slug or id.")
     assignee = filters.CharFilter(method="filter_assignee", help_text="Assignee username or id.")
-    is_drill = filters.BooleanFilter()
-    auto_resolved = filters.BooleanFilter(help_text="Resolved by automation without a person.")
-    is_repeat = filters.BooleanFilter(
+    is_drill = BooleanFilter()
+    auto_resolved = BooleanFilter(help_text="Resolved by automation without a person.")
+    is_repeat = BooleanFilter(
         help_text="The same trouble again: an incident of the 30 days before shares a service and an alert "
         "name or the root cause."
     )

@@ -60,6 +60,14 @@ INCLUDE_HIDDEN = OpenApiParameter(
 ENTRY_ID = OpenApiParameter("entry_id", int, OpenApiParameter.PATH, description="Timeline entry id.")
 
 
+ERROR_BODIES = (("application/json", ErrorSerializer), ("text/markdown", OpenApiTypes.STR))
+MARKDOWN_ERRORS = {
+    401: "Not authenticated.",
+    403: "Not allowed for this user.",
+    404: "No such post-mortem.",
+}
+
+
 class MarkdownRenderer(renderers.BaseRenderer):
     """Lets a client ask for `Accept: text/markdown`; the download itself is a plain HttpResponse.
     An error answered to such a client is its detail as text."""
@@ -237,7 +245,15 @@ class PostmortemViewSet(
         "publication emails.",
         responses={
             (200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR, description="The Markdown file."),
-            403: FORBIDDEN,
+            # A client that asked for Markdown gets an error's detail as text (MarkdownRenderer).
+            **{
+                (code, media_type): OpenApiResponse(body, description=description)
+                for code, description in MARKDOWN_ERRORS.items()
+                for media_type, body in (
+                    ("application/json", ErrorSerializer),
+                    ("text/markdown", OpenApiTypes.STR),
+                )
+            },
         },
     )
     @action(
@@ -272,7 +288,7 @@ class PostmortemViewSet(
         request=None,
         responses={200: TimelineRegeneratedSerializer, 403: FORBIDDEN, 409: REFUSED},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def timeline(self, request: Request, pk: str) -> Response:
         postmortem = self.get_object()
         if request.method == "POST":
