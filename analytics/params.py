@@ -111,6 +111,9 @@ def parse(
             error(name, "Unknown parameter.")
 
     range_, start_raw, end_raw = one("range"), one("start"), one("end")
+    for name in ("start", "end"):
+        if name in query and not query.get(name, "").strip():
+            error(name, "Give a date (YYYY-MM-DD), or leave the parameter out.")
     range_ = range_ or (CUSTOM if start_raw or end_raw else DEFAULT_RANGE)
     start = end = None
     if range_ not in RANGE_CHOICES:

@@ -48,6 +48,9 @@ class UTCDateTimeField(IsoDateTimeField):
     default_error_messages = {"overflow": "The time is out of range once converted to UTC."}
 
     def clean(self, value):
+        if value == "":
+            # Sent but empty is not a time (absent is no filter).
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
         value = super().clean(value)
         if value is None:
             return None
@@ -69,7 +72,7 @@ class StrictBooleanField(forms.Field):
     VALUES = {"true": True, "false": False}
 
     def to_python(self, value):
-        if value in (None, ""):
+        if value is None:
             return None
         if value in self.VALUES:
             return self.VALUES[value]

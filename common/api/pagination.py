@@ -6,8 +6,8 @@ from common.api.fields import is_id
 
 
 class OrderedPageNumberPagination(PageNumberPagination):
-    """Page-number pagination that refuses unordered querysets, whose pages would overlap, and a
-    page_size that is not a number from 1 to max_page_size (DRF would quietly use the default)."""
+    """Page-number pagination that refuses unordered querysets, whose pages would overlap, and a page
+    or page_size that is not a number (DRF would quietly use page 1 or the default size)."""
 
     page_size_query_param = "page_size"
     max_page_size = 500
@@ -16,6 +16,12 @@ class OrderedPageNumberPagination(PageNumberPagination):
         if hasattr(queryset, "ordered") and not queryset.ordered:
             raise ImproperlyConfigured(f"{view.__class__.__name__} paginates an unordered queryset.")
         return super().paginate_queryset(queryset, request, view)
+
+    def get_page_number(self, request, paginator):
+        value = request.query_params.get(self.page_query_param)
+        if value is not None and not is_id(value):
+            raise ValidationError({self.page_query_param: ["Give a page number (1, 2, ...)."]})
+        return value or 1
 
     def get_page_size(self, request):
         value = request.query_params.get(self.page_size_query_param)

@@ -36,9 +36,14 @@ def wrong_type(field: serializers.Field, value: object) -> str | None:
         return None if isinstance(value, int) and not isinstance(value, bool) else "Must be a whole number."
     if isinstance(field, serializers.FloatField | serializers.DecimalField):
         return None if isinstance(value, int | float) and not isinstance(value, bool) else "Must be a number."
+    many = serializers.ListField | serializers.ListSerializer | serializers.ManyRelatedField
+    if isinstance(field, many) and not isinstance(value, list):
+        return "Must be a list."
     children: list[tuple[serializers.Field, object]] = []
-    if isinstance(field, serializers.ListField | serializers.ListSerializer) and isinstance(value, list):
+    if isinstance(field, serializers.ListField | serializers.ListSerializer):
         children = [(field.child, item) for item in value]
+    elif isinstance(field, serializers.ManyRelatedField):
+        children = [(field.child_relation, item) for item in value]
     elif isinstance(field, serializers.DictField) and isinstance(value, Mapping):
         children = [(field.child, item) for item in value.values()]
     elif isinstance(field, serializers.Serializer) and isinstance(value, Mapping):

@@ -263,3 +263,38 @@ def test_json_suffixes_on_custom_routes_are_a_json_404(api, open_incident, path)
     assert response.json()["code"] == "not_found"
     incident.refresh_from_db()
     assert incident.status == "new"
+
+
+# --- The schema tells the truth -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def openapi():
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def test_the_schema_documents_every_error_status(openapi):
+    retrieve = openapi["paths"]["/api/v1/incidents/{id}/"]["get"]["responses"]
+    create = openapi["paths"]["/api/v1/incidents/"]["post"]["responses"]
+
+    assert {"401", "403", "404"} <= set(retrieve)
+    assert {"400", "401", "403", "409", "413", "415"} <= set(create)
+
+
+def test_the_schema_says_which_stored_values_may_be_null_or_blank(openapi):
+    incident = openapi["components"]["schemas"]["Incident"]["properties"]
+
+    assert incident["assignee"]["nullable"] is True
+    assert {"$ref": "#/components/schemas/BlankEnum"} in incident["phase"]["oneOf"]
+
+
+def test_the_schema_refuses_unknown_input_fields_as_the_api_does(openapi):
+    body = openapi["components"]["schemas"]["IncidentCreateInputRequest"]
+
+    assert body["additionalProperties"] is False
+    assert (
+        "application/x-www-form-urlencoded"
+        not in openapi["paths"]["/api/v1/incidents/"]["post"]["requestBody"]["content"]
+    )
