@@ -288,7 +288,7 @@ class PostmortemViewSet(
         request=None,
         responses={200: TimelineRegeneratedSerializer, 403: FORBIDDEN, 409: REFUSED},
     )
-    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def timeline(self, request: Request, pk: str) -> Response:
         postmortem = self.get_object()
         if request.method == "POST":
