@@ -117,6 +117,9 @@ def parse(
             error(name, "Unknown parameter.")
 
     range_, start_raw, end_raw = one("range"), one("start"), one("end")
+    for name in ("start", "end"):
+        if name in query and not query.get(name, "").strip():
+            error(name, "Give a date (YYYY-MM-DD), or leave the parameter out.")
     range_ = range_ or default_range(query)
     start = end = None
     if range_ not in RANGE_CHOICES:

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     # Static files in production, without a separate web server (right after SecurityMiddleware,
     # so they get HSTS too).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "common.middleware.ApiRequestLimitsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -266,7 +267,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "common.api.pagination.OrderedPageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "common.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "common.api.exceptions.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "NUM_PROXIES": NUM_PROXIES,
@@ -281,6 +282,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # JSON is the API's documented body format; form posts are for the browsable API only.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common.api.schema.add_error_responses",
+    ],
     # Choice sets whose field names collide across apps (status, kind) get a name of their own.
     "ENUM_NAME_OVERRIDES": {
         "StatusEnum": "incidents.choices.IncidentStatus",

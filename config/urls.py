@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from common.api.views import not_found
 from common.views import healthz, readyz
 
 admin.site.site_header = "Mitigate"
@@ -32,4 +33,8 @@ urlpatterns = [
         login_required(SpectacularSwaggerSplitView.as_view(url_name="schema")),
         name="api-docs",
     ),
+    # Last: any other /api/ URL is a JSON 404, never an HTML page.
+    re_path(r"^api/", not_found),
 ]
+
+handler500 = "common.api.views.server_error"

@@ -3,7 +3,7 @@ from django_filters import rest_framework as filters
 
 from actions.choices import Category, ProviderKind, Risk, RunStatus
 from actions.models import Action, ActionRun, Provider, ProviderGroup
-from common.api.filters import by_id_or_name, by_id_or_username
+from common.api.filters import BooleanFilter, DateTimeFilter, by_id_or_name, by_id_or_username
 
 
 def _search(qs: QuerySet, value: str, *fields: str) -> QuerySet:
@@ -17,7 +17,7 @@ def _search(qs: QuerySet, value: str, *fields: str) -> QuerySet:
 
 class ProviderFilterSet(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=ProviderKind.choices)
-    enabled = filters.BooleanFilter()
+    enabled = BooleanFilter()
     search = filters.CharFilter(method="filter_search", help_text="Words in the name or address.")
 
     class Meta:
@@ -53,7 +53,7 @@ class ActionFilterSet(filters.FilterSet):
         choices=Category.choices, help_text="Repeat for several: ?category=restart&category=cleanup."
     )
     risk = filters.ChoiceFilter(choices=Risk.choices)
-    enabled = filters.BooleanFilter()
+    enabled = BooleanFilter()
     service = filters.CharFilter(method="filter_service", help_text="Service slug or id.")
     search = filters.CharFilter(method="filter_search", help_text="Words in the name or description.")
 
@@ -79,8 +79,8 @@ class ActionRunFilterSet(filters.FilterSet):
     action = filters.CharFilter(method="filter_action", help_text="Action id or name.")
     incident = filters.CharFilter(method="filter_incident", help_text="Incident id or reference.")
     requested_by = filters.CharFilter(method="filter_requested_by", help_text="Username or user id.")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = ActionRun

@@ -4,12 +4,12 @@ from django_filters import rest_framework as filters
 
 from alerts.choices import AlertStatus, IncidentPolicy, SourceKind
 from alerts.models import Alert, AlertRule, AlertSource, Silence
-from common.api.filters import by_id_or_name
+from common.api.filters import BooleanFilter, DateTimeFilter, by_id_or_name
 
 
 class AlertSourceFilterSet(filters.FilterSet):
     kind = filters.ChoiceFilter(choices=SourceKind.choices)
-    enabled = filters.BooleanFilter()
+    enabled = BooleanFilter()
 
     class Meta:
         model = AlertSource
@@ -21,15 +21,15 @@ class AlertFilterSet(filters.FilterSet):
     source = filters.CharFilter(method="filter_source", help_text="Alert source id or slug.")
     service = filters.CharFilter(method="filter_service", help_text="Service id or slug.")
     incident = filters.CharFilter(method="filter_incident", help_text="Incident id or reference.")
-    silenced = filters.BooleanFilter(method="filter_silenced", help_text="Marked silenced by a silence.")
-    processed = filters.BooleanFilter(help_text="Through rule matching since its latest change.")
-    processing_failed = filters.BooleanFilter(
+    silenced = BooleanFilter(method="filter_silenced", help_text="Marked silenced by a silence.")
+    processed = BooleanFilter(help_text="Through rule matching since its latest change.")
+    processing_failed = BooleanFilter(
         method="filter_processing_failed", help_text="Processing failed every attempt and was given up."
     )
     name = filters.CharFilter(help_text="Exact alert name (alertname).")
     fingerprint = filters.CharFilter()
-    received_after = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_after = DateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = DateTimeFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = Alert
@@ -52,7 +52,7 @@ class AlertFilterSet(filters.FilterSet):
 
 
 class AlertRuleFilterSet(filters.FilterSet):
-    enabled = filters.BooleanFilter()
+    enabled = BooleanFilter()
     incident_policy = filters.ChoiceFilter(choices=IncidentPolicy.choices)
     service = filters.CharFilter(method="filter_service", help_text="Service id or slug.")
 
@@ -65,7 +65,7 @@ class AlertRuleFilterSet(filters.FilterSet):
 
 
 class SilenceFilterSet(filters.FilterSet):
-    active = filters.BooleanFilter(
+    active = BooleanFilter(
         method="filter_active", help_text="true: in force now; false: over or not started yet."
     )
 

@@ -1,9 +1,8 @@
-from rest_framework.routers import DefaultRouter
-
 from alerts.api.views import AlertRuleViewSet, AlertSourceViewSet, AlertViewSet, SilenceViewSet
+from common.api.routers import Router
 
 # Mounted under api/v1/ next to incidents.api.urls, whose router serves the API root view.
-router = DefaultRouter()
+router = Router()
 router.include_root_view = False
 router.register("alert-sources", AlertSourceViewSet, basename="alert-source")
 router.register("alerts", AlertViewSet, basename="alert")

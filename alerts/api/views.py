@@ -35,6 +35,7 @@ from alerts.models import Alert, AlertRule, AlertSource, AutomatedResponse, Sile
 from alerts.parsers import PayloadError
 from alerts.services.processing import alert_incident_create
 from common.api.actors import request_actor
+from common.api.fields import is_id
 from common.api.serializers import ErrorSerializer
 from common.api.views import BAD_INPUT, FORBIDDEN, PARSERS, WRITE_ERRORS, validated
 from incidents import selectors as incident_selectors
@@ -74,7 +75,7 @@ def webhook_url(request: Request, token: str) -> str:
 def _source_lookup(view: viewsets.GenericViewSet) -> None:
     # A source is named by id or by slug in the URL, as sources are in filters and the tester.
     value = view.kwargs[view.lookup_url_kwarg or view.lookup_field]
-    if not value.isdigit():
+    if not is_id(value):
         view.lookup_field = "slug"
         view.kwargs["slug"] = value
 

@@ -1,9 +1,10 @@
+from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django_filters import rest_framework as filters
 
-from common.api.filters import by_id_or_name, by_id_or_username
+from common.api.filters import BooleanFilter, DateTimeFilter, by_id_or_name, by_id_or_username
 from incidents.choices import IncidentStatus, ServiceTier, ServiceType
-from incidents.models import Incident, Service
+from incidents.models import Incident, Priority, Service
 
 
 class IncidentOrderingFilter(filters.OrderingFilter):
@@ -26,19 +27,19 @@ class IncidentFilterSet(filters.FilterSet):
     status = filters.MultipleChoiceFilter(
         choices=IncidentStatus.choices, help_text="Repeat for several: ?status=new&status=in_progress."
     )
-    priority = filters.CharFilter(method="filter_priority", help_text="Priority code (P2) or id.")
+    priority = filters.CharFilter(method="filter_priority", help_text="Priority code (P2, any case) or id.")
     service = filters.CharFilter(method="filter_service", help_text="Service slug or id.")
     assignee = filters.CharFilter(method="filter_assignee", help_text="Assignee username or id.")
-    is_drill = filters.BooleanFilter()
-    auto_resolved = filters.BooleanFilter(help_text="Resolved by automation without a person.")
-    is_repeat = filters.BooleanFilter(
+    is_drill = BooleanFilter()
+    auto_resolved = BooleanFilter(help_text="Resolved by automation without a person.")
+    is_repeat = BooleanFilter(
         help_text="The same trouble again: an incident of the 30 days before shares a service and an alert "
         "name or the root cause."
     )
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    detected_after = filters.IsoDateTimeFilter(field_name="detected_at", lookup_expr="gte")
-    detected_before = filters.IsoDateTimeFilter(field_name="detected_at", lookup_expr="lt")
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
+    detected_after = DateTimeFilter(field_name="detected_at", lookup_expr="gte")
+    detected_before = DateTimeFilter(field_name="detected_at", lookup_expr="lt")
     search = filters.CharFilter(method="filter_search", help_text="Words in the reference or title.")
     ordering = IncidentOrderingFilter(
         fields=(
@@ -55,6 +56,12 @@ class IncidentFilterSet(filters.FilterSet):
         fields = []
 
     def filter_priority(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        # An unknown priority is a mistake to point out, as ?status=bogus is, not an empty list.
+        if not by_id_or_name(
+            Priority.objects.all(), value, id_field="pk", name_field="code__iexact"
+        ).exists():
+            codes = ", ".join(Priority.objects.order_by("code").values_list("code", flat=True))
+            raise ValidationError({"priority": [f'No priority "{value.strip()}". Valid: {codes}.']})
         return by_id_or_name(qs, value, id_field="priority_id", name_field="priority__code__iexact")
 
     def filter_service(self, qs: QuerySet, name: str, value: str) -> QuerySet:

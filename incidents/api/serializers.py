@@ -38,7 +38,13 @@ class UsernameField(serializers.SlugRelatedField):
 
 def _priority_field(**kwargs) -> IdOrSlugRelatedField:
     return IdOrSlugRelatedField(
-        slug_field="code", queryset=Priority.objects.all(), help_text="Priority code (P2) or id.", **kwargs
+        slug_field="code",
+        queryset=Priority.objects.all(),
+        case_insensitive=True,
+        list_choices=True,
+        error_messages={"does_not_exist": 'No priority with id or code "{value}".'},
+        help_text="Priority code (P2, any case) or id.",
+        **kwargs,
     )
 
 

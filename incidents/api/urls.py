@@ -1,8 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
+from common.api.routers import Router
 from incidents.api.views import IncidentViewSet, PriorityViewSet, ServiceViewSet
 
-router = DefaultRouter()
+router = Router()
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("services", ServiceViewSet, basename="service")
 router.register("priorities", PriorityViewSet, basename="priority")

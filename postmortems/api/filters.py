@@ -2,7 +2,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
 
-from common.api.filters import by_id_or_name, by_id_or_username
+from common.api.filters import BooleanFilter, IdFilter, by_id_or_name, by_id_or_username
 from postmortems.choices import OPEN_ITEM_STATUSES, ActionItemKind, ActionItemStatus, PostmortemStatus
 from postmortems.models import ActionItem, Postmortem
 
@@ -32,10 +32,10 @@ class ActionItemFilterSet(filters.FilterSet):
     owner = filters.CharFilter(method="filter_owner", help_text="Owner id or username.")
     status = filters.ChoiceFilter(choices=ActionItemStatus.choices)
     kind = filters.ChoiceFilter(choices=ActionItemKind.choices)
-    overdue = filters.BooleanFilter(
+    overdue = BooleanFilter(
         method="filter_overdue", help_text="true: open or in progress and due before today."
     )
-    postmortem = filters.NumberFilter(field_name="postmortem_id", help_text="Post-mortem id.")
+    postmortem = IdFilter(field_name="postmortem_id", help_text="Post-mortem id.")
     incident = filters.CharFilter(method="filter_incident", help_text="Incident id or reference.")
     service = filters.CharFilter(
         method="filter_service", help_text="Service id or slug, among the incident's services."

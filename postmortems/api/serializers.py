@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from actions.models import Action
-from common.api.fields import IdOrSlugRelatedField
+from common.api.fields import IdOrSlugRelatedField, parse_id
 from common.api.serializers import StrictSerializer
 from incidents.choices import IncidentStatus
 from incidents.models import Incident, Service
@@ -47,8 +47,8 @@ class IdOrUsernameField(serializers.RelatedField):
             if isinstance(data, str) and data.strip():
                 value = data.strip()
                 user = queryset.filter(**{USERNAME: value}).first()
-                if user is None and value.isdigit():
-                    user = queryset.get(pk=int(value))
+                if user is None and parse_id(value) is not None:
+                    user = queryset.get(pk=parse_id(value))
                 if user is not None:
                     return user
                 raise ObjectDoesNotExist

@@ -1,10 +1,10 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
+from common.api.routers import Router
 from postmortems.api.views import ActionItemViewSet, IncidentRelatedView, PostmortemViewSet
 
 # Mounted under api/v1/ next to incidents.api.urls, whose router serves the API root view.
-router = DefaultRouter()
+router = Router()
 router.include_root_view = False
 router.register("postmortems", PostmortemViewSet, basename="postmortem")
 router.register("action-items", ActionItemViewSet, basename="action-item")

@@ -18,6 +18,7 @@ from rest_framework.serializers import BooleanField, Serializer
 from rest_framework.settings import api_settings
 
 from common.api.actors import request_actor
+from common.api.fields import is_id
 from common.api.serializers import ErrorSerializer
 from common.api.views import BAD_INPUT, FORBIDDEN, PARSERS, WRITE_ERRORS, validated
 from incidents.models import Incident
@@ -57,6 +58,14 @@ INCLUDE_HIDDEN = OpenApiParameter(
     "include_hidden", bool, description="Also list the entries authors hid (default false)."
 )
 ENTRY_ID = OpenApiParameter("entry_id", int, OpenApiParameter.PATH, description="Timeline entry id.")
+
+
+ERROR_BODIES = (("application/json", ErrorSerializer), ("text/markdown", OpenApiTypes.STR))
+MARKDOWN_ERRORS = {
+    401: "Not authenticated.",
+    403: "Not allowed for this user.",
+    404: "No such post-mortem.",
+}
 
 
 class MarkdownRenderer(renderers.BaseRenderer):
@@ -236,7 +245,15 @@ class PostmortemViewSet(
         "publication emails.",
         responses={
             (200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR, description="The Markdown file."),
-            403: FORBIDDEN,
+            # A client that asked for Markdown gets an error's detail as text (MarkdownRenderer).
+            **{
+                (code, media_type): OpenApiResponse(body, description=description)
+                for code, description in MARKDOWN_ERRORS.items()
+                for media_type, body in (
+                    ("application/json", ErrorSerializer),
+                    ("text/markdown", OpenApiTypes.STR),
+                )
+            },
         },
     )
     @action(
@@ -271,7 +288,7 @@ class PostmortemViewSet(
         request=None,
         responses={200: TimelineRegeneratedSerializer, 403: FORBIDDEN, 409: REFUSED},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
     def timeline(self, request: Request, pk: str) -> Response:
         postmortem = self.get_object()
         if request.method == "POST":
@@ -435,6 +452,6 @@ class IncidentRelatedView(generics.GenericAPIView):
 
 def _limit(request: Request) -> int:
     value = request.query_params.get("limit", "10").strip()
-    if not value.isdigit() or not 1 <= int(value) <= 50:
+    if not is_id(value) or not 1 <= int(value) <= 50:
         raise ValidationError({"limit": ["Give a whole number from 1 to 50."]})
     return int(value)
