@@ -5,6 +5,10 @@ runners, the run API, alert webhooks.
 `corpus(canary)` builds the values around the path of the canary file the attacks try to create;
 `HOSTILE` uses a relative name, for tests that run in a scratch directory."""
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 TEN_KB = 10 * 1024
 
 
@@ -67,3 +71,19 @@ def corpus(canary: str) -> dict[str, str]:
 
 
 HOSTILE = corpus("PWNED")
+
+
+@contextmanager
+def no_canary(path: str) -> Iterator[None]:
+    """Fails when the canary file exists before or after the block. Never removed here: a canary
+    left by an earlier run must fail loudly, not be tidied away."""
+    assert not os.path.exists(path), f"{path} exists: a hostile value ran a command"
+    yield
+    assert not os.path.exists(path), "a hostile value ran a command"
+
+
+def each_runner(request):
+    """The provider for a test parametrized over "local" and "ssh" (the test sshd)."""
+    if request.param == "local":
+        return request.getfixturevalue("local_provider")
+    return request.getfixturevalue("ssh_provider")()

@@ -3,8 +3,6 @@ by the real task on the local runner and on the test sshd, across the five comma
 shapes print the value byte for byte, the unsafe ones never run, and no value creates the canary.
 The unsafe shapes are refused when an action is saved through the API or the admin."""
 
-import os
-
 import pytest
 from django.urls import reverse
 
@@ -19,7 +17,7 @@ from tests.actions.injection_support import (
     eager_tasks,
     shaped_action,
 )
-from tests.hostile import corpus
+from tests.hostile import corpus, each_runner, no_canary
 
 CANARY = "/tmp/mitigate-injection-canary"
 HOSTILE = corpus(CANARY)
@@ -27,17 +25,13 @@ HOSTILE = corpus(CANARY)
 
 @pytest.fixture(autouse=True)
 def _no_canary():
-    # Never removed here: a canary left by any earlier run must fail loudly, not be tidied away.
-    assert not os.path.exists(CANARY), f"{CANARY} exists: a hostile value ran a command"
-    yield
-    assert not os.path.exists(CANARY), "a hostile value ran a command"
+    with no_canary(CANARY):
+        yield
 
 
 @pytest.fixture(params=["local", pytest.param("ssh", marks=pytest.mark.integration)])
 def provider(request, db):
-    if request.param == "local":
-        return request.getfixturevalue("local_provider")
-    return request.getfixturevalue("ssh_provider")()
+    return each_runner(request)
 
 
 @pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())

@@ -7,7 +7,6 @@ The parameter must declare an allow-list pattern; the one here refuses the shell
 redirections through, so those reach the commands and must arrive as one literal argument."""
 
 import json
-import os
 import re
 
 import pytest
@@ -23,7 +22,7 @@ from tests.actions.injection_support import (
     shaped_action,
 )
 from tests.alerts.support import am_alert, am_payload
-from tests.hostile import corpus
+from tests.hostile import corpus, each_runner, no_canary
 
 CANARY = "/tmp/mitigate-webhook-canary"
 HOSTILE = corpus(CANARY)
@@ -33,17 +32,13 @@ MAPPING = {"value": "{{ alert.labels.value }}"}
 
 @pytest.fixture(autouse=True)
 def _no_canary():
-    # Never removed here: a canary left by any earlier run must fail loudly, not be tidied away.
-    assert not os.path.exists(CANARY), f"{CANARY} exists: a hostile value ran a command"
-    yield
-    assert not os.path.exists(CANARY), "a hostile value ran a command"
+    with no_canary(CANARY):
+        yield
 
 
 @pytest.fixture(params=["local", pytest.param("ssh", marks=pytest.mark.integration)])
 def provider(request, db):
-    if request.param == "local":
-        return request.getfixturevalue("local_provider")
-    return request.getfixturevalue("ssh_provider")()
+    return each_runner(request)
 
 
 def rule_for(action, mapping=MAPPING):
