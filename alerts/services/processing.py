@@ -253,6 +253,7 @@ def _responses_trigger(alert: Alert, plan: AlertPlan, incident: Incident | None)
                     require_approval=response.trigger == ResponseTrigger.AFTER_APPROVAL,
                     due_at=due_at,
                     context={"alert": context["alert"]},  # Commands may name alert.* too.
+                    automated=True,
                 )
         except (TemplateError, ValidationError, ApplicationError) as exc:
             error = _error_text(exc)

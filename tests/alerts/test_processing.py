@@ -4,14 +4,16 @@ responses triggered immediately, after a delay or after approval."""
 import hashlib
 import logging
 from datetime import timedelta
+from importlib import import_module
 
 import pytest
+from django.apps import apps as django_apps
 from django.urls import reverse
 from django.utils import timezone
 
 from actions.choices import RunStatus
 from actions.models import ActionRun
-from actions.services import action_run_approve
+from actions.services import action_run_approve, action_run_request
 from alerts.choices import ResponseTrigger
 from alerts.matching import group_key
 from alerts.models import Alert, AlertRule, TriggeredRun
@@ -208,7 +210,22 @@ def test_an_immediate_response_requests_a_run_with_parameters_from_the_labels(so
     assert run.incident == alert.incident
     assert run.requested_by is None and run.requested_label == "alert-rule:Instances down"
     assert run.triggered_by.alert == alert and run.triggered_by.trigger == ResponseTrigger.IMMEDIATE
+    assert run.automated and run.context["alert"]["labels"]["instance"] == "web-1:9100"
     assert "run #" in alert.notes[-1]
+
+
+def test_the_migration_marks_runs_requested_by_responses_before_the_flag_existed(
+    source, rule, host_action, runnable_action
+):
+    rule(responses=[{"action": host_action, "parameters": {"host": "{{ alert.labels.instance }}"}}])
+    fire(source, am_alert())
+    by_hand = action_run_request(action=runnable_action(name="By hand"), by=SYSTEM)
+    ActionRun.objects.update(automated=False)  # As the schema migration leaves older runs.
+
+    import_module("alerts.migrations.0007_mark_automated_runs").mark_automated(django_apps, None)
+
+    assert list(ActionRun.objects.filter(automated=True)) == [TriggeredRun.objects.get().run]
+    assert not ActionRun.objects.get(pk=by_hand.pk).automated
 
 
 def test_responses_run_in_rule_order_then_response_order(source, rule, runnable_action):

@@ -409,7 +409,7 @@ class Watch:
             )
             return None
         moving = (
-            ActionRun.objects.filter(incident=incident, triggered_by__isnull=False, status__in=MOVING)
+            ActionRun.objects.filter(incident=incident, automated=True, status__in=MOVING)
             .select_related("action")
             .first()
         )
