@@ -12,6 +12,7 @@ from alerts.choices import AlertStatus, IncidentPolicy
 from alerts.matching import group_key, labels_match, priority_code_for
 from alerts.models import Alert, AlertRule, AlertSource, AutomatedResponse, Silence
 from alerts.parsers import parse
+from alerts.response_parameters import TemplateError, alert_context, response_parameters
 from incidents.choices import OPEN_STATUSES
 from incidents.models import Incident, Service
 
@@ -167,8 +168,6 @@ def rules_preview(
 ) -> list[AlertPreview]:
     """Run a payload through the parser, silences and rules without storing or triggering
     anything. Raises PayloadError (with the parser's message) for a payload that would get a 400."""
-    from alerts.responses import TemplateError, alert_context, response_parameters
-
     at = at or timezone.now()
     payload = parse(kind, raw)
     previews = []

@@ -17,7 +17,7 @@ from actions.choices import RunStatus
 from actions.services import action_run_cancel, action_run_request
 from alerts.choices import AlertStatus, IncidentPolicy, ResponseTrigger
 from alerts.models import Alert, AlertRule, TriggeredRun
-from alerts.responses import TemplateError, alert_context, response_parameters, response_problems
+from alerts.response_parameters import TemplateError, alert_context, response_parameters, response_problems
 from alerts.selectors import AlertPlan, alert_plan, incident_open_for_group
 from alerts.services.ingest import processing_enqueue
 from common.actor import Actor, Source
