@@ -30,10 +30,12 @@ def load(name: str) -> dict:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(settings, monkeypatch):
-    """Rate-limit counters live in the cache; each test starts from an empty in-memory one, so
-    counters of an earlier test (same source id, same minute) never leak in; and from fresh
-    process-local windows, so a test that made the cache fail leaves no fallback behind."""
+    """Rate-limit counters live in Redis, or in the cache without REDIS_URL; each test starts from
+    an empty in-memory cache and no Redis, so counters of an earlier test (same source id, same
+    minute) never leak in; and from fresh process-local windows, so a test that made Redis fail
+    leaves no fallback behind. The tests of the Redis limiter set REDIS_URL themselves."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.REDIS_URL = ""
     monkeypatch.setattr(ratelimit, "_local", ratelimit._LocalWindows())
     cache.clear()
     yield

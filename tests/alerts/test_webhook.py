@@ -9,11 +9,9 @@ import logging
 import os
 import threading
 import time
-import uuid
 
 import psycopg
 import pytest
-from django.core.cache import caches
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import DatabaseError, connection
 from django.test import Client, RequestFactory, override_settings
@@ -404,36 +402,30 @@ def test_batch_of_100_alerts(client, make_source, django_assert_max_num_queries)
 
 @pytest.mark.integration
 def test_rate_limit_on_redis_counts_in_one_window(client, make_source, settings):
-    """The production cache: the counter is a Redis integer that expires, shared with the cache API."""
-    redis_url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": redis_url,
-            "KEY_PREFIX": f"test-webhook-{uuid.uuid4().hex}",
-        }
-    }
+    """Production: the counter is a Redis integer that expires, on the limiter's own connection."""
+    settings.REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    redis = ratelimit.redis_client()
     try:
-        caches["default"].get("ping")
+        redis.ping()
     except Exception:
-        pytest.skip(f"no Redis at {redis_url}")
+        pytest.skip(f"no Redis at {settings.REDIS_URL}")
     source, token = make_source(rate_limit_per_minute=4)
+    keys = [
+        f"alerts:rate:{source.pk}:{window}" for window in (int(time.time() // 60) - 1, int(time.time() // 60))
+    ]
+    redis.delete(*keys)  # Another run's source of the same id, this minute.
 
     assert post(client, f"/hooks/{token}/", load("alertmanager_batch_mixed.json")).status_code == 202
     assert post(client, f"/hooks/{token}/").status_code == 202
     assert_error(post(client, f"/hooks/{token}/"), 429, "rate_limited")
 
-    keys = [
-        f"alerts:rate:{source.pk}:{window}" for window in (int(time.time() // 60) - 1, int(time.time() // 60))
-    ]
     # 3 + 1 accepted; the refused single is not counted.
-    assert max(caches["default"].get(key) or 0 for key in keys) == 4
-    backend = caches["default"]
+    assert max(int(redis.get(key) or 0) for key in keys) == 4
     for key in keys:
-        full_key = backend.make_and_validate_key(key)
-        ttl = backend._cache.get_client(full_key).ttl(full_key)
+        ttl = redis.ttl(key)
         assert ttl == -2 or 0 < ttl <= 120
-        backend.delete(key)
+    redis.delete(*keys)
+    assert ratelimit.fallback_count() == 0  # All counted in Redis, none in the process.
 
 
 # --- secrets in logs ------------------------------------------------------------------------------
@@ -582,14 +574,10 @@ def test_label_limits_are_per_source(client, make_source):
 
 def test_with_the_cache_down_alerts_are_stored_and_the_limit_counted_locally(client, make_source, caplog):
     _, token = make_source(rate_limit_per_minute=3)
-    # Nothing listens on port 1: connections are refused at once, as when Redis is stopped.
-    dead_redis = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",
-    }
 
     with (
-        override_settings(CACHES={"default": dead_redis}),
+        # Nothing listens on port 1: connections are refused at once, as when Redis is stopped.
+        override_settings(REDIS_URL="redis://127.0.0.1:1/0"),
         caplog.at_level(logging.WARNING, "alerts.ratelimit"),
     ):
         statuses = [
