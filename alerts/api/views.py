@@ -15,20 +15,22 @@ from rest_framework.serializers import Serializer
 
 from alerts import selectors, services
 from alerts.api.filters import AlertFilterSet, AlertRuleFilterSet, AlertSourceFilterSet, SilenceFilterSet
-from alerts.api.serializers import (
+from alerts.api.serializers.inputs import (
     AlertRuleCreateInput,
-    AlertRuleSerializer,
     AlertRuleUpdateInput,
-    AlertSerializer,
-    AlertSourceCreatedSerializer,
     AlertSourceCreateInput,
-    AlertSourceSerializer,
     AlertSourceUpdateInput,
     RuleTestInput,
-    RuleTestResultSerializer,
     SilenceCreateInput,
-    SilenceSerializer,
     SilenceUpdateInput,
+)
+from alerts.api.serializers.output import (
+    AlertRuleSerializer,
+    AlertSerializer,
+    AlertSourceCreatedSerializer,
+    AlertSourceSerializer,
+    RuleTestResultSerializer,
+    SilenceSerializer,
     SourceTokenSerializer,
 )
 from alerts.models import Alert, AlertRule, AlertSource, Silence
