@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from alerts.models import AlertSource
 from alerts.parsers import PayloadError, parse
-from alerts.parsers.body import body_decode, signature_valid
+from alerts.parsers.body import SIGNATURE_HEADER, body_decode, signature_valid
 from alerts.ratelimit import (
     auth_failure_record,
     auth_failures_exceeded,
@@ -27,8 +27,6 @@ from alerts.services import alerts_ingest, payload_check, token_hash
 from common.logfilters import redact_key
 
 logger = logging.getLogger(__name__)
-
-SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 
 
 def _error(status: int, code: str, detail: str, **headers: str) -> JsonResponse:

@@ -8,11 +8,16 @@ from typing import Any
 
 from alerts.parsers.base import PayloadError
 
+SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
+
+
+def signature_of(*, secret: str, body: bytes) -> str:
+    """The signature header's value: the hex HMAC-SHA256 of the raw body under the source's secret."""
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
 
 def signature_valid(*, secret: str, body: bytes, signature: str) -> bool:
-    """Whether `signature` is the hex HMAC-SHA256 of the body under the source's secret."""
-    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.strip().lower())
+    return hmac.compare_digest(signature_of(secret=secret, body=body), signature.strip().lower())
 
 
 def body_decode(body: bytes) -> Any:
