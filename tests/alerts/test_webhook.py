@@ -471,10 +471,38 @@ def test_the_development_server_log_is_redacted_too(make_source):
 # --- wrong tokens are throttled per client --------------------------------------------------------
 
 
-def test_repeated_wrong_tokens_from_one_client_get_429(client, make_source, settings):
+CLIENTS = ("203.0.113.7", "198.51.100.2")
+
+
+@pytest.fixture(params=["cache", pytest.param("redis", marks=pytest.mark.integration)])
+def limiter_store(request, settings):
+    """Where the limiter counts: the cache (no REDIS_URL, one machine) or Redis (production),
+    cleared of this test's clients' windows before and after."""
+    if request.param == "cache":
+        yield
+        return
+    settings.REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    redis = ratelimit.redis_client()
+    try:
+        redis.ping()
+    except Exception:
+        pytest.skip(f"no Redis at {settings.REDIS_URL}")
+
+    def forget():
+        for ip in CLIENTS:
+            for key in redis.scan_iter(f"alerts:authfail:{ip}:*"):
+                redis.delete(key)
+
+    forget()
+    yield
+    forget()
+    assert ratelimit.fallback_count() == 0  # All counted in Redis, none in the process.
+
+
+def test_repeated_wrong_tokens_from_one_client_get_429(client, make_source, settings, limiter_store):
     settings.ALERT_WEBHOOK_AUTH_FAILURES_PER_MINUTE = 5
     source, token = make_source()
-    attacker = {"REMOTE_ADDR": "203.0.113.7"}
+    attacker = {"REMOTE_ADDR": CLIENTS[0]}
     for i in range(5):
         response = client.post(f"/hooks/guess-{i}/", data="{}", content_type="application/json", **attacker)
         assert_error(response, 401, "not_authenticated")
@@ -493,7 +521,7 @@ def test_repeated_wrong_tokens_from_one_client_get_429(client, make_source, sett
     assert_error(response, 429, "too_many_failures")
 
     # Another client is not affected, and its good requests never count as failures.
-    other = {"REMOTE_ADDR": "198.51.100.2"}
+    other = {"REMOTE_ADDR": CLIENTS[1]}
     for _ in range(10):
         response = client.post(
             f"/hooks/{token}/", data=json.dumps(SINGLE), content_type="application/json", **other
