@@ -7,7 +7,7 @@ machine) they are counted in the cache (files):
 - per client, wrong tokens per minute: past the limit the client gets 429 + Retry-After, as DRF's
   throttles answer, before any lookup is made for it.
 
-The limiter fails open. When Redis cannot be reached (stopped) the windows are counted in
+The limiter fails open. When Redis (or the cache) cannot be reached the windows are counted in
 this process instead, and a warning says so at most once a minute with the number of requests counted
 that way: an outage of the cache must never cost an alert."""
 
