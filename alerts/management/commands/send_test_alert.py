@@ -20,9 +20,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from alerts.choices import AlertStatus, SourceKind
-from alerts.management import test_alert
+from alerts.management import alert_sender
+from alerts.management.alert_sender import TOKEN_ENV, build_payload
 from alerts.management.demo_tokens import demo_token_path, demo_tokens_read
-from alerts.management.test_alert import TOKEN_ENV, build_payload
 from alerts.models import Alert, AlertSource
 from alerts.parsers import fingerprint_of
 from alerts.parsers.body import signature_of
@@ -150,12 +150,12 @@ class Command(BaseCommand):
         signature = None
         if source is not None and source.hmac_secret:
             signature = signature_of(secret=source.hmac_secret, body=body)
-        status, text = test_alert.webhook_post(
+        status, text = alert_sender.webhook_post(
             hook, body, token=token, signature=signature, timeout=options["timeout"]
         )
         self.stdout.write(f"HTTP {status} {text}")
         if not 200 <= status < 300:
-            raise CommandError(test_alert.webhook_failure(status, text, slug))
+            raise CommandError(alert_sender.webhook_failure(status, text, slug))
 
         try:
             alert_ids = [int(pk) for pk in json.loads(text).get("alerts", [])]
@@ -169,7 +169,7 @@ class Command(BaseCommand):
         alert = Alert.objects.filter(pk=alert_ids[0]).first()
         if alert is None:
             return  # The server writes to another database: nothing to watch from here.
-        test_alert.Watch(self.stdout.write, base, alert_ids[0], resolved).run(options["wait"])
+        alert_sender.Watch(self.stdout.write, base, alert_ids[0], resolved).run(options["wait"])
         if not resolved:
             self.stdout.write("Resolve it: run the same command with --resolve.")
 
@@ -185,6 +185,6 @@ class Command(BaseCommand):
         )
 
     def _link(self, label: str, name: str, base: str, pk: int) -> None:
-        url = test_alert.admin_url(base, name, pk)
+        url = alert_sender.admin_url(base, name, pk)
         if url:
             self.stdout.write(f"  {label}: {url}")
