@@ -7,6 +7,7 @@ from typing import Any
 from alerts.models import Alert, AlertSource
 from alerts.parsers import parse
 from alerts.services import alerts_ingest
+from alerts.services.processing import alerts_process
 from tests.alerts.conftest import load
 
 
@@ -48,6 +49,13 @@ def am_payload(*alerts: dict[str, Any]) -> dict[str, Any]:
 
 def ingest(source: AlertSource, data: dict[str, Any]) -> list[Alert]:
     return alerts_ingest(source=source, payload=parse(source.kind, data), raw=data)
+
+
+def fire(source, *alerts):
+    """Ingest Alertmanager alerts and process them now, as the task would; the stored rows."""
+    stored = ingest(source, am_payload(*alerts))
+    alerts_process(alert_ids=[a.pk for a in stored])
+    return [Alert.objects.get(pk=a.pk) for a in stored]
 
 
 SINGLE = load("alertmanager_firing_single.json")
