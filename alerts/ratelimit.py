@@ -1,12 +1,13 @@
-"""The webhook's limits, counted in fixed one-minute windows in the cache (Redis in production), so
-every web process shares them:
+"""The webhook's limits, counted in fixed one-minute windows in Redis (settings.REDIS_URL, through
+this module's own connection pool), so every web process shares them; without REDIS_URL (one
+machine) they are counted in the cache (files):
 
 - per source, alerts per minute: only what is accepted counts, so a refused batch (or a sender
   retrying it) never eats into the window of the alerts that fit;
 - per client, wrong tokens per minute: past the limit the client gets 429 + Retry-After, as DRF's
   throttles answer, before any lookup is made for it.
 
-The limiter fails open. When the cache cannot be reached (Redis stopped) the windows are counted in
+The limiter fails open. When Redis (or the cache) cannot be reached the windows are counted in
 this process instead, and a warning says so at most once a minute with the number of requests counted
 that way: an outage of the cache must never cost an alert."""
 
@@ -15,9 +16,9 @@ import threading
 import time
 from dataclasses import dataclass
 
+import redis
 from django.conf import settings
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from rest_framework.throttling import BaseThrottle
 
@@ -30,6 +31,8 @@ WINDOW_SECONDS = 60
 CACHE_RETRY_SECONDS = 5
 # A window's counter outlives its minute a little, so a request at the edge still finds it.
 WINDOW_TTL = 120
+# A Redis that hangs must not hang the webhook: past this the limiter counts locally (fails open).
+REDIS_TIMEOUT_SECONDS = 1
 
 # Take `n` only if the window stays within `limit`: a refused request leaves the count as it was.
 # One round trip and atomic, so two web processes cannot both take the last slot.
@@ -109,23 +112,42 @@ def _take(key: str, amount: int, limit: int | None) -> tuple[bool, int]:
 def _get(key: str) -> int:
     if not _local.cache_suspended():
         try:
-            return int(caches["default"].get(key) or 0)
+            client = redis_client()
+            return int((client.get(key) if client else caches["default"].get(key)) or 0)
         except Exception as error:
             _local.note_fallback(error)
     return _local.get(key)
 
 
+_pools: dict[str, redis.ConnectionPool] = {}
+
+
+def redis_client() -> redis.Redis | None:
+    """A client on REDIS_URL from this module's pool (one per URL, shared by the process's threads);
+    None without REDIS_URL."""
+    url = settings.REDIS_URL
+    if not url:
+        return None
+    pool = _pools.get(url)
+    if pool is None:
+        pool = _pools.setdefault(
+            url,
+            redis.ConnectionPool.from_url(
+                url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+            ),
+        )
+    return redis.Redis(connection_pool=pool)
+
+
 def _cache_take(key: str, amount: int, limit: int | None) -> tuple[bool, int]:
-    backend = caches["default"]  # the backend itself: `cache` is a proxy, which isinstance cannot see
-    if isinstance(backend, RedisCache):
-        full_key = backend.make_and_validate_key(key)
-        client = backend._cache.get_client(full_key, write=True)
-        # Django's Redis cache stores ints as plain Redis integers, so cache.get(key) reads this too.
+    client = redis_client()
+    if client is not None:
         taken, used = client.eval(
-            _TAKE_SCRIPT, 1, full_key, amount, _NO_LIMIT if limit is None else limit, WINDOW_TTL
+            _TAKE_SCRIPT, 1, key, amount, _NO_LIMIT if limit is None else limit, WINDOW_TTL
         )
         return bool(taken), int(used)
-    # Other caches (files, memory: one machine) have no script: add, then give back what overshot.
+    # The cache (files: one machine) has no script: add, then give back what overshot.
+    backend = caches["default"]
     backend.add(key, 0, timeout=WINDOW_TTL)
     try:
         used = backend.incr(key, amount)

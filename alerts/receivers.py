@@ -9,7 +9,7 @@ logger = logging.getLogger(__name__)
 
 def closed_loop_enqueue(sender, run: ActionRun, **kwargs) -> None:
     """An automated run on an incident finished: check whether its loop is closed."""
-    if run.incident_id is None or not hasattr(run, "triggered_by"):
+    if run.incident_id is None or not run.automated:
         return
     from alerts.tasks import check_closed_loop
 

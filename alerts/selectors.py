@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from alerts.choices import AlertStatus, IncidentPolicy
 from alerts.matching import group_key, labels_match, priority_code_for
-from alerts.models import Alert, AlertRule, AlertSource, AutomatedResponse, Silence
+from alerts.models import Alert, AlertRule, AlertSource, AutomatedResponse, Silence, TriggeredRun
 from alerts.parsers import parse
+from alerts.response_parameters import TemplateError, alert_context, response_parameters
 from incidents.choices import OPEN_STATUSES
 from incidents.models import Incident, Service
 
@@ -167,8 +169,6 @@ def rules_preview(
 ) -> list[AlertPreview]:
     """Run a payload through the parser, silences and rules without storing or triggering
     anything. Raises PayloadError (with the parser's message) for a payload that would get a 400."""
-    from alerts.responses import TemplateError, alert_context, response_parameters
-
     at = at or timezone.now()
     payload = parse(kind, raw)
     previews = []
@@ -251,3 +251,46 @@ def _incident_outcome(plan: AlertPlan) -> str:
         if incident is not None:
             return f"Joins {incident.reference} (open for group {plan.group_key})."
     return f"Opens a {plan.priority_code} incident{where} ({plan.rule.name})."
+
+
+# --- Lists, with what the API shows of each row loaded in a fixed number of queries ---------------
+
+
+def alert_source_list() -> QuerySet[AlertSource]:
+    """Sources with whether an HMAC secret is set, computed in the database: the list never
+    decrypts, or even loads, a secret."""
+    secret_set = ExpressionWrapper(~Q(hmac_secret=""), output_field=BooleanField())
+    return (
+        AlertSource.objects.select_related("default_service")
+        .annotate(hmac_secret_set=secret_set)
+        .defer("hmac_secret")
+        .order_by("name", "id")
+    )
+
+
+def alert_list() -> QuerySet[Alert]:
+    """Alerts, most recently received first, with their source, service, incident, rule and
+    triggered runs."""
+    triggered = TriggeredRun.objects.select_related("run__action", "response__action").order_by(
+        "created_at", "id"
+    )
+    return (
+        Alert.objects.select_related("source", "service", "incident", "rule")
+        .prefetch_related(Prefetch("triggered_runs", queryset=triggered))
+        .order_by("-received_at", "-id")
+    )
+
+
+def alert_rule_list() -> QuerySet[AlertRule]:
+    """Rules in matching order with their responses in order."""
+    responses = AutomatedResponse.objects.select_related("action").order_by("order", "id")
+    return (
+        AlertRule.objects.select_related("service", "priority")
+        .prefetch_related(Prefetch("responses", queryset=responses))
+        .order_by("order", "id")
+    )
+
+
+def silence_list() -> QuerySet[Silence]:
+    """Silences, latest start first, with who created them."""
+    return Silence.objects.select_related("created_by").order_by("-starts_at", "-id")

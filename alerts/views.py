@@ -1,14 +1,11 @@
 """The webhook alert sources post to. Plain Django, no DRF: the path must stay fast, and every answer
 is JSON `{"detail", "code"}`. Alertmanager retries 5xx and drops 4xx, so bad input always gets a 4xx
-and only a failure on our side answers 5xx (503 for the database, with Retry-After). The cache
-(Redis) being down costs nothing: the rate limits fail open (alerts.ratelimit). Log lines name a
-source by its slug or token prefix, never by its token."""
+and only a failure on our side answers 5xx (503 for the database, with Retry-After). Redis being
+down costs nothing: the rate limits fail open (alerts.ratelimit). Log lines name a source by its
+slug or token prefix, never by its token."""
 
-import hashlib
 import hmac
-import json
 import logging
-from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
@@ -18,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from alerts.models import AlertSource
 from alerts.parsers import PayloadError, parse
+from alerts.parsers.body import SIGNATURE_HEADER, body_decode, signature_valid
 from alerts.ratelimit import (
     auth_failure_record,
     auth_failures_exceeded,
@@ -29,8 +27,6 @@ from alerts.services import alerts_ingest, payload_check, token_hash
 from common.logfilters import redact_key
 
 logger = logging.getLogger(__name__)
-
-SIGNATURE_HEADER = "X-Grafana-Alerting-Signature"
 
 
 def _error(status: int, code: str, detail: str, **headers: str) -> JsonResponse:
@@ -68,41 +64,6 @@ def _read_body(request: HttpRequest, limit: int) -> bytes | None:
     except RequestDataTooBig:
         return None
     return None if len(body) > limit else body
-
-
-def _signature_valid(secret: str, body: bytes, signature: str) -> bool:
-    expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature.strip().lower())
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
-    return False
-
-
-def _decode(body: bytes) -> Any:
-    """The JSON document, refusing what the database cannot store (NaN, Infinity, NUL characters)."""
-    if not body.strip():
-        raise PayloadError("the body is empty; expected a JSON object")
-    try:
-        data = json.loads(body, parse_constant=_reject_constant)
-    except RecursionError:
-        raise PayloadError("the body is not valid JSON: nested too deeply") from None
-    except ValueError as error:
-        raise PayloadError(f"the body is not valid JSON: {error}") from None
-    # PostgreSQL's jsonb has no NUL character; the walk runs only when an escape for one is present.
-    if b"\\u0000" in body and _contains_nul(data):
-        raise PayloadError("the body contains a NUL character (\\u0000), which cannot be stored")
-    return data
 
 
 @csrf_exempt
@@ -146,11 +107,11 @@ def _receive(request: HttpRequest, key: str) -> JsonResponse:
         signature = request.headers.get(SIGNATURE_HEADER, "")
         if not signature:
             return _error(401, "signature_missing", f"The {SIGNATURE_HEADER} header is required.")
-        if not _signature_valid(source.hmac_secret, body, signature):
+        if not signature_valid(secret=source.hmac_secret, body=body, signature=signature):
             return _error(401, "signature_invalid", f"The {SIGNATURE_HEADER} header does not match the body.")
 
     try:
-        raw = _decode(body)
+        raw = body_decode(body)
         payload = parse(source.kind, raw)
         payload_check(source=source, payload=payload)
     except PayloadError as error:

@@ -17,7 +17,10 @@ class ActionRun(ConcurrentTransitionMixin, BaseModel):
     `status` changes only through the transitions below, called by actions.services under a row
     lock. `task_id` names the Celery task allowed to execute it; a task with another id does nothing.
     `snapshot` holds exactly what it executes, fixed at the request: approving it approves that, and
-    editing the action afterwards changes nothing about this run.
+    editing the action afterwards changes nothing about this run. `context` is what the requester
+    added to the placeholders' names besides params.* and incident.* (alert.* for an automated
+    response), kept as the record of what the snapshot was rendered from; `automated` marks runs
+    that automation (an alert rule's response), not a person, asked for.
     """
 
     action = models.ForeignKey("actions.Action", on_delete=models.PROTECT, related_name="runs")
@@ -37,6 +40,10 @@ class ActionRun(ConcurrentTransitionMixin, BaseModel):
         max_length=150, blank=True, help_text="Who asked, for system requests."
     )
     require_approval = models.BooleanField(default=False)
+    context = models.JSONField(
+        default=dict, blank=True, help_text="Extra template context the run was requested with (alert.*)."
+    )
+    automated = models.BooleanField(default=False, help_text="Requested by automation, not by a person.")
     snapshot = models.JSONField(
         default=dict,
         blank=True,

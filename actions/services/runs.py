@@ -82,13 +82,15 @@ def action_run_request(
     require_approval: bool = False,
     due_at: datetime | None = None,
     context: dict[str, Any] | None = None,
+    automated: bool = False,
 ) -> ActionRun:
     """Ask for a run. High-risk actions and requests that ask for it wait for an approver;
     the rest are scheduled at once (or at `due_at`).
 
     The run's snapshot fixes now what it will execute (actions.services.snapshot) and why it needs
     approval; `context` adds what commands may name besides params.* and incident.* (alert.* for
-    an automated response)."""
+    an automated response) and is stored on the run. `automated` marks a request made by automation
+    rather than a person (the closed loop weighs only those)."""
     if not by.has_perm(RUN_PERMISSION):
         raise PermissionDeniedError("You may not run actions.")
     if not action.enabled:
@@ -112,6 +114,8 @@ def action_run_request(
             requested_via=by.source,
             requested_label=by.label,
             require_approval=needs_approval,
+            context=context or {},
+            automated=automated,
             snapshot=run_snapshot_build(
                 action=action, parameters=values, incident=incident, approval_reasons=reasons, context=context
             ),

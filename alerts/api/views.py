@@ -1,8 +1,8 @@
-"""Thin views: every write is one call to alerts.services, the rule tester one call to
-alerts.selectors.rules_preview. Domain errors become {"detail", "code"} responses in
-common.api.exceptions; model validation errors become field errors."""
+"""Thin views: every write is one call to alerts.services, every list and detail a queryset from
+alerts.selectors, the rule tester one call to alerts.selectors.rules_preview. Domain errors become
+{"detail", "code"} responses in common.api.exceptions; model validation errors become field errors."""
 
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -15,23 +15,25 @@ from rest_framework.serializers import Serializer
 
 from alerts import selectors, services
 from alerts.api.filters import AlertFilterSet, AlertRuleFilterSet, AlertSourceFilterSet, SilenceFilterSet
-from alerts.api.serializers import (
+from alerts.api.serializers.inputs import (
     AlertRuleCreateInput,
-    AlertRuleSerializer,
     AlertRuleUpdateInput,
-    AlertSerializer,
-    AlertSourceCreatedSerializer,
     AlertSourceCreateInput,
-    AlertSourceSerializer,
     AlertSourceUpdateInput,
     RuleTestInput,
-    RuleTestResultSerializer,
     SilenceCreateInput,
-    SilenceSerializer,
     SilenceUpdateInput,
+)
+from alerts.api.serializers.output import (
+    AlertRuleSerializer,
+    AlertSerializer,
+    AlertSourceCreatedSerializer,
+    AlertSourceSerializer,
+    RuleTestResultSerializer,
+    SilenceSerializer,
     SourceTokenSerializer,
 )
-from alerts.models import Alert, AlertRule, AlertSource, AutomatedResponse, Silence, TriggeredRun
+from alerts.models import Alert, AlertRule, AlertSource, Silence
 from alerts.parsers import PayloadError
 from alerts.services.processing import alert_incident_create
 from common.api.actors import request_actor
@@ -54,18 +56,6 @@ class ListFiltersOnly:
 
 
 # --- Sources ----------------------------------------------------------------------------------
-
-
-def source_queryset() -> QuerySet[AlertSource]:
-    """Sources with whether an HMAC secret is set, computed in the database: the list never
-    decrypts, or even loads, a secret."""
-    secret_set = ExpressionWrapper(~Q(hmac_secret=""), output_field=BooleanField())
-    return (
-        AlertSource.objects.select_related("default_service")
-        .annotate(hmac_secret_set=secret_set)
-        .defer("hmac_secret")
-        .order_by("name", "id")
-    )
 
 
 def webhook_url(request: Request, token: str) -> str:
@@ -116,7 +106,7 @@ class AlertSourceViewSet(
 
     def get_queryset(self) -> QuerySet[AlertSource]:
         if self.action in ("list", "retrieve"):
-            return source_queryset()
+            return selectors.alert_source_list()
         # Writes go to services, which may need the secret.
         return AlertSource.objects.all()
 
@@ -125,14 +115,14 @@ class AlertSourceViewSet(
         return super().get_object()
 
     def source_response(self, source: AlertSource, status_code: int = status.HTTP_200_OK) -> Response:
-        source = source_queryset().get(pk=source.pk)
+        source = selectors.alert_source_list().get(pk=source.pk)
         return Response(AlertSourceSerializer(source).data, status=status_code)
 
     def create(self, request: Request) -> Response:
         source, token = services.alert_source_create(
             by=request_actor(request), **validated(AlertSourceCreateInput, request)
         )
-        source = source_queryset().get(pk=source.pk)
+        source = selectors.alert_source_list().get(pk=source.pk)
         source.token = token
         source.webhook_url = webhook_url(request, token)
         return Response(AlertSourceCreatedSerializer(source).data, status=status.HTTP_201_CREATED)
@@ -163,18 +153,6 @@ class AlertSourceViewSet(
 # --- Alerts -----------------------------------------------------------------------------------
 
 
-def alert_queryset() -> QuerySet[Alert]:
-    """Alerts with everything the API shows of them, in a fixed number of queries."""
-    triggered = TriggeredRun.objects.select_related("run__action", "response__action").order_by(
-        "created_at", "id"
-    )
-    return (
-        Alert.objects.select_related("source", "service", "incident", "rule")
-        .prefetch_related(Prefetch("triggered_runs", queryset=triggered))
-        .order_by("-received_at", "-id")
-    )
-
-
 @extend_schema_view(
     list=extend_schema(summary="List alerts, most recently received first"),
     retrieve=extend_schema(summary="An alert with its rule matches, notes and triggered runs"),
@@ -189,7 +167,7 @@ class AlertViewSet(ListFiltersOnly, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Alert]:
         if self.action in ("list", "retrieve"):
-            return alert_queryset()
+            return selectors.alert_list()
         return Alert.objects.all()
 
     @extend_schema(
@@ -208,16 +186,6 @@ class AlertViewSet(ListFiltersOnly, viewsets.ReadOnlyModelViewSet):
 
 
 # --- Rules ------------------------------------------------------------------------------------
-
-
-def rule_queryset() -> QuerySet[AlertRule]:
-    """Rules in matching order with their responses in order."""
-    responses = AutomatedResponse.objects.select_related("action").order_by("order", "id")
-    return (
-        AlertRule.objects.select_related("service", "priority")
-        .prefetch_related(Prefetch("responses", queryset=responses))
-        .order_by("order", "id")
-    )
 
 
 @extend_schema_view(
@@ -257,11 +225,11 @@ class AlertRuleViewSet(
 
     def get_queryset(self) -> QuerySet[AlertRule]:
         if self.action in ("list", "retrieve"):
-            return rule_queryset()
+            return selectors.alert_rule_list()
         return AlertRule.objects.all()
 
     def rule_response(self, rule: AlertRule, status_code: int = status.HTTP_200_OK) -> Response:
-        rule = rule_queryset().get(pk=rule.pk)
+        rule = selectors.alert_rule_list().get(pk=rule.pk)
         return Response(AlertRuleSerializer(rule).data, status=status_code)
 
     def save(self, request: Request, input_class: type[Serializer], rule: AlertRule | None) -> AlertRule:
@@ -328,7 +296,7 @@ class SilenceViewSet(
     action_permissions = {"expire": ["alerts.change_silence"]}
 
     def get_queryset(self) -> QuerySet[Silence]:
-        return Silence.objects.select_related("created_by").order_by("-starts_at", "-id")
+        return selectors.silence_list()
 
     def silence_response(self, silence: Silence, status_code: int = status.HTTP_200_OK) -> Response:
         silence = self.get_queryset().get(pk=silence.pk)

@@ -115,7 +115,8 @@ class AutomatedResponse(models.Model):
     """An action a rule triggers for each alert it matches: at once, after a delay (cancelled if the
     alert resolves first), or as a run awaiting an approver. `parameters` maps each action parameter
     to a template such as `{{ alert.labels.instance }}`; the values are validated against the action's
-    declared parameters and shell-quoted when a command is rendered."""
+    declared parameters (alerts.response_parameters, checked by alert_rule_save) and shell-quoted when
+    a command is rendered."""
 
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="responses")
     action = models.ForeignKey("actions.Action", on_delete=models.PROTECT, related_name="automated_responses")
@@ -136,11 +137,3 @@ class AutomatedResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} ({self.get_trigger_display().lower()})"
-
-    def clean(self) -> None:
-        from alerts.responses import response_problems  # Reads the action's declared parameters.
-
-        super().clean()
-        problems = response_problems(self)
-        if problems:
-            raise ValidationError(problems)

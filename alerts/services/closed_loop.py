@@ -56,7 +56,7 @@ def closed_loop_verdict(incident: Incident) -> tuple[ActionRun | None, str]:
         return None, "an alert is still firing"
     if TimelineEvent.objects.filter(incident=incident, kind__in=HUMAN_TAKEOVER, actor__isnull=False).exists():
         return None, "a person has taken the incident over"
-    runs = ActionRun.objects.filter(incident=incident, triggered_by__isnull=False).select_related("action")
+    runs = ActionRun.objects.filter(incident=incident, automated=True).select_related("action")
     statuses = set(runs.values_list("status", flat=True))
     if statuses & set(UNFINISHED):
         return None, "an automated run has not finished"

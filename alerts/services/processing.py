@@ -17,7 +17,7 @@ from actions.choices import RunStatus
 from actions.services import action_run_cancel, action_run_request
 from alerts.choices import AlertStatus, IncidentPolicy, ResponseTrigger
 from alerts.models import Alert, AlertRule, TriggeredRun
-from alerts.responses import TemplateError, alert_context, response_parameters, response_problems
+from alerts.response_parameters import TemplateError, alert_context, response_parameters, response_problems
 from alerts.selectors import AlertPlan, alert_plan, incident_open_for_group
 from alerts.services.ingest import processing_enqueue
 from common.actor import Actor, Source
@@ -253,6 +253,7 @@ def _responses_trigger(alert: Alert, plan: AlertPlan, incident: Incident | None)
                     require_approval=response.trigger == ResponseTrigger.AFTER_APPROVAL,
                     due_at=due_at,
                     context={"alert": context["alert"]},  # Commands may name alert.* too.
+                    automated=True,
                 )
         except (TemplateError, ValidationError, ApplicationError) as exc:
             error = _error_text(exc)

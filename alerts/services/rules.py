@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts.models import AlertRule, AutomatedResponse, Silence
+from alerts.response_parameters import response_problems
 from common.actor import Actor
 
 RULE_FIELDS = (
@@ -35,6 +36,19 @@ def _assign(obj: Any, data: dict[str, Any], allowed: tuple[str, ...], what: str)
         setattr(obj, field, value)
 
 
+def _response_problems(response: AutomatedResponse) -> dict[str, list[str]]:
+    """The response's field errors: its own fields first, then its parameter mapping against the
+    action's declarations (which full_clean cannot see; see alerts.response_parameters)."""
+    problems: dict[str, list[str]] = {}
+    try:
+        response.full_clean(exclude=["rule"])
+    except ValidationError as exc:
+        problems = exc.update_error_dict(problems)
+    for field, messages in response_problems(response).items():
+        problems.setdefault(field, []).extend(messages)
+    return problems
+
+
 def alert_rule_save(
     *,
     by: Actor,
@@ -57,10 +71,12 @@ def alert_rule_save(
         response = AutomatedResponse(order=index * 10)
         try:
             _assign(response, spec, RESPONSE_FIELDS, "an automated response")
-            response.full_clean(exclude=["rule"])
         except ValidationError as exc:
-            for field, messages in exc.update_error_dict({}).items():
-                errors[f"responses.{index}.{field}"] = messages
+            problems = exc.update_error_dict({})
+        else:
+            problems = _response_problems(response)
+        for field, messages in problems.items():
+            errors[f"responses.{index}.{field}"] = messages
         new_responses.append(response)
     if errors:
         raise ValidationError(errors)

@@ -181,6 +181,28 @@ def test_a_group_runs_on_the_hosts_it_had_when_requested(db):
     assert run_time_budget(run) == 60
 
 
+def test_the_run_stores_its_extra_context_and_runs_what_was_rendered_from_it(here, tmp_path):
+    action = action_save(
+        by=SYSTEM,
+        data={"name": "Note"},
+        steps=[
+            {"name": "x", "provider": here, "command": f"echo {{{{ alert.name }}}} >> {tmp_path / 'ran'}"}
+        ],
+    )
+    person = action_run_request(action=action, by=SYSTEM, context={"alert": {"name": "one"}})
+    automated = action_run_request(
+        action=action, by=SYSTEM, context={"alert": {"name": "two"}}, automated=True
+    )
+    ActionRun.objects.filter(pk=automated.pk).update(context={"alert": {"name": "changed"}})
+
+    execute(person), execute(automated)
+
+    person.refresh_from_db(), automated.refresh_from_db()
+    assert (person.automated, automated.automated) == (False, True)
+    assert person.context == {"alert": {"name": "one"}}
+    assert (tmp_path / "ran").read_text() == "one\ntwo\n"  # The snapshot, not the context, runs.
+
+
 def test_a_run_requested_before_snapshots_runs_nothing(here, tmp_path):
     action = high_risk(here, tmp_path)
     action_save(by=SYSTEM, action=action, data={"risk": Risk.LOW})

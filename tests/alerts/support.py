@@ -1,10 +1,14 @@
-"""Alertmanager payloads built in tests, and ingestion the way the webhook does it."""
+"""Alertmanager payloads built in tests, ingestion the way the webhook does it, and posting to the
+webhook."""
 
+import json
 from typing import Any
 
 from alerts.models import Alert, AlertSource
 from alerts.parsers import parse
 from alerts.services import alerts_ingest
+from alerts.services.processing import alerts_process
+from tests.alerts.conftest import load
 
 
 def am_alert(
@@ -45,3 +49,29 @@ def am_payload(*alerts: dict[str, Any]) -> dict[str, Any]:
 
 def ingest(source: AlertSource, data: dict[str, Any]) -> list[Alert]:
     return alerts_ingest(source=source, payload=parse(source.kind, data), raw=data)
+
+
+def fire(source, *alerts):
+    """Ingest Alertmanager alerts and process them now, as the task would; the stored rows."""
+    stored = ingest(source, am_payload(*alerts))
+    alerts_process(alert_ids=[a.pk for a in stored])
+    return [Alert.objects.get(pk=a.pk) for a in stored]
+
+
+SINGLE = load("alertmanager_firing_single.json")
+
+
+def post(client, url, data=None, body=None, **headers):
+    """POST JSON (`data`, by default one firing Alertmanager alert) or a raw `body` to the webhook."""
+    if body is None:
+        body = json.dumps(SINGLE if data is None else data)
+    return client.post(url, data=body, content_type="application/json", headers=headers)
+
+
+def assert_error(response, status, code):
+    """The webhook's error shape: {"detail", "code"} with this status."""
+    assert response.status_code == status, response.content
+    payload = response.json()
+    assert payload["code"] == code
+    assert payload["detail"]
+    return payload

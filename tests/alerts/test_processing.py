@@ -1,5 +1,5 @@
-"""alerts.services.processing: silences, rule matches, incidents opened or joined, and automated
-responses triggered immediately, after a delay or after approval."""
+"""alerts.services.processing: silences, rule matches, incidents opened or joined, resolutions, the
+sweeper and failures. Automated responses are in test_responses.py."""
 
 import hashlib
 import logging
@@ -9,14 +9,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from actions.choices import RunStatus
 from actions.models import ActionRun
-from actions.services import action_run_approve
-from alerts.choices import ResponseTrigger
 from alerts.matching import group_key
 from alerts.models import Alert, AlertRule, TriggeredRun
 from alerts.selectors import rules_preview
-from alerts.services import alert_rule_save, silence_save
+from alerts.services import silence_save
 from alerts.services.processing import alert_incident_create, alert_process, alerts_process, alerts_sweep
 from alerts.tasks import process_alerts
 from common.actor import Actor, Source
@@ -24,40 +21,11 @@ from common.exceptions import ConflictError
 from incidents.choices import EventKind
 from incidents.models import Incident, Priority, TimelineEvent
 from incidents.services import incident_acknowledge, incident_resolve
-from tests.alerts.support import am_alert, am_payload, ingest
+from tests.alerts.support import am_alert, am_payload, fire, ingest
 from tests.incidents.support import seed_reference_data
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system()
-
-
-@pytest.fixture
-def source(make_source):
-    return make_source()[0]
-
-
-@pytest.fixture
-def rule(db):
-    def make(name="Instances down", responses=None, **data):
-        data.setdefault("matchers", [{"label": "alertname", "op": "eq", "value": "InstanceDown"}])
-        return alert_rule_save(by=SYSTEM, data={"name": name, **data}, responses=responses)
-
-    return make
-
-
-@pytest.fixture
-def host_action(runnable_action):
-    """An action with a `host` parameter, as a health check would have."""
-    return runnable_action(
-        name="Health check",
-        parameters=[{"name": "host", "required": True, "pattern": r"[A-Za-z0-9.-]+(:[0-9]+)?"}],
-    )
-
-
-def fire(source, *alerts):
-    stored = ingest(source, am_payload(*alerts))
-    alerts_process(alert_ids=[a.pk for a in stored])
-    return [Alert.objects.get(pk=a.pk) for a in stored]
 
 
 def test_an_alert_no_rule_matches_is_stored_and_marked_processed(source):
@@ -192,129 +160,6 @@ def test_an_expired_silence_silences_nothing(source, rule):
     )
     (alert,) = fire(source, am_alert())
     assert alert.silenced_by is None and alert.incident is not None
-
-
-# --- automated responses --------------------------------------------------------------------------
-
-
-def test_an_immediate_response_requests_a_run_with_parameters_from_the_labels(source, rule, host_action):
-    rule(responses=[{"action": host_action, "parameters": {"host": "{{ alert.labels.instance }}"}}])
-
-    (alert,) = fire(source, am_alert())
-
-    run = ActionRun.objects.get()
-    assert run.status == RunStatus.SCHEDULED
-    assert run.parameters == {"host": "web-1:9100"}
-    assert run.incident == alert.incident
-    assert run.requested_by is None and run.requested_label == "alert-rule:Instances down"
-    assert run.triggered_by.alert == alert and run.triggered_by.trigger == ResponseTrigger.IMMEDIATE
-    assert "run #" in alert.notes[-1]
-
-
-def test_responses_run_in_rule_order_then_response_order(source, rule, runnable_action):
-    first, second, third = (runnable_action(name=n) for n in ("Diagnose", "Collect logs", "Page"))
-    rule(name="A", order=1, continue_matching=True, responses=[{"action": first}, {"action": second}])
-    rule(name="B", order=2, incident_policy="none", responses=[{"action": third}])
-
-    fire(source, am_alert())
-
-    names = list(TriggeredRun.objects.order_by("id").values_list("response__action__name", flat=True))
-    assert names == ["Diagnose", "Collect logs", "Page"]
-
-
-def test_a_response_that_cannot_be_requested_is_recorded_and_the_rest_still_run(
-    source, rule, host_action, runnable_action
-):
-    after = runnable_action(name="Collect logs")
-    rule(
-        responses=[
-            {"action": host_action, "parameters": {"host": "{{ alert.labels.hostname }}"}},
-            {"action": after},
-        ]
-    )
-
-    (alert,) = fire(source, am_alert())
-
-    failed, ok = TriggeredRun.objects.order_by("id")
-    assert failed.run is None and "hostname" in failed.error
-    assert ok.run is not None
-    note = alert.incident.timeline_events.get(kind=EventKind.NOTE)
-    assert "Health check was not requested" in note.message
-
-
-def test_a_label_value_that_breaks_the_parameter_pattern_is_refused_not_run(source, rule, host_action):
-    rule(responses=[{"action": host_action, "parameters": {"host": "{{ alert.labels.instance }}"}}])
-
-    fire(source, am_alert(instance="web-1; rm -rf /"))
-
-    triggered = TriggeredRun.objects.get()
-    assert triggered.run is None and "parameters.host" in triggered.error
-    assert ActionRun.objects.count() == 0
-
-
-def test_a_delayed_response_is_scheduled_for_later_and_cancelled_when_the_alert_resolves(
-    source, rule, host_action
-):
-    rule(
-        responses=[
-            {
-                "action": host_action,
-                "trigger": "after_delay",
-                "delay_seconds": 300,
-                "parameters": {"host": "{{ alert.labels.instance }}"},
-            }
-        ]
-    )
-    (alert,) = fire(source, am_alert())
-    run = ActionRun.objects.get()
-    assert run.status == RunStatus.SCHEDULED
-    assert run.due_at == alert.received_at + timedelta(seconds=300)
-
-    (resolved,) = fire(source, am_alert(status="resolved"))
-
-    run.refresh_from_db()
-    assert resolved.pk == alert.pk and resolved.status == "resolved"
-    assert run.status == RunStatus.CANCELLED
-    assert any("cancelled: the alert resolved first" in note for note in resolved.notes)
-    # The stale task finds a cancelled run and does nothing.
-    from actions.services.execution import action_run_execute
-
-    assert action_run_execute(run_id=run.pk, task_id=run.task_id) is None
-    events = list(alert.incident.timeline_events.values_list("kind", flat=True))
-    assert EventKind.ALERT_RESOLVED in events
-
-
-def test_an_approval_response_waits_for_an_approver_then_runs(source, rule, host_action, approver):
-    rule(
-        responses=[
-            {
-                "action": host_action,
-                "trigger": "after_approval",
-                "parameters": {"host": "{{ alert.labels.instance }}"},
-            }
-        ]
-    )
-    fire(source, am_alert())
-    run = ActionRun.objects.get()
-    assert run.status == RunStatus.AWAITING_APPROVAL
-
-    approved = action_run_approve(run=run, by=Actor(user=approver, source=Source.API))
-
-    assert approved.status == RunStatus.SCHEDULED
-
-
-def test_an_approval_still_pending_when_the_alert_resolves_is_cancelled(source, rule, host_action):
-    rule(responses=[{"action": host_action, "trigger": "after_approval", "parameters": {"host": "web-1"}}])
-    fire(source, am_alert())
-    fire(source, am_alert(status="resolved"))
-    assert ActionRun.objects.get().status == RunStatus.CANCELLED
-
-
-def test_an_immediate_run_is_not_cancelled_by_the_resolution(source, rule, host_action):
-    rule(responses=[{"action": host_action, "parameters": {"host": "web-1"}}])
-    fire(source, am_alert())
-    fire(source, am_alert(status="resolved"))
-    assert ActionRun.objects.get().status == RunStatus.SCHEDULED
 
 
 # --- resolution, sweeper, manual incident, tester --------------------------------------------------

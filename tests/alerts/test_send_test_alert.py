@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from alerts.choices import AlertStatus, IncidentPolicy, SourceKind
-from alerts.management.commands.send_test_alert import build_payload
+from alerts.management.alert_sender import build_payload
 from alerts.management.demo_tokens import demo_token_path, demo_token_write, demo_tokens_read
 from alerts.models import Alert, AlertPayload
 from alerts.parsers import fingerprint_of, parse

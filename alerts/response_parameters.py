@@ -1,7 +1,8 @@
-"""Automated responses' parameter mappings: checking them when a response is saved and rendering
-them for one alert. Values come from the alert's labels and annotations, which a monitoring system
-controls (anyone holding a source's token), so they are only ever parameter values: validated
-against the action's declarations and shell-quoted by actions.templating when a command is rendered.
+"""Automated responses' parameter mappings: checking them when a rule is saved (alert_rule_save)
+and rendering them for one alert. Values come from the alert's labels and annotations, which a
+monitoring system controls (anyone holding a source's token), so they are only ever parameter
+values: validated against the action's declarations and shell-quoted by actions.templating when a
+command is rendered.
 
 Defence in depth: a parameter filled from the alert must declare an allow-list pattern, and the
 action's commands may not name alert.* themselves (that would skip the pattern). Both are checked
