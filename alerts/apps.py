@@ -7,6 +7,9 @@ class AlertsConfig(AppConfig):
 
     def ready(self) -> None:
         from actions.signals import run_finished
+        from alerts.admin.incident import IncidentAlertInline
         from alerts.receivers import closed_loop_enqueue
+        from incidents.admin import panels
 
         run_finished.connect(closed_loop_enqueue, dispatch_uid="alerts-closed-loop")
+        panels.inline_register("alerts", IncidentAlertInline, order=200)

@@ -43,9 +43,14 @@ from django.utils import timezone
 from actions.choices import RunStatus
 from actions.models import ActionRun
 from analytics.filters import BUCKETS, GROUP_BYS, UNCLASSIFIED, Filters, incidents_in
-from incidents.choices import POSTMORTEM_PRIORITIES, POSTMORTEM_READY_STATUSES, RootCauseCategory
+from incidents.choices import RootCauseCategory
 from incidents.models import Incident
-from postmortems.choices import OPEN_ITEM_STATUSES, ActionItemStatus
+from postmortems.choices import (
+    OPEN_ITEM_STATUSES,
+    POSTMORTEM_PRIORITIES,
+    POSTMORTEM_READY_STATUSES,
+    ActionItemStatus,
+)
 from postmortems.models import ActionItem
 
 FINISHED_RUNS = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.TIMED_OUT, RunStatus.ABANDONED)

@@ -25,9 +25,6 @@ class IncidentStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (IncidentStatus.NEW, IncidentStatus.IN_PROGRESS, IncidentStatus.ON_HOLD)
-# Incidents of these priorities need a post-mortem, in review or published, before they close.
-POSTMORTEM_PRIORITIES = ("P1", "P2")
-POSTMORTEM_READY_STATUSES = ("in_review", "published")
 
 
 class Phase(models.TextChoices):

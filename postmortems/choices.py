@@ -7,6 +7,11 @@ class PostmortemStatus(models.TextChoices):
     PUBLISHED = "published", "Published"
 
 
+# Incidents of these priorities need a post-mortem, in review or published, before they close.
+POSTMORTEM_PRIORITIES = ("P1", "P2")
+POSTMORTEM_READY_STATUSES = (PostmortemStatus.IN_REVIEW, PostmortemStatus.PUBLISHED)
+
+
 class PublicationEmail(models.TextChoices):
     """The publication email's send state: the outbox the beat sweeper reads."""
 

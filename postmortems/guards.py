@@ -3,9 +3,9 @@ an incident's post-mortem (registered in PostmortemsConfig.ready())."""
 
 from django.urls import reverse
 
-from incidents.choices import POSTMORTEM_PRIORITIES, POSTMORTEM_READY_STATUSES
 from incidents.guards import CloseRefusal, RecordLink
 from incidents.models import Incident
+from postmortems.choices import POSTMORTEM_PRIORITIES, POSTMORTEM_READY_STATUSES
 
 # Incident -> its post-mortem (reverse one-to-one); incident querysets join it.
 JOIN = "postmortem"

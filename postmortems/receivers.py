@@ -2,8 +2,8 @@
 
 import logging
 
-from incidents.choices import POSTMORTEM_PRIORITIES
 from incidents.models import Incident
+from postmortems.choices import POSTMORTEM_PRIORITIES
 
 logger = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from actions.admin.base import (
     error_dict,
     risk_badge,
 )
+from actions.admin.deletes import ServiceDeleteMixin
 from actions.choices import Risk
 from actions.forms import (
     ActionAdminForm,
@@ -34,9 +35,10 @@ from actions.forms import (
 from actions.models import Action, ActionStep
 from actions.models.run import RUN_PERMISSION
 from actions.selectors import action_list_with_stats, action_success_rate
-from actions.services import action_create_from_template, action_run_request, action_save
+from actions.services import action_create_from_template, action_delete, action_run_request, action_save
 from actions.services.catalog import ACTION_FIELDS
 from actions.template_library import template_get, template_list
+from common.actor import Actor
 from common.exceptions import ApplicationError
 from incidents.models import Incident
 
@@ -74,7 +76,7 @@ class ActionStepInline(ServiceRowsInlineMixin, admin.StackedInline):
 
 
 @admin.register(Action)
-class ActionAdmin(ServiceSaveMixin, admin.ModelAdmin):
+class ActionAdmin(ServiceDeleteMixin, ServiceSaveMixin, admin.ModelAdmin):
     form = ActionAdminForm
     inlines = (ActionStepInline,)
     list_display = (
@@ -167,6 +169,9 @@ class ActionAdmin(ServiceSaveMixin, admin.ModelAdmin):
         adopt(form.instance, saved)
         for formset in formsets:
             formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def delete_object(self, *, by: Actor, obj: Action) -> None:
+        action_delete(by=by, action=obj)  # Refuses an action in use, with what uses it.
 
     def construct_change_message(self, request, form, formsets, add=False):
         message = super().construct_change_message(request, form, formsets, add)

@@ -1,6 +1,7 @@
 """Every write to actions goes through these functions: admin, API and tasks alike."""
 
 from actions.services.catalog import (
+    action_delete,
     action_save,
     provider_delete,
     provider_group_delete,
@@ -19,6 +20,7 @@ from actions.services.snapshot import step_targets
 from actions.services.sweeper import action_runs_sweep
 
 __all__ = [
+    "action_delete",
     "action_run_approve",
     "action_run_cancel",
     "action_run_execute",

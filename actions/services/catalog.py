@@ -1,6 +1,7 @@
 """Writes to the action catalog: providers (secrets write-only), provider groups, actions with
 their ordered steps. Each validates the whole object before anything is saved."""
 
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -254,3 +255,24 @@ def action_save(
                 step.action = action
             ActionStep.objects.bulk_create(new_steps)
     return action
+
+
+def action_delete(*, by: Actor, action: Action) -> None:
+    """Delete an action with its steps. One that has runs (their history) or that something else
+    protects (an automated response) is refused (409 in_use), naming what uses it: disable it
+    instead."""
+    by.require("actions.delete_action", "delete actions")
+    try:
+        with transaction.atomic():
+            action.delete()
+    except ProtectedError as exc:
+        kinds = Counter(obj._meta for obj in exc.protected_objects)
+        users = [
+            f"{count} {opts.verbose_name if count == 1 else opts.verbose_name_plural}"
+            for opts, count in sorted(kinds.items(), key=lambda entry: entry[0].label)
+        ]
+        raise ConflictError(
+            f"{action.name} is still used by {' and '.join(users)}: disable it instead.",
+            code="in_use",
+            extra={"used_by": users},
+        ) from exc

@@ -33,7 +33,6 @@ from alerts.choices import AlertStatus, SourceKind
 from alerts.models import Alert, AlertSource
 from common.actor import Source
 from incidents.choices import (
-    POSTMORTEM_PRIORITIES,
     DismissalReason,
     EventKind,
     IncidentStatus,
@@ -44,7 +43,7 @@ from incidents.choices import (
 )
 from incidents.models import Incident, IncidentSequence, Priority, Service, TimelineEvent
 from incidents.services import incident_repeat_mark
-from postmortems.choices import ActionItemKind, ActionItemStatus, PostmortemStatus
+from postmortems.choices import POSTMORTEM_PRIORITIES, ActionItemKind, ActionItemStatus, PostmortemStatus
 from postmortems.models import ActionItem, Postmortem
 
 MARKER = "Synthetic history (generate_history)."

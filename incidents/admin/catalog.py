@@ -1,19 +1,59 @@
-"""The service catalog and the priority table."""
+"""The service catalog and the priority table. Saves and deletes go through the catalog services."""
 
-from django.contrib import admin
-from django.db import models
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html
 
+from common.exceptions import ApplicationError
 from incidents.admin.display import CSS, priority_badge
+from incidents.admin.transitions import admin_actor
 from incidents.models import Priority, Service
 from incidents.selectors import priority_list, service_list
+from incidents.services import priority_update, service_create, service_delete, service_update
+from incidents.services.catalog import PRIORITY_FIELDS, SERVICE_FIELDS
 
 DURATION_HELP = "Days, then hours:minutes:seconds, e.g. 00:15:00 or 3 00:00:00. Empty: best effort."
 
 
+class RefusalsAsMessagesMixin:
+    """The forms check what the catalog services check, so a service refuses only what changed
+    meanwhile (a name taken by a concurrent save, a permission withdrawn). The write is rolled back
+    and the page shown again with the reason on top, never a 500."""
+
+    def _refused(self, request: HttpRequest, exc: Exception, url: str) -> HttpResponse:
+        reason = exc.message if isinstance(exc, ApplicationError) else " ".join(exc.messages)
+        messages.error(request, reason)
+        return HttpResponseRedirect(url)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (ApplicationError, ValidationError) as exc:
+            return self._refused(request, exc, request.get_full_path())
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        # Atomic as a whole: delete_selected logs the deletions before deleting, and list_editable
+        # saves several rows; a refusal undoes all of it.
+        try:
+            with transaction.atomic():
+                return super().changelist_view(request, extra_context)
+        except (ApplicationError, ValidationError) as exc:
+            return self._refused(request, exc, request.get_full_path())
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except (ApplicationError, ValidationError) as exc:
+            opts = self.opts
+            change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id])
+            return self._refused(request, exc, change_url)
+
+
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(RefusalsAsMessagesMixin, admin.ModelAdmin):
     list_display = ("name", "type", "tier", "owner_team", "runbook")
     list_filter = ("type", "tier", "owner_team")
     search_fields = ("name", "slug", "owner_team", "description")
@@ -34,9 +74,29 @@ class ServiceAdmin(admin.ModelAdmin):
             return "-"
         return format_html('<a href="{}" target="_blank" rel="noopener">open</a>', obj.runbook_url)
 
+    def save_model(self, request: HttpRequest, obj: Service, form, change: bool) -> None:
+        by = admin_actor(request)
+        if change:
+            changes = {f: form.cleaned_data[f] for f in form.changed_data if f in SERVICE_FIELDS}
+            service_update(service=obj, by=by, changes=changes)
+            return
+        created = service_create(by=by, **{f: form.cleaned_data[f] for f in SERVICE_FIELDS})
+        # The admin logs and redirects with its own instance: make it the row the service wrote.
+        for field in Service._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(created, field.attname))
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: Service) -> None:
+        service_delete(by=admin_actor(request), service=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        by = admin_actor(request)
+        for service in queryset:
+            service_delete(by=by, service=service)
+
 
 @admin.register(Priority)
-class PriorityAdmin(admin.ModelAdmin):
+class PriorityAdmin(RefusalsAsMessagesMixin, admin.ModelAdmin):
     """P1..P5 are fixed; their names and targets are the runbook's, and editable."""
 
     list_display = ("code", "badge", "name", "response_target", "resolution_target", "update_interval")
@@ -67,3 +127,8 @@ class PriorityAdmin(admin.ModelAdmin):
     @admin.display(description="")
     def badge(self, obj: Priority) -> str:
         return priority_badge(obj)
+
+    def save_model(self, request: HttpRequest, obj: Priority, form, change: bool) -> None:
+        """Also each row of the list's editable columns."""
+        changes = {f: form.cleaned_data[f] for f in form.changed_data if f in PRIORITY_FIELDS}
+        priority_update(priority=obj, by=admin_actor(request), changes=changes)

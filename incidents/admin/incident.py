@@ -9,9 +9,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 
-from actions.admin.incident import IncidentActionRunInline, incident_run_action_url
-from alerts.admin.incident import IncidentAlertInline
 from common.exceptions import ApplicationError
+from incidents.admin import panels
 from incidents.admin.display import CSS, priority_badge, status_badge
 from incidents.admin.filters import DetectedWithinFilter
 from incidents.admin.inlines import StatusUpdateAddInline, StatusUpdateHistoryInline, TimelineInline
@@ -30,7 +29,6 @@ from incidents.services import (
     incident_update,
     status_update_create,
 )
-from postmortems.admin.incident import IncidentPostmortemInline
 
 CREATE_FIELDS = (
     "title",
@@ -198,13 +196,15 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
     def get_inlines(self, request: HttpRequest, obj: Incident | None):
         if obj is None:
             return []
-        inlines = [StatusUpdateHistoryInline, IncidentAlertInline, IncidentActionRunInline, TimelineInline]
+        # The apps above add theirs (alerts, action runs, post-mortem panels) through incidents.admin.panels.
+        inlines = panels.inlines_with(
+            {panels.STATUS_UPDATES: StatusUpdateHistoryInline, panels.TIMELINE: TimelineInline}
+        )
         can_post = request.user.has_perm("incidents.add_statusupdate")
         # On POST the form is kept even for a closed incident: an update typed before someone
         # closed it gets the service's refusal instead of vanishing.
         if can_post and (obj.status != IncidentStatus.CLOSED or request.method == "POST"):
             inlines.insert(0, StatusUpdateAddInline)
-        inlines.append(IncidentPostmortemInline)  # Its post-mortem and related incidents.
         return inlines
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -212,7 +212,7 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
             context["incident_transitions"] = self.transition_buttons(request, obj)
             context["incident_priority_badge"] = priority_badge(obj.priority)
             context["incident_status_badge"] = status_badge(obj.status)
-            context["incident_run_action_url"] = incident_run_action_url(request, obj)
+            context["incident_buttons"] = panels.buttons_for(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description="Priority", ordering="priority__code")

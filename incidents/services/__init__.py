@@ -1,6 +1,6 @@
 """Every write to incidents goes through these functions: admin, API, commands and tasks alike."""
 
-from incidents.services.catalog import service_create, service_update
+from incidents.services.catalog import priority_update, service_create, service_delete, service_update
 from incidents.services.incidents import EDITABLE_FIELDS, incident_create, incident_update
 from incidents.services.lifecycle import (
     TRANSITION_SERVICES,
@@ -38,7 +38,9 @@ __all__ = [
     "incident_role_assign",
     "incident_sla_sweep",
     "incident_update",
+    "priority_update",
     "service_create",
+    "service_delete",
     "service_update",
     "status_update_create",
     "timeline_event_record",

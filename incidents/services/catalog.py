@@ -9,7 +9,7 @@ from django.utils.text import slugify
 from common.actor import Actor
 from common.exceptions import PermissionDeniedError
 from incidents.choices import ServiceTier, ServiceType
-from incidents.models import Service
+from incidents.models import Priority, Service
 
 ADD_PERMISSION = "incidents.add_service"
 CHANGE_PERMISSION = "incidents.change_service"
@@ -67,4 +67,31 @@ def service_update(*, service: Service, by: Actor, changes: dict[str, Any]) -> S
         for field, value in changes.items():
             setattr(locked, field, value.strip() if field == "name" else value)
         _save(locked)
+    return locked
+
+
+def service_delete(*, by: Actor, service: Service) -> None:
+    """Remove a catalog entry. Incidents, actions and post-mortems keep their rows without it;
+    alerts, rules and sources that named it keep theirs with no service."""
+    by.require("incidents.delete_service", "delete services")
+    with transaction.atomic():
+        service.delete()
+
+
+PRIORITY_FIELDS = ("name", "description", "response_target", "resolution_target", "update_interval")
+
+
+def priority_update(*, priority: Priority, by: Actor, changes: dict[str, Any]) -> Priority:
+    """Edit a priority's name and targets; the code (P1..P5) is fixed. Incidents keep the due times
+    stored on them; the new targets apply when an incident's priority is next set."""
+    by.require("incidents.change_priority", "edit priorities")
+    unknown = set(changes) - set(PRIORITY_FIELDS)
+    if unknown:
+        raise ValidationError({f: ["This field cannot be changed here."] for f in sorted(unknown)})
+    with transaction.atomic():
+        locked = Priority.objects.select_for_update().get(pk=priority.pk)
+        for field, value in changes.items():
+            setattr(locked, field, value)
+        locked.full_clean()
+        locked.save(update_fields=list(changes))
     return locked

@@ -1,7 +1,8 @@
 """What the incident page shows of post-mortems: a "Post-mortem" panel (a link to it, or a "Create
 post-mortem" button) and "Related incidents" (earlier incidents like this one, with what their
-post-mortems found). Both render from one read-only inline the incident admin lists in its
-`get_inlines`; the create button leads to PostmortemAdmin's create-for view below."""
+post-mortems found). Both render from one read-only inline that PostmortemsConfig.ready() adds to the
+incident page (incidents.admin.panels); the create button leads to PostmortemAdmin's create-for view
+below."""
 
 from functools import cached_property
 

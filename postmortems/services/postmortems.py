@@ -16,10 +16,10 @@ from django_fsm import can_proceed, has_transition_perm
 
 from common.actor import Actor
 from common.exceptions import ConflictError, PermissionDeniedError, TransitionNotAllowedError
-from incidents.choices import POSTMORTEM_PRIORITIES, EventKind, IncidentStatus
+from incidents.choices import EventKind, IncidentStatus
 from incidents.models import Incident, Service
 from incidents.services import timeline_event_record
-from postmortems.choices import PostmortemStatus, PublicationEmail
+from postmortems.choices import POSTMORTEM_PRIORITIES, PostmortemStatus, PublicationEmail
 from postmortems.models import Postmortem
 from postmortems.selectors import detection_facts, postmortem_resolution_prefill
 from postmortems.services.emails import email_enqueue

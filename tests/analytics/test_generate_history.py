@@ -13,9 +13,9 @@ from actions.choices import RunStatus
 from actions.models import ActionRun
 from alerts.models import Alert
 from analytics.management.history import MARKER, history_incidents
-from incidents.choices import POSTMORTEM_PRIORITIES, IncidentStatus, ServiceType
+from incidents.choices import IncidentStatus, ServiceType
 from incidents.models import Incident, IncidentSequence, Service, TimelineEvent
-from postmortems.choices import ActionItemStatus, PostmortemStatus
+from postmortems.choices import POSTMORTEM_PRIORITIES, ActionItemStatus, PostmortemStatus
 from postmortems.models import ActionItem, Postmortem
 
 S = IncidentStatus

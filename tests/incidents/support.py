@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from common.actor import Actor, Source
 from common.groups import groups_sync
-from incidents.choices import POSTMORTEM_PRIORITIES, IncidentStatus
+from incidents.choices import IncidentStatus
 from incidents.models import Incident, TimelineEvent
 from incidents.services import (
     incident_acknowledge,
@@ -21,7 +21,7 @@ from incidents.services import (
     incident_reopen,
     incident_resolve,
 )
-from postmortems.choices import PostmortemStatus
+from postmortems.choices import POSTMORTEM_PRIORITIES, PostmortemStatus
 from postmortems.models import Postmortem
 from postmortems.services import postmortem_create, postmortem_submit, postmortem_update
 

@@ -19,9 +19,9 @@ from actions.choices import ProviderKind, TargetKind
 from actions.models import Action, ActionStep, Provider
 from actions.template_library import template_list
 from common.models import ApiToken
-from incidents.choices import POSTMORTEM_PRIORITIES, DismissalReason, EventKind, IncidentStatus
+from incidents.choices import DismissalReason, EventKind, IncidentStatus
 from incidents.models import Incident, IncidentSequence, RoleAssignment, Service, StatusUpdate, TimelineEvent
-from postmortems.choices import ActionItemStatus, PostmortemStatus
+from postmortems.choices import POSTMORTEM_PRIORITIES, ActionItemStatus, PostmortemStatus
 from postmortems.models import ActionItem, Postmortem
 
 S = IncidentStatus
