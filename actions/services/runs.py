@@ -22,6 +22,7 @@ from actions.services.snapshot import run_snapshot_build
 from common.actor import Actor
 from common.exceptions import PermissionDeniedError, TransitionNotAllowedError
 from common.fsm import locked_transition, row_lock
+from common.tasks import enqueue_on_commit
 from incidents.choices import EventKind
 from incidents.models import Incident
 from incidents.services import timeline_event_record
@@ -52,12 +53,9 @@ def run_event_record(
 
 
 def run_enqueue(run: ActionRun) -> None:
-    from actions.tasks import execute_action_run  # Tasks import services: import at call time.
-
+    """After commit, send the execute task under the run's task id: only that message may start it."""
     eta = run.due_at if run.due_at and run.due_at > timezone.now() else None
-    transaction.on_commit(
-        lambda: execute_action_run.apply_async(args=[run.pk, run.task_id], task_id=run.task_id, eta=eta)
-    )
+    enqueue_on_commit("actions.tasks.execute_action_run", task_id=run.task_id, eta=eta, run_id=run.pk)
 
 
 def run_schedule(*, run: ActionRun, due_at: datetime | None = None) -> None:

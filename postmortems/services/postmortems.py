@@ -16,13 +16,13 @@ from django.utils import timezone
 from common.actor import Actor
 from common.exceptions import ConflictError, TransitionNotAllowedError
 from common.fsm import locked_transition, row_lock
+from common.tasks import enqueue_on_commit
 from incidents.choices import POSTMORTEM_PRIORITIES, EventKind, IncidentStatus
 from incidents.models import Incident, Service
 from incidents.services import timeline_event_record
 from postmortems.choices import PostmortemStatus, PublicationEmail
 from postmortems.models import Postmortem
 from postmortems.selectors import detection_facts, postmortem_resolution_prefill
-from postmortems.services.emails import email_enqueue
 from postmortems.services.timeline import postmortem_editable_check, timeline_regenerate
 
 ADD_PERMISSION = "postmortems.add_postmortem"
@@ -282,7 +282,7 @@ def postmortem_publish(*, postmortem: Postmortem, by: Actor) -> Postmortem:
     def apply(locked: Postmortem) -> None:
         locked.published_at = timezone.now()
         locked.publication_email = PublicationEmail.PENDING
-        email_enqueue("send_postmortem_publication", locked.pk)
+        enqueue_on_commit("postmortems.tasks.send_postmortem_publication", postmortem_id=locked.pk)
 
     return _transition(
         postmortem=postmortem,
@@ -342,5 +342,7 @@ def postmortem_review_schedule(
             f"Post-mortem review scheduled for {timezone.localtime(at):%Y-%m-%d %H:%M %Z}.",
             attendees=[u.get_username() for u in attendees],
         )
-        email_enqueue("send_review_invitation", locked.pk, at.isoformat())
+        enqueue_on_commit(
+            "postmortems.tasks.send_review_invitation", postmortem_id=locked.pk, at=at.isoformat()
+        )
     return locked
