@@ -7,6 +7,7 @@ message waits in an OutboxMessage row that the beat task common.tasks.outbox_flu
 Tasks are idempotent, so a message published twice does no harm."""
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -63,12 +64,13 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:1000]
 
 
-def outbox_publish() -> int:
-    """Publish the kept messages, oldest first, deleting each once the broker took it. The first
-    refusal (the broker is still down) is recorded on its row and ends the round; rows another
-    round holds are skipped. Returns how many went out."""
+def outbox_publish(*, ids: Collection[int] | None = None) -> int:
+    """Publish the kept messages (or those of `ids`), oldest first, deleting each once the broker
+    took it. The first refusal (the broker is still down) is recorded on its row and ends the round;
+    rows another round holds are skipped. Returns how many went out."""
+    messages = OutboxMessage.objects.all() if ids is None else OutboxMessage.objects.filter(pk__in=ids)
     published = 0
-    for message_id in list(OutboxMessage.objects.values_list("id", flat=True)[:FLUSH_BATCH]):
+    for message_id in list(messages.values_list("id", flat=True)[:FLUSH_BATCH]):
         with transaction.atomic():
             message = OutboxMessage.objects.select_for_update(skip_locked=True).filter(pk=message_id).first()
             if message is None:
