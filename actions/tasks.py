@@ -4,10 +4,11 @@ from actions.services.execution import action_run_execute
 from actions.services.sweeper import action_runs_sweep
 
 
-@shared_task(acks_late=True)
-def execute_action_run(run_id: int, task_id: str) -> None:
-    """Run a scheduled action run; a stale or duplicate message finds nothing to do."""
-    action_run_execute(run_id=run_id, task_id=task_id)
+@shared_task(bind=True, acks_late=True)
+def execute_action_run(self, *, run_id: int) -> None:
+    """Run a scheduled action run. The message's id is the task id stored on the run, so a stale or
+    duplicate message finds another id (or another state) and does nothing."""
+    action_run_execute(run_id=run_id, task_id=self.request.id)
 
 
 @shared_task(acks_late=True)

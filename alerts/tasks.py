@@ -5,13 +5,13 @@ from alerts.services.processing import alerts_process, alerts_sweep
 
 
 @shared_task(acks_late=True)
-def process_alerts(alert_ids: list[int]) -> int:
+def process_alerts(*, alert_ids: list[int]) -> int:
     """Match, open incidents, trigger responses for freshly stored alerts (processed ones are skipped)."""
     return alerts_process(alert_ids=alert_ids)
 
 
 @shared_task(acks_late=True)
-def check_closed_loop(incident_id: int) -> bool:
+def check_closed_loop(*, incident_id: int) -> bool:
     """An automated run on an alert-opened incident finished: resolve it if the loop is closed."""
     return incident_closed_loop_check(incident_id=incident_id) is not None
 

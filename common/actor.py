@@ -37,10 +37,11 @@ class Actor:
         # The system acts on behalf of configuration an admin already approved.
         return self.user is None or self.user.has_perm(perm)
 
-    def require(self, perm: str, what: str) -> None:
-        """Refuse with "You may not <what>." unless the actor has the permission."""
-        if not self.has_perm(perm):
-            raise PermissionDeniedError(f"You may not {what}.")
+    def require(self, perm: str, what: str = "", *, people_only: bool = False, refusal: str = "") -> None:
+        """Refuse with "You may not <what>." (or `refusal`) unless the actor has the permission.
+        A `people_only` permission is a person's judgement (approving a run): the system never has it."""
+        if (people_only and self.is_system) or not self.has_perm(perm):
+            raise PermissionDeniedError(refusal or f"You may not {what}.")
 
     def __str__(self) -> str:
         if self.user is not None:

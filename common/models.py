@@ -49,3 +49,23 @@ class ApiToken(BaseModel):
         if self.expires_at is not None and self.expires_at <= timezone.now():
             return ApiTokenStatus.EXPIRED
         return ApiTokenStatus.ACTIVE
+
+
+class OutboxMessage(BaseModel):
+    """A task message the broker refused (it was down): common.tasks.outbox_flush publishes it again
+    and deletes the row. Tasks are idempotent, so a message published twice does no harm."""
+
+    task_name = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
+    # The message's own id, for tasks that check it against their row (an action run's task_id).
+    task_id = models.CharField(max_length=64, blank=True)
+    eta = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "outbox message"
+
+    def __str__(self) -> str:
+        return f"{self.task_name}({self.kwargs})"

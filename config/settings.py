@@ -176,6 +176,7 @@ CELERY_TASK_ROUTES = {
     "postmortems.tasks.send_action_item_reminders": {"queue": PERIODIC_QUEUE},
     "postmortems.tasks.sweep_postmortem_emails": {"queue": PERIODIC_QUEUE},
     "analytics.tasks.send_scheduled_report": {"queue": PERIODIC_QUEUE},
+    "common.tasks.outbox_flush": {"queue": PERIODIC_QUEUE},
     # Beat installs it by itself (result_expires); a no-op without a result backend.
     "celery.backend_cleanup": {"queue": PERIODIC_QUEUE},
     "incidents.tasks.*": {"queue": "default"},
@@ -218,6 +219,11 @@ CELERY_BEAT_SCHEDULE["postmortems-action-item-reminders"] = {
     "task": "postmortems.tasks.send_action_item_reminders",
     # Daily at 08:00 in CELERY_TIMEZONE; the digest's once-a-day row makes extra runs harmless.
     "schedule": crontab(hour=env.int("ACTION_ITEM_REMINDER_HOUR", default=8), minute=0),
+}
+CELERY_BEAT_SCHEDULE["common-outbox-flush"] = {
+    "task": "common.tasks.outbox_flush",
+    # Messages the broker refused go out soon after it is back, well before the domain sweepers'.
+    "schedule": timedelta(seconds=env.int("OUTBOX_FLUSH_SECONDS", default=10)),
 }
 CELERY_TIMEZONE = "UTC"
 

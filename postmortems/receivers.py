@@ -1,11 +1,8 @@
 """Receivers only enqueue: the decision is made by the task's service."""
 
-import logging
-
+from common.tasks import enqueue_on_commit
 from incidents.models import Incident
 from postmortems.choices import POSTMORTEM_PRIORITIES
-
-logger = logging.getLogger(__name__)
 
 
 def draft_on_resolution(sender, incident: Incident, transition: str, **kwargs) -> None:
@@ -15,9 +12,4 @@ def draft_on_resolution(sender, incident: Incident, transition: str, **kwargs) -
         or incident.closing_priority not in POSTMORTEM_PRIORITIES
     ):
         return
-    from postmortems.tasks import create_postmortem_draft
-
-    try:
-        create_postmortem_draft.apply_async(args=[incident.pk], retry=False)
-    except Exception:
-        logger.warning("Could not enqueue the post-mortem draft of %s", incident.reference, exc_info=True)
+    enqueue_on_commit("postmortems.tasks.create_postmortem_draft", incident_id=incident.pk)

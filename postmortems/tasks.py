@@ -17,18 +17,18 @@ MAIL_RETRY = {"autoretry_for": (SMTPException, OSError), "retry_backoff": 30, "m
 
 
 @shared_task(acks_late=True)
-def create_postmortem_draft(incident_id: int) -> bool:
+def create_postmortem_draft(*, incident_id: int) -> bool:
     """A P1/P2 incident resolved: draft its post-mortem (nothing if it has one)."""
     return postmortem_draft_for_resolved(incident_id=incident_id) is not None
 
 
 @shared_task(acks_late=True, **MAIL_RETRY)
-def send_postmortem_publication(postmortem_id: int) -> int:
+def send_postmortem_publication(*, postmortem_id: int) -> int:
     return len(postmortem_publication_send(postmortem_id=postmortem_id))
 
 
 @shared_task(acks_late=True, **MAIL_RETRY)
-def send_review_invitation(postmortem_id: int, at: str) -> int:
+def send_review_invitation(*, postmortem_id: int, at: str) -> int:
     return len(review_invitation_send(postmortem_id=postmortem_id, at=datetime.fromisoformat(at)))
 
 

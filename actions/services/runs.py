@@ -20,7 +20,9 @@ from actions.models.run import APPROVE_PERMISSION, RUN_PERMISSION
 from actions.parameters import parameters_validate
 from actions.services.snapshot import run_snapshot_build
 from common.actor import Actor
-from common.exceptions import ConflictError, PermissionDeniedError, TransitionNotAllowedError
+from common.exceptions import PermissionDeniedError, TransitionNotAllowedError
+from common.fsm import locked_transition, row_lock
+from common.tasks import enqueue_on_commit
 from incidents.choices import EventKind
 from incidents.models import Incident
 from incidents.services import timeline_event_record
@@ -28,15 +30,11 @@ from incidents.services import timeline_event_record
 
 def run_lock(*, run: ActionRun) -> ActionRun:
     """Reload the run under a row lock; a status other than the caller's is a lost race."""
-    locked = (
-        ActionRun.objects.select_for_update(of=("self",)).select_related("action", "incident").get(pk=run.pk)
-    )
-    if locked.status != run.status:
-        raise ConflictError(
-            f"Run #{locked.pk} changed meanwhile: it is now {locked.get_status_display().lower()}.",
-            extra={"status": locked.status},
-        )
-    return locked
+    return row_lock(instance=run, related=("action", "incident"), stale=_stale)
+
+
+def _stale(locked: ActionRun) -> str:
+    return f"Run #{locked.pk} changed meanwhile: it is now {locked.get_status_display().lower()}."
 
 
 def run_event_record(
@@ -55,12 +53,9 @@ def run_event_record(
 
 
 def run_enqueue(run: ActionRun) -> None:
-    from actions.tasks import execute_action_run  # Tasks import services: import at call time.
-
+    """After commit, send the execute task under the run's task id: only that message may start it."""
     eta = run.due_at if run.due_at and run.due_at > timezone.now() else None
-    transaction.on_commit(
-        lambda: execute_action_run.apply_async(args=[run.pk, run.task_id], task_id=run.task_id, eta=eta)
-    )
+    enqueue_on_commit("actions.tasks.execute_action_run", task_id=run.task_id, eta=eta, run_id=run.pk)
 
 
 def run_schedule(*, run: ActionRun, due_at: datetime | None = None) -> None:
@@ -91,8 +86,7 @@ def action_run_request(
     approval; `context` adds what commands may name besides params.* and incident.* (alert.* for
     an automated response) and is stored on the run. `automated` marks a request made by automation
     rather than a person (the closed loop weighs only those)."""
-    if not by.has_perm(RUN_PERMISSION):
-        raise PermissionDeniedError("You may not run actions.")
+    by.require(RUN_PERMISSION, "run actions")
     if not action.enabled:
         raise ValidationError({"action": [f"{action.name} is disabled."]})
     values = parameters_validate(action.parameters, parameters or {})
@@ -137,6 +131,10 @@ def action_run_request(
     return run
 
 
+class _ApprovalExpiredError(Exception):
+    """The approval window had passed when the decision came: the run expires instead."""
+
+
 def _decide(
     *,
     run: ActionRun,
@@ -147,39 +145,56 @@ def _decide(
     verb: str,
     after: Callable[[ActionRun], None] | None = None,
 ) -> ActionRun:
-    if by.user is None or not by.user.has_perm(APPROVE_PERMISSION):
-        raise PermissionDeniedError(f"Only approvers may {verb} runs.")
-    expired = False
-    with transaction.atomic():
-        locked = run_lock(run=run)
-        if not can_proceed(getattr(locked, name)):
-            raise TransitionNotAllowedError(
-                f"Run #{locked.pk} is {locked.get_status_display().lower()}: nothing to {verb}.",
-                extra={"status": locked.status},
-            )
-        now = timezone.now()
-        if locked.approval_expires_at and locked.approval_expires_at <= now:
-            run_expire_apply(run=locked, now=now)
-            expired = True
-        else:
-            getattr(locked, name)()
-            locked.decided_by = by.user
-            locked.decided_at = now
-            locked.decision_comment = (comment or "").strip()
-            locked.save()
-            message = f"{verb.capitalize()}d {locked.action.name} (run #{locked.pk})"
-            run_event_record(
-                run=locked,
-                kind=kind,
-                by=by,
-                message=message + (f": {locked.decision_comment}" if locked.decision_comment else "."),
-                details={"comment": locked.decision_comment},
-            )
-            if after:
-                after(locked)
-    if expired:
-        raise TransitionNotAllowedError(f"Run #{run.pk}'s approval window had passed: it has expired.")
-    return locked
+    by.require(APPROVE_PERMISSION, people_only=True, refusal=f"Only approvers may {verb} runs.")
+
+    def refused(locked: ActionRun) -> TransitionNotAllowedError:
+        return TransitionNotAllowedError(
+            f"Run #{locked.pk} is {locked.get_status_display().lower()}: nothing to {verb}.",
+            extra={"status": locked.status},
+        )
+
+    def not_expired(locked: ActionRun) -> None:
+        if locked.approval_expires_at and locked.approval_expires_at <= timezone.now():
+            raise _ApprovalExpiredError
+
+    def apply(locked: ActionRun) -> None:
+        locked.decided_by = by.user
+        locked.decided_at = timezone.now()
+        locked.decision_comment = (comment or "").strip()
+        if after:
+            after(locked)
+
+    def record(locked: ActionRun, from_status: str) -> None:
+        message = f"{verb.capitalize()}d {locked.action.name} (run #{locked.pk})"
+        run_event_record(
+            run=locked,
+            kind=kind,
+            by=by,
+            message=message + (f": {locked.decision_comment}" if locked.decision_comment else "."),
+            details={"comment": locked.decision_comment},
+        )
+
+    try:
+        return locked_transition(
+            instance=run,
+            name=name,
+            by=by,
+            related=("action", "incident"),
+            stale=_stale,
+            refused=refused,
+            denied=f"{verb} runs",
+            before=not_expired,
+            apply=apply,
+            record=record,
+        )
+    except _ApprovalExpiredError:
+        with transaction.atomic():
+            locked = row_lock(instance=run, related=("action", "incident"))
+            if locked.status == RunStatus.AWAITING_APPROVAL:  # Else the sweeper expired it meanwhile.
+                run_expire_apply(run=locked, now=timezone.now())
+        raise TransitionNotAllowedError(
+            f"Run #{run.pk}'s approval window had passed: it has expired."
+        ) from None
 
 
 def action_run_approve(*, run: ActionRun, by: Actor, comment: str = "") -> ActionRun:
@@ -193,6 +208,7 @@ def action_run_approve(*, run: ActionRun, by: Actor, comment: str = "") -> Actio
         name="approve",
         kind=EventKind.ACTION_APPROVED,
         verb="approve",
+        # Scheduled in the same save: the run goes approved -> scheduled at once.
         after=lambda locked: run_schedule(run=locked, due_at=locked.due_at),
     )
 
@@ -200,7 +216,6 @@ def action_run_approve(*, run: ActionRun, by: Actor, comment: str = "") -> Actio
 def action_run_reject(*, run: ActionRun, by: Actor, comment: str = "") -> ActionRun:
     def finish(locked: ActionRun) -> None:
         locked.finished_at = locked.decided_at
-        locked.save(update_fields=["finished_at", "updated_at"])
 
     return _decide(
         run=run,
@@ -230,8 +245,7 @@ def run_expire_apply(*, run: ActionRun, now: datetime) -> None:
 def action_run_cancel(*, run: ActionRun, by: Actor) -> ActionRun:
     """Cancel a run. One that has not started is cancelled at once; a running one is flagged, and
     its executor kills the remote command and marks the remaining steps cancelled."""
-    if not by.has_perm(RUN_PERMISSION):
-        raise PermissionDeniedError("You may not cancel action runs.")
+    by.require(RUN_PERMISSION, "cancel action runs")
     with transaction.atomic():
         locked = run_lock(run=run)
         if not can_proceed(locked.cancel):

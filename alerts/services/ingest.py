@@ -11,6 +11,7 @@ from django.utils import timezone
 from alerts.choices import AlertStatus
 from alerts.models import Alert, AlertPayload, AlertSource
 from alerts.parsers import ParsedAlert, ParsedPayload, PayloadError
+from common.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -62,21 +63,11 @@ def _check_pairs(
 
 
 def processing_enqueue(alert_ids: list[int]) -> None:
-    """After commit, hand the alerts to the processing task in one message. A broker failure is
-    logged, not raised: the alerts are stored and unprocessed, and the sweeper will find them."""
-    if not alert_ids:
-        return
-    from alerts.tasks import process_alerts  # Tasks import services: import at call time.
-
-    def send() -> None:
-        try:
-            process_alerts.apply_async(args=[alert_ids], retry=False)
-        except Exception:
-            logger.warning(
-                "Broker unavailable; %d alert(s) left for the sweeper", len(alert_ids), exc_info=True
-            )
-
-    transaction.on_commit(send)
+    """After commit, hand the alerts to the processing task in one message. A broker failure does
+    not fail the request: the message waits in the outbox, and the alerts, stored and unprocessed,
+    for the sweeper too."""
+    if alert_ids:
+        enqueue_on_commit("alerts.tasks.process_alerts", alert_ids=alert_ids)
 
 
 # A lost insert race is retried this many times before the error goes up (and the view answers 503).

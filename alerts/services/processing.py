@@ -345,8 +345,7 @@ def alerts_sweep(*, now: datetime | None = None) -> int:
 
 def alert_incident_create(*, alert: Alert, by: Actor) -> Incident:
     """A person opens an incident from an alert no rule opened one for (the admin's action)."""
-    if not by.has_perm(ADD_PERMISSION):
-        raise PermissionDeniedError("You may not open incidents.")
+    by.require(ADD_PERMISSION, "open incidents")
     with transaction.atomic():
         locked = (
             Alert.objects.select_for_update(of=("self",))

@@ -7,7 +7,6 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from common.actor import Actor
-from common.exceptions import PermissionDeniedError
 from incidents.choices import ServiceTier, ServiceType
 from incidents.models import Priority, Service
 
@@ -39,8 +38,7 @@ def service_create(
     description: str = "",
 ) -> Service:
     """Add a catalog entry; the slug defaults to the slugified name."""
-    if not by.has_perm(ADD_PERMISSION):
-        raise PermissionDeniedError("You may not add services.")
+    by.require(ADD_PERMISSION, "add services")
     name = (name or "").strip()
     service = Service(
         name=name,
@@ -57,8 +55,7 @@ def service_create(
 
 
 def service_update(*, service: Service, by: Actor, changes: dict[str, Any]) -> Service:
-    if not by.has_perm(CHANGE_PERMISSION):
-        raise PermissionDeniedError("You may not edit services.")
+    by.require(CHANGE_PERMISSION, "edit services")
     unknown = set(changes) - set(SERVICE_FIELDS)
     if unknown:
         raise ValidationError({f: ["This field cannot be changed here."] for f in sorted(unknown)})

@@ -10,7 +10,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.actor import Actor
-from common.exceptions import PermissionDeniedError
 from incidents.choices import EventKind, IncidentStatus, Role
 from incidents.guards import close_refusal
 from incidents.models import Incident, Priority, Service
@@ -64,8 +63,7 @@ def incident_create(
     is_drill: bool = False,
     root_cause_category: str = "",
 ) -> Incident:
-    if not by.has_perm(ADD_PERMISSION):
-        raise PermissionDeniedError("You may not open incidents.")
+    by.require(ADD_PERMISSION, "open incidents")
     now = timezone.now()
     detected_at = detected_at or now
     if detected_at > now + CLOCK_SKEW:
@@ -149,8 +147,7 @@ def _plain(value: Any) -> Any:
 def incident_update(*, incident: Incident, by: Actor, changes: dict[str, Any]) -> Incident:
     """Apply a partial edit and record what changed: priority, assignee, phase and roles get their
     own timeline events, anything else one `updated` event listing the fields."""
-    if not by.has_perm(CHANGE_PERMISSION):
-        raise PermissionDeniedError("You may not edit incidents.")
+    by.require(CHANGE_PERMISSION, "edit incidents")
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({f: ["This field cannot be changed here."] for f in sorted(unknown)})

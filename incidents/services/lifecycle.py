@@ -7,10 +7,11 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+from django_fsm import can_proceed
 
 from common.actor import Actor
-from common.exceptions import ConflictError, PermissionDeniedError, TransitionNotAllowedError
+from common.exceptions import PermissionDeniedError, TransitionNotAllowedError
+from common.fsm import locked_transition, row_lock
 from incidents.choices import DismissalReason, EventKind, IncidentStatus, Phase
 from incidents.guards import CloseRefusal, close_refusal
 from incidents.models import Incident
@@ -44,16 +45,16 @@ class CloseRefusedError(TransitionNotAllowedError):
 
 def incident_lock(*, incident: Incident) -> Incident:
     """Reload the incident under a row lock; a status other than the caller's is a lost race."""
-    # of=("self",): lock the incident only, not the joined priority row that every incident of that
-    # priority shares (the sweeper skips locked rows and would skip all of them).
-    locked = Incident.objects.select_for_update(of=("self",)).select_related("priority").get(pk=incident.pk)
-    if locked.status != incident.status:
-        raise ConflictError(
-            f"{locked.reference} changed while you were looking at it: it is now "
-            f"{locked.get_status_display().lower()}. Reload and try again.",
-            extra={"status": locked.status},
-        )
-    return locked
+    # Only the incident's row: the priority row is shared by every incident of that priority (the
+    # sweeper skips locked rows and would skip all of them).
+    return row_lock(instance=incident, related=("priority",), stale=_stale)
+
+
+def _stale(locked: Incident) -> str:
+    return (
+        f"{locked.reference} changed while you were looking at it: it is now "
+        f"{locked.get_status_display().lower()}. Reload and try again."
+    )
 
 
 def _transition(
@@ -66,46 +67,43 @@ def _transition(
     details: dict[str, Any] | None = None,
     apply: Callable[[Incident], None] | None = None,
 ) -> Incident:
-    try:
-        with transaction.atomic():
-            locked = incident_lock(incident=incident)
-            method = getattr(locked, name)
-            # A guard that started refusing since the caller's check (a post-mortem sent back to
-            # draft meanwhile) still gives its reason and link.
-            if (
-                name == "close"
-                and can_proceed(method, check_conditions=False)
-                and (refusal := close_refusal(locked)) is not None
-            ):
-                raise CloseRefusedError(refusal, status=locked.status)
-            if not can_proceed(method):
-                raise TransitionNotAllowedError(
-                    f"Cannot {VERBS[name]} {locked.reference}: it is {locked.get_status_display().lower()}.",
-                    extra={"status": locked.status, "transition": name},
-                )
-            if by.user is not None and not has_transition_perm(method, by.user):
-                raise PermissionDeniedError(f"You may not {VERBS[name]} incidents.")
-            sla_breaches_record(incident=locked, now=timezone.now())
-            from_status = locked.status
-            method()
-            if apply:
-                apply(locked)
-            locked.save()
-            timeline_event_record(
-                incident=locked,
-                kind=kind,
-                by=by,
-                message=message,
-                details={"from": from_status, "to": locked.status, **(details or {})},
-            )
-            transaction.on_commit(
-                lambda: incident_transitioned.send(Incident, incident=locked, transition=name)
-            )
-    except ConcurrentTransition as exc:
-        raise ConflictError(
-            f"{incident.reference} was changed by someone else. Reload and try again."
-        ) from exc
-    return locked
+    def refused(locked: Incident) -> TransitionNotAllowedError:
+        # A guard that started refusing since the caller's check (a post-mortem sent back to draft
+        # meanwhile) still gives its reason and link.
+        if (
+            name == "close"
+            and can_proceed(locked.close, check_conditions=False)
+            and (refusal := close_refusal(locked)) is not None
+        ):
+            return CloseRefusedError(refusal, status=locked.status)
+        return TransitionNotAllowedError(
+            f"Cannot {VERBS[name]} {locked.reference}: it is {locked.get_status_display().lower()}.",
+            extra={"status": locked.status, "transition": name},
+        )
+
+    def record(locked: Incident, from_status: str) -> None:
+        timeline_event_record(
+            incident=locked,
+            kind=kind,
+            by=by,
+            message=message,
+            details={"from": from_status, "to": locked.status, **(details or {})},
+        )
+        transaction.on_commit(lambda: incident_transitioned.send(Incident, incident=locked, transition=name))
+
+    return locked_transition(
+        instance=incident,
+        name=name,
+        by=by,
+        related=("priority",),
+        stale=_stale,
+        refused=refused,
+        denied=f"{VERBS[name]} incidents",
+        before=lambda locked: sla_breaches_record(incident=locked, now=timezone.now()),
+        apply=apply,
+        record=record,
+        conflict=f"{incident.reference} was changed by someone else. Reload and try again.",
+    )
 
 
 def _required(field: str, value: str, what: str) -> str:

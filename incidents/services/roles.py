@@ -3,7 +3,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from common.actor import Actor
-from common.exceptions import PermissionDeniedError
 from incidents.choices import EventKind, Role
 from incidents.models import Incident, RoleAssignment
 from incidents.services.timeline import timeline_event_record
@@ -15,8 +14,7 @@ def incident_role_assign(
     *, incident: Incident, by: Actor, role: str, user: AbstractBaseUser | None
 ) -> Incident:
     """Give a response role to a user, or take it away with user=None."""
-    if not by.has_perm(CHANGE_PERMISSION):
-        raise PermissionDeniedError("You may not change incident roles.")
+    by.require(CHANGE_PERMISSION, "change incident roles")
     if role not in Role.values:
         raise ValidationError({"role": [f"Choose one of {', '.join(Role.values)}."]})
     with transaction.atomic():

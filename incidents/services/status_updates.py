@@ -3,7 +3,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.actor import Actor
-from common.exceptions import PermissionDeniedError, TransitionNotAllowedError
+from common.exceptions import TransitionNotAllowedError
 from incidents.choices import EventKind, IncidentStatus, Phase, Visibility
 from incidents.models import Incident, StatusUpdate
 from incidents.services.sla import WORKING, sla_breaches_record, sla_next_update_schedule
@@ -21,8 +21,7 @@ def status_update_create(
     phase: str = "",
 ) -> StatusUpdate:
     """Post a progress update; it restarts the update clock and may move the work phase on."""
-    if not by.has_perm(ADD_PERMISSION):
-        raise PermissionDeniedError("You may not post status updates.")
+    by.require(ADD_PERMISSION, "post status updates")
     message = (message or "").strip()
     errors = {}
     if not message:

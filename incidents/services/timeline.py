@@ -6,7 +6,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.actor import Actor
-from common.exceptions import PermissionDeniedError
 from incidents.choices import EventKind
 from incidents.models import Incident, TimelineEvent
 
@@ -37,8 +36,7 @@ def timeline_event_record(
 
 def incident_note_add(*, incident: Incident, by: Actor, message: str) -> TimelineEvent:
     """A free-text note from a responder: findings, decisions, hand-overs."""
-    if not by.has_perm(CHANGE_PERMISSION):
-        raise PermissionDeniedError("You may not add notes to incidents.")
+    by.require(CHANGE_PERMISSION, "add notes to incidents")
     message = message.strip()
     if not message:
         raise ValidationError({"message": ["A note needs some text."]})

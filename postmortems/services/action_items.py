@@ -12,10 +12,10 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django_fsm import can_proceed, has_transition_perm
 
 from common.actor import Actor
-from common.exceptions import ConflictError, PermissionDeniedError, TransitionNotAllowedError
+from common.exceptions import TransitionNotAllowedError
+from common.fsm import locked_transition, row_lock
 from incidents.choices import EventKind
 from incidents.services import timeline_event_record
 from postmortems.choices import OPEN_ITEM_STATUSES, ActionItemStatus
@@ -47,8 +47,7 @@ def _assign(item: ActionItem, data: dict[str, Any]) -> None:
 
 
 def action_item_create(*, postmortem: Postmortem, by: Actor, data: dict[str, Any]) -> ActionItem:
-    if not by.has_perm(ADD_PERMISSION):
-        raise PermissionDeniedError("You may not add action items.")
+    by.require(ADD_PERMISSION, "add action items")
     item = ActionItem(postmortem=postmortem)
     _assign(item, data)
     with transaction.atomic():
@@ -62,10 +61,9 @@ def action_item_create(*, postmortem: Postmortem, by: Actor, data: dict[str, Any
 
 
 def action_item_update(*, item: ActionItem, by: Actor, data: dict[str, Any]) -> ActionItem:
-    if not by.has_perm(CHANGE_PERMISSION):
-        raise PermissionDeniedError("You may not change action items.")
+    by.require(CHANGE_PERMISSION, "change action items")
     with transaction.atomic():
-        locked = ActionItem.objects.select_for_update().select_related("postmortem__incident").get(pk=item.pk)
+        locked = row_lock(instance=item, related=("postmortem__incident",))
         _assign(locked, data)
         locked.save()
     return locked
@@ -81,33 +79,35 @@ TRANSITIONS = {
 
 def _transition(*, item: ActionItem, by: Actor, name: str, reason: str = "") -> ActionItem:
     verb, done = TRANSITIONS[name]
-    with transaction.atomic():
-        locked = (
-            ActionItem.objects.select_for_update(of=("self",))
-            .select_related("postmortem__incident", "owner")
-            .get(pk=item.pk)
+
+    def stale(locked: ActionItem) -> str:
+        return f"The action item changed meanwhile: it is now {locked.get_status_display().lower()}."
+
+    def refused(locked: ActionItem) -> TransitionNotAllowedError:
+        return TransitionNotAllowedError(
+            f"Cannot {verb} an action item that is {locked.get_status_display().lower()}.",
+            extra={"status": locked.status, "transition": name},
         )
-        if locked.status != item.status:
-            raise ConflictError(
-                f"The action item changed meanwhile: it is now {locked.get_status_display().lower()}.",
-                extra={"status": locked.status},
-            )
-        method = getattr(locked, name)
-        if not can_proceed(method):
-            raise TransitionNotAllowedError(
-                f"Cannot {verb} an action item that is {locked.get_status_display().lower()}.",
-                extra={"status": locked.status, "transition": name},
-            )
-        if by.user is not None and not has_transition_perm(method, by.user):
-            raise PermissionDeniedError("You may not change action items.")
-        method()
+
+    def apply(locked: ActionItem) -> None:
         locked.completed_at = (
             timezone.now() if locked.status in (ActionItemStatus.DONE, ActionItemStatus.WONT_DO) else None
         )
         locked.wont_do_reason = reason if name == "drop" else ""
-        locked.save()
-        _record(locked, by, f"Action item {done}: {locked}" + (f" ({reason})" if reason else ""))
-    return locked
+
+    return locked_transition(
+        instance=item,
+        name=name,
+        by=by,
+        related=("postmortem__incident", "owner"),
+        stale=stale,
+        refused=refused,
+        denied="change action items",
+        apply=apply,
+        record=lambda locked, from_status: _record(
+            locked, by, f"Action item {done}: {locked}" + (f" ({reason})" if reason else "")
+        ),
+    )
 
 
 def action_item_start(*, item: ActionItem, by: Actor) -> ActionItem:

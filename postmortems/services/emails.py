@@ -1,11 +1,12 @@
 """The emails post-mortems send: the publication to stakeholders and the review invitation.
 
 The row is the outbox: publishing marks the publication email pending, scheduling the review sets a
-review time not yet invited for. After commit a task is asked to send; if the broker cannot take the
-message that is logged, not raised (the user's change is committed and answered normally), and the
-beat sweeper sends what is due. Each send runs under the post-mortem's row lock and records what it
-sent in the same transaction, so a repeated task, a stale one or the sweeper sends nothing twice. A
-failed send records its error on the row and raises, so the task retries with backoff."""
+review time not yet invited for. After commit a task is asked to send (common.tasks); if the broker
+cannot take the message, the user's change is still committed and answered normally, the message
+waits in the common outbox, and the beat sweeper sends what is due. Each send runs under the
+post-mortem's row lock and records what it sent in the same transaction, so a repeated task, a stale
+one or the sweeper sends nothing twice. A failed send records its error on the row and raises, so
+the task retries with backoff."""
 
 import logging
 from datetime import datetime, timedelta
@@ -42,21 +43,6 @@ SWEEP_GRACE = timedelta(minutes=2)
 # old publication out of the blue (after a long outage, or rows from before the outbox) would confuse.
 SWEEP_HORIZON = timedelta(days=7)
 SWEEP_BATCH = 100
-
-
-def email_enqueue(task_name: str, *args: object) -> None:
-    """After commit, ask a task of postmortems.tasks to send. A broker failure is logged, not
-    raised: the row already says the email is due, and the sweeper sends it."""
-
-    def send() -> None:
-        from postmortems import tasks  # Tasks import services: import at call time.
-
-        try:
-            getattr(tasks, task_name).apply_async(args=list(args), retry=False)
-        except Exception:
-            logger.warning("Broker unavailable; %s%r left for the sweeper", task_name, args, exc_info=True)
-
-    transaction.on_commit(send)
 
 
 def _failure(exc: BaseException) -> str:

@@ -12,17 +12,17 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django_fsm import can_proceed, has_transition_perm
 
 from common.actor import Actor
-from common.exceptions import ConflictError, PermissionDeniedError, TransitionNotAllowedError
+from common.exceptions import ConflictError, TransitionNotAllowedError
+from common.fsm import locked_transition, row_lock
+from common.tasks import enqueue_on_commit
 from incidents.choices import EventKind, IncidentStatus
 from incidents.models import Incident, Service
 from incidents.services import timeline_event_record
 from postmortems.choices import POSTMORTEM_PRIORITIES, PostmortemStatus, PublicationEmail
 from postmortems.models import Postmortem
 from postmortems.selectors import detection_facts, postmortem_resolution_prefill
-from postmortems.services.emails import email_enqueue
 from postmortems.services.timeline import postmortem_editable_check, timeline_regenerate
 
 ADD_PERMISSION = "postmortems.add_postmortem"
@@ -68,8 +68,7 @@ def postmortem_create(*, incident: Incident, by: Actor) -> Postmortem:
     """Draft the post-mortem of an incident, prefilled from what the record already says: severity,
     services, users affected, how it was detected, how it was resolved, and the timeline. The
     commander is the first author (or the person who asked, when there is no commander)."""
-    if not by.has_perm(ADD_PERMISSION):
-        raise PermissionDeniedError("You may not write post-mortems.")
+    by.require(ADD_PERMISSION, "write post-mortems")
     if Postmortem.objects.filter(incident=incident).exists():
         raise ConflictError(f"{incident.reference} already has a post-mortem.", code="exists")
     with transaction.atomic():
@@ -204,15 +203,11 @@ def postmortem_update(
 
 
 def _lock(postmortem: Postmortem) -> Postmortem:
-    locked = (
-        Postmortem.objects.select_for_update(of=("self",)).select_related("incident").get(pk=postmortem.pk)
-    )
-    if locked.status != postmortem.status:
-        raise ConflictError(
-            f"The post-mortem changed meanwhile: it is now {locked.get_status_display().lower()}. Reload.",
-            extra={"status": locked.status},
-        )
-    return locked
+    return row_lock(instance=postmortem, related=("incident",), stale=_stale)
+
+
+def _stale(locked: Postmortem) -> str:
+    return f"The post-mortem changed meanwhile: it is now {locked.get_status_display().lower()}. Reload."
 
 
 def _transition(
@@ -225,24 +220,24 @@ def _transition(
     check: Callable[[Postmortem], None] | None = None,
     apply: Callable[[Postmortem], None] | None = None,
 ) -> Postmortem:
-    with transaction.atomic():
-        locked = _lock(postmortem)
-        method = getattr(locked, name)
-        if not can_proceed(method):
-            raise TransitionNotAllowedError(
-                f"Cannot {verb} the post-mortem: it is {locked.get_status_display().lower()}.",
-                extra={"status": locked.status, "transition": name},
-            )
-        if by.user is not None and not has_transition_perm(method, by.user):
-            raise PermissionDeniedError(f"You may not {verb} post-mortems.")
-        if check:
-            check(locked)
-        method()
-        if apply:
-            apply(locked)
-        locked.save()
-        _record(locked, by, message, status=locked.status)
-    return locked
+    def refused(locked: Postmortem) -> TransitionNotAllowedError:
+        return TransitionNotAllowedError(
+            f"Cannot {verb} the post-mortem: it is {locked.get_status_display().lower()}.",
+            extra={"status": locked.status, "transition": name},
+        )
+
+    return locked_transition(
+        instance=postmortem,
+        name=name,
+        by=by,
+        related=("incident",),
+        stale=_stale,
+        refused=refused,
+        denied=f"{verb} post-mortems",
+        before=check,
+        apply=apply,
+        record=lambda locked, from_status: _record(locked, by, message, status=locked.status),
+    )
 
 
 def _complete_enough(postmortem: Postmortem) -> None:
@@ -287,7 +282,7 @@ def postmortem_publish(*, postmortem: Postmortem, by: Actor) -> Postmortem:
     def apply(locked: Postmortem) -> None:
         locked.published_at = timezone.now()
         locked.publication_email = PublicationEmail.PENDING
-        email_enqueue("send_postmortem_publication", locked.pk)
+        enqueue_on_commit("postmortems.tasks.send_postmortem_publication", postmortem_id=locked.pk)
 
     return _transition(
         postmortem=postmortem,
@@ -347,5 +342,7 @@ def postmortem_review_schedule(
             f"Post-mortem review scheduled for {timezone.localtime(at):%Y-%m-%d %H:%M %Z}.",
             attendees=[u.get_username() for u in attendees],
         )
-        email_enqueue("send_review_invitation", locked.pk, at.isoformat())
+        enqueue_on_commit(
+            "postmortems.tasks.send_review_invitation", postmortem_id=locked.pk, at=at.isoformat()
+        )
     return locked

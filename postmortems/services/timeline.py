@@ -13,7 +13,8 @@ from django.db import transaction
 
 from alerts.models import Alert
 from common.actor import Actor
-from common.exceptions import PermissionDeniedError, TransitionNotAllowedError
+from common.exceptions import TransitionNotAllowedError
+from common.fsm import row_lock
 from incidents.choices import EventKind
 from incidents.models import TimelineEvent
 from postmortems.choices import EntrySource, PostmortemStatus
@@ -70,8 +71,7 @@ def generated_entries(postmortem: Postmortem) -> list[dict[str, Any]]:
 
 def postmortem_editable_check(*, postmortem: Postmortem, by: Actor) -> None:
     """Refuse an edit by someone who may not edit post-mortems, or of a published one."""
-    if not by.has_perm(CHANGE_PERMISSION):
-        raise PermissionDeniedError("You may not edit post-mortems.")
+    by.require(CHANGE_PERMISSION, "edit post-mortems")
     if postmortem.status == PostmortemStatus.PUBLISHED:
         raise TransitionNotAllowedError("The post-mortem is published: it no longer changes.")
 
@@ -81,7 +81,7 @@ def timeline_regenerate(*, postmortem: Postmortem, by: Actor) -> int:
     the others; authors' pins, hides and wording stay. Returns how many entries were added."""
     postmortem_editable_check(postmortem=postmortem, by=by)
     with transaction.atomic():
-        locked = Postmortem.objects.select_for_update().select_related("incident").get(pk=postmortem.pk)
+        locked = row_lock(instance=postmortem, related=("incident",))
         existing = {entry.key: entry for entry in locked.entries.exclude(key="")}
         new, changed = [], []
         for spec in generated_entries(locked):

@@ -105,7 +105,7 @@ def test_run_from_the_incident_page_creates_a_run_and_enqueues_it(
     assert len(callbacks) == 1
     with mock.patch("actions.tasks.execute_action_run.apply_async") as apply_async:
         callbacks[0]()
-    apply_async.assert_called_once_with(args=[run.pk, run.task_id], task_id=run.task_id, eta=None)
+    apply_async.assert_called_once_with(kwargs={"run_id": run.pk}, task_id=run.task_id, eta=None, retry=False)
     assert incident.timeline_events.filter(kind=EventKind.ACTION_REQUESTED).exists()
 
     html = client.get(incident_url(incident)).content.decode()

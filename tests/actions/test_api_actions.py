@@ -360,7 +360,7 @@ def test_run_is_scheduled_and_enqueued_on_commit(
     sent = []
     monkeypatch.setattr(execute_action_run, "apply_async", lambda **kwargs: sent.append(kwargs))
     callbacks[0]()
-    assert sent == [{"args": [run.pk, run.task_id], "task_id": run.task_id, "eta": None}]
+    assert sent == [{"kwargs": {"run_id": run.pk}, "task_id": run.task_id, "eta": None, "retry": False}]
 
 
 def test_run_uses_parameter_defaults(responder, service_action):

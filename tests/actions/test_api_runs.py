@@ -70,7 +70,7 @@ def test_another_approver_approves_and_the_run_is_scheduled(
     sent = []
     monkeypatch.setattr(execute_action_run, "apply_async", lambda **kwargs: sent.append(kwargs))
     callbacks[0]()
-    assert sent == [{"args": [run.pk, run.task_id], "task_id": run.task_id, "eta": None}]
+    assert sent == [{"kwargs": {"run_id": run.pk}, "task_id": run.task_id, "eta": None, "retry": False}]
 
 
 def test_approve_without_a_comment(second_approver, awaiting):

@@ -262,7 +262,7 @@ def test_worker_killed_mid_step_local(workers, local_provider, open_incident):
     assert group_members(pgid) == members, "the command runs on, orphaned"
     # The message the dead worker held comes back (Redis: after its visibility timeout): the run is
     # not scheduled any more, so it does nothing.
-    assert execute_action_run.apply(args=[run.pk, run.task_id]).get() is None
+    assert execute_action_run.apply(kwargs={"run_id": run.pk}, task_id=run.task_id).get() is None
     assert StepRun.objects.filter(run=run).count() == 1
 
     assert_abandoned_in_time(run, pgid)
@@ -304,7 +304,7 @@ def test_worker_killed_mid_step_over_ssh_remote_group_killed_on_abandon(workers,
     worker.kill()
     time.sleep(1)
     assert group_members(pgid) == members, "the remote command runs on after the connection dropped"
-    assert execute_action_run.apply(args=[run.pk, run.task_id]).get() is None
+    assert execute_action_run.apply(kwargs={"run_id": run.pk}, task_id=run.task_id).get() is None
 
     run.refresh_from_db()
     budget = timedelta(seconds=60) + settings.ACTION_ABANDON_MARGIN

@@ -24,6 +24,7 @@ from alerts.models import Alert
 from alerts.services import alert_rule_save
 from alerts.services.processing import alerts_sweep
 from common.actor import Actor
+from common.models import OutboxMessage
 from incidents.models import Incident
 from tests.alerts.support import am_alert, am_payload
 from tests.conftest import celery_broker
@@ -42,14 +43,16 @@ def test_alerts_posted_while_the_broker_is_down_are_stored_then_swept(
 
     with (
         celery_broker(DEAD_BROKER, settings.BROKER_FAIL_FAST),
-        caplog.at_level(logging.WARNING, logger="alerts.services.ingest"),
+        caplog.at_level(logging.WARNING, logger="common.outbox"),
         django_capture_on_commit_callbacks(execute=True) as callbacks,
     ):
         response = client.post(f"/hooks/{token}/", data=body, content_type="application/json")
 
     assert response.status_code == 202
     assert len(callbacks) == 1  # One message for the whole payload, which the broker refused.
-    assert "Broker unavailable; 2 alert(s) left for the sweeper" in caplog.text
+    assert "Broker unavailable; alerts.tasks.process_alerts" in caplog.text
+    (kept,) = OutboxMessage.objects.all()  # The message waits for the broker too.
+    assert (kept.task_name, len(kept.kwargs["alert_ids"])) == ("alerts.tasks.process_alerts", 2)
     assert Alert.objects.filter(processed=False).count() == 2
     assert Incident.objects.count() == 0
 

@@ -86,10 +86,10 @@ def test_when_the_alert_resolves_before_the_run_finishes_the_runs_end_decides(
     enqueued = []
     from alerts.tasks import check_closed_loop
 
-    monkeypatch.setattr(check_closed_loop, "apply_async", lambda args, **kw: enqueued.append(args))
+    monkeypatch.setattr(check_closed_loop, "apply_async", lambda **kw: enqueued.append(kw["kwargs"]))
     with django_capture_on_commit_callbacks(execute=True):
         execute_runs()
-    assert enqueued == [[incident().pk]]  # The finished run asks for the check...
+    assert enqueued == [{"incident_id": incident().pk}]  # The finished run asks for the check...
 
     incident_closed_loop_check(incident_id=incident().pk)  # ...which the worker then makes.
     assert incident().auto_resolved

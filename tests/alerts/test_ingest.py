@@ -364,12 +364,12 @@ def test_resolved_twice_in_one_payload_for_an_unseen_alert_is_recorded_once(make
 
 def test_one_processing_message_per_payload(make_source, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
-    monkeypatch.setattr("alerts.tasks.process_alerts.apply_async", lambda args, **kw: sent.append(args))
+    monkeypatch.setattr("alerts.tasks.process_alerts.apply_async", lambda **kw: sent.append(kw["kwargs"]))
     source, _ = make_source()
     with django_capture_on_commit_callbacks(execute=True):
         landed = ingest(source, batch([f"fp-{i}" for i in range(100)]))
 
-    assert sent == [[sorted(alert.pk for alert in landed)]]
+    assert sent == [{"alert_ids": sorted(alert.pk for alert in landed)}]
 
 
 @pytest.mark.postgres

@@ -180,11 +180,11 @@ def test_the_sweeper_processes_what_the_broker_never_delivered(
     old, fresh = ingest(source, am_payload(am_alert(fingerprint="a"), am_alert(fingerprint="b")))
     Alert.objects.filter(pk=old.pk).update(last_received_at=timezone.now() - timedelta(minutes=2))
     sent = []
-    monkeypatch.setattr(process_alerts, "apply_async", lambda args, **options: sent.append(args))
+    monkeypatch.setattr(process_alerts, "apply_async", lambda **options: sent.append(options["kwargs"]))
 
     with django_capture_on_commit_callbacks(execute=True):
         assert alerts_sweep() == 1
-    assert sent == [[[fresh.pk]]]  # one more message for the fresh one, in case its own was lost
+    assert sent == [{"alert_ids": [fresh.pk]}]  # one more message for the fresh one, in case its own was lost
 
     old.refresh_from_db()
     fresh.refresh_from_db()

@@ -49,3 +49,15 @@ def test_domain_errors_carry_their_response(error, status, code):
         "Nope",
     )
     assert error("Nope", code="custom").code == "custom"
+
+
+@pytest.mark.django_db
+def test_require_refuses_with_the_message(user_factory):
+    viewer = Actor(user=user_factory(username="carol", groups=["Viewer"]), source=Source.ADMIN)
+    with pytest.raises(PermissionDeniedError, match=r"^You may not edit incidents\.$"):
+        viewer.require("incidents.change_incident", "edit incidents")
+    Actor.system().require("incidents.change_incident", "edit incidents")
+    with pytest.raises(PermissionDeniedError, match=r"^Only approvers may approve runs\.$"):
+        Actor.system().require(
+            "actions.approve_actionrun", people_only=True, refusal="Only approvers may approve runs."
+        )

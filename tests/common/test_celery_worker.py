@@ -46,7 +46,7 @@ def test_periodic_worker_runs_the_sla_sweep_during_a_storm(broker, open_incident
     # An alert storm's backlog on `default`; the sweep goes to the periodic queue, which a worker of
     # its own consumes (README: production), so the backlog does not hold it back.
     for _ in range(STORM_BACKLOG):
-        process_alerts.delay([0])
+        process_alerts.delay(alert_ids=[0])
     with start_worker(
         app, pool="solo", perform_ping_check=False, loglevel="WARNING", queues=[settings.PERIODIC_QUEUE]
     ):

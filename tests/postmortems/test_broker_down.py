@@ -13,6 +13,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from common.models import OutboxMessage
 from postmortems.choices import PostmortemStatus, PublicationEmail
 from postmortems.models import Postmortem
 from postmortems.services import postmortem_emails_sweep, postmortem_publication_send, review_invitation_send
@@ -25,7 +26,7 @@ from tests.postmortems.mail_support import EXPECTED_STAKEHOLDERS, mail_settings,
 pytestmark = pytest.mark.integration
 # Nothing listens on port 1: connections are refused at once, as when Redis is stopped.
 DEAD_BROKER = "redis://127.0.0.1:1/0"
-LOGGER = "postmortems.services.emails"
+LOGGER = "common.outbox"
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +58,7 @@ def assert_publication_swept_once(postmortem: Postmortem, smtp_server) -> None:
     assert sorted(smtp_server.deliveries[0].rcpt_tos) == sorted(EXPECTED_STAKEHOLDERS)
     # Another sweep, the task message delivered after all, a direct call: nothing more goes out.
     assert postmortem_emails_sweep(now=later(10)) == 0
-    assert send_postmortem_publication(postmortem.pk) == 0
+    assert send_postmortem_publication(postmortem_id=postmortem.pk) == 0
     assert postmortem_publication_send(postmortem_id=postmortem.pk) == []
     assert len(smtp_server) == 1
     postmortem.refresh_from_db()
@@ -77,7 +78,8 @@ def test_publish_in_the_admin_while_the_broker_is_down(
     assert response.status_code == 302
     assert response.url == reverse("admin:postmortems_postmortem_change", args=[in_review.pk])
     assert len(ran) == 1
-    assert "Broker unavailable; send_postmortem_publication" in caplog.text
+    assert "Broker unavailable; postmortems.tasks.send_postmortem_publication" in caplog.text
+    assert OutboxMessage.objects.get().kwargs == {"postmortem_id": in_review.pk}
     page = client.get(response.url).content.decode()
     assert "was published." in page
     assert re.search(r"Publication email:</label>\s*<div class=\"readonly\">Pending</div>", page)
@@ -96,7 +98,7 @@ def test_publish_through_the_api_while_the_broker_is_down(
 
     assert response.status_code == 200, response.data
     assert response.data["status"] == "published"
-    assert "Broker unavailable; send_postmortem_publication" in caplog.text
+    assert "Broker unavailable; postmortems.tasks.send_postmortem_publication" in caplog.text
     assert_publication_swept_once(in_review, smtp_server)
 
 
@@ -110,7 +112,7 @@ def assert_invitation_swept_once(postmortem: Postmortem, at, smtp_server) -> Non
     assert len(smtp_server) == 1
     assert smtp_server.deliveries[0].rcpt_tos == ["tech@example.com"]
     assert postmortem_emails_sweep(now=later(10)) == 0
-    assert send_review_invitation(postmortem.pk, at.isoformat()) == 0
+    assert send_review_invitation(postmortem_id=postmortem.pk, at=at.isoformat()) == 0
     assert review_invitation_send(postmortem_id=postmortem.pk, at=at) == []
     assert len(smtp_server) == 1
     postmortem.refresh_from_db()
@@ -128,7 +130,7 @@ def test_schedule_the_review_in_the_admin_while_the_broker_is_down(
         response = client.post(url, {"at": at.strftime("%Y-%m-%dT%H:%M"), "attendees": [people["tech"].pk]})
 
     assert response.status_code == 302, response.context and response.context["form"].errors
-    assert "Broker unavailable; send_review_invitation" in caplog.text
+    assert "Broker unavailable; postmortems.tasks.send_review_invitation" in caplog.text
     assert_invitation_swept_once(in_review, at, smtp_server)
 
 
@@ -146,7 +148,7 @@ def test_schedule_the_review_through_the_api_while_the_broker_is_down(
         )
 
     assert response.status_code == 200, response.data
-    assert "Broker unavailable; send_review_invitation" in caplog.text
+    assert "Broker unavailable; postmortems.tasks.send_review_invitation" in caplog.text
     assert_invitation_swept_once(in_review, at, smtp_server)
 
 

@@ -122,10 +122,10 @@ def test_publication_is_sent_once(smtp_server, in_review, people, django_capture
     postmortem, callbacks = publish(in_review, people, django_capture_on_commit_callbacks, execute=False)
     assert len(callbacks) == 1
 
-    assert send_postmortem_publication(postmortem.pk) == len(EXPECTED_STAKEHOLDERS)
+    assert send_postmortem_publication(postmortem_id=postmortem.pk) == len(EXPECTED_STAKEHOLDERS)
     assert len(smtp_server) == 1
     # A redelivered task message, the sweeper, anyone: nothing more goes out.
-    assert send_postmortem_publication(postmortem.pk) == 0
+    assert send_postmortem_publication(postmortem_id=postmortem.pk) == 0
     assert postmortem_publication_send(postmortem_id=postmortem.pk) == []
     assert len(smtp_server) == 1
     postmortem.refresh_from_db()
@@ -243,8 +243,8 @@ def test_repeated_invitation_task_sends_nothing(
         in_review, people, django_capture_on_commit_callbacks, at, [people["tech"]], execute=False
     )
     assert len(callbacks) == 1
-    assert send_review_invitation(postmortem.pk, at.isoformat()) == 1
-    assert send_review_invitation(postmortem.pk, at.isoformat()) == 0
+    assert send_review_invitation(postmortem_id=postmortem.pk, at=at.isoformat()) == 1
+    assert send_review_invitation(postmortem_id=postmortem.pk, at=at.isoformat()) == 0
     assert review_invitation_send(postmortem_id=postmortem.pk, at=at) == []
     assert len(smtp_server) == 1
 
@@ -261,13 +261,13 @@ def test_stale_invitation_sends_nothing(smtp_server, in_review, people, django_c
         execute=False,
     )
     # The first task runs after the review moved: it sends nothing.
-    assert send_review_invitation(postmortem.pk, first.isoformat()) == 0
+    assert send_review_invitation(postmortem_id=postmortem.pk, at=first.isoformat()) == 0
     assert len(smtp_server) == 0
-    assert send_review_invitation(postmortem.pk, second.isoformat()) == 1
+    assert send_review_invitation(postmortem_id=postmortem.pk, at=second.isoformat()) == 1
     found = ics_props(calendar_of(smtp_server.messages[0]))
     assert found["DTSTART"] == [second.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")]
     # And the first, redelivered after all, still sends nothing.
-    assert send_review_invitation(postmortem.pk, first.isoformat()) == 0
+    assert send_review_invitation(postmortem_id=postmortem.pk, at=first.isoformat()) == 0
     assert len(smtp_server) == 1
 
 

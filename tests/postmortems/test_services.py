@@ -75,10 +75,10 @@ def test_resolving_a_p2_enqueues_its_draft_and_the_task_writes_it(
     from postmortems.tasks import create_postmortem_draft
 
     sent = []
-    monkeypatch.setattr(create_postmortem_draft, "apply_async", lambda args, **kw: sent.append(args))
+    monkeypatch.setattr(create_postmortem_draft, "apply_async", lambda **kw: sent.append(kw["kwargs"]))
     with django_capture_on_commit_callbacks(execute=True):
         incident = resolved("P2")
-    assert sent == [[incident.pk]]
+    assert sent == [{"incident_id": incident.pk}]
 
     postmortem = postmortem_draft_for_resolved(incident_id=incident.pk)
 
@@ -91,7 +91,7 @@ def test_no_draft_for_lower_priorities(resolved, django_capture_on_commit_callba
     from postmortems.tasks import create_postmortem_draft
 
     sent = []
-    monkeypatch.setattr(create_postmortem_draft, "apply_async", lambda args, **kw: sent.append(args))
+    monkeypatch.setattr(create_postmortem_draft, "apply_async", lambda **kw: sent.append(kw["kwargs"]))
     with django_capture_on_commit_callbacks(execute=True):
         incident = resolved("P3")
     assert sent == []
@@ -102,7 +102,7 @@ def test_the_receiver_ignores_other_transitions(open_incident, monkeypatch, prio
     from postmortems.tasks import create_postmortem_draft
 
     sent = []
-    monkeypatch.setattr(create_postmortem_draft, "apply_async", lambda args, **kw: sent.append(args))
+    monkeypatch.setattr(create_postmortem_draft, "apply_async", lambda **kw: sent.append(kw["kwargs"]))
     draft_on_resolution(Incident, incident=open_incident(priority=priorities["P1"]), transition="acknowledge")
     assert sent == []
 
