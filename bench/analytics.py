@@ -66,13 +66,13 @@ from django.utils import timezone  # noqa: E402
 
 from actions.models import ActionRun  # noqa: E402
 from alerts.models import Alert  # noqa: E402
-from analytics.management.history import (  # noqa: E402
+from common.actor import Source  # noqa: E402
+from demo.history import (  # noqa: E402
     MARKER,
     catalog_ensure,
     history_incidents,
     history_plan,
 )
-from common.actor import Source  # noqa: E402
 from incidents.models import Incident, IncidentSequence  # noqa: E402
 from incidents.services.repeats import incidents_repeat_backfill_postgres  # noqa: E402
 from postmortems.models import ActionItem, Postmortem  # noqa: E402

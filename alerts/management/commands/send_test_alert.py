@@ -27,13 +27,13 @@ from django.urls import NoReverseMatch, reverse
 
 from actions.models import ActionRun
 from alerts.choices import AlertStatus, SourceKind
-from alerts.management.demo_tokens import demo_token_path, demo_tokens_read
+from alerts.management.demo_token_file import demo_token_path, demo_tokens_read
 from alerts.models import Alert, AlertSource, TriggeredRun
 from alerts.parsers import fingerprint_of
 from alerts.services.closed_loop import closed_loop_verdict
 from alerts.views import SIGNATURE_HEADER
 from incidents.choices import EventKind
-from incidents.management.run_banner import running_web_url
+from incidents.management.web_url import running_web_url
 from incidents.models import Incident, TimelineEvent
 
 TOKEN_ENV = "MITIGATE_ALERT_TOKEN"
