@@ -263,7 +263,8 @@ def page(client: Client, url: str):
 
 def analytics_cases() -> list[tuple[str, object]]:
     try:
-        from analytics.selectors import Filters, incident_series, peak_times, recommendations, summary
+        from analytics.filters import Filters
+        from analytics.selectors import incident_series, peak_times, recommendations, summary
     except ImportError as exc:
         print(f"analytics.selectors not ready ({exc}); timing the changelist only.")
         return []

@@ -16,7 +16,6 @@ from actions.admin.base import (
     ServiceSaveMixin,
     admin_actor,
     adopt,
-    duration_text,
     error_dict,
     risk_badge,
 )
@@ -38,6 +37,7 @@ from actions.services import action_create_from_template, action_run_request, ac
 from actions.services.catalog import ACTION_FIELDS
 from actions.template_library import template_get, template_list
 from common.exceptions import ApplicationError
+from common.formatting import duration_precise
 from incidents.models import Incident
 
 
@@ -137,7 +137,7 @@ class ActionAdmin(ServiceSaveMixin, admin.ModelAdmin):
 
     @admin.display(description="Average duration", ordering="average_duration")
     def average_duration(self, obj: Action) -> str:
-        return duration_text(getattr(obj, "average_duration", None))
+        return duration_precise(getattr(obj, "average_duration", None))
 
     @admin.display(description="Last run", ordering="last_run_at")
     def last_run(self, obj: Action) -> str:
@@ -248,7 +248,7 @@ class ActionAdmin(ServiceSaveMixin, admin.ModelAdmin):
                 "template": t,
                 "form": forms[t.key],
                 "risk": risk_badge(t.risk),
-                "duration": duration_text(t.estimated_duration),
+                "duration": duration_precise(t.estimated_duration),
             }
             for t in templates
         ]
@@ -306,7 +306,7 @@ class ActionAdmin(ServiceSaveMixin, admin.ModelAdmin):
             risk=risk_badge(action.risk) if action else None,
             high_risk=action is not None and action.risk == Risk.HIGH,
             steps=list(action.steps.all()) if action else [],
-            duration=duration_text(action.estimated_duration) if action else "",
+            duration=duration_precise(action.estimated_duration) if action else "",
             change_another_url=reverse("admin:actions_action_run") + query,
         )
         return TemplateResponse(request, "admin/actions/action/run.html", context)

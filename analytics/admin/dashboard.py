@@ -20,6 +20,7 @@ from django.utils import timezone
 from analytics import charts, selectors
 from analytics.filters import BUCKETS, GROUP_BYS
 from analytics.params import CUSTOM, RANGE_LABELS, AnalyticsParams, InvalidParamsError, default_range, parse
+from common.formatting import duration_rounded, percent_text
 from incidents.choices import RootCauseCategory, ServiceType
 from incidents.models import Priority, Service
 
@@ -36,23 +37,6 @@ GROUP_BY_LABELS = {
 
 def seconds(value: timedelta | None) -> float | None:
     return round(value.total_seconds(), 1) if value is not None else None
-
-
-def duration_text(value: timedelta | None) -> str:
-    if value is None:
-        return "n/a"
-    minutes = value.total_seconds() / 60
-    if minutes < 1:
-        return f"{value.total_seconds():.0f} s"
-    if minutes < 120:
-        return f"{minutes:.0f} min"
-    if minutes < 48 * 60:
-        return f"{minutes / 60:.1f} h"
-    return f"{minutes / 1440:.1f} d"
-
-
-def percent_text(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
 
 
 def group_label(group_by: str, value: Any) -> str:
@@ -103,9 +87,12 @@ def cards(change: selectors.SummaryChange) -> list[Card]:
         stats, old = getattr(now, name), getattr(before, name)
         return Card(
             title=title,
-            value=duration_text(stats.mean),
-            detail=f"median {duration_text(stats.median)} · p90 {duration_text(stats.p90)} · n={stats.count}",
-            previous=duration_text(old.mean),
+            value=duration_rounded(stats.mean),
+            detail=(
+                f"median {duration_rounded(stats.median)} · p90 {duration_rounded(stats.p90)} "
+                f"· n={stats.count}"
+            ),
+            previous=duration_rounded(old.mean),
             change=charts.relative_change(seconds(stats.mean), seconds(old.mean)),
             lower_is_better=True,
         )
@@ -281,11 +268,11 @@ def grouped_table(params: AnalyticsParams) -> Chart:
         {
             "label": group_label(group_by, row.group),
             "incidents": row.incidents,
-            "mttr_mean": duration_text(row.mttr.mean),
-            "mttr_median": duration_text(row.mttr.median),
-            "mttr_p90": duration_text(row.mttr.p90),
-            "mtta_mean": duration_text(row.mtta.mean),
-            "mtta_median": duration_text(row.mtta.median),
+            "mttr_mean": duration_rounded(row.mttr.mean),
+            "mttr_median": duration_rounded(row.mttr.median),
+            "mttr_p90": duration_rounded(row.mttr.p90),
+            "mtta_mean": duration_rounded(row.mtta.mean),
+            "mtta_median": duration_rounded(row.mtta.median),
             "auto": percent_text(row.auto_resolution_rate),
         }
         for row in rows
@@ -397,15 +384,15 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
                 "runs": stats.runs,
                 "succeeded": stats.succeeded,
                 "success_rate": percent_text(stats.success_rate),
-                "mean_duration": duration_text(stats.mean_duration),
+                "mean_duration": duration_rounded(stats.mean_duration),
                 "unreliable": selectors.action_unreliable(stats),
             }
             for stats in effectiveness.actions
         ],
         mttr_with_automation=effectiveness.mttr_with_automation,
         mttr_without_automation=effectiveness.mttr_without_automation,
-        mttr_with_text=duration_text(effectiveness.mttr_with_automation.mean),
-        mttr_without_text=duration_text(effectiveness.mttr_without_automation.mean),
+        mttr_with_text=duration_rounded(effectiveness.mttr_with_automation.mean),
+        mttr_without_text=duration_rounded(effectiveness.mttr_without_automation.mean),
         follow=follow,
         follow_rate=percent_text(follow.completion_rate),
         recommendations=selectors.recommendations(params.filters),
