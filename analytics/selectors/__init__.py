@@ -34,6 +34,7 @@ from analytics.selectors.remediation import (
     action_stats,
     postmortem_follow_through,
 )
+from analytics.selectors.reports import report_list
 from analytics.selectors.summary import (
     Summary,
     SummaryChange,
@@ -71,6 +72,7 @@ __all__ = [
     "ratio",
     "recommendations",
     "repeat_rate",
+    "report_list",
     "root_cause_shares",
     "summary",
     "summary_with_change",
