@@ -17,7 +17,8 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from analytics import charts, selectors
+from analytics import selectors
+from analytics.charts import svg
 from analytics.filters import BUCKETS, GROUP_BYS
 from analytics.params import CUSTOM, RANGE_LABELS, AnalyticsParams, InvalidParamsError, default_range, parse
 from common.formatting import duration_rounded, percent_text
@@ -93,7 +94,7 @@ def cards(change: selectors.SummaryChange) -> list[Card]:
                 f"· n={stats.count}"
             ),
             previous=duration_rounded(old.mean),
-            change=charts.relative_change(seconds(stats.mean), seconds(old.mean)),
+            change=svg.relative_change(seconds(stats.mean), seconds(old.mean)),
             lower_is_better=True,
         )
 
@@ -104,7 +105,7 @@ def cards(change: selectors.SummaryChange) -> list[Card]:
             value=percent_text(value),
             detail=detail,
             previous=percent_text(old),
-            change=charts.relative_change(value, old),
+            change=svg.relative_change(value, old),
             lower_is_better=lower_is_better,
         )
 
@@ -117,7 +118,7 @@ def cards(change: selectors.SummaryChange) -> list[Card]:
             value=f"{now.per_day:.2f}/day",
             detail=f"{now.incidents} incidents",
             previous=f"{before.per_day:.2f}/day",
-            change=charts.relative_change(now.per_day, before.per_day),
+            change=svg.relative_change(now.per_day, before.per_day),
             lower_is_better=True,
         ),
         rate("Auto-resolution", "auto_resolution_rate", f"{now.auto_resolved} of {now.resolved} resolved"),
@@ -162,7 +163,7 @@ def incidents_chart(params: AnalyticsParams) -> Chart:
             for period in every
             for group in groups
         ],
-        svg=charts.stacked_bars(every, groups, values, title=title, bucket=params.bucket),
+        svg=svg.stacked_bars(every, groups, values, title=title, bucket=params.bucket),
     )
 
 
@@ -183,7 +184,7 @@ def mttr_trend_chart(params: AnalyticsParams) -> Chart:
             ]
             for m in trend
         ],
-        svg=charts.line_chart(
+        svg=svg.line_chart(
             [
                 (m.month.strftime("%b %y"), m.mttr_mean.total_seconds() / 60 if m.mttr_mean else None)
                 for m in trend
@@ -226,9 +227,7 @@ def _group_chart(params: AnalyticsParams, *, name: str, group_by: str, title: st
         title=title,
         header=[group_by, *GROUPED_HEADER],
         rows=_grouped_rows(rows),
-        svg=charts.bar_chart(
-            [(group_label(group_by, row.group), row.incidents) for row in rows], title=title
-        ),
+        svg=svg.bar_chart([(group_label(group_by, row.group), row.incidents) for row in rows], title=title),
     )
 
 
@@ -249,8 +248,8 @@ def peak_times_chart(params: AnalyticsParams) -> Chart:
         name="peak_times",
         title=title,
         header=["weekday", "hour", "incidents"],
-        rows=[[charts.WEEKDAYS[d], h, grid[d][h]] for d in range(7) for h in range(24)],
-        svg=charts.heatmap(grid, title=title),
+        rows=[[svg.WEEKDAYS[d], h, grid[d][h]] for d in range(7) for h in range(24)],
+        svg=svg.heatmap(grid, title=title),
     )
 
 

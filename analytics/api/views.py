@@ -28,7 +28,7 @@ from analytics.api.serializers import (
     SeriesResponseSerializer,
     SummaryResponseSerializer,
 )
-from analytics.charts import relative_change
+from analytics.charts.svg import relative_change
 from analytics.filters import BUCKETS, GROUP_BYS, Filters
 from analytics.models import Report
 from analytics.params import (

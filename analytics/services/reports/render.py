@@ -103,7 +103,7 @@ def report_render(report: Report, period: tuple[datetime, datetime]) -> Rendered
     """The email for one period: subject, text, HTML (charts referenced as cid:), the PNG charts
     and the CSV of the tables. The same report and period give the same content."""
     # Imported here: matplotlib loads only when a report renders, not with every Django process.
-    from analytics.services import charts
+    from analytics.charts import png
 
     start, end = period
     parameters = report_parameters(type=report.type, parameters=report.parameters)
@@ -217,7 +217,7 @@ def report_render(report: Report, period: tuple[datetime, datetime]) -> Rendered
             per_group.setdefault(point.group, {})[point.period] = point.incidents
         stacked = {group: [counts.get(d, 0) for d in days] for group, counts in sorted(per_group.items())}
         cid = _cid(report, start, "incidents")
-        images[cid] = charts.stacked_bars(f"Incidents per {bucket} by priority", days, stacked)
+        images[cid] = png.stacked_bars(f"Incidents per {bucket} by priority", days, stacked)
         context["incidents_chart"] = f"cid:{cid}"
 
     if ReportMetric.GROUPED in metrics:
@@ -247,7 +247,7 @@ def report_render(report: Report, period: tuple[datetime, datetime]) -> Rendered
             rows.append([f"by_{group_by}", key, "auto_resolution_rate", "" if rate is None else rate])
         if grouped:
             cid = _cid(report, start, "grouped")
-            images[cid] = charts.horizontal_bars(
+            images[cid] = png.horizontal_bars(
                 f"Incidents by {ReportGroupBy(group_by).label.lower()}",
                 [r["label"] for r in context["grouped"][:10]],
                 [r.incidents for r in grouped[:10]],
@@ -270,7 +270,7 @@ def report_render(report: Report, period: tuple[datetime, datetime]) -> Rendered
             rows.append(["monthly_trend", t.month.isoformat(), "mtta_mean_seconds", _seconds(t.mtta_mean)])
             rows.append(["monthly_trend", t.month.isoformat(), "mttr_mean_seconds", _seconds(t.mttr_mean)])
         cid = _cid(report, start, "mttr")
-        images[cid] = charts.line(
+        images[cid] = png.line(
             "Mean time to resolve, by month",
             [t.month for t in trend],
             [None if t.mttr_mean is None else round(t.mttr_mean.total_seconds() / 3600, 2) for t in trend],
