@@ -23,7 +23,6 @@ from analytics.filters import BUCKETS, GROUP_BYS
 from analytics.params import CUSTOM, RANGE_LABELS, AnalyticsParams, InvalidParamsError, default_range, parse
 from common.formatting import duration_rounded, percent_text
 from incidents.choices import RootCauseCategory, ServiceType
-from incidents.models import Priority, Service
 
 VIEW_PERMISSION = "incidents.view_incident"
 DEFAULT_GROUP_BY = "priority"
@@ -310,15 +309,13 @@ def filter_options(query: QueryDict) -> dict[str, Any]:
         chosen = set(query.getlist(name)) or ({default} if default else set())
         return [{"value": value, "label": label, "selected": value in chosen} for value, label in pairs]
 
-    services = list(Service.objects.order_by("name").values_list("slug", "name"))
-    teams = sorted({team for team in Service.objects.values_list("owner_team", flat=True) if team})
-    priorities = list(Priority.objects.order_by("code").values_list("code", "name"))
+    choices = selectors.filter_choices()
     return {
         "ranges": options("range", RANGE_LABELS.items(), default=default_range(query)),
-        "services": options("service", services),
+        "services": options("service", choices["services"]),
         "service_types": options("service_type", ServiceType.choices),
-        "teams": options("team", [(t, t) for t in teams]),
-        "priorities": options("priority", [(code, f"{code} {name}") for code, name in priorities]),
+        "teams": options("team", choices["teams"]),
+        "priorities": options("priority", choices["priorities"]),
         "root_causes": options("root_cause", [*RootCauseCategory.choices, ("unclassified", "Unclassified")]),
         "group_bys": options("group_by", [(g, GROUP_BY_LABELS[g]) for g in GROUP_BYS]),
         "buckets": options("bucket", [(b, b.capitalize()) for b in BUCKETS]),

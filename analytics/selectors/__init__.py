@@ -18,6 +18,7 @@ from analytics.selectors.breakdowns import (
     peak_times,
     periods,
 )
+from analytics.selectors.choices import filter_choices
 from analytics.selectors.clocks import (
     DurationStats,
     PercentileDisc,
@@ -62,6 +63,7 @@ __all__ = [
     "action_unreliable",
     "clock_stats",
     "duration_between",
+    "filter_choices",
     "grouped_metrics",
     "incident_series",
     "monthly_trend",
