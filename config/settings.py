@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "alerts",
     "postmortems",
     "analytics",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -23,7 +23,6 @@ urlpatterns = [
     path("api/v1/", include("alerts.api.urls")),
     path("api/v1/", include("postmortems.api.urls")),
     path("api/v1/", include("analytics.api.urls")),
-    path("api/v1/", include("analytics.api_reports.urls")),
     path("api/v1/", include("common.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view loads its start-up script from ?script instead of inline: the CSP allows no

@@ -5,10 +5,10 @@ flattened to one line with pipes escaped, so an author's text cannot break the t
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from common.formatting import duration_hours_minutes
 from postmortems.models import Postmortem
 from postmortems.selectors import (
     detection_facts,
-    duration_text,
     incident_duration,
     postmortem_timeline,
 )
@@ -44,10 +44,10 @@ def postmortem_markdown(postmortem: Postmortem) -> str:
         "status": postmortem.get_status_display(),
         "started": _when(incident.started_at),
         "resolved": _when(incident.resolved_at),
-        "duration": duration_text(incident_duration(incident)) or "unresolved",
+        "duration": duration_hours_minutes(incident_duration(incident)) or "unresolved",
         "services": ", ".join(s.name for s in postmortem.services_impacted.all()) or "-",
         "first_alert": detection.first_alert,
-        "time_to_detect": duration_text(detection.time_to_detect),
+        "time_to_detect": duration_hours_minutes(detection.time_to_detect),
         "timeline": [
             {
                 "time": cell(_when(e.occurred_at)),

@@ -9,6 +9,7 @@ from django.db.models import Prefetch, QuerySet
 
 from actions.models import ActionRun
 from alerts.models import Alert
+from common.formatting import duration_hours_minutes
 from incidents.models import Incident
 from postmortems.choices import OPEN_ITEM_STATUSES
 from postmortems.models import ActionItem, Postmortem, TimelineEntry
@@ -22,20 +23,6 @@ class DetectionFacts:
     summary: str
 
 
-def duration_text(value: timedelta | None) -> str:
-    """`2 h 13 min`, `45 min`, `30 s`; empty for None."""
-    if value is None:
-        return ""
-    seconds = int(value.total_seconds())
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
-
-
 def detection_facts(incident: Incident) -> DetectionFacts:
     first = (
         Alert.objects.filter(incident=incident).select_related("source").order_by("received_at", "id").first()
@@ -44,10 +31,10 @@ def detection_facts(incident: Incident) -> DetectionFacts:
     if first is not None:
         summary = (
             f"Alert {first.name or first.fingerprint} from {first.source.name} fired; the incident was "
-            f"detected {duration_text(delay)} after onset."
+            f"detected {duration_hours_minutes(delay)} after onset."
         )
     else:
-        summary = f"Opened by a person; detected {duration_text(delay)} after onset."
+        summary = f"Opened by a person; detected {duration_hours_minutes(delay)} after onset."
     return DetectionFacts(first_alert=first, time_to_detect=delay, summary=summary)
 
 

@@ -3,7 +3,6 @@ badges and small display helpers."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -109,23 +108,6 @@ def step_status_badge(status: str) -> SafeString:
 def risk_badge(risk: str) -> SafeString:
     label = "High risk" if risk == Risk.HIGH else "Low risk"
     return format_html('<span class="mitigate-badge risk-{}">{}</span>', risk, label)
-
-
-def duration_text(value: timedelta | None) -> str:
-    """1.2 s, 45 s, 3 min 5 s, 2 h 10 min; "-" for none."""
-    if value is None:
-        return "-"
-    seconds = value.total_seconds()
-    if seconds < 10:
-        return f"{seconds:.1f} s"
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 class ServiceRowsInlineMixin:

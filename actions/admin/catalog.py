@@ -16,7 +16,6 @@ from actions.admin.base import (
     ServiceSaveMixin,
     admin_actor,
     adopt,
-    duration_text,
     error_dict,
     risk_badge,
 )
@@ -40,6 +39,7 @@ from actions.services.catalog import ACTION_FIELDS
 from actions.template_library import template_get, template_list
 from common.actor import Actor
 from common.exceptions import ApplicationError
+from common.formatting import duration_precise
 from incidents.models import Incident
 
 
@@ -139,7 +139,7 @@ class ActionAdmin(ServiceDeleteMixin, ServiceSaveMixin, admin.ModelAdmin):
 
     @admin.display(description="Average duration", ordering="average_duration")
     def average_duration(self, obj: Action) -> str:
-        return duration_text(getattr(obj, "average_duration", None))
+        return duration_precise(getattr(obj, "average_duration", None))
 
     @admin.display(description="Last run", ordering="last_run_at")
     def last_run(self, obj: Action) -> str:
@@ -253,7 +253,7 @@ class ActionAdmin(ServiceDeleteMixin, ServiceSaveMixin, admin.ModelAdmin):
                 "template": t,
                 "form": forms[t.key],
                 "risk": risk_badge(t.risk),
-                "duration": duration_text(t.estimated_duration),
+                "duration": duration_precise(t.estimated_duration),
             }
             for t in templates
         ]
@@ -311,7 +311,7 @@ class ActionAdmin(ServiceDeleteMixin, ServiceSaveMixin, admin.ModelAdmin):
             risk=risk_badge(action.risk) if action else None,
             high_risk=action is not None and action.risk == Risk.HIGH,
             steps=list(action.steps.all()) if action else [],
-            duration=duration_text(action.estimated_duration) if action else "",
+            duration=duration_precise(action.estimated_duration) if action else "",
             change_another_url=reverse("admin:actions_action_run") + query,
         )
         return TemplateResponse(request, "admin/actions/action/run.html", context)

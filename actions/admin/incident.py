@@ -6,10 +6,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from actions.admin.base import duration_text, run_status_badge
+from actions.admin.base import run_status_badge
 from actions.admin.runs import requester
 from actions.models import ActionRun
 from actions.models.run import RUN_PERMISSION
+from common.formatting import duration_precise
 from incidents.choices import IncidentStatus
 from incidents.models import Incident
 
@@ -67,7 +68,7 @@ class IncidentActionRunInline(admin.TabularInline):
 
     @admin.display(description="Duration")
     def took(self, obj: ActionRun) -> str:
-        return duration_text(obj.duration)
+        return duration_precise(obj.duration)
 
 
 def incident_run_action_url(request: HttpRequest, incident: Incident) -> str | None:

@@ -17,7 +17,6 @@ from django_fsm import can_proceed
 from actions.admin.base import (
     CSS,
     admin_actor,
-    duration_text,
     error_dict,
     run_status_badge,
     step_status_badge,
@@ -30,6 +29,7 @@ from actions.selectors import action_run_detail_queryset, action_run_list
 from actions.services import action_run_approve, action_run_cancel, action_run_reject
 from actions.services.snapshot import LEGACY_ERROR, PlannedStep
 from common.exceptions import ApplicationError, ConflictError
+from common.formatting import duration_precise
 
 # While a run is in one of these, its page refreshes itself every REFRESH_SECONDS.
 LIVE_STATUSES = (RunStatus.PENDING, RunStatus.APPROVED, RunStatus.SCHEDULED, RunStatus.RUNNING)
@@ -189,7 +189,7 @@ class ActionRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Duration")
     def took(self, obj: ActionRun) -> str:
-        return duration_text(obj.duration)
+        return duration_precise(obj.duration)
 
     @admin.display(description="Parameters")
     def parameter_list(self, obj: ActionRun) -> str:
@@ -345,7 +345,7 @@ def step_groups(run: ActionRun) -> list[dict]:
                     {
                         "step_run": s,
                         "badge": step_status_badge(s.status),
-                        "duration": duration_text(s.duration),
+                        "duration": duration_precise(s.duration),
                         "live": s.status == "running",
                     }
                     for s in rows

@@ -17,11 +17,12 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from analytics import charts, selectors
+from analytics import selectors
+from analytics.charts import svg
 from analytics.filters import BUCKETS, GROUP_BYS
 from analytics.params import CUSTOM, RANGE_LABELS, AnalyticsParams, InvalidParamsError, default_range, parse
+from common.formatting import duration_rounded, percent_text
 from incidents.choices import RootCauseCategory, ServiceType
-from incidents.models import Priority, Service
 
 VIEW_PERMISSION = "incidents.view_incident"
 DEFAULT_GROUP_BY = "priority"
@@ -36,23 +37,6 @@ GROUP_BY_LABELS = {
 
 def seconds(value: timedelta | None) -> float | None:
     return round(value.total_seconds(), 1) if value is not None else None
-
-
-def duration_text(value: timedelta | None) -> str:
-    if value is None:
-        return "n/a"
-    minutes = value.total_seconds() / 60
-    if minutes < 1:
-        return f"{value.total_seconds():.0f} s"
-    if minutes < 120:
-        return f"{minutes:.0f} min"
-    if minutes < 48 * 60:
-        return f"{minutes / 60:.1f} h"
-    return f"{minutes / 1440:.1f} d"
-
-
-def percent_text(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
 
 
 def group_label(group_by: str, value: Any) -> str:
@@ -103,10 +87,13 @@ def cards(change: selectors.SummaryChange) -> list[Card]:
         stats, old = getattr(now, name), getattr(before, name)
         return Card(
             title=title,
-            value=duration_text(stats.mean),
-            detail=f"median {duration_text(stats.median)} · p90 {duration_text(stats.p90)} · n={stats.count}",
-            previous=duration_text(old.mean),
-            change=charts.relative_change(seconds(stats.mean), seconds(old.mean)),
+            value=duration_rounded(stats.mean),
+            detail=(
+                f"median {duration_rounded(stats.median)} · p90 {duration_rounded(stats.p90)} "
+                f"· n={stats.count}"
+            ),
+            previous=duration_rounded(old.mean),
+            change=svg.relative_change(seconds(stats.mean), seconds(old.mean)),
             lower_is_better=True,
         )
 
@@ -117,7 +104,7 @@ def cards(change: selectors.SummaryChange) -> list[Card]:
             value=percent_text(value),
             detail=detail,
             previous=percent_text(old),
-            change=charts.relative_change(value, old),
+            change=svg.relative_change(value, old),
             lower_is_better=lower_is_better,
         )
 
@@ -130,7 +117,7 @@ def cards(change: selectors.SummaryChange) -> list[Card]:
             value=f"{now.per_day:.2f}/day",
             detail=f"{now.incidents} incidents",
             previous=f"{before.per_day:.2f}/day",
-            change=charts.relative_change(now.per_day, before.per_day),
+            change=svg.relative_change(now.per_day, before.per_day),
             lower_is_better=True,
         ),
         rate("Auto-resolution", "auto_resolution_rate", f"{now.auto_resolved} of {now.resolved} resolved"),
@@ -175,7 +162,7 @@ def incidents_chart(params: AnalyticsParams) -> Chart:
             for period in every
             for group in groups
         ],
-        svg=charts.stacked_bars(every, groups, values, title=title, bucket=params.bucket),
+        svg=svg.stacked_bars(every, groups, values, title=title, bucket=params.bucket),
     )
 
 
@@ -196,7 +183,7 @@ def mttr_trend_chart(params: AnalyticsParams) -> Chart:
             ]
             for m in trend
         ],
-        svg=charts.line_chart(
+        svg=svg.line_chart(
             [
                 (m.month.strftime("%b %y"), m.mttr_mean.total_seconds() / 60 if m.mttr_mean else None)
                 for m in trend
@@ -239,9 +226,7 @@ def _group_chart(params: AnalyticsParams, *, name: str, group_by: str, title: st
         title=title,
         header=[group_by, *GROUPED_HEADER],
         rows=_grouped_rows(rows),
-        svg=charts.bar_chart(
-            [(group_label(group_by, row.group), row.incidents) for row in rows], title=title
-        ),
+        svg=svg.bar_chart([(group_label(group_by, row.group), row.incidents) for row in rows], title=title),
     )
 
 
@@ -262,8 +247,8 @@ def peak_times_chart(params: AnalyticsParams) -> Chart:
         name="peak_times",
         title=title,
         header=["weekday", "hour", "incidents"],
-        rows=[[charts.WEEKDAYS[d], h, grid[d][h]] for d in range(7) for h in range(24)],
-        svg=charts.heatmap(grid, title=title),
+        rows=[[svg.WEEKDAYS[d], h, grid[d][h]] for d in range(7) for h in range(24)],
+        svg=svg.heatmap(grid, title=title),
     )
 
 
@@ -281,11 +266,11 @@ def grouped_table(params: AnalyticsParams) -> Chart:
         {
             "label": group_label(group_by, row.group),
             "incidents": row.incidents,
-            "mttr_mean": duration_text(row.mttr.mean),
-            "mttr_median": duration_text(row.mttr.median),
-            "mttr_p90": duration_text(row.mttr.p90),
-            "mtta_mean": duration_text(row.mtta.mean),
-            "mtta_median": duration_text(row.mtta.median),
+            "mttr_mean": duration_rounded(row.mttr.mean),
+            "mttr_median": duration_rounded(row.mttr.median),
+            "mttr_p90": duration_rounded(row.mttr.p90),
+            "mtta_mean": duration_rounded(row.mtta.mean),
+            "mtta_median": duration_rounded(row.mtta.median),
             "auto": percent_text(row.auto_resolution_rate),
         }
         for row in rows
@@ -324,15 +309,13 @@ def filter_options(query: QueryDict) -> dict[str, Any]:
         chosen = set(query.getlist(name)) or ({default} if default else set())
         return [{"value": value, "label": label, "selected": value in chosen} for value, label in pairs]
 
-    services = list(Service.objects.order_by("name").values_list("slug", "name"))
-    teams = sorted({team for team in Service.objects.values_list("owner_team", flat=True) if team})
-    priorities = list(Priority.objects.order_by("code").values_list("code", "name"))
+    choices = selectors.filter_choices()
     return {
         "ranges": options("range", RANGE_LABELS.items(), default=default_range(query)),
-        "services": options("service", services),
+        "services": options("service", choices["services"]),
         "service_types": options("service_type", ServiceType.choices),
-        "teams": options("team", [(t, t) for t in teams]),
-        "priorities": options("priority", [(code, f"{code} {name}") for code, name in priorities]),
+        "teams": options("team", choices["teams"]),
+        "priorities": options("priority", choices["priorities"]),
         "root_causes": options("root_cause", [*RootCauseCategory.choices, ("unclassified", "Unclassified")]),
         "group_bys": options("group_by", [(g, GROUP_BY_LABELS[g]) for g in GROUP_BYS]),
         "buckets": options("bucket", [(b, b.capitalize()) for b in BUCKETS]),
@@ -397,15 +380,15 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
                 "runs": stats.runs,
                 "succeeded": stats.succeeded,
                 "success_rate": percent_text(stats.success_rate),
-                "mean_duration": duration_text(stats.mean_duration),
+                "mean_duration": duration_rounded(stats.mean_duration),
                 "unreliable": selectors.action_unreliable(stats),
             }
             for stats in effectiveness.actions
         ],
         mttr_with_automation=effectiveness.mttr_with_automation,
         mttr_without_automation=effectiveness.mttr_without_automation,
-        mttr_with_text=duration_text(effectiveness.mttr_with_automation.mean),
-        mttr_without_text=duration_text(effectiveness.mttr_without_automation.mean),
+        mttr_with_text=duration_rounded(effectiveness.mttr_with_automation.mean),
+        mttr_without_text=duration_rounded(effectiveness.mttr_without_automation.mean),
         follow=follow,
         follow_rate=percent_text(follow.completion_rate),
         recommendations=selectors.recommendations(params.filters),

@@ -1,11 +1,17 @@
 from django.urls import path
 
-from analytics.api.views import PeakTimesView, RecommendationsView, SeriesView, SummaryView
+from analytics.api.views import PeakTimesView, RecommendationsView, ReportViewSet, SeriesView, SummaryView
+from common.api.routers import Router
 
-# Mounted under api/v1/ next to the other apps' routers.
+# Mounted under api/v1/ next to incidents.api.urls, whose router serves the API root view.
+router = Router()
+router.include_root_view = False
+router.register("reports", ReportViewSet, basename="report")
+
 urlpatterns = [
     path("analytics/summary/", SummaryView.as_view(), name="analytics-summary"),
     path("analytics/series/", SeriesView.as_view(), name="analytics-series"),
     path("analytics/peak-times/", PeakTimesView.as_view(), name="analytics-peak-times"),
     path("analytics/recommendations/", RecommendationsView.as_view(), name="analytics-recommendations"),
+    *router.urls,
 ]

@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django_fsm import can_proceed, has_transition_perm
 
 from common.exceptions import ApplicationError, ConflictError
+from common.formatting import duration_hours_minutes
 from postmortems.admin.base import (
     CSS,
     ReasonForm,
@@ -41,7 +42,6 @@ from postmortems.models import ActionItem, Postmortem
 from postmortems.models.postmortem import CHANGE_PERMISSION, PUBLISH_PERMISSION
 from postmortems.selectors import (
     detection_facts,
-    duration_text,
     incident_duration,
     postmortem_detail_queryset,
     postmortem_list,
@@ -332,11 +332,11 @@ class PostmortemAdmin(TimelineViewsMixin, ServiceSaveMixin, admin.ModelAdmin):
     @admin.display(description="Duration")
     def impact_duration(self, obj: Postmortem) -> str:
         incident = obj.incident
-        return f"{duration_text(incident_duration(incident)) or 'unresolved'} (onset to resolution)"
+        return f"{duration_hours_minutes(incident_duration(incident)) or 'unresolved'} (onset to resolution)"
 
     @admin.display(description="Time to detect")
     def time_to_detect(self, obj: Postmortem) -> str:
-        return f"{duration_text(detection_facts(obj.incident).time_to_detect)} after onset"
+        return f"{duration_hours_minutes(detection_facts(obj.incident).time_to_detect)} after onset"
 
     @admin.display(description="First alert")
     def first_alert(self, obj: Postmortem) -> str:

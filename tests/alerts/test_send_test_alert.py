@@ -12,12 +12,13 @@ from django.db import transaction
 
 from alerts.choices import AlertStatus, IncidentPolicy, SourceKind
 from alerts.management.alert_sender import build_payload
-from alerts.management.demo_tokens import demo_token_path, demo_token_write, demo_tokens_read
+from alerts.management.demo_token_file import demo_token_path, demo_tokens_read
 from alerts.models import Alert, AlertPayload
 from alerts.parsers import fingerprint_of, parse
 from alerts.services import alert_rule_save
 from alerts.services.processing import alerts_process
 from common.actor import Actor
+from demo.tokens import demo_token_write
 
 LABELS = {"alertname": "InstanceDown", "instance": "127.0.0.1:8000", "job": "demo", "severity": "critical"}
 

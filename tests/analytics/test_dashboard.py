@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 import pytest
 from django.urls import reverse
 
-from analytics import charts
+from analytics.charts import svg as charts
 from tests.analytics.test_metrics import history  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db

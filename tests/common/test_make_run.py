@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from alerts.management.demo_tokens import demo_token_write
 from alerts.models import Alert
 from alerts.services import alert_source_create
 from common.actor import Actor
+from demo.tokens import demo_token_write
 
 ROOT = Path(__file__).resolve().parents[2]
 BANNER = "=" * 72 + "\nMitigate demo\n  Admin:     http://127.0.0.1:9/admin/\n" + "=" * 72 + "\n"

@@ -22,11 +22,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from alerts.choices import AlertStatus, SourceKind
 from alerts.management import alert_sender
 from alerts.management.alert_sender import TOKEN_ENV, build_payload
-from alerts.management.demo_tokens import demo_token_path, demo_tokens_read
+from alerts.management.demo_token_file import demo_token_path, demo_tokens_read
 from alerts.models import Alert, AlertSource
 from alerts.parsers import fingerprint_of
 from alerts.parsers.body import signature_of
-from incidents.management.run_banner import running_web_url
+from incidents.management.web_url import running_web_url
 
 URL_ENV = "MITIGATE_URL"
 

@@ -14,13 +14,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from config.celery import WORKER_READY_FILE
-from incidents.management.run_banner import (
-    banner_path,
-    banner_read,
-    local_web_url,
-    running_web_url_clear,
-    running_web_url_record,
-)
+from demo.banner import banner_path, banner_read
+from incidents.management.web_url import local_web_url, running_web_url_clear, running_web_url_record
 
 POLL_SECONDS = 0.25
 STARTED_SLACK_SECONDS = 2

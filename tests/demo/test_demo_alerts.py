@@ -12,7 +12,7 @@ from django.core.management import call_command
 from actions.parameters import parameters_validate
 from alerts.choices import IncidentPolicy, ResponseTrigger, SourceKind
 from alerts.management.alert_sender import build_payload
-from alerts.management.demo_tokens import demo_token_path, demo_tokens_read
+from alerts.management.demo_token_file import demo_token_path, demo_tokens_read
 from alerts.models import AlertRule, AlertSource, AutomatedResponse
 from alerts.parsers import parse
 from alerts.response_parameters import alert_context, response_parameters

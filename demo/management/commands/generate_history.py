@@ -3,7 +3,7 @@ from datetime import datetime, time, timedelta
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from analytics.management.history import (
+from demo.history import (
     BATCH_SIZE,
     MARKER,
     catalog_ensure,

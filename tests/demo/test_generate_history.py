@@ -12,7 +12,7 @@ from django.db.models import F, Max
 from actions.choices import RunStatus
 from actions.models import ActionRun
 from alerts.models import Alert
-from analytics.management.history import MARKER, history_incidents
+from demo.history import MARKER, history_incidents
 from incidents.choices import IncidentStatus, ServiceType
 from incidents.models import Incident, IncidentSequence, Service, TimelineEvent
 from postmortems.choices import POSTMORTEM_PRIORITIES, ActionItemStatus, PostmortemStatus

@@ -1,0 +1,215 @@
+"""The numbers broken down: series over time, groups, the monthly trend and peak times."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Avg, Case, Count, F, Q, Value, When
+from django.db.models.functions import (
+    Coalesce,
+    ExtractHour,
+    ExtractIsoWeekDay,
+    TruncDay,
+    TruncMonth,
+    TruncWeek,
+)
+from django.utils import timezone
+
+from analytics.filters import BUCKETS, GROUP_BYS, UNCLASSIFIED, Filters, incidents_in
+from analytics.selectors.clocks import CLOCKS, DurationStats, clock_stats
+from analytics.selectors.summary import ratio
+
+GROUP_FIELDS = {
+    "priority": F("priority__code"),
+    "service_type": F("services__type"),
+    "root_cause": Coalesce(
+        Case(When(root_cause_category="", then=Value(UNCLASSIFIED)), default=F("root_cause_category")),
+        Value(UNCLASSIFIED),
+    ),
+    "team": F("services__owner_team"),
+    "month": TruncMonth("detected_at"),
+}
+TRUNCS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+
+
+def _group_expression(group_by: str | None):
+    if group_by is None:
+        return None
+    if group_by not in GROUP_FIELDS:
+        raise ValueError(f"Unknown group-by {group_by!r}; expected one of {', '.join(GROUP_BYS)}.")
+    return GROUP_FIELDS[group_by]
+
+
+def _plain(value: Any) -> Any:
+    """Group keys as they go out: dates for truncated times, empty team/type as "none"."""
+    if isinstance(value, datetime):
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    if value in (None, ""):
+        return "none"
+    return value
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    period: date
+    group: str | None
+    incidents: int
+    mttr_mean: timedelta | None
+
+
+def incident_series(
+    filters: Filters, *, bucket: str = "day", group_by: str | None = None
+) -> list[SeriesPoint]:
+    """Incidents (and mean MTTR) per day, week or month, optionally split by a group, in one query;
+    periods without incidents are absent (see `periods`). Grouping by service type or team counts an
+    incident once under each of its services' types or teams."""
+    if bucket not in BUCKETS:
+        raise ValueError(f"Unknown bucket {bucket!r}; expected one of {', '.join(BUCKETS)}.")
+    group = _group_expression(group_by)
+    qs = incidents_in(filters).annotate(period=TRUNCS[bucket]("detected_at"))
+    fields = ["period"]
+    if group is not None:
+        qs = qs.annotate(group=group)
+        fields.append("group")
+    rows = (
+        qs.values(*fields)
+        .annotate(
+            incidents=Count("pk", distinct=True),
+            mttr_mean=Avg(CLOCKS["mttr"][0], filter=Q(resolved_at__isnull=False)),
+        )
+        .order_by(*fields)
+    )
+    return [
+        SeriesPoint(
+            period=_plain(row["period"]),
+            group=_plain(row["group"]) if group is not None else None,
+            incidents=row["incidents"],
+            mttr_mean=row["mttr_mean"],
+        )
+        for row in rows
+    ]
+
+
+def periods(filters: Filters, bucket: str) -> list[date]:
+    """Every day, week (Monday) or month start the range covers, for filling series gaps."""
+    start = timezone.localtime(filters.start).date()
+    end = timezone.localtime(filters.end - timedelta(microseconds=1)).date()
+    out = []
+    if bucket == "day":
+        current = start
+        while current <= end:
+            out.append(current)
+            current += timedelta(days=1)
+    elif bucket == "week":
+        current = start - timedelta(days=start.weekday())
+        while current <= end:
+            out.append(current)
+            current += timedelta(days=7)
+    else:
+        current = start.replace(day=1)
+        while current <= end:
+            out.append(current)
+            current = (current + timedelta(days=32)).replace(day=1)
+    return out
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    group: Any
+    incidents: int
+    mttr: DurationStats
+    mtta: DurationStats
+    auto_resolution_rate: float | None
+
+
+def grouped_metrics(filters: Filters, group_by: str) -> list[GroupRow]:
+    """Incidents, MTTR and MTTA (mean, median, p90) and auto-resolution per group (1 query plus
+    `queries_per_clock()` per clock).
+    Grouped by service type or team, an incident counts once under each of its services."""
+    group = _group_expression(group_by)
+    qs = incidents_in(filters)
+    counts = {
+        row["group"]: row
+        for row in qs.annotate(group=group)
+        .values("group")
+        .annotate(
+            incidents=Count("pk", distinct=True),
+            resolved=Count("pk", distinct=True, filter=Q(resolved_at__isnull=False)),
+            auto=Count("pk", distinct=True, filter=Q(resolved_at__isnull=False, auto_resolved=True)),
+        )
+    }
+    mttr = clock_stats(qs, "mttr", group)
+    mtta = clock_stats(qs, "mtta", group)
+    rows = [
+        GroupRow(
+            group=_plain(key),
+            incidents=row["incidents"],
+            mttr=mttr.get(key, DurationStats()),
+            mtta=mtta.get(key, DurationStats()),
+            auto_resolution_rate=ratio(row["auto"], row["resolved"]),
+        )
+        for key, row in counts.items()
+    ]
+    return sorted(rows, key=lambda r: (-r.incidents, str(r.group)))
+
+
+@dataclass(frozen=True)
+class MonthTrend:
+    month: date
+    incidents: int
+    mttd_mean: timedelta | None
+    mtta_mean: timedelta | None
+    mttr_mean: timedelta | None
+
+
+def monthly_trend(filters: Filters, *, months: int = 12) -> list[MonthTrend]:
+    """The last `months` calendar months up to the end of the range (other filters kept), one query;
+    months without incidents are included with zero."""
+    end = filters.end
+    # The month of the range's last moment: a range ending at 1 July 00:00 ends in June.
+    first = timezone.localtime(end - timedelta(microseconds=1)).date().replace(day=1)
+    for _ in range(months - 1):
+        first = (first - timedelta(days=1)).replace(day=1)
+    start = timezone.make_aware(datetime(first.year, first.month, 1), timezone.get_current_timezone())
+    ranged = filters.with_range(start, end)
+    rows = {
+        _plain(row["month"]): row
+        for row in incidents_in(ranged)
+        .annotate(month=TruncMonth("detected_at"))
+        .values("month")
+        .annotate(
+            incidents=Count("pk"),
+            mttd=Avg(CLOCKS["mttd"][0]),
+            mtta=Avg(CLOCKS["mtta"][0], filter=CLOCKS["mtta"][1]),
+            mttr=Avg(CLOCKS["mttr"][0], filter=CLOCKS["mttr"][1]),
+        )
+        .order_by("month")
+    }
+    out = []
+    for month in periods(ranged, "month"):
+        row = rows.get(month, {})
+        out.append(
+            MonthTrend(
+                month=month,
+                incidents=row.get("incidents", 0),
+                mttd_mean=row.get("mttd"),
+                mtta_mean=row.get("mtta"),
+                mttr_mean=row.get("mttr"),
+            )
+        )
+    return out
+
+
+def peak_times(filters: Filters) -> list[list[int]]:
+    """Incidents by day of week (rows, Monday first) and hour of day (columns), in local time."""
+    grid = [[0] * 24 for _ in range(7)]
+    rows = (
+        incidents_in(filters)
+        .annotate(weekday=ExtractIsoWeekDay("detected_at"), hour=ExtractHour("detected_at"))
+        .values("weekday", "hour")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        grid[row["weekday"] - 1][row["hour"]] = row["n"]
+    return grid

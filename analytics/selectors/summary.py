@@ -1,0 +1,132 @@
+"""The summary of a range: counts, clocks, auto-resolution, repeats and SLA compliance."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from analytics.filters import UNCLASSIFIED, Filters, incidents_in
+from analytics.selectors.clocks import CLOCKS, DurationStats, clock_stats
+
+
+@dataclass(frozen=True)
+class Summary:
+    incidents: int
+    per_day: float
+    by_priority: dict[str, int]
+    mttd: DurationStats
+    mtta: DurationStats
+    mttr: DurationStats
+    resolved: int
+    auto_resolved: int
+    auto_resolution_rate: float | None
+    repeats: int
+    reopened: int
+    repeat_rate: float | None
+    sla_response_rate: float | None
+    sla_resolution_rate: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "incidents": self.incidents,
+            "per_day": round(self.per_day, 3),
+            "by_priority": self.by_priority,
+            "mttd_seconds": self.mttd.as_dict(),
+            "mtta_seconds": self.mtta.as_dict(),
+            "mttr_seconds": self.mttr.as_dict(),
+            "resolved": self.resolved,
+            "auto_resolved": self.auto_resolved,
+            "auto_resolution_rate": self.auto_resolution_rate,
+            "repeats": self.repeats,
+            "reopened": self.reopened,
+            "repeat_rate": self.repeat_rate,
+            "sla_response_rate": self.sla_response_rate,
+            "sla_resolution_rate": self.sla_resolution_rate,
+        }
+
+
+def ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+# The repeat rate, one definition for the summary, the recommendations and the reports: the share
+# of incidents that repeat an earlier one (is_repeat, marked by incidents.services.repeats) or
+# were reopened, among the incidents the filters select.
+REPEATED = Q(is_repeat=True) | Q(reopen_count__gt=0)
+
+
+def repeat_rate(repeated: int, incidents: int) -> float | None:
+    return ratio(repeated, incidents)
+
+
+def root_cause_shares(counts: dict[str, int]) -> dict[str, float | None]:
+    """Each root cause's share, one definition for the recommendations and the reports: of the
+    classified incidents (`counts` by category, UNCLASSIFIED included), as an unclassified incident
+    says nothing about causes; so UNCLASSIFIED itself has none."""
+    classified = sum(n for cause, n in counts.items() if cause != UNCLASSIFIED)
+    return {cause: None if cause == UNCLASSIFIED else ratio(n, classified) for cause, n in counts.items()}
+
+
+def summary(filters: Filters, *, now: datetime | None = None) -> Summary:
+    """The headline numbers for the filtered incidents: counts, SLA, priorities, and
+    `queries_per_clock()` per clock (6 queries on PostgreSQL, 9 on SQLite)."""
+    now = now or timezone.now()
+    qs = incidents_in(filters)
+    counts = qs.aggregate(
+        incidents=Count("pk"),
+        resolved=Count("pk", filter=Q(resolved_at__isnull=False)),
+        auto_resolved=Count("pk", filter=Q(resolved_at__isnull=False, auto_resolved=True)),
+        # Marked when the incident's services, root cause or alerts change (incidents.services.repeats).
+        repeats=Count("pk", filter=Q(is_repeat=True)),
+        reopened=Count("pk", filter=Q(reopen_count__gt=0)),
+        repeat_or_reopened=Count("pk", filter=REPEATED),
+        response_due=Count(
+            "pk",
+            filter=Q(response_due_at__isnull=False)
+            & (Q(acknowledged_at__isnull=False) | Q(resolved_at__isnull=False) | Q(response_due_at__lt=now)),
+        ),
+    )
+    response = qs.annotate(first_response=Coalesce("acknowledged_at", "resolved_at")).aggregate(
+        met=Count("pk", filter=Q(response_due_at__isnull=False, first_response__lte=F("response_due_at"))),
+        resolution_due=Count(
+            "pk",
+            filter=Q(resolution_due_at__isnull=False)
+            & (Q(resolved_at__isnull=False) | Q(resolution_due_at__lt=now)),
+        ),
+        resolution_met=Count(
+            "pk", filter=Q(resolution_due_at__isnull=False, resolved_at__lte=F("resolution_due_at"))
+        ),
+    )
+    by_priority = dict(qs.values_list("priority__code").annotate(n=Count("pk")).order_by("priority__code"))
+    clocks = {name: clock_stats(qs, name).get(None, DurationStats()) for name in CLOCKS}
+    return Summary(
+        incidents=counts["incidents"],
+        per_day=counts["incidents"] / filters.days,
+        by_priority=by_priority,
+        mttd=clocks["mttd"],
+        mtta=clocks["mtta"],
+        mttr=clocks["mttr"],
+        resolved=counts["resolved"],
+        auto_resolved=counts["auto_resolved"],
+        auto_resolution_rate=ratio(counts["auto_resolved"], counts["resolved"]),
+        repeats=counts["repeats"],
+        reopened=counts["reopened"],
+        repeat_rate=repeat_rate(counts["repeat_or_reopened"], counts["incidents"]),
+        sla_response_rate=ratio(response["met"], counts["response_due"]),
+        sla_resolution_rate=ratio(response["resolution_met"], response["resolution_due"]),
+    )
+
+
+@dataclass(frozen=True)
+class SummaryChange:
+    """A summary with the previous period's, for the cards' "change against the previous period"."""
+
+    current: Summary
+    previous: Summary
+
+
+def summary_with_change(filters: Filters, *, now: datetime | None = None) -> SummaryChange:
+    return SummaryChange(current=summary(filters, now=now), previous=summary(filters.previous(), now=now))
