@@ -6,12 +6,7 @@ from datetime import UTC
 
 import pytest
 
-from alerts.parsers import (
-    MAX_ALERTS,
-    ParsedPayload,
-    fingerprint_of,
-    parse_alertmanager,
-)
+from alerts.parsers import MAX_ALERTS, ParsedPayload, fingerprint_of, parse_alertmanager
 from tests.alerts.conftest import load
 from tests.alerts.support import alertmanager_alert, alertmanager_payload, utc
 

@@ -6,13 +6,7 @@ import json
 
 import pytest
 
-from alerts.parsers import (
-    MAX_ALERTS,
-    PayloadError,
-    parse_alertmanager,
-    parse_generic,
-    parse_grafana,
-)
+from alerts.parsers import MAX_ALERTS, PayloadError, parse_alertmanager, parse_generic, parse_grafana
 from tests.alerts.conftest import load
 from tests.alerts.support import alertmanager_alert, alertmanager_payload
 

@@ -2,9 +2,7 @@
 
 from datetime import UTC, datetime
 
-from alerts.parsers import (
-    parse_generic,
-)
+from alerts.parsers import parse_generic
 from tests.alerts.conftest import load
 from tests.alerts.support import utc
 

@@ -2,10 +2,7 @@
 
 import json
 
-from alerts.parsers import (
-    parse_alertmanager,
-    parse_grafana,
-)
+from alerts.parsers import parse_alertmanager, parse_grafana
 from tests.alerts.conftest import load
 from tests.alerts.support import alertmanager_alert, alertmanager_payload, utc
 

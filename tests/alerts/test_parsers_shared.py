@@ -5,14 +5,7 @@ from datetime import UTC
 
 import pytest
 
-from alerts.parsers import (
-    PARSERS,
-    PayloadError,
-    fingerprint_of,
-    parse,
-    parse_alertmanager,
-    parse_time,
-)
+from alerts.parsers import PARSERS, PayloadError, fingerprint_of, parse, parse_alertmanager, parse_time
 from alerts.parsers.base import parse_end_time
 from tests.alerts.conftest import load
 from tests.alerts.support import alertmanager_alert, alertmanager_payload, utc
