@@ -93,6 +93,13 @@ def local_provider(db, settings) -> Provider:
 
 
 @pytest.fixture
+def local(db, settings) -> Provider:
+    """The worker's own machine, named "here", for the executor tests (test_execution_*.py)."""
+    settings.ALLOW_LOCAL_PROVIDER = True
+    return Provider.objects.create(name="here", kind=ProviderKind.LOCAL)
+
+
+@pytest.fixture
 def sink() -> RecordingSink:
     return RecordingSink()
 

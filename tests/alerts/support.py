@@ -1,7 +1,8 @@
-"""Alertmanager payloads built in tests, ingestion the way the webhook does it, and posting to the
-webhook."""
+"""Alertmanager payloads built in tests, ingestion the way the webhook does it, posting to the
+webhook, and the alerts and times the parser tests build."""
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from alerts.models import Alert, AlertSource
@@ -74,4 +75,31 @@ def assert_error(response, status, code):
     payload = response.json()
     assert payload["code"] == code
     assert payload["detail"]
+    return payload
+
+
+# Parser tests: times and Alertmanager alerts written out as the specification gives them.
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def alertmanager_alert(**overrides) -> dict:
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": "Test", "instance": "web-1"},
+        "annotations": {},
+        "startsAt": "2024-03-05T14:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "generatorURL": "",
+        "fingerprint": "0123456789abcdef",
+    }
+    alert.update(overrides)
+    return alert
+
+
+def alertmanager_payload(*alerts, **overrides) -> dict:
+    payload = {"version": "4", "status": "firing", "receiver": "mitigate", "alerts": list(alerts)}
+    payload.update(overrides)
     return payload
