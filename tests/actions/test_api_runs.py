@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from actions.api.views import ActionRunViewSet
+from actions.api.views.runs import ActionRunViewSet
 from actions.choices import RunStatus
 from actions.models import ActionRun
 from actions.services import action_run_cancel
