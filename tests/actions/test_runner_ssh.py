@@ -513,10 +513,10 @@ def test_kill_group_through_sudo(runner, ssh_provider, sudo_sshd, tmp_path):
 
 @pytest.mark.parametrize("split", [1, 3, 7, 1000])
 def test_the_marker_is_found_after_startup_noise_and_taken_out(split):
-    from actions.runners.ssh import _Execution
+    from actions.runners.ssh.channel import Execution
 
     sink = RecordingSink()
-    execution = _Execution.__new__(_Execution)
+    execution = Execution.__new__(Execution)
     execution.sink, execution.pid, execution._stderr_head = sink, None, b""
     stream = b"bash: warning: from .bashrc\n__mitigate_pid=4242\nreal\n__mitigate_pid=1\n"
     for i in range(0, len(stream), split):
@@ -528,10 +528,10 @@ def test_the_marker_is_found_after_startup_noise_and_taken_out(split):
 
 
 def test_stderr_without_a_marker_is_kept():
-    from actions.runners.ssh import _Execution
+    from actions.runners.ssh.channel import Execution
 
     sink = RecordingSink()
-    execution = _Execution.__new__(_Execution)
+    execution = Execution.__new__(Execution)
     execution.sink, execution.pid, execution._stderr_head = sink, None, b""
     execution._stderr(b"sudo: a password is required\n")
     execution.flush()
@@ -556,10 +556,10 @@ def test_host_key_fetch_refuses_a_local_provider(local_provider):
     ],
 )
 def test_the_marker_carries_the_start_time(line, group):
-    from actions.runners.ssh import _Execution
+    from actions.runners.ssh.channel import Execution
 
     sink = RecordingSink()
-    execution = _Execution.__new__(_Execution)
+    execution = Execution.__new__(Execution)
     execution.sink, execution.pid, execution._stderr_head = sink, None, b""
     execution._stderr(line + b"real\n")
 
@@ -567,10 +567,10 @@ def test_the_marker_carries_the_start_time(line, group):
 
 
 def test_a_marker_with_a_bad_start_time_is_output():
-    from actions.runners.ssh import _Execution
+    from actions.runners.ssh.channel import Execution
 
     sink = RecordingSink()
-    execution = _Execution.__new__(_Execution)
+    execution = Execution.__new__(Execution)
     execution.sink, execution.pid, execution._stderr_head = sink, None, b""
     execution._stderr(b"__mitigate_pid=4242:x\n")
     execution.flush()
