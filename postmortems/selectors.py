@@ -100,7 +100,8 @@ def postmortem_detail_with_creator() -> QuerySet[Postmortem]:
 
 
 def postmortem_write_queryset() -> QuerySet[Postmortem]:
-    """For endpoints that pass the row to a service and answer with a fresh read."""
+    """Rows handed to a service (API writes, an action item's post-mortem): with their incident,
+    whose timeline the services write to."""
     return Postmortem.objects.select_related("incident")
 
 
