@@ -5,6 +5,7 @@ from django.contrib.auth.models import User
 
 from actions.choices import ProviderKind
 from actions.models import Action, Provider
+from actions.runners import SSHRunner, runner_for
 from tests.actions.factories import (
     ActionFactory,
     ActionRunFactory,
@@ -95,6 +96,21 @@ def local_provider(db, settings) -> Provider:
 @pytest.fixture
 def sink() -> RecordingSink:
     return RecordingSink()
+
+
+@pytest.fixture
+def runner(ssh_provider):
+    """Makes SSH runners (for ssh_provider(**overrides), or a given provider) and closes them."""
+    runners = []
+
+    def make(provider=None, **overrides) -> SSHRunner:
+        made = runner_for(provider or ssh_provider(**overrides))
+        runners.append(made)
+        return made
+
+    yield make
+    for made in runners:
+        made.close()
 
 
 # --- Factories and users for the actions tests (API and others) ------------------------------------
