@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from actions.choices import ProviderKind
 from actions.models import Action, Provider
 from actions.runners import SSHRunner, runner_for
+from tests.actions.api_support import client_for
 from tests.actions.factories import (
     ActionFactory,
     ActionRunFactory,
@@ -169,3 +170,9 @@ def approver(user_factory) -> User:
 def catalog_admin(user_factory) -> User:
     """A member of the Admin group (not a superuser): manages providers, groups and actions."""
     return user_factory(username="catalog-admin", groups=["Admin"])
+
+
+@pytest.fixture
+def api(catalog_admin):
+    """An API client logged in as the catalog admin."""
+    return client_for(catalog_admin)
