@@ -2,10 +2,22 @@
 
 from typing import Any
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Max, Prefetch, Q, QuerySet
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 
 from actions.choices import RunStatus
 from actions.models import Action, ActionRun, ActionStep, Provider, ProviderGroup, StepRun
+from actions.services.catalog import SECRET_FIELDS
 
 FINISHED_WITH_RESULT = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.TIMED_OUT)
 
@@ -31,13 +43,30 @@ def action_success_rate(action: Action) -> float | None:
     return action.succeeded_count / action.finished_count
 
 
+def action_list_with_services() -> QuerySet[Action]:
+    """The catalog as listed: statistics and services."""
+    # Meta.ordering does not apply to an aggregating query: order explicitly.
+    return action_list_with_stats().prefetch_related("services").order_by("name", "id")
+
+
 def action_detail_queryset() -> QuerySet[Action]:
+    """One action with its statistics, ordered steps and services."""
     steps = ActionStep.objects.select_related("provider", "provider_group").order_by("order", "id")
-    return Action.objects.prefetch_related(Prefetch("steps", queryset=steps), "services")
+    return action_list_with_stats().prefetch_related(Prefetch("steps", queryset=steps), "services")
 
 
 def provider_list() -> QuerySet[Provider]:
     return Provider.objects.all()
+
+
+def provider_list_without_secrets() -> QuerySet[Provider]:
+    """Providers with whether each secret is set, computed in the database: the list never
+    decrypts, or even loads, a secret."""
+    flags = {
+        f"{field}_set": ExpressionWrapper(~Q(**{field: ""}), output_field=BooleanField())
+        for field in SECRET_FIELDS
+    }
+    return provider_list().annotate(**flags).defer(*SECRET_FIELDS)
 
 
 def provider_group_list() -> QuerySet[ProviderGroup]:

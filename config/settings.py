@@ -9,8 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+
+from config import celery_schedule
+from config.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -163,69 +165,15 @@ else:
         (VAR_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
 
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Every task has a queue here; tests/common/test_task_routes.py fails when one is missing, and when
-# anything beat sends (the schedule below, report schedules in the database) is not on `periodic`.
-PERIODIC_QUEUE = "periodic"
-CELERY_TASK_ROUTES = {
-    # Beat's work has a queue of its own: an alert storm filling `default` must not hold back the
-    # sweeps that find breaches, lost messages and dead workers. Scheduled report sends are beat's
-    # too (nothing else sends them): on time, and never queued behind a storm either.
-    "incidents.tasks.sweep_incident_sla": {"queue": PERIODIC_QUEUE},
-    "actions.tasks.sweep_action_runs": {"queue": PERIODIC_QUEUE},
-    "alerts.tasks.sweep_alerts": {"queue": PERIODIC_QUEUE},
-    "postmortems.tasks.sweep_postmortem_drafts": {"queue": PERIODIC_QUEUE},
-    "postmortems.tasks.send_action_item_reminders": {"queue": PERIODIC_QUEUE},
-    "postmortems.tasks.sweep_postmortem_emails": {"queue": PERIODIC_QUEUE},
-    "analytics.tasks.send_scheduled_report": {"queue": PERIODIC_QUEUE},
-    "common.tasks.outbox_flush": {"queue": PERIODIC_QUEUE},
-    # Beat installs it by itself (result_expires); a no-op without a result backend.
-    "celery.backend_cleanup": {"queue": PERIODIC_QUEUE},
-    "incidents.tasks.*": {"queue": "default"},
-    "alerts.tasks.*": {"queue": "default"},
-    "postmortems.tasks.*": {"queue": "default"},
-    "analytics.tasks.*": {"queue": "default"},
-    # Runs hold a worker for as long as their commands take; keep them off the quick queue.
-    "actions.tasks.execute_action_run": {"queue": "actions"},
-    "actions.tasks.*": {"queue": "default"},
-}
+PERIODIC_QUEUE = celery_schedule.PERIODIC_QUEUE
+CELERY_TASK_ROUTES = celery_schedule.TASK_ROUTES
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 # What a task prints is output, not a warning (celery's default level for it).
 CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"
-CELERY_BEAT_SCHEDULE = {
-    "incidents-sla-sweep": {
-        "task": "incidents.tasks.sweep_incident_sla",
-        "schedule": timedelta(seconds=env.int("SLA_SWEEP_SECONDS", default=60)),
-    },
-}
-CELERY_BEAT_SCHEDULE["actions-sweep"] = {
-    "task": "actions.tasks.sweep_action_runs",
-    "schedule": timedelta(seconds=env.int("ACTION_SWEEP_SECONDS", default=30)),
-}
-CELERY_BEAT_SCHEDULE["alerts-sweep"] = {
-    "task": "alerts.tasks.sweep_alerts",
-    "schedule": timedelta(seconds=env.int("ALERT_SWEEP_SECONDS", default=30)),
-}
-CELERY_BEAT_SCHEDULE["postmortems-drafts-sweep"] = {
-    "task": "postmortems.tasks.sweep_postmortem_drafts",
-    "schedule": timedelta(minutes=10),
-}
-CELERY_BEAT_SCHEDULE["postmortems-emails-sweep"] = {
-    "task": "postmortems.tasks.sweep_postmortem_emails",
-    "schedule": timedelta(seconds=env.int("POSTMORTEM_EMAIL_SWEEP_SECONDS", default=60)),
-}
-CELERY_BEAT_SCHEDULE["postmortems-action-item-reminders"] = {
-    "task": "postmortems.tasks.send_action_item_reminders",
-    # Daily at 08:00 in CELERY_TIMEZONE; the digest's once-a-day row makes extra runs harmless.
-    "schedule": crontab(hour=env.int("ACTION_ITEM_REMINDER_HOUR", default=8), minute=0),
-}
-CELERY_BEAT_SCHEDULE["common-outbox-flush"] = {
-    "task": "common.tasks.outbox_flush",
-    # Messages the broker refused go out soon after it is back, well before the domain sweepers'.
-    "schedule": timedelta(seconds=env.int("OUTBOX_FLUSH_SECONDS", default=10)),
-}
+CELERY_BEAT_SCHEDULE = celery_schedule.beat_schedule(env)
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth, API ---------------------------------------------------------------------------------
@@ -406,45 +354,4 @@ STORAGES = {
     },
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        # Request paths in Django's own log lines lose their secrets: a source token is the webhook path.
-        "redact_secrets": {
-            "()": "common.logfilters.RedactSecrets",
-            "paths": [r"/hooks/(?P<secret>[^/?#\s\"']+)"],
-        },
-        "require_debug_true": {"()": "django.utils.log.RequireDebugTrue"},
-    },
-    "formatters": {
-        "django.server": {
-            "()": "django.utils.log.ServerFormatter",
-            "format": "[{server_time}] {message}",
-            "style": "{",
-        },
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler"},
-        # Django's own runserver handler, redefined here because its logger gets the filter below.
-        "django.server": {
-            "class": "logging.StreamHandler",
-            "formatter": "django.server",
-            "filters": ["require_debug_true"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # paramiko logs every connection at INFO and failed handshakes as tracebacks; runs record both.
-        "paramiko": {"level": "WARNING"},
-        # Axes logs every login and its start-up banner at INFO; lockouts are WARNING.
-        "axes": {"level": "WARNING"},
-        "django.request": {"filters": ["redact_secrets"]},
-        "django.server": {
-            "handlers": ["django.server"],
-            "level": "INFO",
-            "propagate": False,
-            "filters": ["redact_secrets"],
-        },
-    },
-}
+LOGGING = logging_config(level=env("LOG_LEVEL", default="INFO"))

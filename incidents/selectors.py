@@ -20,6 +20,12 @@ def incident_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Incident
     return qs.filter(**(filters or {}))
 
 
+def incident_write_queryset() -> QuerySet[Incident]:
+    """For endpoints that pass the row to a service and answer with a fresh read: the list's
+    joins without its services."""
+    return incident_list().prefetch_related(None)
+
+
 def incident_detail_queryset() -> QuerySet[Incident]:
     return (
         incident_list()
@@ -87,3 +93,7 @@ def service_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Service]:
 
 def priority_list() -> QuerySet[Priority]:
     return Priority.objects.all()
+
+
+def priority_by_code(*, code: str) -> Priority | None:
+    return priority_list().filter(code=code).first()

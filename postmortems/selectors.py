@@ -66,7 +66,11 @@ def postmortem_resolution_prefill(incident: Incident) -> str:
 
 
 def postmortem_list() -> QuerySet[Postmortem]:
-    return Postmortem.objects.select_related("incident__priority").prefetch_related("authors")
+    return (
+        Postmortem.objects.select_related("incident__priority")
+        .prefetch_related("authors")
+        .order_by("-created_at", "-id")
+    )
 
 
 def postmortem_detail_queryset() -> QuerySet[Postmortem]:
@@ -77,11 +81,26 @@ def postmortem_detail_queryset() -> QuerySet[Postmortem]:
     )
 
 
+def postmortem_detail_with_creator() -> QuerySet[Postmortem]:
+    """The detail read as the API shows it, naming who drafted the post-mortem."""
+    return postmortem_detail_queryset().select_related("created_by")
+
+
+def postmortem_write_queryset() -> QuerySet[Postmortem]:
+    """Rows handed to a service (API writes, an action item's post-mortem): with their incident,
+    whose timeline the services write to."""
+    return Postmortem.objects.select_related("incident")
+
+
 def postmortem_timeline(postmortem: Postmortem, *, include_hidden: bool = False) -> list[TimelineEntry]:
     entries = postmortem.entries.order_by("occurred_at", "id")
     if not include_hidden:
         entries = entries.filter(hidden=False)
     return list(entries)
+
+
+def timeline_entry_list(*, postmortem: Postmortem) -> QuerySet[TimelineEntry]:
+    return TimelineEntry.objects.filter(postmortem=postmortem)
 
 
 def postmortem_stakeholders(postmortem: Postmortem) -> list[str]:
@@ -105,7 +124,9 @@ def postmortem_stakeholders(postmortem: Postmortem) -> list[str]:
 
 
 def action_items_list() -> QuerySet[ActionItem]:
-    return ActionItem.objects.select_related("owner", "postmortem__incident", "follow_up_action")
+    return ActionItem.objects.select_related("owner", "postmortem__incident", "follow_up_action").order_by(
+        "due_date", "id"
+    )
 
 
 def action_items_overdue(today: date) -> QuerySet[ActionItem]:

@@ -1,4 +1,6 @@
-from actions.api.views import ActionRunViewSet, ActionViewSet, ProviderGroupViewSet, ProviderViewSet
+from actions.api.views.catalog import ActionViewSet
+from actions.api.views.providers import ProviderGroupViewSet, ProviderViewSet
+from actions.api.views.runs import ActionRunViewSet
 from common.api.routers import Router
 
 # Mounted under api/v1/ next to incidents.api.urls, whose router serves the API root view.

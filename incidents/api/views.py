@@ -94,8 +94,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return selectors.incident_detail_queryset()
         if self.action == "list":
             return selectors.incident_list()
-        # Actions pass the row to a service and answer with a fresh read: no need for its services.
-        return selectors.incident_list().prefetch_related(None)
+        return selectors.incident_write_queryset()
 
     def get_serializer_class(self) -> type[Serializer]:
         return IncidentSerializer if self.action == "list" else IncidentDetailSerializer
@@ -230,7 +229,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=False, methods=["post"], url_path="suggest-priority", filter_backends=[])
     def suggest_priority(self, request: Request) -> Response:
         suggestion = priority_suggest(**validated(PrioritySuggestInput, request))
-        priority = selectors.priority_list().filter(code=suggestion.code).first()
+        priority = selectors.priority_by_code(code=suggestion.code)
         body = {
             "priority": suggestion.code,
             "priority_id": priority.pk if priority else None,

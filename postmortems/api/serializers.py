@@ -19,7 +19,7 @@ from incidents.choices import IncidentStatus
 from incidents.models import Incident, Service
 from postmortems.choices import OPEN_ITEM_STATUSES, ActionItemKind
 from postmortems.models import ActionItem, Postmortem, TimelineEntry
-from postmortems.selectors import detection_facts, incident_duration
+from postmortems.selectors import detection_facts, incident_duration, postmortem_write_queryset
 
 User = get_user_model()
 USERNAME = User.USERNAME_FIELD
@@ -382,7 +382,7 @@ class ActionItemUpdateInput(StrictSerializer):
 
 class ActionItemCreateInput(ActionItemUpdateInput):
     postmortem = serializers.PrimaryKeyRelatedField(
-        queryset=Postmortem.objects.select_related("incident"), help_text="Post-mortem id."
+        queryset=postmortem_write_queryset(), help_text="Post-mortem id."
     )
     description = serializers.CharField()
     kind = serializers.ChoiceField(choices=ActionItemKind.choices)

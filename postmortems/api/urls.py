@@ -1,7 +1,9 @@
 from django.urls import path
 
 from common.api.routers import Router
-from postmortems.api.views import ActionItemViewSet, IncidentRelatedView, PostmortemViewSet
+from postmortems.api.views.action_items import ActionItemViewSet
+from postmortems.api.views.postmortems import PostmortemViewSet
+from postmortems.api.views.related import IncidentRelatedView
 
 # Mounted under api/v1/ next to incidents.api.urls, whose router serves the API root view.
 router = Router()

@@ -39,3 +39,25 @@ def public_key_text() -> str:
 def request_run(action: Action, user, **kwargs) -> ActionRun:
     """A run requested through the service by `user` (through the admin)."""
     return action_run_request(action=action, by=Actor(user=user, source=Source.ADMIN), **kwargs)
+
+
+def action_body(local, **overrides) -> dict:
+    """An action create body: a parameter and two steps on the provider `local`."""
+    return {
+        "name": "Restart nginx",
+        "description": "Restarts nginx and checks it answers.",
+        "category": "restart",
+        "parameters": [{"name": "service", "required": True, "pattern": "^[a-z-]+$", "default": "nginx"}],
+        "steps": [
+            {"name": "Restart", "provider": local.name, "command": "systemctl restart {{ params.service }}"},
+            {
+                "name": "Check",
+                "provider": local.pk,
+                "command": "curl -fsS localhost",
+                "condition": "previous_success",
+                "retries": 2,
+                "timeout_seconds": 10,
+            },
+        ],
+        **overrides,
+    }

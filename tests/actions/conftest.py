@@ -5,6 +5,8 @@ from django.contrib.auth.models import User
 
 from actions.choices import ProviderKind
 from actions.models import Action, Provider
+from actions.runners import SSHRunner, runner_for
+from tests.actions.api_support import client_for
 from tests.actions.factories import (
     ActionFactory,
     ActionRunFactory,
@@ -104,6 +106,21 @@ def sink() -> RecordingSink:
     return RecordingSink()
 
 
+@pytest.fixture
+def runner(ssh_provider):
+    """Makes SSH runners (for ssh_provider(**overrides), or a given provider) and closes them."""
+    runners = []
+
+    def make(provider=None, **overrides) -> SSHRunner:
+        made = runner_for(provider or ssh_provider(**overrides))
+        runners.append(made)
+        return made
+
+    yield make
+    for made in runners:
+        made.close()
+
+
 # --- Factories and users for the actions tests (API and others) ------------------------------------
 # Kept apart from the sshd fixtures above: plain rows written by tests/actions/factories.py, and the
 # users of the built-in groups that the actions permissions are about.
@@ -160,3 +177,9 @@ def approver(user_factory) -> User:
 def catalog_admin(user_factory) -> User:
     """A member of the Admin group (not a superuser): manages providers, groups and actions."""
     return user_factory(username="catalog-admin", groups=["Admin"])
+
+
+@pytest.fixture
+def api(catalog_admin):
+    """An API client logged in as the catalog admin."""
+    return client_for(catalog_admin)

@@ -1,29 +1,17 @@
-"""REST API: providers (secrets write-only, host keys pinned on purpose, connection test) and
-provider groups."""
+"""REST API: providers: secrets write-only (never shown back, not even in the browsable API),
+create, edit, list and delete."""
 
 import json
 
 import pytest
 
-from actions import runners
-from actions.models import Provider, ProviderGroup
-from actions.runners import RunnerError, host_key_fingerprint
-from tests.actions.api_support import api_url, client_for, private_key_text, public_key_text, token_client
+from actions.models import Provider
+from tests.actions.api_support import api_url, private_key_text, public_key_text, token_client
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "pw-Unguessable-7c1f9e"
 PASSPHRASE = "passphrase-Unguessable-42ab"
-
-
-@pytest.fixture
-def api(catalog_admin):
-    return client_for(catalog_admin)
-
-
-@pytest.fixture
-def local_allowed(settings):
-    settings.ALLOW_LOCAL_PROVIDER = True
 
 
 def assert_no_secret(response, *secrets: str) -> None:
@@ -235,172 +223,6 @@ def test_put_is_not_offered(api, provider_factory):
     assert response.status_code == 405
 
 
-# --- Host keys: fetched, confirmed, then pinned ----------------------------------------------------
-
-
-def test_fetch_host_key_shows_it_without_storing_it(api, provider_factory, monkeypatch):
-    provider = provider_factory(ssh=True)
-    host_key = public_key_text()
-    seen = []
-
-    def fetch(p):
-        seen.append(p.pk)
-        return host_key, host_key_fingerprint(host_key)
-
-    monkeypatch.setattr(runners, "host_key_fetch", fetch)
-
-    response = api.post(api_url("providers", provider, "fetch-host-key"))
-
-    assert response.status_code == 200, response.data
-    assert response.data == {"host_key": host_key, "fingerprint": host_key_fingerprint(host_key)}
-    assert seen == [provider.pk]
-    provider.refresh_from_db()
-    assert provider.host_key == ""
-
-
-def test_fetch_host_key_from_an_unreachable_host_is_502(api, provider_factory, monkeypatch):
-    provider = provider_factory(ssh=True)
-
-    def fetch(p):
-        raise RunnerError("unreachable", f"{p.address}:22 cannot be reached: no route to host.")
-
-    monkeypatch.setattr(runners, "host_key_fetch", fetch)
-
-    response = api.post(api_url("providers", provider, "fetch-host-key"))
-
-    assert response.status_code == 502
-    assert response.data["code"] == "unreachable"
-    assert "no route to host" in response.data["detail"]
-
-
-def test_a_local_provider_has_no_host_key_to_fetch(api, provider_factory, monkeypatch):
-    monkeypatch.setattr(runners, "host_key_fetch", lambda p: pytest.fail("must not connect"))
-
-    response = api.post(api_url("providers", provider_factory(), "fetch-host-key"))
-
-    assert response.status_code == 400
-    assert response.data["code"] == "invalid"
-
-
-def test_pin_the_confirmed_host_key(api, provider_factory):
-    provider = provider_factory(ssh=True)
-    host_key = public_key_text()
-    fingerprint = host_key_fingerprint(host_key)
-
-    response = api.post(
-        api_url("providers", provider, "pin-host-key"), {"host_key": host_key, "fingerprint": fingerprint}
-    )
-
-    assert response.status_code == 200, response.data
-    assert response.data["host_key"] == host_key
-    assert response.data["host_key_fingerprint"] == fingerprint
-    assert fingerprint.startswith("SHA256:") and not fingerprint.endswith("=")
-    provider.refresh_from_db()
-    assert provider.host_key == host_key
-
-
-def test_pin_accepts_the_fingerprint_as_pasted(api, provider_factory):
-    provider = provider_factory(ssh=True)
-    host_key = public_key_text()
-    bare = host_key_fingerprint(host_key).removeprefix("SHA256:") + "="
-
-    response = api.post(
-        api_url("providers", provider, "pin-host-key"),
-        {"host_key": host_key + " root@db-1", "fingerprint": f"  {bare} "},
-    )
-
-    assert response.status_code == 200, response.data
-    assert response.data["host_key"] == host_key
-
-
-def test_pin_with_another_keys_fingerprint_pins_nothing(api, provider_factory):
-    provider = provider_factory(ssh=True)
-    host_key, other = public_key_text(), public_key_text()
-
-    response = api.post(
-        api_url("providers", provider, "pin-host-key"),
-        {"host_key": host_key, "fingerprint": host_key_fingerprint(other)},
-    )
-
-    assert response.status_code == 400
-    assert response.data["code"] == "invalid"
-    assert host_key_fingerprint(host_key) in response.data["fingerprint"][0]
-    provider.refresh_from_db()
-    assert provider.host_key == ""
-
-
-@pytest.mark.parametrize(
-    "host_key", ["not a key", "ssh-ed25519 !!!notbase64", "ssh-ed25519 AAAAB3NzaC1yc2E="]
-)
-def test_pin_refuses_an_unreadable_key(api, provider_factory, host_key):
-    provider = provider_factory(ssh=True)
-
-    response = api.post(
-        api_url("providers", provider, "pin-host-key"), {"host_key": host_key, "fingerprint": "SHA256:x"}
-    )
-
-    assert response.status_code == 400
-    assert "host_key" in response.data
-    provider.refresh_from_db()
-    assert provider.host_key == ""
-
-
-def test_pin_needs_both_fields(api, provider_factory):
-    response = api.post(api_url("providers", provider_factory(ssh=True), "pin-host-key"), {})
-
-    assert response.status_code == 400
-    assert set(response.data) == {"detail", "code", "host_key", "fingerprint"}
-
-
-def test_moving_a_provider_drops_its_pinned_key(api, provider_factory):
-    provider = provider_factory(ssh=True, host_key=public_key_text())
-
-    response = api.patch(api_url("providers", provider), {"address": "10.9.9.9"})
-
-    assert response.status_code == 200
-    assert response.data["host_key"] == ""
-    assert response.data["host_key_fingerprint"] is None
-
-
-# --- Connection test --------------------------------------------------------------------------------
-
-
-def test_connection_test_reports_success(api, provider_factory, monkeypatch):
-    provider = provider_factory(ssh=True)
-    monkeypatch.setattr(runners, "connection_test", lambda p: (True, 12.5, ""))
-
-    response = api.post(api_url("providers", provider, "test"))
-
-    assert response.status_code == 200
-    assert response.data == {"ok": True, "latency_ms": 12.5, "error": ""}
-
-
-def test_connection_test_reports_failure_as_200(api, provider_factory, monkeypatch):
-    provider = provider_factory(ssh=True)
-    monkeypatch.setattr(
-        runners, "connection_test", lambda p: (False, None, "auth_failed: the host refused the key.")
-    )
-
-    response = api.post(api_url("providers", provider, "test"))
-
-    assert response.status_code == 200
-    assert response.data == {
-        "ok": False,
-        "latency_ms": None,
-        "error": "auth_failed: the host refused the key.",
-    }
-
-
-def test_connection_test_on_the_worker_itself(api, provider_factory, local_allowed):
-    """The local runner is real and needs no SSH: `true` runs on this machine."""
-    response = api.post(api_url("providers", provider_factory(), "test"))
-
-    assert response.status_code == 200, response.data
-    assert response.data["ok"] is True, response.data
-    assert response.data["latency_ms"] >= 0
-    assert response.data["error"] == ""
-
-
 # --- Delete only what nothing uses ------------------------------------------------------------------
 
 
@@ -440,94 +262,9 @@ def test_a_provider_a_group_lists_is_not_deleted(api, provider_factory, provider
     assert response.data["used_by"] == ["group web-tier"]
 
 
-# --- Provider groups --------------------------------------------------------------------------------
-
-
-def test_create_a_provider_group(api, provider_factory):
-    a, b = provider_factory(), provider_factory()
-
-    response = api.post(
-        api_url("provider-groups"),
-        {"name": "web-tier", "providers": [a.pk, b.pk], "tag_selector": ["web", " eu "], "max_parallel": 2},
-    )
-
-    assert response.status_code == 201, response.data
-    assert sorted(response.data["providers"]) == sorted([a.pk, b.pk])
-    assert response.data["tag_selector"] == ["eu", "web"]
-    assert response.data["max_parallel"] == 2
-    group = ProviderGroup.objects.get(pk=response.data["id"])
-    assert set(group.providers.all()) == {a, b}
-
-
-def test_edit_a_provider_group(api, provider_factory, provider_group_factory):
-    a, b = provider_factory(), provider_factory()
-    group = provider_group_factory(providers=[a], description="old")
-
-    renamed = api.patch(api_url("provider-groups", group), {"name": "db-tier"})
-    replaced = api.patch(api_url("provider-groups", group), {"providers": [b.pk]})
-
-    assert renamed.status_code == 200, renamed.data
-    assert renamed.data["providers"] == [a.pk]
-    assert renamed.data["description"] == "old"
-    assert replaced.data["providers"] == [b.pk]
-    assert replaced.data["name"] == "db-tier"
-
-
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"name": "g", "providers": [999999]}, "providers"),
-        ({"name": "g", "max_parallel": 0}, "max_parallel"),
-        ({"name": "g", "tag_selector": [""]}, "tag_selector"),
-        ({"name": "g", "members": []}, "members"),
-        ({}, "name"),
-    ],
-)
-def test_create_provider_group_reports_bad_fields(api, body, field):
-    response = api.post(api_url("provider-groups"), body)
-
-    assert response.status_code == 400
-    assert field in response.data
-    assert not ProviderGroup.objects.exists()
-
-
-def test_list_and_filter_provider_groups(api, provider_factory, provider_group_factory):
-    member = provider_factory(name="web-1")
-    web = provider_group_factory(name="web-tier", providers=[member])
-    provider_group_factory(name="db-tier", description="databases")
-
-    listed = api.get(api_url("provider-groups"))
-    by_provider = api.get(api_url("provider-groups"), {"provider": "web-1"})
-    by_id = api.get(api_url("provider-groups"), {"provider": member.pk})
-    searched = api.get(api_url("provider-groups"), {"search": "databases"})
-
-    assert [row["name"] for row in listed.data["results"]] == ["db-tier", "web-tier"]
-    assert [row["id"] for row in by_provider.data["results"]] == [web.pk]
-    assert [row["id"] for row in by_id.data["results"]] == [web.pk]
-    assert [row["name"] for row in searched.data["results"]] == ["db-tier"]
-
-
-def test_delete_provider_groups(api, provider_group_factory, action_step_factory):
-    unused = provider_group_factory()
-    used = provider_group_factory()
-    action_step_factory(
-        target_kind="group", provider=None, provider_group=used, action__name="Rolling restart"
-    )
-
-    assert api.delete(api_url("provider-groups", unused)).status_code == 204
-    refused = api.delete(api_url("provider-groups", used))
-
-    assert refused.status_code == 409
-    assert refused.data["code"] == "in_use"
-    assert refused.data["used_by"] == ["action Rolling restart"]
-    assert list(ProviderGroup.objects.all()) == [used]
-
-
 # --- Query counts -----------------------------------------------------------------------------------
 # Token authentication: token + user (1), permissions (2), then count (1) and the providers (1).
 PROVIDER_LIST_QUERIES = 5
-# ... count (1), groups (1), their providers prefetched (1).
-GROUP_LIST_QUERIES = 6
 
 
 @pytest.mark.parametrize("size", [1, 30])
@@ -545,22 +282,6 @@ def test_provider_list_runs_a_constant_number_of_queries(
 
     assert len(response.data["results"]) == size
     assert all(row["host_key_fingerprint"] for row in response.data["results"])
-
-
-@pytest.mark.parametrize("size", [1, 30])
-def test_provider_group_list_runs_a_constant_number_of_queries(
-    viewer, provider_factory, provider_group_factory, size, django_assert_num_queries
-):
-    providers = [provider_factory() for _ in range(3)]
-    for _ in range(size):
-        provider_group_factory(providers=providers)
-    client = token_client(viewer)
-
-    with django_assert_num_queries(GROUP_LIST_QUERIES):
-        response = client.get(api_url("provider-groups"))
-
-    assert len(response.data["results"]) == size
-    assert all(len(row["providers"]) == 3 for row in response.data["results"])
 
 
 def test_the_browsable_api_shows_no_secret_either(client, catalog_admin, provider_factory):

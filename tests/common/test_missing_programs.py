@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTEST_OPTIONS = ["-p", "no:cacheprovider", "-p", "no:xdist", "-q", "-rsfE"]
 NEEDING_PROGRAMS = [
     # ssh-keygen alone, through the `openssh` fixture.
-    "tests/actions/test_runner_ssh.py::test_fingerprints_match_ssh_keygen",
+    "tests/actions/test_runner_ssh_connect.py::test_fingerprints_match_ssh_keygen",
     # A running sshd, through the session fixtures.
-    "tests/actions/test_runner_ssh.py::test_no_pinned_key_is_host_key_unknown",
+    "tests/actions/test_runner_ssh_connect.py::test_no_pinned_key_is_host_key_unknown",
     # Chromium and chromedriver.
     "tests/e2e/test_admin_flow.py",
     # PostgreSQL.

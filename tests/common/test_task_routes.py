@@ -33,7 +33,7 @@ def test_project_tasks_are_discovered():
 def test_every_task_has_a_queue():
     route = MapRoute(settings.CELERY_TASK_ROUTES)
     unrouted = [name for name in project_tasks() if not (route(name) or {}).get("queue")]
-    assert unrouted == [], f"Add these tasks to CELERY_TASK_ROUTES in config/settings.py: {unrouted}"
+    assert unrouted == [], f"Add these tasks to TASK_ROUTES in config/celery_schedule.py: {unrouted}"
 
 
 def test_beat_schedules_only_known_tasks():

@@ -9,8 +9,12 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from incidents.services import incident_acknowledge, incident_create, incident_resolve, incident_role_assign
+from postmortems.models import Postmortem
 from postmortems.services import postmortem_create, postmortem_submit, postmortem_update
+from tests.actions.api_support import client_for, token_client
 from tests.factories import ServiceFactory, UserFactory
+from tests.incidents.api_support import drive
+from tests.postmortems import api_support
 from tests.postmortems.mail_support import SECTIONS, as_
 
 
@@ -149,3 +153,42 @@ def in_review(resolved_p1, people):
         authors=[people["commander"], people["writer"]],
     )
     return postmortem_submit(postmortem=postmortem, by=as_(people["writer"]))
+
+
+# --- The REST API tests' clients and post-mortems -------------------------------------------------
+
+
+@pytest.fixture
+def client_as(user_factory):
+    def make(group: str):
+        if group == "anonymous":
+            return client_for(None)
+        return token_client(user_factory(username=f"{group.lower()}-member", groups=[group]))
+
+    return make
+
+
+@pytest.fixture
+def responder_client(responder):
+    return token_client(responder)
+
+
+@pytest.fixture
+def resolved_incident(open_incident, actor, service_factory):
+    def make(**kwargs):
+        kwargs.setdefault("services", [service_factory(slug="checkout")])
+        incident = open_incident(**kwargs)
+        return drive(incident, "resolved", by=actor)
+
+    return make
+
+
+@pytest.fixture
+def make_postmortem(resolved_incident, actor):
+    def make(ready: bool = False, **kwargs) -> Postmortem:
+        postmortem = postmortem_create(incident=resolved_incident(**kwargs), by=actor)
+        if ready:
+            postmortem = postmortem_update(postmortem=postmortem, by=actor, data=dict(api_support.SECTIONS))
+        return postmortem
+
+    return make

@@ -1,7 +1,4 @@
-"""Thin views: reads come from postmortems.selectors, every write is one call to
-postmortems.services. Domain errors become {"detail", "code"} responses in
-common.api.exceptions (refused transition or an existing post-mortem 409, missing permission 403);
-model validation errors become field errors."""
+"""Post-mortems: drafting, the review lifecycle, the Markdown download and the timeline."""
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -9,31 +6,23 @@ from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, mixins, renderers, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BooleanField, Serializer
 from rest_framework.settings import api_settings
 
 from common.api.actors import request_actor
-from common.api.fields import is_id
 from common.api.serializers import ErrorSerializer
-from common.api.views import BAD_INPUT, FORBIDDEN, PARSERS, WRITE_ERRORS, validated
-from incidents.models import Incident
+from common.api.views import FORBIDDEN, PARSERS, WRITE_ERRORS, validated
 from postmortems import selectors, services
-from postmortems.api.filters import ActionItemFilterSet, PostmortemFilterSet
+from postmortems.api.filters import PostmortemFilterSet
 from postmortems.api.serializers import (
-    ActionItemCreateInput,
-    ActionItemSerializer,
-    ActionItemUpdateInput,
-    DropInput,
     PostmortemCreateInput,
     PostmortemDetailSerializer,
     PostmortemSerializer,
     PostmortemUpdateInput,
-    RelatedIncidentSerializer,
     ReturnToDraftInput,
     ReviewScheduleInput,
     TimelineEntryAddInput,
@@ -41,63 +30,20 @@ from postmortems.api.serializers import (
     TimelineEntryUpdateInput,
     TimelineRegeneratedSerializer,
 )
+from postmortems.api.views.markdown import ERROR_BODIES, MARKDOWN_ERRORS, MarkdownRenderer
+from postmortems.api.views.shared import REFUSED, TRANSITION_ERRORS, ListFiltersOnly
 from postmortems.markdown import postmortem_markdown
-from postmortems.models import ActionItem, Postmortem, TimelineEntry
-from postmortems.related import incidents_related
+from postmortems.models import Postmortem, TimelineEntry
 
 CHANGE = ["postmortems.change_postmortem"]
-ITEM_CHANGE = ["postmortems.change_actionitem"]
-
-REFUSED = OpenApiResponse(
-    ErrorSerializer,
-    description="code transition_not_allowed: not possible from the current status (a published "
-    "post-mortem no longer changes); code conflict: someone changed it meanwhile (reload and retry).",
-)
-TRANSITION_ERRORS = {400: BAD_INPUT, 403: FORBIDDEN, 409: REFUSED}
 INCLUDE_HIDDEN = OpenApiParameter(
     "include_hidden", bool, description="Also list the entries authors hid (default false)."
 )
 ENTRY_ID = OpenApiParameter("entry_id", int, OpenApiParameter.PATH, description="Timeline entry id.")
 
 
-ERROR_BODIES = (("application/json", ErrorSerializer), ("text/markdown", OpenApiTypes.STR))
-MARKDOWN_ERRORS = {
-    401: "Not authenticated.",
-    403: "Not allowed for this user.",
-    404: "No such post-mortem.",
-}
-
-
-class MarkdownRenderer(renderers.BaseRenderer):
-    """Lets a client ask for `Accept: text/markdown`; the download itself is a plain HttpResponse.
-    An error answered to such a client is its detail as text."""
-
-    media_type = "text/markdown"
-    format = "md"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        if isinstance(data, dict):
-            data = data.get("detail", "")
-        return str(data or "").encode(self.charset)
-
-
-class ListFiltersOnly:
-    """Query parameters filter the list only, never the object an action works on."""
-
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        return super().filter_queryset(queryset) if self.action == "list" else queryset
-
-
 def _flag(request: Request, name: str) -> bool:
     return BooleanField().to_internal_value(request.query_params.get(name, "false"))
-
-
-# --- Post-mortems -----------------------------------------------------------------------------
-
-
-def postmortem_detail_queryset() -> QuerySet[Postmortem]:
-    return selectors.postmortem_detail_queryset().select_related("created_by")
 
 
 def transition_schema(request: type[Serializer] | None, summary: str, description: str = ""):
@@ -156,18 +102,17 @@ class PostmortemViewSet(
 
     def get_queryset(self) -> QuerySet[Postmortem]:
         if self.action == "list":
-            return selectors.postmortem_list().order_by("-created_at", "-id")
+            return selectors.postmortem_list()
         if self.action in ("retrieve", "markdown"):
-            return postmortem_detail_queryset()
-        # Writes pass the row to a service and answer with a fresh read.
-        return Postmortem.objects.select_related("incident")
+            return selectors.postmortem_detail_with_creator()
+        return selectors.postmortem_write_queryset()
 
     def get_serializer_class(self) -> type[Serializer]:
         return PostmortemSerializer if self.action == "list" else PostmortemDetailSerializer
 
     def detail_response(self, postmortem: Postmortem, status_code: int = status.HTTP_200_OK) -> Response:
         # Reloaded, so the answer shows exactly what the service committed.
-        postmortem = postmortem_detail_queryset().get(pk=postmortem.pk)
+        postmortem = selectors.postmortem_detail_with_creator().get(pk=postmortem.pk)
         serializer = PostmortemDetailSerializer(postmortem, context=self.get_serializer_context())
         return Response(serializer.data, status=status_code)
 
@@ -249,10 +194,7 @@ class PostmortemViewSet(
             **{
                 (code, media_type): OpenApiResponse(body, description=description)
                 for code, description in MARKDOWN_ERRORS.items()
-                for media_type, body in (
-                    ("application/json", ErrorSerializer),
-                    ("text/markdown", OpenApiTypes.STR),
-                )
+                for media_type, body in ERROR_BODIES
             },
         },
     )
@@ -331,7 +273,7 @@ class PostmortemViewSet(
     )
     def timeline_entry(self, request: Request, pk: str, entry_id: str) -> Response:
         postmortem = self.get_object()
-        entry = get_object_or_404(TimelineEntry, pk=entry_id, postmortem=postmortem)
+        entry = get_object_or_404(selectors.timeline_entry_list(postmortem=postmortem), pk=entry_id)
         entry.postmortem = postmortem
         if request.method == "DELETE":
             services.timeline_entry_delete(entry=entry, by=request_actor(request))
@@ -339,119 +281,3 @@ class PostmortemViewSet(
         data = validated(TimelineEntryUpdateInput, request)
         entry = services.timeline_entry_update(entry=entry, by=request_actor(request), **data)
         return Response(TimelineEntrySerializer(entry).data)
-
-
-# --- Action items -----------------------------------------------------------------------------
-
-
-def item_transition_schema(request: type[Serializer] | None, summary: str):
-    return extend_schema(
-        summary=summary, request=request, responses={200: ActionItemSerializer, **TRANSITION_ERRORS}
-    )
-
-
-@extend_schema_view(
-    list=extend_schema(summary="List action items, soonest due first"),
-    retrieve=extend_schema(summary="An action item"),
-    create=extend_schema(
-        summary="Add an action item to a post-mortem",
-        request=ActionItemCreateInput,
-        responses={201: ActionItemSerializer, **WRITE_ERRORS},
-    ),
-    partial_update=extend_schema(
-        summary="Edit an action item (status changes through the actions)",
-        request=ActionItemUpdateInput,
-        responses={200: ActionItemSerializer, **WRITE_ERRORS},
-    ),
-)
-class ActionItemViewSet(
-    ListFiltersOnly, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
-    serializer_class = ActionItemSerializer
-    parser_classes = PARSERS
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = ActionItemFilterSet
-    lookup_value_regex = r"\d+"
-    action_permissions = dict.fromkeys(("start", "complete", "drop", "reopen"), ITEM_CHANGE)
-
-    def get_queryset(self) -> QuerySet[ActionItem]:
-        return selectors.action_items_list().order_by("due_date", "id")
-
-    def item_response(self, item: ActionItem, status_code: int = status.HTTP_200_OK) -> Response:
-        item = self.get_queryset().get(pk=item.pk)
-        return Response(ActionItemSerializer(item).data, status=status_code)
-
-    def create(self, request: Request) -> Response:
-        data = validated(ActionItemCreateInput, request)
-        postmortem = data.pop("postmortem")
-        item = services.action_item_create(postmortem=postmortem, by=request_actor(request), data=data)
-        return self.item_response(item, status.HTTP_201_CREATED)
-
-    def partial_update(self, request: Request, pk: str) -> Response:
-        item = self.get_object()
-        data = validated(ActionItemUpdateInput, request)
-        item = services.action_item_update(item=item, by=request_actor(request), data=data)
-        return self.item_response(item)
-
-    @item_transition_schema(None, "Start work on an open action item")
-    @action(detail=True, methods=["post"])
-    def start(self, request: Request, pk: str) -> Response:
-        return self.item_response(
-            services.action_item_start(item=self.get_object(), by=request_actor(request))
-        )
-
-    @item_transition_schema(None, "Mark an open or started action item done")
-    @action(detail=True, methods=["post"])
-    def complete(self, request: Request, pk: str) -> Response:
-        item = services.action_item_complete(item=self.get_object(), by=request_actor(request))
-        return self.item_response(item)
-
-    @item_transition_schema(DropInput, "Decide not to do an action item, with the reason")
-    @action(detail=True, methods=["post"])
-    def drop(self, request: Request, pk: str) -> Response:
-        item = self.get_object()
-        data = validated(DropInput, request)
-        item = services.action_item_drop(item=item, by=request_actor(request), reason=data["reason"])
-        return self.item_response(item)
-
-    @item_transition_schema(None, "Reopen a done or dropped action item")
-    @action(detail=True, methods=["post"])
-    def reopen(self, request: Request, pk: str) -> Response:
-        return self.item_response(
-            services.action_item_reopen(item=self.get_object(), by=request_actor(request))
-        )
-
-
-# --- Related incidents ------------------------------------------------------------------------
-
-
-class IncidentRelatedView(generics.GenericAPIView):
-    """GET /incidents/{id}/related/: routed here, next to the post-mortems, because what makes an
-    earlier incident worth reading is what its post-mortem found. Needs `view_incident` (from the
-    queryset's model)."""
-
-    queryset = Incident.objects.all()
-    serializer_class = RelatedIncidentSerializer
-    filter_backends = []
-    pagination_class = None
-
-    @extend_schema(
-        operation_id="incidents_related_list",
-        summary="Earlier incidents that look like this one, most recent first",
-        description="Same services, same alerts or a similar title; each with the reasons and what "
-        "its post-mortem found. Drills are left out. At most `limit` (default 10, at most 50).",
-        parameters=[OpenApiParameter("limit", int, description="1 to 50; default 10.")],
-        responses={200: RelatedIncidentSerializer(many=True), 400: BAD_INPUT},
-    )
-    def get(self, request: Request, pk: int) -> Response:
-        incident = self.get_object()
-        limit = _limit(request)
-        related = incidents_related(incident=incident, limit=limit)
-        return Response(RelatedIncidentSerializer(related, many=True).data)
-
-
-def _limit(request: Request) -> int:
-    value = request.query_params.get("limit", "10").strip()
-    if not is_id(value) or not 1 <= int(value) <= 50:
-        raise ValidationError({"limit": ["Give a whole number from 1 to 50."]})
-    return int(value)

@@ -1,0 +1,70 @@
+"""Where Celery's tasks go: the route table and beat's schedule, read by config.settings.
+
+Every task has a queue here; tests/common/test_task_routes.py fails when one is missing, and when
+anything beat sends (the schedule below, report schedules in the database) is not on `periodic`."""
+
+from datetime import timedelta
+
+import environ
+from celery.schedules import crontab
+
+PERIODIC_QUEUE = "periodic"
+TASK_ROUTES = {
+    # Beat's work has a queue of its own: an alert storm filling `default` must not hold back the
+    # sweeps that find breaches, lost messages and dead workers. Scheduled report sends are beat's
+    # too (nothing else sends them): on time, and never queued behind a storm either.
+    "incidents.tasks.sweep_incident_sla": {"queue": PERIODIC_QUEUE},
+    "actions.tasks.sweep_action_runs": {"queue": PERIODIC_QUEUE},
+    "alerts.tasks.sweep_alerts": {"queue": PERIODIC_QUEUE},
+    "postmortems.tasks.sweep_postmortem_drafts": {"queue": PERIODIC_QUEUE},
+    "postmortems.tasks.send_action_item_reminders": {"queue": PERIODIC_QUEUE},
+    "postmortems.tasks.sweep_postmortem_emails": {"queue": PERIODIC_QUEUE},
+    "analytics.tasks.send_scheduled_report": {"queue": PERIODIC_QUEUE},
+    # Beat installs it by itself (result_expires); a no-op without a result backend.
+    "common.tasks.outbox_flush": {"queue": PERIODIC_QUEUE},
+    "celery.backend_cleanup": {"queue": PERIODIC_QUEUE},
+    "incidents.tasks.*": {"queue": "default"},
+    "alerts.tasks.*": {"queue": "default"},
+    "postmortems.tasks.*": {"queue": "default"},
+    "analytics.tasks.*": {"queue": "default"},
+    # Runs hold a worker for as long as their commands take; keep them off the quick queue.
+    "actions.tasks.execute_action_run": {"queue": "actions"},
+    "actions.tasks.*": {"queue": "default"},
+}
+
+
+def beat_schedule(env: environ.Env) -> dict[str, dict]:
+    """Beat's entries; `env` (the settings' reader) gives the intervals."""
+    schedule = {
+        "incidents-sla-sweep": {
+            "task": "incidents.tasks.sweep_incident_sla",
+            "schedule": timedelta(seconds=env.int("SLA_SWEEP_SECONDS", default=60)),
+        },
+    }
+    schedule["actions-sweep"] = {
+        "task": "actions.tasks.sweep_action_runs",
+        "schedule": timedelta(seconds=env.int("ACTION_SWEEP_SECONDS", default=30)),
+    }
+    schedule["alerts-sweep"] = {
+        "task": "alerts.tasks.sweep_alerts",
+        "schedule": timedelta(seconds=env.int("ALERT_SWEEP_SECONDS", default=30)),
+    }
+    schedule["postmortems-drafts-sweep"] = {
+        "task": "postmortems.tasks.sweep_postmortem_drafts",
+        "schedule": timedelta(minutes=10),
+    }
+    schedule["postmortems-emails-sweep"] = {
+        "task": "postmortems.tasks.sweep_postmortem_emails",
+        "schedule": timedelta(seconds=env.int("POSTMORTEM_EMAIL_SWEEP_SECONDS", default=60)),
+    }
+    schedule["postmortems-action-item-reminders"] = {
+        "task": "postmortems.tasks.send_action_item_reminders",
+        # Daily at 08:00 in CELERY_TIMEZONE; the digest's once-a-day row makes extra runs harmless.
+        "schedule": crontab(hour=env.int("ACTION_ITEM_REMINDER_HOUR", default=8), minute=0),
+    }
+    schedule["common-outbox-flush"] = {
+        "task": "common.tasks.outbox_flush",
+        # Messages the broker refused go out soon after it is back, well before the domain sweepers'.
+        "schedule": timedelta(seconds=env.int("OUTBOX_FLUSH_SECONDS", default=10)),
+    }
+    return schedule

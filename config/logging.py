@@ -1,0 +1,46 @@
+"""The logging configuration (dictConfig), read by config.settings."""
+
+
+def logging_config(*, level: str) -> dict:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            # Request paths in Django's own log lines lose their secrets: a source token is the webhook path.
+            "redact_secrets": {
+                "()": "common.logfilters.RedactSecrets",
+                "paths": [r"/hooks/(?P<secret>[^/?#\s\"']+)"],
+            },
+            "require_debug_true": {"()": "django.utils.log.RequireDebugTrue"},
+        },
+        "formatters": {
+            "django.server": {
+                "()": "django.utils.log.ServerFormatter",
+                "format": "[{server_time}] {message}",
+                "style": "{",
+            },
+        },
+        "handlers": {
+            "console": {"class": "logging.StreamHandler"},
+            # Django's own runserver handler, redefined here because its logger gets the filter below.
+            "django.server": {
+                "class": "logging.StreamHandler",
+                "formatter": "django.server",
+                "filters": ["require_debug_true"],
+            },
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            # paramiko logs every connection at INFO and failed handshakes as tracebacks; runs record both.
+            "paramiko": {"level": "WARNING"},
+            # Axes logs every login and its start-up banner at INFO; lockouts are WARNING.
+            "axes": {"level": "WARNING"},
+            "django.request": {"filters": ["redact_secrets"]},
+            "django.server": {
+                "handlers": ["django.server"],
+                "level": "INFO",
+                "propagate": False,
+                "filters": ["redact_secrets"],
+            },
+        },
+    }
