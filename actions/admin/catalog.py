@@ -9,34 +9,30 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from actions.admin.base import (
-    CSS,
-    ServiceRefusedError,
-    ServiceRowsInlineMixin,
-    ServiceSaveMixin,
-    admin_actor,
-    adopt,
-    duration_text,
-    error_dict,
-    risk_badge,
-)
+from actions.admin.base import CSS, duration_text, risk_badge
 from actions.choices import Risk
-from actions.forms import (
+from actions.forms.catalog import (
     ActionAdminForm,
     ActionStepForm,
     ActionStepFormSet,
-    ChooseActionForm,
-    RunActionForm,
     UseTemplateForm,
-    parameter_field_name,
     target_choices,
 )
+from actions.forms.runs import ChooseActionForm, RunActionForm, parameter_field_name
 from actions.models import Action, ActionStep
 from actions.models.run import RUN_PERMISSION
 from actions.selectors import action_list_with_stats, action_success_rate
 from actions.services import action_create_from_template, action_run_request, action_save
 from actions.services.catalog import ACTION_FIELDS
 from actions.template_library import template_get, template_list
+from common.admin.services import (
+    ServiceRefusedError,
+    ServiceRowsInlineMixin,
+    ServiceSaveMixin,
+    admin_actor,
+    adopt,
+    error_dict,
+)
 from common.exceptions import ApplicationError
 from incidents.models import Incident
 

@@ -7,21 +7,20 @@ from django.db.models import Count
 from django.http import HttpRequest
 from django.urls import path, reverse
 
-from alerts.admin.base import (
-    CSS,
+from alerts.admin.base import CSS, matchers_text
+from alerts.admin.forms import AlertRuleAdminForm, AutomatedResponseForm, AutomatedResponseFormSet
+from alerts.admin.tester import rule_tester_view
+from alerts.models import AlertRule, AutomatedResponse
+from alerts.services import alert_rule_delete, alert_rule_save
+from alerts.services.rules import RULE_FIELDS
+from common.admin.services import (
     ServiceRefusedError,
     ServiceRowsInlineMixin,
     ServiceSaveMixin,
     admin_actor,
     adopt,
     error_dict,
-    matchers_text,
 )
-from alerts.admin.forms import AlertRuleAdminForm, AutomatedResponseForm, AutomatedResponseFormSet
-from alerts.admin.tester import rule_tester_view
-from alerts.models import AlertRule, AutomatedResponse
-from alerts.services import alert_rule_delete, alert_rule_save
-from alerts.services.rules import RULE_FIELDS
 from common.exceptions import ApplicationError
 
 
