@@ -6,9 +6,6 @@ import re
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
-from django.contrib.messages import get_messages
-from django.forms import CheckboxInput
 from django.urls import reverse
 
 from actions import runners
@@ -20,48 +17,13 @@ from actions.runners.base import RunnerError
 from actions.runners.hostkeys import host_key_fingerprint
 from actions.services import action_save
 from common.actor import Actor
+from tests.admin_support import change_url, changelist, flashed, form_data
 
 GROUPS = ("viewer", "responder", "approver", "catalog_admin", "admin_user")
 PRIVATE_KEY_MARK = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ"  # In every OpenSSH private key.
 
 
 # --- Helpers ---------------------------------------------------------------------------------------
-
-
-def _field_data(bound_field) -> dict:
-    """What a browser would submit for one bound field, as rendered."""
-    widget = bound_field.field.widget
-    while isinstance(widget, RelatedFieldWidgetWrapper):
-        widget = widget.widget
-    context = widget.get_context(bound_field.html_name, bound_field.value(), {})["widget"]
-    data = {}
-    for sub in context.get("subwidgets") or [context]:
-        if isinstance(widget, CheckboxInput):
-            if sub["attrs"].get("checked"):
-                data[sub["name"]] = "on"
-        elif sub.get("value") is not None:
-            data[sub["name"]] = sub["value"]
-    return data
-
-
-def form_data(response, **changes) -> dict:
-    """The POST a browser would send for an admin add/change page left as it is, plus `changes`."""
-    data = {}
-    for bound_field in response.context["adminform"].form:
-        data.update(_field_data(bound_field))
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for bound_field in formset.management_form:
-            data[bound_field.html_name] = bound_field.value()
-        for form in formset.forms:
-            for bound_field in form:
-                data.update(_field_data(bound_field))
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def flashed(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def new_keypair() -> tuple[str, str]:
@@ -72,14 +34,6 @@ def new_keypair() -> tuple[str, str]:
     ).decode()
     public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     return private, public.decode()
-
-
-def change_url(obj) -> str:
-    return reverse(f"admin:actions_{obj._meta.model_name}_change", args=[obj.pk])
-
-
-def changelist(model) -> str:
-    return reverse(f"admin:actions_{model._meta.model_name}_changelist")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from actions.models import ActionRun
 from actions.services import action_run_request
 from common.actor import Actor, Source
 from incidents.choices import EventKind
-from tests.actions.test_admin import flashed
+from tests.admin_support import flashed
 
 RUN = reverse("admin:actions_action_run")
 GROUPS = ("viewer", "responder", "approver", "catalog_admin", "admin_user")

@@ -27,7 +27,7 @@ from actions.template_library import TEMPLATES, template_list
 from actions.templating import placeholders, render_command
 from common.actor import Actor, Source
 from common.exceptions import PermissionDeniedError
-from tests.actions.test_admin import flashed
+from tests.admin_support import flashed
 
 SYSTEM = Actor.system(source=Source.CLI, label="tests")
 KEYS = [t["key"] for t in TEMPLATES]

@@ -5,12 +5,10 @@ alert_rule_save, silences, the rule tester (reads only), and who may write."""
 import json
 import re
 from datetime import timedelta
+from functools import partial
 from html.parser import HTMLParser
 
 import pytest
-from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
-from django.contrib.messages import get_messages
-from django.forms import CheckboxInput
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,7 +27,10 @@ from alerts.services import alert_rule_save, alert_source_create, silence_save
 from common.actor import Actor
 from incidents.models import Incident
 from tests.actions.factories import ActionFactory, ActionRunFactory
+from tests.admin_support import admin_url, flashed, form_data
 from tests.alerts.conftest import load
+
+url = partial(admin_url, "alerts")
 
 pytestmark = pytest.mark.django_db
 
@@ -38,46 +39,6 @@ HMAC_SECRET = "hmac-SECRET-never-shown-7"
 
 
 # --- Helpers ---------------------------------------------------------------------------------------
-
-
-def _field_data(bound_field) -> dict:
-    """What a browser would submit for one bound field, as rendered."""
-    widget = bound_field.field.widget
-    while isinstance(widget, RelatedFieldWidgetWrapper):
-        widget = widget.widget
-    context = widget.get_context(bound_field.html_name, bound_field.value(), {})["widget"]
-    data = {}
-    for sub in context.get("subwidgets") or [context]:
-        if isinstance(widget, CheckboxInput):
-            if sub["attrs"].get("checked"):
-                data[sub["name"]] = "on"
-        elif sub.get("value") is not None:
-            data[sub["name"]] = sub["value"]
-    return data
-
-
-def form_data(response, **changes) -> dict:
-    """The POST a browser would send for an admin add/change page left as it is, plus `changes`."""
-    data = {}
-    for bound_field in response.context["adminform"].form:
-        data.update(_field_data(bound_field))
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for bound_field in formset.management_form:
-            data[bound_field.html_name] = bound_field.value()
-        for form in formset.forms:
-            for bound_field in form:
-                data.update(_field_data(bound_field))
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def flashed(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
-
-
-def url(name: str, *args) -> str:
-    return reverse(f"admin:alerts_{name}", args=args)
 
 
 def hook(client, key: str, **headers):

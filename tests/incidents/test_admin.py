@@ -4,53 +4,16 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
-from django.forms import CheckboxInput
 from django.urls import reverse
 from django.utils import timezone
 
 from incidents.choices import EventKind, IncidentStatus, Role, UsersAffected, Visibility
 from incidents.models import Incident, RoleAssignment, StatusUpdate, TimelineEvent
+from tests.admin_support import change_url, changelist, form_data
 from tests.incidents.support import postmortem_ready
 
-CHANGELIST = reverse("admin:incidents_incident_changelist")
+CHANGELIST = changelist(Incident)
 ADD = reverse("admin:incidents_incident_add")
-
-
-def change_url(incident: Incident) -> str:
-    return reverse("admin:incidents_incident_change", args=[incident.pk])
-
-
-def _field_data(bound_field) -> dict:
-    """What a browser would submit for one bound field, as rendered."""
-    widget = bound_field.field.widget
-    while isinstance(widget, RelatedFieldWidgetWrapper):
-        widget = widget.widget
-    context = widget.get_context(bound_field.html_name, bound_field.value(), {})["widget"]
-    data = {}
-    for sub in context.get("subwidgets") or [context]:
-        if isinstance(widget, CheckboxInput):
-            if sub["attrs"].get("checked"):
-                data[sub["name"]] = "on"
-        elif sub["value"] is not None:
-            data[sub["name"]] = sub["value"]
-    return data
-
-
-def form_data(response, **changes) -> dict:
-    """The POST a browser would send for an admin add/change page left as it is, plus `changes`."""
-    data = {}
-    for bound_field in response.context["adminform"].form:
-        data.update(_field_data(bound_field))
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for bound_field in formset.management_form:
-            data[bound_field.html_name] = bound_field.value()
-        for form in formset.forms:
-            for bound_field in form:
-                data.update(_field_data(bound_field))
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def kinds(incident: Incident) -> list[str]:

@@ -4,7 +4,6 @@ import re
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
@@ -17,13 +16,10 @@ from incidents.services import (
     incident_resolve,
 )
 from postmortems.services import postmortem_create
+from tests.admin_support import change_url, flashed
 from tests.incidents.support import postmortem_ready
 
 S = IncidentStatus
-
-
-def change_url(incident) -> str:
-    return reverse("admin:incidents_incident_change", args=[incident.pk])
 
 
 def transition_url(incident, name: str) -> str:
@@ -32,10 +28,6 @@ def transition_url(incident, name: str) -> str:
 
 def buttons(response) -> list[str]:
     return re.findall(r'data-transition="(\w+)"', response.content.decode())
-
-
-def flashed(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def kinds(incident) -> list[str]:

@@ -4,11 +4,9 @@ permission, the editable timeline, Markdown download, creating one from an incid
 page's panels, action items (filters, transitions, bulk), and read-only viewers."""
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
-from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
-from django.contrib.messages import get_messages
-from django.forms import CheckboxInput
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,55 +17,15 @@ from postmortems.admin.forms import links_parse, whys_parse, whys_text
 from postmortems.choices import ActionItemStatus, EntrySource, PostmortemStatus
 from postmortems.models import ActionItem, Postmortem, TimelineEntry
 from postmortems.services import action_item_create, postmortem_create, postmortem_update
+from tests.admin_support import admin_url, flashed, form_data
 from tests.factories import UserFactory
+
+url = partial(admin_url, "postmortems")
 
 pytestmark = pytest.mark.django_db
 
 
 # --- Helpers ---------------------------------------------------------------------------------------
-
-
-def _field_data(bound_field) -> dict:
-    widget = bound_field.field.widget
-    while isinstance(widget, RelatedFieldWidgetWrapper):
-        widget = widget.widget
-    context = widget.get_context(bound_field.html_name, bound_field.value(), {})["widget"]
-    data = {}
-    for sub in context.get("subwidgets") or [context]:
-        if isinstance(widget, CheckboxInput):
-            if sub["attrs"].get("checked"):
-                data[sub["name"]] = "on"
-        elif sub.get("value") is not None:
-            value = sub["value"]
-            data[sub["name"]] = value
-    return data
-
-
-def form_data(response, **changes) -> dict:
-    """The POST a browser would send for the admin page as rendered, plus `changes`."""
-    data: dict = {}
-    for bound_field in response.context["adminform"].form:
-        if bound_field.name in ("authors", "services_impacted"):
-            data[bound_field.html_name] = [str(v) for v in bound_field.value() or []]
-            continue
-        data.update(_field_data(bound_field))
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for bound_field in formset.management_form:
-            data[bound_field.html_name] = bound_field.value()
-        for form in formset.forms:
-            for bound_field in form:
-                data.update(_field_data(bound_field))
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def flashed(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
-
-
-def url(name: str, *args) -> str:
-    return reverse(f"admin:postmortems_{name}", args=args)
 
 
 @pytest.fixture
