@@ -121,3 +121,70 @@ def adopt(obj, created) -> None:
         obj.__dict__[field.attname] = created.__dict__[field.attname]
     obj._state.adding = False
     obj._state.db = created._state.db
+
+
+class ServiceRowsSaveMixin:
+    """For ModelAdmins whose service saves the object with its inline rows in one call (an action
+    with its steps, a rule with its responses). The admin sets `rows_formset` (its ServiceRowsFormSet
+    class), `rows_name` (the rows in the change history), `rows_key` (their name in the service's
+    errors), `rows_label` (a row's name in a message) and `rows_refused` (said when the service
+    gives no detail), and provides
+    `save_with_rows(request, form, change, row_forms)`, which calls the service and returns the row."""
+
+    rows_formset: type
+    rows_name: str
+    rows_key: str
+    rows_label: str
+    rows_refused: str
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        """Nothing yet: save_related saves the object with its rows, as one service call."""
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        [rows_formset] = [f for f in formsets if isinstance(f, self.rows_formset)]
+        rows = rows_formset.submitted_rows()
+        try:
+            saved = self.save_with_rows(request, form, change, [row_form for _, row_form in rows])
+        except ValidationError as exc:
+            raise self._rows_refusal(error_dict(exc), [index for index, _ in rows]) from exc
+        except ApplicationError as exc:
+            raise ServiceRefusedError({None: [exc.message]}) from exc
+        adopt(form.instance, saved)
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        message = super().construct_change_message(request, form, formsets, add)
+        rows_changed = any(
+            f.has_changed() or (formset.can_delete and formset._should_delete_form(f))
+            for formset in formsets
+            for f in formset.forms
+        )
+        if not add and rows_changed:
+            message.append({"changed": {"fields": [self.rows_name]}})
+        return message
+
+    def _rows_refusal(
+        self, errors: dict[str | None, list[str]], form_indexes: list[int]
+    ) -> ServiceRefusedError:
+        """Sort the service's errors: `<rows_key>.<n>.<field>` to the n-th submitted row's form,
+        `<rows_key>` to the inline as a whole, the rest to the object's form."""
+        main: dict[str | None, list[str]] = {}
+        by_form: dict[int, dict[str | None, list[str]]] = {}
+        whole: list[str] = []
+        for key, messages in errors.items():
+            parts = (key or "").split(".")
+            if parts[0] == self.rows_key and len(parts) >= 2 and parts[1].isdigit():
+                position = int(parts[1]) - 1
+                field = parts[2] if len(parts) > 2 else None
+                if 0 <= position < len(form_indexes):
+                    by_form.setdefault(form_indexes[position], {}).setdefault(field, []).extend(messages)
+                else:
+                    whole.extend(f"{self.rows_label} {parts[1]}: {m}" for m in messages)
+            elif key == self.rows_key:
+                whole.extend(messages)
+            else:
+                main.setdefault(key, []).extend(messages)
+        if not main and not by_form and not whole:
+            main[None] = [self.rows_refused]
+        return ServiceRefusedError(main, step_errors=by_form, formset_errors=whole)

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from common.admin.services import ServiceRefusedError, error_dict, refusals
+from common.admin.services import ServiceRefusedError, ServiceRowsSaveMixin, error_dict, refusals
 from common.exceptions import ApplicationError
 
 FIELD_ERRORS = ValidationError({"due_date": ["Too late."], "__all__": ["Not now."]})
@@ -42,3 +42,27 @@ def test_a_domain_error_is_one_message_on_top():
 def test_other_errors_pass_through():
     with pytest.raises(KeyError), refusals():
         raise KeyError("bug")
+
+
+class StepsAdmin(ServiceRowsSaveMixin):
+    rows_key = "steps"
+    rows_label = "Step"
+    rows_refused = "The action could not be saved."
+
+
+def test_a_refusal_of_rows_goes_to_each_row_the_inline_and_the_form():
+    errors = {
+        "steps.2.command": ["Unknown placeholder."],
+        "steps.9": ["Gone."],
+        "steps": ["At least one step."],
+        "name": ["Taken."],
+    }
+
+    refusal = StepsAdmin()._rows_refusal(errors, form_indexes=[0, 3])
+
+    assert refusal.errors == {"name": ["Taken."]}
+    assert refusal.step_errors == {3: {"command": ["Unknown placeholder."]}}
+    assert refusal.formset_errors == ["Step 9: Gone.", "At least one step."]
+    assert StepsAdmin()._rows_refusal({}, form_indexes=[]).errors == {
+        None: ["The action could not be saved."]
+    }
