@@ -3,7 +3,7 @@ import itertools
 import pytest
 from django.contrib.auth.models import User
 
-from actions.choices import ProviderKind
+from actions.choices import AuthMethod, ProviderKind
 from actions.models import Action, Provider
 from tests.actions.factories import (
     ActionFactory,
@@ -12,6 +12,7 @@ from tests.actions.factories import (
     ProviderFactory,
     ProviderGroupFactory,
     StepRunFactory,
+    new_keypair,
 )
 from tests.actions.runner_support import RecordingSink
 from tests.actions.sshd import SSHKeys, keygen, require_openssh, start_sshd
@@ -153,3 +154,19 @@ def approver(user_factory) -> User:
 def catalog_admin(user_factory) -> User:
     """A member of the Admin group (not a superuser): manages providers, groups and actions."""
     return user_factory(username="catalog-admin", groups=["Admin"])
+
+
+@pytest.fixture
+def secret_provider(db) -> Provider:
+    """An SSH host with every secret stored (written directly: the secrets are what matters)."""
+    private_key, _ = new_keypair()
+    return Provider.objects.create(
+        name="db-1",
+        kind=ProviderKind.SSH,
+        address="10.0.0.5",
+        username="ops",
+        auth_method=AuthMethod.PASSWORD,
+        private_key=private_key,
+        passphrase="pass-phrase-SECRET-2",
+        password="pass-word-SECRET-3",
+    )
