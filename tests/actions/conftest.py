@@ -14,6 +14,7 @@ from tests.actions.factories import (
     StepRunFactory,
     new_keypair,
 )
+from tests.actions.run_support import request_run
 from tests.actions.runner_support import RecordingSink
 from tests.actions.sshd import SSHKeys, keygen, require_openssh, start_sshd
 
@@ -170,3 +171,23 @@ def secret_provider(db) -> Provider:
         passphrase="pass-phrase-SECRET-2",
         password="pass-word-SECRET-3",
     )
+
+
+@pytest.fixture
+def health_check(runnable_action):
+    action = runnable_action(
+        name="Health check",
+        parameters=[
+            {"name": "endpoint", "description": "Port or URL", "default": "22", "pattern": "^[0-9]+$"},
+            {"name": "service", "description": "A unit", "required": True},
+        ],
+    )
+    step = action.steps.get()
+    step.command = "echo {{ params.endpoint }} {{ params.service }}"
+    step.save()
+    return action
+
+
+@pytest.fixture
+def awaiting(health_check, responder):
+    return request_run(health_check, responder, require_approval=True)
