@@ -5,6 +5,7 @@ import pytest
 from django.core.cache import cache
 
 from alerts import ratelimit
+from alerts.models import AlertSource
 from alerts.services import alert_source_create
 from common.actor import Actor
 
@@ -20,6 +21,7 @@ from tests.actions.conftest import (  # noqa: F401
     sshd_factory,
     sshd_keys,
 )
+from tests.actions.factories import ActionFactory
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -50,3 +52,16 @@ def make_source(db):
         return alert_source_create(by=Actor.system(), **kwargs)
 
     return make
+
+
+@pytest.fixture
+def source(make_source) -> AlertSource:
+    return make_source()[0]
+
+
+@pytest.fixture
+def action(db):
+    return ActionFactory(
+        name="Restart service",
+        parameters=[{"name": "host", "pattern": r"^[A-Za-z0-9.:-]+$"}, {"name": "unit"}],
+    )
