@@ -9,6 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from incidents.services import incident_acknowledge, incident_create, incident_resolve, incident_role_assign
+from postmortems.models import Postmortem
 from postmortems.services import postmortem_create, postmortem_submit, postmortem_update
 from tests.factories import ServiceFactory, UserFactory
 from tests.postmortems.mail_support import SECTIONS, as_
@@ -149,3 +150,25 @@ def in_review(resolved_p1, people):
         authors=[people["commander"], people["writer"]],
     )
     return postmortem_submit(postmortem=postmortem, by=as_(people["writer"]))
+
+
+@pytest.fixture
+def approver(db):
+    return UserFactory(username="approver", groups=["Approver"])
+
+
+@pytest.fixture
+def resolved(open_incident, actor):
+    """Make a P2 incident resolved through the services."""
+
+    def make(**kwargs):
+        incident = open_incident(**kwargs)
+        incident = incident_acknowledge(incident=incident, by=actor)
+        return incident_resolve(incident=incident, by=actor, summary="Rolled back the deploy.")
+
+    return make
+
+
+@pytest.fixture
+def postmortem(resolved, actor) -> Postmortem:
+    return postmortem_create(incident=resolved(), by=actor)
