@@ -1,96 +1,13 @@
-"""What the actions admin pages share: the acting user, service refusals shown as form errors,
-badges and small display helpers."""
+"""What the actions admin pages share: their stylesheets, badges and small display helpers. The
+service-backed save plumbing they use is common.admin.services."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from actions.choices import Risk, RunStatus, StepStatus
-from common.actor import Actor, Source
-from common.exceptions import ApplicationError
 
 # Badges come from the incidents stylesheet; the actions one adds run colours and run pages.
 CSS = ("incidents/admin.css", "actions/admin.css")
-
-
-def admin_actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, source=Source.ADMIN)
-
-
-class ServiceRefusedError(Exception):
-    """A service refused a save. Carries its errors to the forms rendered again:
-    `errors` for the main form, `step_errors` by inline form index, `formset_errors` for the
-    inline as a whole."""
-
-    def __init__(
-        self,
-        errors: dict[str | None, list[str]],
-        step_errors: dict[int, dict[str | None, list[str]]] | None = None,
-        formset_errors: list[str] | None = None,
-    ):
-        super().__init__(errors)
-        self.errors = errors
-        self.step_errors = step_errors or {}
-        self.formset_errors = formset_errors or []
-
-
-def error_dict(exc: ValidationError) -> dict[str | None, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {(None if f == NON_FIELD_ERRORS else f): m for f, m in exc.message_dict.items()}
-    return {None: list(exc.messages)}
-
-
-@contextmanager
-def refusals(rename: dict[str, str] | None = None) -> Iterator[None]:
-    """Turn the domain errors of the services called inside into ServiceRefusedError, with field
-    names mapped to the form's where they differ."""
-    try:
-        yield
-    except ValidationError as exc:
-        errors = {(rename or {}).get(f, f) if f else f: m for f, m in error_dict(exc).items()}
-        raise ServiceRefusedError(errors) from exc
-    except ApplicationError as exc:
-        raise ServiceRefusedError({None: [exc.message]}) from exc
-
-
-class ServiceSaveMixin:
-    """For ModelAdmins whose save calls a service. When the service refuses, the save's transaction
-    is rolled back (nothing was written) and the submitted page is rendered once more, with the
-    service's errors attached to its forms."""
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ServiceRefusedError as refused:
-            request._actions_service_refusal = refused
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        refused = service_refusal(request)
-        if refused is not None:
-            form = type(form.__name__, (form,), {"service_errors": refused.errors})
-        return form
-
-
-def service_refusal(request: HttpRequest) -> ServiceRefusedError | None:
-    return getattr(request, "_actions_service_refusal", None)
-
-
-def adopt(obj, created) -> None:
-    """Make the admin's unsaved instance the row a service created, so the admin's log entry and
-    redirect point at it. Values are copied under the descriptors (FSM fields are protected)."""
-    for field in type(created)._meta.concrete_fields:
-        obj.__dict__[field.attname] = created.__dict__[field.attname]
-    obj._state.adding = False
-    obj._state.db = created._state.db
-
-
-# --- Display -------------------------------------------------------------------------------------
 
 
 def run_status_badge(status: str) -> SafeString:
@@ -108,22 +25,3 @@ def step_status_badge(status: str) -> SafeString:
 def risk_badge(risk: str) -> SafeString:
     label = "High risk" if risk == Risk.HIGH else "Low risk"
     return format_html('<span class="mitigate-badge risk-{}">{}</span>', risk, label)
-
-
-class ServiceRowsInlineMixin:
-    """For an inline whose formset is a ServiceRowsFormSet: after the service refused the save,
-    the formset shown again carries the refusal onto its rows."""
-
-    def get_formset(self, request: HttpRequest, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        refused = service_refusal(request)
-        if refused is not None:
-            formset = type(
-                formset.__name__,
-                (formset,),
-                {
-                    "service_step_errors": refused.step_errors,
-                    "service_non_form_errors": refused.formset_errors,
-                },
-            )
-        return formset

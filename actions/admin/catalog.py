@@ -9,28 +9,17 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from actions.admin.base import (
-    CSS,
-    ServiceRefusedError,
-    ServiceRowsInlineMixin,
-    ServiceSaveMixin,
-    admin_actor,
-    adopt,
-    error_dict,
-    risk_badge,
-)
+from actions.admin.base import CSS, risk_badge
 from actions.admin.deletes import ServiceDeleteMixin
 from actions.choices import Risk
-from actions.forms import (
+from actions.forms.catalog import (
     ActionAdminForm,
     ActionStepForm,
     ActionStepFormSet,
-    ChooseActionForm,
-    RunActionForm,
     UseTemplateForm,
-    parameter_field_name,
     target_choices,
 )
+from actions.forms.runs import ChooseActionForm, RunActionForm, parameter_field_name
 from actions.models import Action, ActionStep
 from actions.models.run import RUN_PERMISSION
 from actions.selectors import action_list_with_stats, action_success_rate
@@ -38,6 +27,13 @@ from actions.services import action_create_from_template, action_delete, action_
 from actions.services.catalog import ACTION_FIELDS
 from actions.template_library import template_get, template_list
 from common.actor import Actor
+from common.admin.services import (
+    ServiceRowsInlineMixin,
+    ServiceRowsSaveMixin,
+    ServiceSaveMixin,
+    admin_actor,
+    error_dict,
+)
 from common.exceptions import ApplicationError
 from common.formatting import duration_precise
 from incidents.models import Incident
@@ -76,9 +72,13 @@ class ActionStepInline(ServiceRowsInlineMixin, admin.StackedInline):
 
 
 @admin.register(Action)
-class ActionAdmin(ServiceDeleteMixin, ServiceSaveMixin, admin.ModelAdmin):
+class ActionAdmin(ServiceDeleteMixin, ServiceRowsSaveMixin, ServiceSaveMixin, admin.ModelAdmin):
     form = ActionAdminForm
     inlines = (ActionStepInline,)
+    rows_formset = ActionStepFormSet
+    rows_name = rows_key = "steps"
+    rows_label = "Step"
+    rows_refused = "The action could not be saved."
     list_display = (
         "name",
         "category",
@@ -147,42 +147,17 @@ class ActionAdmin(ServiceDeleteMixin, ServiceSaveMixin, admin.ModelAdmin):
 
     # --- Writes: the action and its steps in one action_save ---------------------------------------
 
-    def save_model(self, request: HttpRequest, obj: Action, form: ActionAdminForm, change: bool) -> None:
-        """Nothing yet: save_related saves the action with its steps, as one action_save call."""
-
-    def save_related(self, request: HttpRequest, form: ActionAdminForm, formsets, change: bool) -> None:
-        [steps_formset] = [f for f in formsets if isinstance(f, ActionStepFormSet)]
-        rows = steps_formset.submitted_rows()
-        data = {f: form.cleaned_data[f] for f in ACTION_FIELDS if f in form.cleaned_data}
-        try:
-            saved = action_save(
-                by=admin_actor(request),
-                action=form.instance if change else None,
-                data=data,
-                steps=[step_form.step_spec() for _, step_form in rows],
-                services=form.cleaned_data.get("services"),
-            )
-        except ValidationError as exc:
-            raise _step_refusal(error_dict(exc), [index for index, _ in rows]) from exc
-        except ApplicationError as exc:
-            raise ServiceRefusedError({None: [exc.message]}) from exc
-        adopt(form.instance, saved)
-        for formset in formsets:
-            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    def save_with_rows(self, request: HttpRequest, form: ActionAdminForm, change: bool, row_forms) -> Action:
+        return action_save(
+            by=admin_actor(request),
+            action=form.instance if change else None,
+            data={f: form.cleaned_data[f] for f in ACTION_FIELDS if f in form.cleaned_data},
+            steps=[step_form.step_spec() for step_form in row_forms],
+            services=form.cleaned_data.get("services"),
+        )
 
     def delete_object(self, *, by: Actor, obj: Action) -> None:
         action_delete(by=by, action=obj)  # Refuses an action in use, with what uses it.
-
-    def construct_change_message(self, request, form, formsets, add=False):
-        message = super().construct_change_message(request, form, formsets, add)
-        steps_changed = any(
-            f.has_changed() or (formset.can_delete and formset._should_delete_form(f))
-            for formset in formsets
-            for f in formset.forms
-        )
-        if not add and steps_changed:
-            message.append({"changed": {"fields": ["steps"]}})
-        return message
 
     # --- Extra pages: templates gallery, run an action ---------------------------------------------
 
@@ -363,26 +338,3 @@ def _form_errors(form, errors: dict) -> None:
         else:
             label = f"{field.replace('_', ' ').capitalize()}: " if field else ""
             form.add_error(None, [label + m for m in field_errors])
-
-
-def _step_refusal(errors: dict[str | None, list[str]], form_indexes: list[int]) -> ServiceRefusedError:
-    """Sort action_save's errors: `steps.<n>.<field>` to the n-th submitted step's form, `steps` to
-    the inline as a whole, the rest to the action's form."""
-    main: dict[str | None, list[str]] = {}
-    by_form: dict[int, dict[str | None, list[str]]] = {}
-    whole: list[str] = []
-    for key, messages_ in errors.items():
-        parts = (key or "").split(".")
-        if parts[0] == "steps" and len(parts) >= 2 and parts[1].isdigit():
-            position = int(parts[1]) - 1
-            field = parts[2] if len(parts) > 2 else None
-            if 0 <= position < len(form_indexes):
-                by_form.setdefault(form_indexes[position], {}).setdefault(field, []).extend(messages_)
-                continue
-        if key == "steps":
-            whole.extend(messages_)
-            continue
-        main.setdefault(key, []).extend(messages_)
-    if not main and not by_form and not whole:
-        main[None] = ["The action could not be saved."]
-    return ServiceRefusedError(main, step_errors=by_form, formset_errors=whole)

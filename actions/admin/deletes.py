@@ -7,7 +7,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from actions.admin.base import admin_actor
+from common.admin.services import admin_actor
 from common.exceptions import ApplicationError
 
 

@@ -10,15 +10,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from actions import runners
-from actions.admin.base import (
-    CSS,
-    ServiceSaveMixin,
-    admin_actor,
-    adopt,
-    refusals,
-)
+from actions.admin.base import CSS
 from actions.choices import ProviderKind
-from actions.forms import SECRET_INPUTS, HostKeyPinForm, ProviderAdminForm, ProviderGroupAdminForm
+from actions.forms.providers import SECRET_INPUTS, HostKeyPinForm, ProviderAdminForm, ProviderGroupAdminForm
 from actions.models import Provider, ProviderGroup
 from actions.runners.base import RunnerError
 from actions.runners.hostkeys import host_key_fingerprint
@@ -30,6 +24,7 @@ from actions.services import (
     provider_host_key_pin,
     provider_save,
 )
+from common.admin.services import ServiceSaveMixin, admin_actor, adopt, refusals
 from common.exceptions import ApplicationError
 
 PROVIDER_FIELDS = ProviderAdminForm._meta.fields

@@ -1,34 +1,25 @@
 """Action runs: the list, the read-only run page with every step's output (refreshing itself while
 the run is under way), and the Approve / Reject / Cancel buttons that call the run services."""
 
-from dataclasses import dataclass
 from itertools import groupby
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django_fsm import can_proceed
 
-from actions.admin.base import (
-    CSS,
-    admin_actor,
-    error_dict,
-    run_status_badge,
-    step_status_badge,
-)
+from actions.admin.base import CSS, run_status_badge, step_status_badge
 from actions.choices import RunStatus, StepCondition
-from actions.forms import DecisionForm
+from actions.forms.runs import DecisionForm
 from actions.models import ActionRun, StepRun
 from actions.models.run import APPROVE_PERMISSION, RUN_PERMISSION
 from actions.selectors import action_run_detail_queryset, action_run_list
 from actions.services import action_run_approve, action_run_cancel, action_run_reject
 from actions.services.snapshot import LEGACY_ERROR, PlannedStep
-from common.exceptions import ApplicationError, ConflictError
+from common.admin.services import admin_actor
+from common.admin.transition import Transition, TransitionPageMixin
 from common.formatting import duration_precise
 
 # While a run is in one of these, its page refreshes itself every REFRESH_SECONDS.
@@ -36,35 +27,26 @@ LIVE_STATUSES = (RunStatus.PENDING, RunStatus.APPROVED, RunStatus.SCHEDULED, Run
 REFRESH_SECONDS = 2
 
 
-@dataclass(frozen=True)
-class Decision:
-    name: str
-    label: str
-    done: str  # "Run #12 <done>."
-    explanation: str
-    permission: str
-    danger: bool = False
-
-
 DECISIONS = {
     d.name: d
     for d in (
-        Decision(
+        Transition(
             "approve",
             "Approve",
             "approved: it starts in a moment",
             "Lets the run go ahead. Four eyes: the person who requested it cannot approve it.",
             APPROVE_PERMISSION,
         ),
-        Decision(
+        Transition(
             "reject",
             "Reject",
             "rejected",
             "Refuses the run: it never starts.",
             APPROVE_PERMISSION,
+            needs_input=True,  # Asks why; approve and cancel are one click (a POST form each).
             danger=True,
         ),
-        Decision(
+        Transition(
             "cancel",
             "Cancel run",
             "cancelled",
@@ -85,7 +67,7 @@ def requester(run: ActionRun) -> str:
 
 
 @admin.register(ActionRun)
-class ActionRunAdmin(admin.ModelAdmin):
+class ActionRunAdmin(TransitionPageMixin, admin.ModelAdmin):
     list_display = ("run", "action", "status_badge", "incident_link", "requested", "created_at", "took")
     list_display_links = ("run",)
     list_filter = ("status", "requested_via", "action")
@@ -94,6 +76,9 @@ class ActionRunAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     actions = None
+    transitions = DECISIONS
+    transition_path = "decide"
+    transition_back_label = "Back"
     change_form_template = "admin/actions/actionrun/change_form.html"
     readonly_fields = (
         "action_link",
@@ -234,99 +219,60 @@ class ActionRunAdmin(admin.ModelAdmin):
                 {
                     "name": name,
                     "label": decision.label,
-                    "url": reverse("admin:actions_actionrun_decide", args=[run.pk, name]),
-                    # Reject asks why; approve and cancel are one click (a POST form each).
-                    "needs_input": name == "reject",
+                    "url": self.transition_url(run, name),
+                    "needs_input": decision.needs_input,
                     "danger": decision.danger,
                 }
             )
         return buttons
 
-    # --- Approve, reject, cancel -------------------------------------------------------------------
+    # --- Approve, reject, cancel: the transition page ------------------------------------------------
 
-    def get_urls(self):
-        info = f"{self.opts.app_label}_{self.opts.model_name}"
-        own = [
-            path(
-                "<path:object_id>/decide/<str:name>/",
-                self.admin_site.admin_view(self.decide_view),
-                name=f"{info}_decide",
-            )
-        ]
-        return own + super().get_urls()
+    def transition_subject(self, run: ActionRun) -> str:
+        return f"Run #{run.pk}"
 
-    def decide_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
-        decision = DECISIONS.get(name)
-        if decision is None:
-            raise Http404("No such decision.")
-        run = self.get_object(request, unquote(object_id))
-        if run is None:
-            raise Http404("No such run.")
-        if not self.has_view_permission(request, run) or not request.user.has_perm(decision.permission):
-            raise PermissionDenied
-        change_url = reverse("admin:actions_actionrun_change", args=[run.pk])
+    def transition_closed_message(self, request: HttpRequest, run: ActionRun, transition: Transition) -> str:
+        return f"Run #{run.pk} is {run.get_status_display().lower()}: nothing to {transition.name}."
 
-        if request.method == "POST":
-            form = DecisionForm(request.POST, decision=name)
-            if form.is_valid():
-                response = self._apply(request, run, decision, form, change_url)
-                if response is not None:
-                    return response
+    def transition_form(self, run: ActionRun, transition: Transition, **kwargs) -> DecisionForm:
+        return DecisionForm(decision=transition.name, **kwargs)
+
+    def transition_call(
+        self, request: HttpRequest, run: ActionRun, transition: Transition, form: DecisionForm
+    ) -> ActionRun:
+        by = admin_actor(request)
+        if transition.name == "cancel":
+            return action_run_cancel(run=run, by=by)
+        return SERVICES[transition.name](run=run, by=by, comment=form.cleaned_data.get("comment", ""))
+
+    def transition_done(self, request: HttpRequest, run: ActionRun, transition: Transition, result) -> None:
+        if transition.name == "cancel" and result.status == RunStatus.RUNNING:
+            messages.warning(request, f"Cancelling run #{run.pk}: its command is being stopped.")
         else:
-            if not can_proceed(getattr(run, name)):
-                messages.warning(
-                    request, f"Run #{run.pk} is {run.get_status_display().lower()}: nothing to {name}."
-                )
-                return HttpResponseRedirect(change_url)
-            form = DecisionForm(initial={"seen_status": run.status}, decision=name)
+            messages.success(request, f"Run #{run.pk} of {run.action.name} was {transition.done}.")
 
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{decision.label}: run #{run.pk} of {run.action.name}",
-            "subtitle": None,
-            "opts": self.opts,
+    def transition_page(self, request: HttpRequest, run: ActionRun, transition: Transition) -> dict:
+        incident = ""
+        if run.incident_id:
+            url = reverse("admin:incidents_incident_change", args=[run.incident_id])
+            incident = format_html(' for <a href="{}">{}</a>', url, run.incident.reference)
+        return {
+            "title": f"{transition.label}: run #{run.pk} of {run.action.name}",
+            "crumb": f"Run #{run.pk}",
+            "summary": format_html(
+                "{} <strong>{}</strong> · run #{}, requested by {}{}.",
+                run_status_badge(run.status),
+                run.action.name,
+                run.pk,
+                requester(run),
+                incident,
+            ),
+            "details_template": "admin/actions/actionrun/_snapshot.html",
             "run": run,
-            "decision": decision,
-            "form": form,
-            "change_url": change_url,
-            "status_badge": run_status_badge(run.status),
-            "requested": requester(run),
             "planned": [planned_group(step) for step in planned_steps(run)],
             "snapshot_missing": LEGACY_ERROR if not run.snapshot else "",
             "approval_reasons": (run.snapshot or {}).get("approval", {}).get("reasons", []),
-            "media": self.media,
         }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/actions/actionrun/decide.html", context)
-
-    def _apply(
-        self, request: HttpRequest, run: ActionRun, decision: Decision, form: DecisionForm, change_url: str
-    ) -> HttpResponse | None:
-        """Call the service; None means the form now carries the service's errors."""
-        seen = form.cleaned_data.get("seen_status")
-        by = admin_actor(request)
-        try:
-            if seen and seen != run.status:
-                raise ConflictError(
-                    f"Run #{run.pk} changed while you were looking at it: it is now "
-                    f"{run.get_status_display().lower()}. Check it again."
-                )
-            if decision.name == "cancel":
-                result = action_run_cancel(run=run, by=by)
-            else:
-                result = SERVICES[decision.name](run=run, by=by, comment=form.cleaned_data.get("comment", ""))
-        except ValidationError as exc:
-            for field, field_errors in error_dict(exc).items():
-                form.add_error(field if field in form.fields else None, field_errors)
-            return None
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return HttpResponseRedirect(change_url)
-        if decision.name == "cancel" and result.status == RunStatus.RUNNING:
-            messages.warning(request, f"Cancelling run #{run.pk}: its command is being stopped.")
-        else:
-            messages.success(request, f"Run #{run.pk} of {run.action.name} was {decision.done}.")
-        return HttpResponseRedirect(change_url)
 
 
 def step_groups(run: ActionRun) -> list[dict]:

@@ -10,9 +10,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from actions.admin.base import run_status_badge
-from alerts.admin.base import CSS, admin_actor, alert_status_badge, key_value_table
+from alerts.admin.base import CSS, alert_status_badge, key_value_table
 from alerts.models import Alert, AlertPayload
 from alerts.services.processing import alert_incident_create, alerts_processing_retry
+from common.admin.services import admin_actor
 from common.exceptions import ApplicationError
 
 INCIDENT_ADD = "incidents.add_incident"

@@ -1,6 +1,6 @@
 """What the alerts admin pages share: matchers typed one per line in Alertmanager's syntax, label
 lists typed comma-separated, badges and key/value tables. The acting user, service refusals shown
-as form errors and adopting a service's row come from the actions admin, so both behave alike."""
+as form errors and adopting a service's row come from common.admin.services, as in every app."""
 
 import re
 from typing import Any
@@ -9,16 +9,7 @@ from django import forms
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from actions.admin.base import (
-    CSS,
-    ServiceRefusedError,
-    ServiceRowsInlineMixin,
-    ServiceSaveMixin,
-    admin_actor,
-    adopt,
-    error_dict,
-    refusals,
-)
+from actions.admin.base import CSS
 from alerts.choices import AlertStatus, MatcherOp
 from alerts.matching import matchers_problems
 
@@ -26,17 +17,10 @@ __all__ = [
     "CSS",
     "LabelListField",
     "MatchersField",
-    "ServiceRefusedError",
-    "ServiceRowsInlineMixin",
-    "ServiceSaveMixin",
-    "admin_actor",
-    "adopt",
     "alert_status_badge",
-    "error_dict",
     "key_value_table",
     "matchers_parse",
     "matchers_text",
-    "refusals",
 ]
 
 # --- Matchers as text ------------------------------------------------------------------------------

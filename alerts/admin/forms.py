@@ -8,11 +8,11 @@ from django.contrib.admin.widgets import AdminBigIntegerFieldWidget
 from django.forms.models import construct_instance
 from django.utils.html import escape
 
-from actions.forms import PrettyJSONField, ServiceErrorsMixin, ServiceRowsFormSet
 from alerts.admin.base import LabelListField, MatchersField
 from alerts.choices import SourceKind
 from alerts.models import AlertRule, AlertSource, AutomatedResponse, Silence
 from alerts.services.rules import RULE_FIELDS
+from common.forms import PrettyJSONField, ServiceErrorsMixin, ServiceRowsFormSet
 
 
 class AlertSourceAdminForm(ServiceErrorsMixin, forms.ModelForm):

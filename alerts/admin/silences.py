@@ -12,10 +12,11 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from alerts.admin.base import CSS, ServiceSaveMixin, admin_actor, adopt, matchers_text, refusals
+from alerts.admin.base import CSS, matchers_text
 from alerts.admin.forms import SilenceAdminForm
 from alerts.models import Silence
 from alerts.services import silence_expire, silence_save
+from common.admin.services import ServiceSaveMixin, admin_actor, adopt, refusals
 from common.exceptions import ApplicationError
 
 SILENCE_FIELDS = SilenceAdminForm._meta.fields

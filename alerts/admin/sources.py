@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from alerts.admin.base import CSS, ServiceSaveMixin, admin_actor, adopt, refusals
+from alerts.admin.base import CSS
 from alerts.admin.forms import AlertSourceAdminForm
 from alerts.choices import SourceKind
 from alerts.models import AlertSource
@@ -20,6 +20,7 @@ from alerts.services import (
     alert_source_rotate_token,
     alert_source_update,
 )
+from common.admin.services import ServiceSaveMixin, admin_actor, adopt, refusals
 from common.exceptions import ApplicationError
 
 SOURCE_FIELDS = AlertSourceAdminForm._meta.fields

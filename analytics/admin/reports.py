@@ -14,7 +14,6 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from actions.admin.base import ServiceSaveMixin, admin_actor, adopt, refusals
 from analytics.filters import UNCLASSIFIED
 from analytics.models import (
     Report,
@@ -26,6 +25,7 @@ from analytics.models import (
     RunStatus,
 )
 from analytics.services import reports as services
+from common.admin.services import ServiceSaveMixin, admin_actor, adopt, refusals
 from incidents.choices import RootCauseCategory, ServiceType
 from incidents.models import Priority, Service
 

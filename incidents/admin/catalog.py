@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from common.admin.services import admin_actor
 from common.exceptions import ApplicationError
 from incidents.admin.display import CSS, priority_badge
-from incidents.admin.transitions import admin_actor
 from incidents.models import Priority, Service
 from incidents.selectors import priority_list, service_list
 from incidents.services import priority_update, service_create, service_delete, service_update

@@ -1,21 +1,19 @@
 """The incident list and page: triage, edits, roles, status updates and transitions."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from common.exceptions import ApplicationError
+from common.admin.services import ServiceSaveMixin, admin_actor, adopt, refusals
 from incidents.admin import panels
 from incidents.admin.display import CSS, priority_badge, status_badge
 from incidents.admin.filters import DetectedWithinFilter
 from incidents.admin.inlines import StatusUpdateAddInline, StatusUpdateHistoryInline, TimelineInline
 from incidents.admin.paginator import CappedCountPaginator
-from incidents.admin.transitions import TransitionViewsMixin, admin_actor
+from incidents.admin.transitions import IncidentTransitionsMixin
 from incidents.choices import IncidentStatus, Role
 from incidents.forms import PRIORITY_RULES_HELP, ROLE_FIELDS, IncidentAdminForm, StatusUpdateAddFormSet
 from incidents.models import Incident
@@ -64,32 +62,8 @@ CLOCK_FIELDS = (
 ROLE_DISPLAY = ("technical_lead", "communications_lead", "scribe")
 
 
-class ServiceRefusedError(Exception):
-    """A service refused a save; carries its errors to the form shown again (see changeform_view)."""
-
-    def __init__(self, errors: dict[str | None, list[str]]):
-        super().__init__(errors)
-        self.errors = errors
-
-
-@contextmanager
-def refusals(context: str = "") -> Iterator[None]:
-    """Turn the domain errors of the services called inside into ServiceRefusedError."""
-    prefix = f"{context}: " if context else ""
-    try:
-        yield
-    except ValidationError as exc:
-        if hasattr(exc, "error_dict") and not context:
-            errors = {(None if f == NON_FIELD_ERRORS else f): m for f, m in exc.message_dict.items()}
-        else:
-            errors = {None: [prefix + m for m in exc.messages]}
-        raise ServiceRefusedError(errors) from exc
-    except ApplicationError as exc:
-        raise ServiceRefusedError({None: [prefix + exc.message]}) from exc
-
-
 @admin.register(Incident)
-class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
+class IncidentAdmin(IncidentTransitionsMixin, ServiceSaveMixin, admin.ModelAdmin):
     form = IncidentAdminForm
     list_display = (
         "reference",
@@ -258,29 +232,13 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
 
     # --- Writes: every one through incidents.services ------------------------------------------
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ServiceRefusedError as refused:
-            # The save ran in one transaction, now rolled back: nothing was written. Render the
-            # submitted form again, with the service's errors attached to it.
-            request._incident_service_errors = refused.errors
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def get_form(self, request: HttpRequest, obj: Incident | None = None, change: bool = False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        errors = getattr(request, "_incident_service_errors", None)
-        if errors:
-            form = type(form.__name__, (form,), {"service_errors": errors})
-        return form
-
     def save_model(self, request: HttpRequest, obj: Incident, form: IncidentAdminForm, change: bool) -> None:
         by = admin_actor(request)
         data = form.cleaned_data
         with refusals():
             if not change:
                 created = incident_create(by=by, **{f: data[f] for f in CREATE_FIELDS if f in data})
-                _adopt(obj, created)
+                adopt(obj, created)
                 return
             changes: dict[str, Any] = {
                 f: data[f] for f in form.changed_data if f in EDITABLE_FIELDS and f != "commander"
@@ -306,7 +264,7 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
         if not isinstance(formset, StatusUpdateAddFormSet):
             return  # The other inlines are read-only.
         for update_form in formset.filled_forms():
-            with refusals("Status update"):
+            with refusals(prefix="Status update"):
                 update = status_update_create(
                     incident=formset.instance,
                     by=admin_actor(request),
@@ -315,13 +273,3 @@ class IncidentAdmin(TransitionViewsMixin, admin.ModelAdmin):
                     phase=update_form.cleaned_data["phase"],
                 )
             formset.new_objects.append(update)
-
-
-def _adopt(obj: Incident, created: Incident) -> None:
-    """Make the admin's unsaved instance the incident the service created, so the admin's log
-    entry and redirect point at it. Field values are copied under the descriptors: the status
-    field is protected against assignment."""
-    for field in Incident._meta.concrete_fields:
-        obj.__dict__[field.attname] = created.__dict__[field.attname]
-    obj._state.adding = False
-    obj._state.db = created._state.db

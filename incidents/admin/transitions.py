@@ -1,20 +1,18 @@
-"""Transition buttons on the incident change page and the admin view each one posts to."""
+"""Transition buttons on the incident change page, and what the transition page (common.admin's
+TransitionPageMixin) needs to know about incidents."""
 
-from dataclasses import dataclass
+from functools import partial
 
-from django.contrib import messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django import forms
+from django.http import HttpRequest
 from django.utils.html import format_html
 
-from common.actor import Actor, Source
-from common.exceptions import ApplicationError, ConflictError
+from common.admin.services import admin_actor
+from common.admin.transition import Transition, TransitionPageMixin
+from common.exceptions import ApplicationError
 from incidents.admin.display import priority_badge, status_badge
 from incidents.choices import IncidentStatus
-from incidents.forms import TRANSITION_FORMS, TransitionForm
+from incidents.forms import TRANSITION_FORMS
 from incidents.guards import CloseRefusal, close_refusal
 from incidents.models import Incident
 from incidents.models.incident import TRANSITION_PERMISSION
@@ -22,26 +20,20 @@ from incidents.selectors import TRANSITION_NAMES, incident_available_transitions
 from incidents.services import TRANSITION_SERVICES
 from incidents.services.lifecycle import CloseRefusedError
 
-
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    label: str
-    done: str  # "INC-2025-0001 was <done>."
-    explanation: str
-    danger: bool = False
-
-
+# Every incident transition needs the one permission to move incidents through their lifecycle.
+_transition = partial(Transition, permission=TRANSITION_PERMISSION)
 TRANSITIONS = {
     t.name: t
     for t in (
-        Transition("acknowledge", "Acknowledge", "acknowledged", "Takes the incident on: work starts now."),
-        Transition("hold", "Put on hold", "put on hold", "Pauses the work; the reason goes to the timeline."),
-        Transition("resume", "Resume", "resumed", "Picks the work up again."),
-        Transition("resolve", "Resolve", "resolved", "Marks the impact as over."),
-        Transition("reopen", "Reopen", "reopened", "The incident is not over after all: work resumes."),
-        Transition("close", "Close", "closed", "Closes the resolved incident for good."),
-        Transition(
+        _transition("acknowledge", "Acknowledge", "acknowledged", "Takes the incident on: work starts now."),
+        _transition(
+            "hold", "Put on hold", "put on hold", "Pauses the work; the reason goes to the timeline."
+        ),
+        _transition("resume", "Resume", "resumed", "Picks the work up again."),
+        _transition("resolve", "Resolve", "resolved", "Marks the impact as over."),
+        _transition("reopen", "Reopen", "reopened", "The incident is not over after all: work resumes."),
+        _transition("close", "Close", "closed", "Closes the resolved incident for good."),
+        _transition(
             "dismiss",
             "Dismiss",
             "dismissed",
@@ -63,19 +55,11 @@ def refusal_html(refusal: CloseRefusal) -> str:
     )
 
 
-def admin_actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, source=Source.ADMIN)
-
-
-class TransitionViewsMixin:
+class IncidentTransitionsMixin(TransitionPageMixin):
     """For IncidentAdmin: one URL per transition, GET shows its form, POST applies it."""
 
-    def get_urls(self):
-        name = f"{self.opts.app_label}_{self.opts.model_name}_transition"
-        view = self.admin_site.admin_view(self.transition_view)
-        own = [path("<path:object_id>/transition/<str:name>/", view, name=name)]
-        # Before the defaults, whose "<path:object_id>/" would swallow these.
-        return own + super().get_urls()
+    transitions = TRANSITIONS
+    transition_stale_advice = "Reload and try again."
 
     def transition_buttons(self, request: HttpRequest, incident: Incident) -> list[dict]:
         """The transitions open to this user, and those the status allows but a guard refuses for
@@ -86,7 +70,7 @@ class TransitionViewsMixin:
             {
                 "name": name,
                 "label": TRANSITIONS[name].label,
-                "url": self._transition_url(incident, name),
+                "url": self.transition_url(incident, name),
                 "needs_input": TRANSITION_FORMS[name].needs_input(),
                 "danger": TRANSITIONS[name].danger,
                 "refusal": close_refusal(incident) if name in guarded and name == "close" else None,
@@ -95,89 +79,42 @@ class TransitionViewsMixin:
             if name in available or name in guarded
         ]
 
-    def _transition_url(self, incident: Incident, name: str) -> str:
-        return reverse(
-            f"{self.admin_site.name}:incidents_incident_transition",
-            args=[incident.pk, name],
-        )
+    def transition_subject(self, incident: Incident) -> str:
+        return incident.reference
 
-    def transition_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
-        transition = TRANSITIONS.get(name)
-        if transition is None:
-            raise Http404("No such transition.")
-        incident = self.get_object(request, unquote(object_id))
-        if incident is None:
-            raise Http404("No such incident.")
-        if not self.has_view_or_change_permission(request, incident):
-            raise PermissionDenied
-        if not request.user.has_perm(TRANSITION_PERMISSION):
-            raise PermissionDenied
-        change_url = reverse(f"{self.admin_site.name}:incidents_incident_change", args=[incident.pk])
-        form_class = TRANSITION_FORMS[name]
+    def transition_open(self, request: HttpRequest, incident: Incident, transition: Transition) -> bool:
+        return transition.name in incident_available_transitions(incident=incident, user=request.user)
 
-        if request.method == "POST":
-            form = form_class(request.POST, incident=incident)
-            if form.is_valid():
-                response = self._apply(request, incident, transition, form, change_url)
-                if response is not None:
-                    return response
-        else:
-            if name not in incident_available_transitions(incident=incident, user=request.user):
-                resolved = name == "close" and incident.status == IncidentStatus.RESOLVED
-                refusal = close_refusal(incident) if resolved else None
-                messages.warning(
-                    request,
-                    refusal_html(refusal)
-                    if refusal
-                    else f"{incident.reference} cannot be {transition.done} now: "
-                    f"it is {incident.get_status_display().lower()}.",
-                )
-                return HttpResponseRedirect(change_url)
-            form = form_class(initial={"seen_status": incident.status}, incident=incident)
+    def transition_closed_message(
+        self, request: HttpRequest, incident: Incident, transition: Transition
+    ) -> str:
+        resolved = transition.name == "close" and incident.status == IncidentStatus.RESOLVED
+        refusal = close_refusal(incident) if resolved else None
+        if refusal:
+            return refusal_html(refusal)
+        return super().transition_closed_message(request, incident, transition)
 
-        context = {
-            **self.admin_site.each_context(request),
+    def transition_form(self, incident: Incident, transition: Transition, **kwargs) -> forms.Form:
+        return TRANSITION_FORMS[transition.name](incident=incident, **kwargs)
+
+    def transition_call(self, request: HttpRequest, incident: Incident, transition: Transition, form) -> None:
+        service = TRANSITION_SERVICES[transition.name]
+        service(incident=incident, by=admin_actor(request), **form.service_kwargs())
+
+    def transition_error_message(self, exc: ApplicationError) -> str:
+        if isinstance(exc, CloseRefusedError):
+            return refusal_html(exc.refusal)
+        return exc.message
+
+    def transition_page(self, request: HttpRequest, incident: Incident, transition: Transition) -> dict:
+        return {
             "title": f"{transition.label}: {incident.reference}",
-            "subtitle": None,
-            "opts": self.opts,
-            "incident": incident,
-            "transition": transition,
-            "form": form,
-            "change_url": change_url,
-            "priority_badge": priority_badge(incident.priority),
-            "status_badge": status_badge(incident.status),
+            "crumb": incident.reference,
+            "summary": format_html(
+                "{} {} <strong>{}</strong> {}",
+                priority_badge(incident.priority),
+                status_badge(incident.status),
+                incident.reference,
+                incident.title,
+            ),
         }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/incidents/incident/transition.html", context)
-
-    def _apply(
-        self,
-        request: HttpRequest,
-        incident: Incident,
-        transition: Transition,
-        form: TransitionForm,
-        change_url: str,
-    ) -> HttpResponse | None:
-        """Call the service; None means the form now carries the service's errors."""
-        seen = form.cleaned_data.get("seen_status")
-        try:
-            if seen and seen != incident.status:
-                raise ConflictError(
-                    f"{incident.reference} changed while you were looking at it: it is now "
-                    f"{incident.get_status_display().lower()}. Reload and try again."
-                )
-            service = TRANSITION_SERVICES[transition.name]
-            service(incident=incident, by=admin_actor(request), **form.service_kwargs())
-        except ValidationError as exc:
-            errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
-            for field, field_errors in errors.items():
-                form.add_error(field if field in form.fields else None, field_errors)
-            return None
-        except CloseRefusedError as exc:
-            messages.error(request, refusal_html(exc.refusal))
-            return HttpResponseRedirect(change_url)
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return HttpResponseRedirect(change_url)
-        messages.success(request, f"{incident.reference} was {transition.done}.")
-        return HttpResponseRedirect(change_url)

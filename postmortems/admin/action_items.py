@@ -2,66 +2,27 @@
 Won't do / Reopen buttons (and bulk Start / Mark done) that call the action item services."""
 
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import path, reverse
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django_fsm import can_proceed, has_transition_perm
 
-from common.exceptions import ApplicationError, ConflictError
-from postmortems.admin.base import (
-    CSS,
-    ReasonForm,
-    ServiceSaveMixin,
-    Transition,
-    admin_actor,
-    adopt,
-    error_dict,
-    form_errors_from,
-    item_status_badge,
-    refusals,
-    render_page,
-)
+from common.admin.services import ServiceSaveMixin, admin_actor, adopt, refusals
+from common.exceptions import ApplicationError
+from postmortems.admin.base import CSS, item_status_badge
 from postmortems.admin.forms import ActionItemForm
+from postmortems.admin.transitions import (
+    ITEM_SERVICES,
+    ITEM_TRANSITIONS,
+    ActionItemTransitionsMixin,
+    transition_buttons,
+)
 from postmortems.choices import OPEN_ITEM_STATUSES
 from postmortems.models import ActionItem
-from postmortems.models.action_item import CHANGE_PERMISSION
 from postmortems.selectors import action_items_list
-from postmortems.services import (
-    action_item_complete,
-    action_item_create,
-    action_item_drop,
-    action_item_reopen,
-    action_item_start,
-    action_item_update,
-)
+from postmortems.services import action_item_create, action_item_update
 from postmortems.services.action_items import ITEM_FIELDS
-
-TRANSITIONS = {
-    t.name: t
-    for t in (
-        Transition("start", "Start", "started", "Work on it has begun."),
-        Transition("complete", "Done", "marked done", "The follow-up is in place."),
-        Transition(
-            "drop",
-            "Won't do",
-            "dropped (won't do)",
-            "The item will not be done. Say why: the reason stays on the item and goes on the incident's "
-            "timeline.",
-            needs_input=True,
-            danger=True,
-        ),
-        Transition("reopen", "Reopen", "reopened", "The item is open again."),
-    )
-}
-SERVICES = {
-    "start": action_item_start,
-    "complete": action_item_complete,
-    "drop": action_item_drop,
-    "reopen": action_item_reopen,
-}
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -85,7 +46,7 @@ def is_overdue(item: ActionItem) -> bool:
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(ServiceSaveMixin, admin.ModelAdmin):
+class ActionItemAdmin(ActionItemTransitionsMixin, ServiceSaveMixin, admin.ModelAdmin):
     form = ActionItemForm
     list_display = ("summary", "incident_link", "owner", "due", "status_badge", "kind")
     list_display_links = ("summary",)
@@ -187,14 +148,14 @@ class ActionItemAdmin(ServiceSaveMixin, admin.ModelAdmin):
         by, done, refused = admin_actor(request), 0, []
         for item in queryset:
             try:
-                SERVICES[name](item=item, by=by)
+                ITEM_SERVICES[name](item=item, by=by)
                 done += 1
             except (ApplicationError, ValidationError) as exc:
                 message = exc.message if isinstance(exc, ApplicationError) else "; ".join(exc.messages)
                 refused.append(f"{item}: {message}")
         if done:
             messages.success(
-                request, f"{done} action item{'s' if done != 1 else ''} {TRANSITIONS[name].done}."
+                request, f"{done} action item{'s' if done != 1 else ''} {ITEM_TRANSITIONS[name].done}."
             )
         for message in refused:
             messages.warning(request, message)
@@ -213,89 +174,5 @@ class ActionItemAdmin(ServiceSaveMixin, admin.ModelAdmin):
         if obj is not None and change:
             context["item_status_badge"] = item_status_badge(obj.status)
             context["item_overdue"] = is_overdue(obj)
-            context["item_transitions"] = [
-                {
-                    "name": name,
-                    "label": transition.label,
-                    "url": reverse("admin:postmortems_actionitem_transition", args=[obj.pk, name]),
-                    "needs_input": transition.needs_input,
-                    "danger": transition.danger,
-                }
-                for name, transition in TRANSITIONS.items()
-                if can_proceed(getattr(obj, name)) and has_transition_perm(getattr(obj, name), request.user)
-            ]
+            context["item_transitions"] = transition_buttons(self, request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-    def get_urls(self):
-        info = f"{self.opts.app_label}_{self.opts.model_name}"
-        own = [
-            path(
-                "<path:object_id>/transition/<str:name>/",
-                self.admin_site.admin_view(self.transition_view),
-                name=f"{info}_transition",
-            )
-        ]
-        return own + super().get_urls()
-
-    def transition_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
-        transition = TRANSITIONS.get(name)
-        if transition is None:
-            raise Http404("No such transition.")
-        item = self.get_object(request, unquote(object_id))
-        if item is None:
-            raise Http404("No such action item.")
-        if not self.has_view_permission(request, item) or not request.user.has_perm(CHANGE_PERMISSION):
-            raise PermissionDenied
-        change_url = reverse("admin:postmortems_actionitem_change", args=[item.pk])
-        form_kwargs = {"reason_required": name == "drop", "reason_help": "Why it will not be done."}
-        if request.method == "POST":
-            form = ReasonForm(request.POST, **form_kwargs)
-            if form.is_valid():
-                seen = form.cleaned_data.get("seen_status")
-                kwargs = {"reason": form.cleaned_data["reason"]} if name == "drop" else {}
-                try:
-                    if seen and seen != item.status:
-                        raise ConflictError(
-                            f"The action item changed while you were looking at it: it is now "
-                            f"{item.get_status_display().lower()}. Check it again."
-                        )
-                    SERVICES[name](item=item, by=admin_actor(request), **kwargs)
-                except ValidationError as exc:
-                    if not transition.needs_input:
-                        for field_messages in error_dict(exc).values():
-                            for message in field_messages:
-                                messages.error(request, message)
-                        return HttpResponseRedirect(change_url)
-                    form_errors_from(form, exc)
-                except ApplicationError as exc:
-                    messages.error(request, exc.message)
-                    return HttpResponseRedirect(change_url)
-                else:
-                    messages.success(request, f"Action item {transition.done}.")
-                    return HttpResponseRedirect(change_url)
-        else:
-            if not can_proceed(getattr(item, name)):
-                messages.warning(
-                    request,
-                    f"The action item is {item.get_status_display().lower()}: "
-                    f"it cannot be {transition.done}.",
-                )
-                return HttpResponseRedirect(change_url)
-            form = ReasonForm(initial={"seen_status": item.status}, **form_kwargs)
-        if name != "drop":
-            del form.fields["reason"]
-        return render_page(
-            request,
-            self,
-            {
-                "title": f"{transition.label}: {item}",
-                "item": item,
-                "status_badge": item_status_badge(item.status),
-                "explanation": transition.explanation,
-                "form": form,
-                "submit_label": transition.label,
-                "danger": transition.danger,
-                "back_url": change_url,
-                "crumb": transition.label,
-            },
-        )

@@ -1,8 +1,6 @@
-"""What the post-mortem admin pages share: the acting user and service refusals shown as form errors
-(from the actions admin, so every app behaves alike), badges, and the page a button leads to when it
-needs input (a reason, a time, a confirmation)."""
-
-from dataclasses import dataclass
+"""What the post-mortem admin pages share: badges, the forms of their transition pages, and the page
+scheduling the review or creating a post-mortem leads to. The acting user, service refusals and the
+transition page itself come from common.admin, as in every app."""
 
 from django import forms
 from django.http import HttpRequest, HttpResponse
@@ -10,46 +8,10 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from actions.admin.base import (
-    ServiceRefusedError,
-    ServiceSaveMixin,
-    admin_actor,
-    adopt,
-    error_dict,
-    refusals,
-    service_refusal,
-)
-from incidents.admin.display import priority_badge
 from postmortems.choices import ActionItemStatus, PostmortemStatus
 
 # Badges come from the incidents stylesheet; templates/admin/postmortems/_style.html adds colours.
 CSS = ("incidents/admin.css", "actions/admin.css")
-
-__all__ = [
-    "CSS",
-    "ServiceRefusedError",
-    "ServiceSaveMixin",
-    "admin_actor",
-    "adopt",
-    "error_dict",
-    "form_errors_from",
-    "item_status_badge",
-    "postmortem_status_badge",
-    "priority_badge",
-    "refusals",
-    "render_page",
-    "service_refusal",
-]
-
-
-@dataclass(frozen=True)
-class Transition:
-    name: str
-    label: str
-    done: str  # "<the thing> was <done>."
-    explanation: str
-    needs_input: bool = False
-    danger: bool = False
 
 
 class SeenStatusForm(forms.Form):
@@ -77,14 +39,9 @@ def item_status_badge(status: str) -> SafeString:
     return format_html('<span class="mitigate-badge status pm-item pm-item-{}">{}</span>', status, label)
 
 
-def form_errors_from(form: forms.Form, exc) -> None:
-    """Attach a service's ValidationError to a form: its fields where they match, else on top."""
-    for field, messages in error_dict(exc).items():
-        form.add_error(field if field in form.fields else None, messages)
-
-
 def render_page(request: HttpRequest, admin, context: dict) -> HttpResponse:
-    """The small form page a button leads to (templates/admin/postmortems/page.html)."""
+    """The small form page that scheduling the review or creating a post-mortem leads to
+    (templates/admin/postmortems/page.html)."""
     context = {
         **admin.admin_site.each_context(request),
         "opts": admin.opts,

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 
-from actions.forms import ServiceErrorsMixin
+from common.forms import ServiceErrorsMixin
 from incidents.models import Incident
 from postmortems.models import ActionItem, Postmortem
 from postmortems.services.postmortems import MAX_WHYS, SECTION_FIELDS

@@ -13,9 +13,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from common.admin.services import admin_actor
 from common.exceptions import ApplicationError, ConflictError
 from incidents.models import Incident
-from postmortems.admin.base import SeenStatusForm, admin_actor, postmortem_status_badge, render_page
+from postmortems.admin.base import SeenStatusForm, postmortem_status_badge, render_page
 from postmortems.models import Postmortem
 from postmortems.related import incidents_related
 from postmortems.services import postmortem_create

@@ -2,8 +2,6 @@
 lifecycle buttons (submit, return to draft, publish), the review meeting, the editable timeline,
 the Markdown preview and download, and the action items inline."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from django.contrib import admin, messages
@@ -12,97 +10,36 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django_fsm import can_proceed, has_transition_perm
+from django.utils.html import format_html
 
-from common.exceptions import ApplicationError, ConflictError
-from common.formatting import duration_hours_minutes
-from postmortems.admin.base import (
-    CSS,
-    ReasonForm,
-    ServiceRefusedError,
-    ServiceSaveMixin,
-    Transition,
-    admin_actor,
-    adopt,
-    error_dict,
-    form_errors_from,
-    item_status_badge,
-    postmortem_status_badge,
-    priority_badge,
-    refusals,
-    render_page,
-)
+from common.admin.services import ServiceSaveMixin, admin_actor, adopt, form_errors_from, refusals
+from common.exceptions import ApplicationError
+from incidents.admin.display import priority_badge
+from postmortems.admin.base import CSS, item_status_badge, postmortem_status_badge, render_page
+from postmortems.admin.display import PostmortemDisplayMixin
 from postmortems.admin.forms import ActionItemForm, PostmortemAddForm, PostmortemAdminForm, ReviewForm
 from postmortems.admin.incident import create_for_incident_view
 from postmortems.admin.timeline import TimelineViewsMixin
-from postmortems.choices import PostmortemStatus, PublicationEmail
+from postmortems.admin.transitions import PostmortemTransitionsMixin, transition_buttons
+from postmortems.choices import PostmortemStatus
 from postmortems.markdown import postmortem_markdown
 from postmortems.models import ActionItem, Postmortem
-from postmortems.models.postmortem import CHANGE_PERMISSION, PUBLISH_PERMISSION
 from postmortems.selectors import (
-    detection_facts,
-    incident_duration,
     postmortem_detail_queryset,
     postmortem_list,
-    postmortem_stakeholders,
 )
 from postmortems.services import (
     action_item_create,
     action_item_update,
     postmortem_create,
-    postmortem_publish,
-    postmortem_return_to_draft,
     postmortem_review_schedule,
-    postmortem_submit,
     postmortem_update,
     review_suggestion,
 )
 from postmortems.services.action_items import ITEM_FIELDS
 from postmortems.services.postmortems import SECTION_FIELDS
 
-TRANSITIONS = {
-    t.name: t
-    for t in (
-        Transition(
-            "submit",
-            "Submit for review",
-            "submitted for review",
-            "The authors think it is ready for the review meeting.",
-        ),
-        Transition(
-            "return_to_draft",
-            "Return to draft",
-            "returned to draft",
-            "The review asked for more work: the post-mortem goes back to its authors. Say what is missing; "
-            "it goes on the incident's timeline.",
-            needs_input=True,
-        ),
-        Transition(
-            "publish",
-            "Publish",
-            "published",
-            "Publishing is final: the post-mortem no longer changes, and its Markdown goes by email to the "
-            "people below.",
-            needs_input=True,
-        ),
-    )
-}
-SERVICES = {
-    "submit": postmortem_submit,
-    "return_to_draft": postmortem_return_to_draft,
-    "publish": postmortem_publish,
-}
-PERMISSIONS = {
-    "submit": CHANGE_PERMISSION,
-    "return_to_draft": CHANGE_PERMISSION,
-    "publish": PUBLISH_PERMISSION,
-}
 READ_ONLY_SUBSTITUTES = {"five_whys": "whys_display", "supporting_links": "links_display"}
-
-
-def _names(users) -> str:
-    return ", ".join(u.get_full_name() or u.get_username() for u in users) or "-"
 
 
 class PostmortemActionItemInline(admin.TabularInline):
@@ -155,7 +92,9 @@ class PostmortemActionItemInline(admin.TabularInline):
 
 
 @admin.register(Postmortem)
-class PostmortemAdmin(TimelineViewsMixin, ServiceSaveMixin, admin.ModelAdmin):
+class PostmortemAdmin(
+    PostmortemDisplayMixin, TimelineViewsMixin, PostmortemTransitionsMixin, ServiceSaveMixin, admin.ModelAdmin
+):
     form = PostmortemAdminForm
     inlines = (PostmortemActionItemInline,)
     list_display = (
@@ -285,94 +224,6 @@ class PostmortemAdmin(TimelineViewsMixin, ServiceSaveMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Postmortem | None = None):
         return () if obj is None else self.readonly_fields
 
-    @admin.display(description="Post-mortem", ordering="incident__reference")
-    def postmortem(self, obj: Postmortem) -> str:
-        return format_html("<strong>{}</strong> {}", obj.incident.reference, obj.incident.title)
-
-    @admin.display(description="Incident")
-    def incident_link(self, obj: Postmortem) -> str:
-        url = reverse("admin:incidents_incident_change", args=[obj.incident_id])
-        return format_html('<a href="{}">{}</a> {}', url, obj.incident.reference, obj.incident.title)
-
-    @admin.display(description="Invitation email")
-    def review_invitation_state(self, obj: Postmortem) -> str:
-        if obj.review_at is None:
-            return "-"
-        if not obj.review_invitation_pending:
-            return "Sent"
-        state = "Pending (sent by the next worker or the sweeper)"
-        if obj.review_invitation_error:
-            state = f"{state}; last attempt failed: {obj.review_invitation_error}"
-        return state
-
-    @admin.display(description="Publication email")
-    def publication_email_state(self, obj: Postmortem) -> str:
-        if obj.publication_email == PublicationEmail.SENT:
-            return f"Sent to {len(obj.published_to)} address(es): {', '.join(obj.published_to)}"
-        if obj.publication_email == PublicationEmail.PENDING and obj.publication_error:
-            return f"Pending; last attempt failed: {obj.publication_error}"
-        return obj.get_publication_email_display() if obj.publication_email else "-"
-
-    @admin.display(description="Severity", ordering="severity")
-    def severity_badge(self, obj: Postmortem) -> str:
-        return priority_badge(obj.severity) if obj.severity else "-"
-
-    @admin.display(description="Status", ordering="status")
-    def status_badge(self, obj: Postmortem) -> str:
-        return postmortem_status_badge(obj.status)
-
-    @admin.display(description="Authors")
-    def author_names(self, obj: Postmortem) -> str:
-        return _names(obj.authors.all())
-
-    @admin.display(description="Attendees")
-    def attendee_names(self, obj: Postmortem) -> str:
-        return _names(obj.review_attendees.all())
-
-    @admin.display(description="Duration")
-    def impact_duration(self, obj: Postmortem) -> str:
-        incident = obj.incident
-        return f"{duration_hours_minutes(incident_duration(incident)) or 'unresolved'} (onset to resolution)"
-
-    @admin.display(description="Time to detect")
-    def time_to_detect(self, obj: Postmortem) -> str:
-        return f"{duration_hours_minutes(detection_facts(obj.incident).time_to_detect)} after onset"
-
-    @admin.display(description="First alert")
-    def first_alert(self, obj: Postmortem) -> str:
-        alert = detection_facts(obj.incident).first_alert
-        if alert is None:
-            return "None: opened by a person"
-        url = reverse("admin:alerts_alert_change", args=[alert.pk])
-        return format_html(
-            '<a href="{}">{}</a> from {}', url, alert.name or alert.fingerprint, alert.source.name
-        )
-
-    @admin.display(description="Five whys")
-    def whys_display(self, obj: Postmortem) -> str:
-        if not obj.five_whys:
-            return "-"
-        rows = format_html_join(
-            "",
-            "<li><strong>{}</strong><br>{}</li>",
-            ((w.get("question", ""), w.get("answer", "")) for w in obj.five_whys),
-        )
-        return format_html('<ol class="pm-whys">{}</ol>', rows)
-
-    @admin.display(description="Supporting links")
-    def links_display(self, obj: Postmortem) -> str:
-        if not obj.supporting_links:
-            return "-"
-        rows = format_html_join(
-            "",
-            '<li><a href="{}" rel="noopener noreferrer">{}</a></li>',
-            (
-                (link.get("url", ""), link.get("title") or link.get("url", ""))
-                for link in obj.supporting_links
-            ),
-        )
-        return format_html("<ul>{}</ul>", rows)
-
     # --- The page: buttons, timeline, preview -------------------------------------------------------
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -381,7 +232,7 @@ class PostmortemAdmin(TimelineViewsMixin, ServiceSaveMixin, admin.ModelAdmin):
             context.update(
                 pm_status_badge=postmortem_status_badge(obj.status),
                 pm_severity_badge=priority_badge(obj.severity) if obj.severity else "",
-                pm_transitions=self.transition_buttons(request, obj),
+                pm_transitions=transition_buttons(self, request, obj),
                 pm_markdown=postmortem_markdown(obj),
                 pm_markdown_url=reverse("admin:postmortems_postmortem_markdown", args=[obj.pk]),
                 pm_review_url=reverse("admin:postmortems_postmortem_review", args=[obj.pk])
@@ -392,22 +243,6 @@ class PostmortemAdmin(TimelineViewsMixin, ServiceSaveMixin, admin.ModelAdmin):
             )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def transition_buttons(self, request: HttpRequest, postmortem: Postmortem) -> list[dict]:
-        buttons = []
-        for name, transition in TRANSITIONS.items():
-            method = getattr(postmortem, name)
-            if not can_proceed(method) or not has_transition_perm(method, request.user):
-                continue
-            buttons.append(
-                {
-                    "name": name,
-                    "label": transition.label,
-                    "url": reverse("admin:postmortems_postmortem_transition", args=[postmortem.pk, name]),
-                    "needs_input": transition.needs_input,
-                }
-            )
-        return buttons
-
     def get_urls(self):
         info = f"{self.opts.app_label}_{self.opts.model_name}"
 
@@ -416,11 +251,6 @@ class PostmortemAdmin(TimelineViewsMixin, ServiceSaveMixin, admin.ModelAdmin):
 
         own = [
             path("create-for/<int:incident_id>/", view(self.create_for_view), name=f"{info}_create_for"),
-            path(
-                "<path:object_id>/transition/<str:name>/",
-                view(self.transition_view),
-                name=f"{info}_transition",
-            ),
             path("<path:object_id>/review/", view(self.review_view), name=f"{info}_review"),
             path("<path:object_id>/markdown/", view(self.markdown_view), name=f"{info}_markdown"),
             *self.timeline_urls(),
@@ -448,67 +278,6 @@ class PostmortemAdmin(TimelineViewsMixin, ServiceSaveMixin, admin.ModelAdmin):
         filename = f"{postmortem.incident.reference}-postmortem.md"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
-
-    def transition_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
-        transition = TRANSITIONS.get(name)
-        if transition is None:
-            raise Http404("No such transition.")
-        postmortem = self._get_or_404(request, object_id)
-        if not request.user.has_perm(PERMISSIONS[name]):
-            raise PermissionDenied
-        change_url = self._change_url(postmortem)
-        reference = postmortem.incident.reference
-        form_kwargs = {"reason_help": "What the review asked for."} if name == "return_to_draft" else {}
-        if request.method == "POST":
-            form = ReasonForm(request.POST, **form_kwargs)
-            if form.is_valid():
-                seen = form.cleaned_data.get("seen_status")
-                kwargs = {"reason": form.cleaned_data["reason"]} if name == "return_to_draft" else {}
-                try:
-                    if seen and seen != postmortem.status:
-                        raise ConflictError(
-                            f"The post-mortem of {reference} changed while you were looking at it: it is now "
-                            f"{postmortem.get_status_display().lower()}. Check it again."
-                        )
-                    SERVICES[name](postmortem=postmortem, by=admin_actor(request), **kwargs)
-                except ValidationError as exc:
-                    # Submitting and publishing need sections written: say which, on the page to fix them.
-                    for field, field_messages in error_dict(exc).items():
-                        label = f"{field.replace('_', ' ').capitalize()}: " if field else ""
-                        for message in field_messages:
-                            messages.error(request, f"{transition.label} refused. {label}{message}")
-                    return HttpResponseRedirect(change_url)
-                except ApplicationError as exc:
-                    messages.error(request, exc.message)
-                    return HttpResponseRedirect(change_url)
-                messages.success(request, f"The post-mortem of {reference} was {transition.done}.")
-                return HttpResponseRedirect(change_url)
-        else:
-            if not can_proceed(getattr(postmortem, name)):
-                messages.warning(
-                    request,
-                    f"The post-mortem of {reference} cannot be {transition.done} now: "
-                    f"it is {postmortem.get_status_display().lower()}.",
-                )
-                return HttpResponseRedirect(change_url)
-            form = ReasonForm(initial={"seen_status": postmortem.status}, **form_kwargs)
-        if name != "return_to_draft":
-            del form.fields["reason"]
-        return render_page(
-            request,
-            self,
-            {
-                "title": f"{transition.label}: post-mortem of {reference}",
-                "postmortem": postmortem,
-                "status_badge": postmortem_status_badge(postmortem.status),
-                "explanation": transition.explanation,
-                "recipients": postmortem_stakeholders(postmortem) if name == "publish" else None,
-                "form": form,
-                "submit_label": transition.label,
-                "back_url": change_url,
-                "crumb": transition.label,
-            },
-        )
 
     def review_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         postmortem = self._get_or_404(request, object_id)
@@ -590,7 +359,7 @@ class PostmortemAdmin(TimelineViewsMixin, ServiceSaveMixin, admin.ModelAdmin):
             if not item_form.has_changed() or not item_form.cleaned_data:
                 continue
             item = item_form.instance
-            with _item_refusals(number):
+            with refusals(prefix=f"Action item {number}", name_fields=True):
                 if item.pk is None:
                     data: dict[str, Any] = {
                         f: item_form.cleaned_data.get(f) for f in ITEM_FIELDS if f in item_form.fields
@@ -605,20 +374,3 @@ class PostmortemAdmin(TimelineViewsMixin, ServiceSaveMixin, admin.ModelAdmin):
                         formset.changed_objects.append(
                             (action_item_update(item=item, by=by, data=data), changed)
                         )
-
-
-@contextmanager
-def _item_refusals(number: int) -> Iterator[None]:
-    """refusals() for one inline row: the errors go on top of the page, naming the row."""
-    label = f"Action item {number}"
-    try:
-        yield
-    except ValidationError as exc:
-        problems = [
-            f"{label}: {field.replace('_', ' ') + ': ' if field else ''}{message}"
-            for field, field_messages in error_dict(exc).items()
-            for message in field_messages
-        ]
-        raise ServiceRefusedError({None: problems}) from exc
-    except ApplicationError as exc:
-        raise ServiceRefusedError({None: [f"{label}: {exc.message}"]}) from exc

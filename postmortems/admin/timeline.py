@@ -8,8 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 
+from common.admin.services import admin_actor, error_dict
 from common.exceptions import ApplicationError
-from postmortems.admin.base import admin_actor, error_dict
 from postmortems.admin.forms import TimelineAddForm
 from postmortems.choices import EntrySource
 from postmortems.models import Postmortem, TimelineEntry

@@ -3,7 +3,7 @@ import itertools
 import pytest
 from django.contrib.auth.models import User
 
-from actions.choices import ProviderKind
+from actions.choices import AuthMethod, ProviderKind
 from actions.models import Action, Provider
 from actions.runners import SSHRunner, runner_for
 from tests.actions.api_support import client_for
@@ -14,7 +14,9 @@ from tests.actions.factories import (
     ProviderFactory,
     ProviderGroupFactory,
     StepRunFactory,
+    new_keypair,
 )
+from tests.actions.run_support import request_run
 from tests.actions.runner_support import RecordingSink
 from tests.actions.sshd import SSHKeys, keygen, require_openssh, start_sshd
 
@@ -183,3 +185,39 @@ def catalog_admin(user_factory) -> User:
 def api(catalog_admin):
     """An API client logged in as the catalog admin."""
     return client_for(catalog_admin)
+
+
+@pytest.fixture
+def secret_provider(db) -> Provider:
+    """An SSH host with every secret stored (written directly: the secrets are what matters)."""
+    private_key, _ = new_keypair()
+    return Provider.objects.create(
+        name="db-1",
+        kind=ProviderKind.SSH,
+        address="10.0.0.5",
+        username="ops",
+        auth_method=AuthMethod.PASSWORD,
+        private_key=private_key,
+        passphrase="pass-phrase-SECRET-2",
+        password="pass-word-SECRET-3",
+    )
+
+
+@pytest.fixture
+def health_check(runnable_action):
+    action = runnable_action(
+        name="Health check",
+        parameters=[
+            {"name": "endpoint", "description": "Port or URL", "default": "22", "pattern": "^[0-9]+$"},
+            {"name": "service", "description": "A unit", "required": True},
+        ],
+    )
+    step = action.steps.get()
+    step.command = "echo {{ params.endpoint }} {{ params.service }}"
+    step.save()
+    return action
+
+
+@pytest.fixture
+def awaiting(health_check, responder):
+    return request_run(health_check, responder, require_approval=True)

@@ -7,6 +7,8 @@ with password authentication (no key to generate, nothing reachable)."""
 from datetime import timedelta
 
 import factory
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.utils import timezone
 
 from actions.choices import AuthMethod, ProviderKind, RunStatus, StepStatus, TargetKind
@@ -114,3 +116,13 @@ class StepRunFactory(factory.django.DjangoModelFactory):
     stdout = "ok\n"
     started_at = factory.LazyFunction(lambda: timezone.now() - timedelta(seconds=2))
     finished_at = factory.LazyFunction(timezone.now)
+
+
+def new_keypair() -> tuple[str, str]:
+    """(OpenSSH private key, "ssh-ed25519 <base64>" public key)."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+    ).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    return private, public.decode()

@@ -94,7 +94,8 @@ def test_a_safe_shape_is_saved_through_the_api(catalog_admin, local_provider, co
 
 @pytest.mark.parametrize(("command", "why"), UNSAFE_SHAPES.values(), ids=UNSAFE_SHAPES.keys())
 def test_an_unsafe_shape_is_refused_in_the_admin_form(client, admin_user, local_provider, command, why):
-    from tests.actions.test_admin import form_data, step_prefix
+    from tests.actions.test_admin_actions import step_prefix
+    from tests.admin_support import form_data
 
     client.force_login(admin_user)
     page = client.get(reverse("admin:actions_action_add"))

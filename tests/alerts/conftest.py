@@ -20,6 +20,7 @@ from tests.actions.conftest import (  # noqa: F401
     sshd_factory,
     sshd_keys,
 )
+from tests.actions.factories import ActionFactory
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -77,4 +78,12 @@ def host_action(runnable_action):  # noqa: F811 (the fixture imported above, req
     return runnable_action(
         name="Health check",
         parameters=[{"name": "host", "required": True, "pattern": r"[A-Za-z0-9.-]+(:[0-9]+)?"}],
+    )
+
+
+@pytest.fixture
+def action(db):
+    return ActionFactory(
+        name="Restart service",
+        parameters=[{"name": "host", "pattern": r"^[A-Za-z0-9.:-]+$"}, {"name": "unit"}],
     )

@@ -1,4 +1,4 @@
-"""The outbox's admin (common/admin_outbox.py): read-only rows, and an action that publishes the
+"""The outbox's admin (common/admin/outbox.py): read-only rows, and an action that publishes the
 selected messages now."""
 
 from unittest import mock
@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.admin import AdminSite
 from django.test import RequestFactory
 
-from common.admin_outbox import OutboxMessageAdmin
+from common.admin.outbox import OutboxMessageAdmin
 from common.models import OutboxMessage
 from common.outbox import registered_task
 from tests.common.test_tasks import DEAD_BROKER, TASK

@@ -192,3 +192,25 @@ def make_postmortem(resolved_incident, actor):
         return postmortem
 
     return make
+
+
+@pytest.fixture
+def approver(db):
+    return UserFactory(username="approver", groups=["Approver"])
+
+
+@pytest.fixture
+def resolved(open_incident, actor):
+    """Make a P2 incident resolved through the services."""
+
+    def make(**kwargs):
+        incident = open_incident(**kwargs)
+        incident = incident_acknowledge(incident=incident, by=actor)
+        return incident_resolve(incident=incident, by=actor, summary="Rolled back the deploy.")
+
+    return make
+
+
+@pytest.fixture
+def postmortem(resolved, actor) -> Postmortem:
+    return postmortem_create(incident=resolved(), by=actor)

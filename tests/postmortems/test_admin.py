@@ -4,105 +4,27 @@ permission, the editable timeline, Markdown download, creating one from an incid
 page's panels, action items (filters, transitions, bulk), and read-only viewers."""
 
 from datetime import timedelta
+from functools import partial
 
 import pytest
-from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
-from django.contrib.messages import get_messages
-from django.forms import CheckboxInput
 from django.urls import reverse
 from django.utils import timezone
 
-from common.actor import Source
 from incidents.models import TimelineEvent
-from incidents.services import incident_acknowledge, incident_note_add, incident_resolve
+from incidents.services import incident_note_add
 from postmortems.admin.forms import links_parse, whys_parse, whys_text
-from postmortems.choices import ActionItemStatus, EntrySource, PostmortemStatus
-from postmortems.models import ActionItem, Postmortem, TimelineEntry
-from postmortems.services import action_item_create, postmortem_create, postmortem_update
-from tests.factories import UserFactory
+from postmortems.choices import EntrySource, PostmortemStatus
+from postmortems.models import Postmortem, TimelineEntry
+from postmortems.services import postmortem_create, postmortem_update
+from tests.admin_support import admin_url, flashed, form_data
+from tests.postmortems.admin_support import buttons, logged_in, ready
+
+url = partial(admin_url, "postmortems")
 
 pytestmark = pytest.mark.django_db
 
 
 # --- Helpers ---------------------------------------------------------------------------------------
-
-
-def _field_data(bound_field) -> dict:
-    widget = bound_field.field.widget
-    while isinstance(widget, RelatedFieldWidgetWrapper):
-        widget = widget.widget
-    context = widget.get_context(bound_field.html_name, bound_field.value(), {})["widget"]
-    data = {}
-    for sub in context.get("subwidgets") or [context]:
-        if isinstance(widget, CheckboxInput):
-            if sub["attrs"].get("checked"):
-                data[sub["name"]] = "on"
-        elif sub.get("value") is not None:
-            value = sub["value"]
-            data[sub["name"]] = value
-    return data
-
-
-def form_data(response, **changes) -> dict:
-    """The POST a browser would send for the admin page as rendered, plus `changes`."""
-    data: dict = {}
-    for bound_field in response.context["adminform"].form:
-        if bound_field.name in ("authors", "services_impacted"):
-            data[bound_field.html_name] = [str(v) for v in bound_field.value() or []]
-            continue
-        data.update(_field_data(bound_field))
-    for inline in response.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for bound_field in formset.management_form:
-            data[bound_field.html_name] = bound_field.value()
-        for form in formset.forms:
-            for bound_field in form:
-                data.update(_field_data(bound_field))
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def flashed(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
-
-
-def url(name: str, *args) -> str:
-    return reverse(f"admin:postmortems_{name}", args=args)
-
-
-@pytest.fixture
-def approver(db):
-    return UserFactory(username="approver", groups=["Approver"])
-
-
-@pytest.fixture
-def resolved(open_incident, actor):
-    """Make a P2 incident resolved through the services."""
-
-    def make(**kwargs):
-        incident = open_incident(**kwargs)
-        incident = incident_acknowledge(incident=incident, by=actor)
-        return incident_resolve(incident=incident, by=actor, summary="Rolled back the deploy.")
-
-    return make
-
-
-@pytest.fixture
-def postmortem(resolved, actor) -> Postmortem:
-    return postmortem_create(incident=resolved(), by=actor)
-
-
-def logged_in(client, user):
-    client.force_login(user)
-    return client
-
-
-def ready(postmortem: Postmortem, actor) -> Postmortem:
-    return postmortem_update(
-        postmortem=postmortem,
-        by=actor,
-        data={"executive_summary": "Checkout failed for 40 min.", "root_cause": "A bad deploy."},
-    )
 
 
 # --- Text formats ----------------------------------------------------------------------------------
@@ -226,10 +148,6 @@ def test_removing_every_author_is_refused_by_the_service_or_the_form(admin_clien
 
 
 # --- Lifecycle -------------------------------------------------------------------------------------
-
-
-def buttons(response) -> set[str]:
-    return {b["name"] for b in response.context["pm_transitions"]}
 
 
 def test_buttons_follow_status_and_permission(client, responder, approver, postmortem, actor):
@@ -445,161 +363,3 @@ def test_incident_page_panels(client, responder, resolved, actor, service_factor
     postmortem = postmortem_create(incident=incident, by=actor)
     body = client.get(reverse("admin:incidents_incident_change", args=[incident.pk])).content.decode()
     assert url("postmortem_change", postmortem.pk) in body and "Create post-mortem" not in body
-
-
-# --- Action items ----------------------------------------------------------------------------------
-
-
-def item(postmortem, actor, owner, due, **data):
-    return action_item_create(
-        postmortem=postmortem,
-        by=actor,
-        data={"description": "Add an alert", "kind": "monitoring", "owner": owner, "due_date": due, **data},
-    )
-
-
-def test_action_item_added_and_edited_inline(client, responder, postmortem):
-    client = logged_in(client, responder)
-    page = client.get(url("postmortem_change", postmortem.pk))
-    due = (timezone.localdate() + timedelta(days=7)).isoformat()
-    data = form_data(
-        page,
-        **{
-            "action_items-0-description": "Alert on pool saturation",
-            "action_items-0-kind": "monitoring",
-            "action_items-0-owner": str(responder.pk),
-            "action_items-0-due_date": due,
-        },
-    )
-    response = client.post(url("postmortem_change", postmortem.pk), data)
-    assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
-    created = ActionItem.objects.get()
-    assert created.description == "Alert on pool saturation" and created.status == ActionItemStatus.OPEN
-    assert TimelineEvent.objects.filter(message__startswith="Action item added").exists()
-
-    page = client.get(url("postmortem_change", postmortem.pk))
-    data = form_data(page, **{"action_items-0-description": "Alert on pool saturation at 80%"})
-    client.post(url("postmortem_change", postmortem.pk), data)
-    created.refresh_from_db()
-    assert created.description == "Alert on pool saturation at 80%"
-
-
-def test_action_item_filters(admin_client, postmortem, actor, responder, approver):
-    today = timezone.localdate()
-    late = item(postmortem, actor, responder, today - timedelta(days=3), description="Late one")
-    item(postmortem, actor, approver, today + timedelta(days=3), description="Soon one", kind="runbook")
-    done_late = item(postmortem, actor, responder, today - timedelta(days=5), description="Done late")
-    from postmortems.services import action_item_complete
-
-    action_item_complete(item=done_late, by=actor)
-    web = postmortem.incident.services.first()
-
-    def descriptions(query: str) -> set[str]:
-        response = admin_client.get(url("actionitem_changelist") + query)
-        assert response.status_code == 200
-        return {i.description for i in response.context["cl"].result_list}
-
-    assert descriptions("") == {"Late one", "Soon one", "Done late"}
-    assert descriptions("?overdue=yes") == {"Late one"}
-    assert descriptions("?overdue=no") == {"Soon one", "Done late"}
-    assert descriptions(f"?owner__id__exact={approver.pk}") == {"Soon one"}
-    assert descriptions("?status__exact=done") == {"Done late"}
-    assert descriptions("?kind__exact=runbook") == {"Soon one"}
-    if web is not None:
-        assert descriptions(f"?postmortem__incident__services__id__exact={web.pk}") == {
-            "Late one",
-            "Soon one",
-            "Done late",
-        }
-    page = admin_client.get(url("actionitem_changelist")).content.decode()
-    assert 'class="pm-overdue"' in page and late.due_date.isoformat() in page
-
-
-def test_action_item_changelist_pinned_query_count(
-    admin_client, postmortem, actor, responder, django_assert_num_queries
-):
-    due = timezone.localdate()
-    item(postmortem, actor, responder, due)
-    with django_assert_num_queries(6):
-        admin_client.get(url("actionitem_changelist"))
-    for n in range(9):
-        item(postmortem, actor, responder, due, description=f"Item {n}")
-    with django_assert_num_queries(6):
-        admin_client.get(url("actionitem_changelist"))
-
-
-def test_action_item_transitions(client, responder, postmortem, actor):
-    it = item(postmortem, actor, responder, timezone.localdate())
-    client = logged_in(client, responder)
-
-    def names() -> set[str]:
-        return {b["name"] for b in client.get(url("actionitem_change", it.pk)).context["item_transitions"]}
-
-    assert names() == {"start", "complete", "drop"}
-    client.post(url("actionitem_transition", it.pk, "start"), {"seen_status": "open"})
-    it.refresh_from_db()
-    assert it.status == ActionItemStatus.IN_PROGRESS
-    assert names() == {"complete", "drop"}
-
-    response = client.post(
-        url("actionitem_transition", it.pk, "drop"), {"seen_status": "in_progress", "reason": ""}
-    )
-    assert response.status_code == 200 and response.context["form"].errors["reason"]
-    client.post(
-        url("actionitem_transition", it.pk, "drop"), {"seen_status": "in_progress", "reason": "Replaced by X"}
-    )
-    it.refresh_from_db()
-    assert it.status == ActionItemStatus.WONT_DO and it.wont_do_reason == "Replaced by X"
-    assert names() == {"reopen"}
-
-    client.post(url("actionitem_transition", it.pk, "reopen"), {"seen_status": "wont_do"})
-    client.post(url("actionitem_transition", it.pk, "complete"), {"seen_status": "open"})
-    it.refresh_from_db()
-    assert it.status == ActionItemStatus.DONE and it.completed_at is not None
-
-
-def test_action_item_bulk_actions(client, responder, postmortem, actor):
-    due = timezone.localdate()
-    a, b = item(postmortem, actor, responder, due), item(postmortem, actor, responder, due)
-    client = logged_in(client, responder)
-    changelist = url("actionitem_changelist")
-    client.post(changelist, {"action": "start_selected", "_selected_action": [a.pk]})
-    response = client.post(changelist, {"action": "start_selected", "_selected_action": [a.pk, b.pk]})
-    assert any("Cannot start" in m for m in flashed(response))  # a was started already.
-    client.post(changelist, {"action": "complete_selected", "_selected_action": [a.pk, b.pk]})
-    assert set(ActionItem.objects.values_list("status", flat=True)) == {ActionItemStatus.DONE}
-
-
-# --- Viewers ---------------------------------------------------------------------------------------
-
-
-def test_viewer_reads_but_cannot_write(client, viewer, postmortem, actor):
-    it = item(postmortem, actor, actor.user, timezone.localdate())
-    entry = postmortem.entries.first()
-    client = logged_in(client, viewer)
-    page = client.get(url("postmortem_change", postmortem.pk))
-    assert page.status_code == 200
-    body = page.content.decode()
-    assert 'name="executive_summary"' not in body and "Regenerate from the incident" not in body
-    assert buttons(page) == set() and page.context["pm_review_url"] is None
-    assert client.post(url("postmortem_change", postmortem.pk), {}).status_code == 403
-    assert (
-        client.post(url("postmortem_timeline", postmortem.pk, "pin"), {"entry": entry.pk}).status_code == 403
-    )
-    assert client.get(url("postmortem_review", postmortem.pk)).status_code == 403
-    assert client.post(url("postmortem_transition", postmortem.pk, "submit"), {}).status_code == 403
-    assert client.get(url("actionitem_changelist")).status_code == 200
-    assert client.get(url("actionitem_change", it.pk)).context["item_transitions"] == []
-    assert client.post(url("actionitem_transition", it.pk, "start"), {}).status_code == 403
-    entry.refresh_from_db()
-    assert not entry.pinned
-    assert Postmortem.objects.get().status == PostmortemStatus.DRAFT
-    assert ActionItem.objects.get().status == ActionItemStatus.OPEN
-
-
-def test_writes_are_recorded_as_from_the_admin(admin_client, postmortem, actor):
-    ready(postmortem, actor)
-    admin_client.post(url("postmortem_transition", postmortem.pk, "submit"), {"seen_status": "draft"})
-    event = TimelineEvent.objects.filter(kind="postmortem").order_by("-id").first()
-    assert event.message == "Post-mortem submitted for review."
-    assert event.source == Source.ADMIN
