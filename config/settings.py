@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "actions",
     "alerts",
     "postmortems",
+    "notifications",
     "analytics",
     "demo",
 ]
