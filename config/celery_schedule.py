@@ -22,6 +22,7 @@ TASK_ROUTES = {
     "analytics.tasks.send_scheduled_report": {"queue": PERIODIC_QUEUE},
     # Beat installs it by itself (result_expires); a no-op without a result backend.
     "common.tasks.outbox_flush": {"queue": PERIODIC_QUEUE},
+    "notifications.tasks.deliveries_sweep": {"queue": PERIODIC_QUEUE},
     "celery.backend_cleanup": {"queue": PERIODIC_QUEUE},
     "incidents.tasks.*": {"queue": "default"},
     "alerts.tasks.*": {"queue": "default"},
@@ -30,6 +31,8 @@ TASK_ROUTES = {
     # Runs hold a worker for as long as their commands take; keep them off the quick queue.
     "actions.tasks.execute_action_run": {"queue": "actions"},
     "actions.tasks.*": {"queue": "default"},
+    # Messages wait on providers' networks and rate limits: never behind an alert storm, nor before it.
+    "notifications.tasks.*": {"queue": "notifications"},
 }
 
 
@@ -48,6 +51,10 @@ def beat_schedule(env: environ.Env) -> dict[str, dict]:
     schedule["alerts-sweep"] = {
         "task": "alerts.tasks.sweep_alerts",
         "schedule": timedelta(seconds=env.int("ALERT_SWEEP_SECONDS", default=30)),
+    }
+    schedule["notifications-deliveries-sweep"] = {
+        "task": "notifications.tasks.deliveries_sweep",
+        "schedule": timedelta(seconds=env.int("NOTIFICATIONS_SWEEP_SECONDS", default=30)),
     }
     schedule["postmortems-drafts-sweep"] = {
         "task": "postmortems.tasks.sweep_postmortem_drafts",

@@ -301,6 +301,24 @@ POSTMORTEM_STAKEHOLDERS = env.list("POSTMORTEM_STAKEHOLDERS", default=[])
 # Action items due within this many days are in the owner's daily digest along with overdue ones.
 ACTION_ITEM_DUE_SOON_DAYS = env.int("ACTION_ITEM_DUE_SOON_DAYS", default=3)
 
+# --- Notifications -----------------------------------------------------------------------------
+# Where messages link for the public status (the status page, or your own); empty leaves it out.
+STATUS_PAGE_URL = env("STATUS_PAGE_URL", default="")
+# Attempts a delivery gets on transient failures (backing off from the base, doubling, up to an
+# hour) before it is dead; permanent failures in a row that disable a channel.
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=6)
+NOTIFICATIONS_RETRY_BASE_SECONDS = env.int("NOTIFICATIONS_RETRY_BASE_SECONDS", default=30)
+NOTIFICATIONS_DISABLE_AFTER = env.int("NOTIFICATIONS_DISABLE_AFTER", default=3)
+# The sweeper re-sends what is this late; a send claimed this long ago without an outcome is lost.
+NOTIFICATIONS_SWEEP_GRACE_SECONDS = env.int("NOTIFICATIONS_SWEEP_GRACE_SECONDS", default=30)
+NOTIFICATIONS_SEND_TIMEOUT_SECONDS = env.int("NOTIFICATIONS_SEND_TIMEOUT_SECONDS", default=300)
+# Provider endpoints (tests point them at local receivers) and SMS to people's own phones.
+NOTIFICATIONS_SLACK_API_URL = env("NOTIFICATIONS_SLACK_API_URL", default="https://slack.com/api/")
+NOTIFICATIONS_TWILIO_API_URL = env("NOTIFICATIONS_TWILIO_API_URL", default="")
+# "ACCOUNT_SID:AUTH_TOKEN" and the sending number for SMS to contact methods (channels have their own).
+NOTIFICATIONS_TWILIO_CREDENTIALS = env("NOTIFICATIONS_TWILIO_CREDENTIALS", default="")
+NOTIFICATIONS_SMS_FROM = env("NOTIFICATIONS_SMS_FROM", default="")
+
 # --- HTTPS and browser security -----------------------------------------------------------------
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

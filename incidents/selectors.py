@@ -81,10 +81,17 @@ def incident_sla_candidates(*, now: datetime) -> QuerySet[Incident]:
         resolution_due_at__lte=now,
         resolution_breached_at__isnull=True,
     )
+    # Overdue updates: the first reminder of this due time, then one per interval until one is posted.
     update = Q(status__in=working, next_update_due_at__lte=now) & (
-        Q(update_overdue_for__isnull=True) | ~Q(update_overdue_for=F("next_update_due_at"))
+        Q(update_overdue_for__isnull=True)
+        | Q(update_overdue_for__lt=F("next_update_due_at"))
+        | Q(next_reminder_at__lte=now)
     )
-    return Incident.objects.filter(response | resolution | update).order_by("id")
+    return (
+        Incident.objects.annotate(next_reminder_at=F("update_overdue_for") + F("priority__update_interval"))
+        .filter(response | resolution | update)
+        .order_by("id")
+    )
 
 
 def service_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Service]:

@@ -2,6 +2,11 @@ from django.apps import AppConfig
 
 
 class NotificationsConfig(AppConfig):
-    default_auto_field = "django.db.models.BigAutoField"
     name = "notifications"
     verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        from common.events import listener_register
+        from notifications.events import happening_heard
+
+        listener_register("notifications", happening_heard)

@@ -20,6 +20,7 @@ from actions.models.run import APPROVE_PERMISSION, RUN_PERMISSION
 from actions.parameters import parameters_validate
 from actions.services.snapshot import run_snapshot_build
 from common.actor import Actor
+from common.events import Happening, happening_publish
 from common.exceptions import PermissionDeniedError, TransitionNotAllowedError
 from common.fsm import locked_transition, row_lock
 from common.tasks import enqueue_on_commit
@@ -40,15 +41,22 @@ def _stale(locked: ActionRun) -> str:
 def run_event_record(
     *, run: ActionRun, kind: EventKind, by: Actor, message: str, details: dict[str, Any] | None = None
 ) -> None:
-    """Mirror a run's milestone on its incident's timeline (runs without an incident have none)."""
-    if run.incident_id is None:
-        return
-    timeline_event_record(
-        incident=run.incident,
-        kind=kind,
-        by=by,
-        message=message,
-        details={"action_run": run.pk, "action": run.action.name, **(details or {})},
+    """Mirror a run's milestone on its incident's timeline (runs without an incident have none),
+    and tell the apps above of it, incident or not (common.events)."""
+    details = {"action_run": run.pk, "action": run.action.name, **(details or {})}
+    if run.incident_id is not None:
+        timeline_event_record(incident=run.incident, kind=kind, by=by, message=message, details=details)
+    happening_publish(
+        Happening(
+            topic="run",
+            kind=kind,
+            by=by,
+            at=timezone.now(),
+            message=message,
+            details=details,
+            incident_id=run.incident_id,
+            subject_id=run.pk,
+        )
     )
 
 

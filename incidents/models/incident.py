@@ -75,6 +75,9 @@ class Incident(ConcurrentTransitionMixin, BaseModel):
     data_at_risk = models.BooleanField(default=False)
     security_issue = models.BooleanField(default=False)
     is_drill = models.BooleanField(default=False, help_text="An exercise, kept out of analytics.")
+    bridge_url = models.URLField(
+        "bridge URL", blank=True, help_text="The war room: the call or chat where responders meet."
+    )
 
     started_at = models.DateTimeField(help_text="When the impact began.")
     detected_at = models.DateTimeField(default=timezone.now, db_index=True)

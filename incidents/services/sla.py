@@ -75,6 +75,22 @@ def incident_sla_sweep(*, now: datetime | None = None) -> int:
     return recorded
 
 
+def _update_reminder_due(incident: Incident, now: datetime) -> datetime | None:
+    """When the overdue status update is due to be recorded (and so reminded of) again, if by now:
+    first at the due time, then once per update interval until an update is posted. A sweeper
+    that was down catches up with one reminder, not a burst."""
+    due = incident.next_update_due_at
+    if incident.status not in WORKING or due is None or due > now:
+        return None
+    last = incident.update_overdue_for
+    if last is None or last < due:
+        return due
+    interval = incident.priority.update_interval
+    if not interval or last + interval > now:
+        return None
+    return last + interval * int((now - last) / interval)
+
+
 def sla_breaches_record(*, incident: Incident, now: datetime) -> int:
     """Record the breaches due on a locked incident in its current state. The sweeper calls it, and
     so does every change of state before it happens, so a breach the sweeper missed (worker down)
@@ -99,13 +115,9 @@ def sla_breaches_record(*, incident: Incident, now: datetime) -> int:
         incident.resolution_breached_at = now
         changed.append("resolution_breached_at")
         events.append((EventKind.SLA_BREACHED, SlaTarget.RESOLUTION, incident.resolution_due_at))
-    if (
-        incident.status in WORKING
-        and incident.next_update_due_at
-        and incident.next_update_due_at <= now
-        and incident.update_overdue_for != incident.next_update_due_at
-    ):
-        incident.update_overdue_for = incident.next_update_due_at
+    reminder = _update_reminder_due(incident, now)
+    if reminder is not None:
+        incident.update_overdue_for = reminder
         changed.append("update_overdue_for")
         events.append((EventKind.UPDATE_OVERDUE, None, incident.next_update_due_at))
     if not changed:
@@ -122,6 +134,9 @@ def sla_breaches_record(*, incident: Incident, now: datetime) -> int:
         else:
             message = f"Status update overdue (due {due_at:%Y-%m-%d %H:%M} UTC)."
             details = {"due_at": due_at.isoformat(), "priority": incident.priority.code}
+            if incident.update_overdue_for != due_at:
+                message += f" Still none at {incident.update_overdue_for:%H:%M} UTC."
+                details["reminder_at"] = incident.update_overdue_for.isoformat()
         timeline_event_record(
             incident=incident, kind=kind, by=SWEEPER, message=message, details=details, at=now
         )

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.actor import Actor
+from common.events import Happening, happening_publish
 from incidents.choices import EventKind
 from incidents.models import Incident, TimelineEvent
 
@@ -21,8 +22,9 @@ def timeline_event_record(
     details: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> TimelineEvent:
-    """Append one event. Callers run inside the transaction of the change being recorded."""
-    return TimelineEvent.objects.create(
+    """Append one event, and tell the apps above (common.events). Callers run inside the
+    transaction of the change being recorded."""
+    event = TimelineEvent.objects.create(
         incident=incident,
         kind=kind,
         occurred_at=at or timezone.now(),
@@ -32,6 +34,19 @@ def timeline_event_record(
         message=message,
         details=details or {},
     )
+    happening_publish(
+        Happening(
+            topic="incident",
+            kind=kind,
+            by=by,
+            at=event.occurred_at,
+            message=message,
+            details=event.details,
+            incident_id=incident.pk,
+            subject_id=event.pk,
+        )
+    )
+    return event
 
 
 def incident_note_add(*, incident: Incident, by: Actor, message: str) -> TimelineEvent:

@@ -1,0 +1,50 @@
+"""Happenings the apps above may want to hear of (DESIGN.md rule 9: lower apps publish, higher apps
+listen). Incidents publish every timeline event, actions every run milestone; notifications listens.
+
+Listeners run inside the publisher's transaction and must stay cheap: they decide whether the event
+concerns them and enqueue work after commit. A listener that fails is logged and never undoes the
+change it heard of (it runs under a savepoint)."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from common.actor import Actor
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Happening:
+    """`topic` names the publisher's record ("incident", "run"); `kind` its event kind there."""
+
+    topic: str
+    kind: str
+    by: Actor
+    at: datetime
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    incident_id: int | None = None
+    subject_id: int | None = None  # The run for topic "run".
+
+
+Listener = Callable[[Happening], None]
+_listeners: dict[str, Listener] = {}
+
+
+def listener_register(name: str, listener: Listener) -> None:
+    """Keyed by name, so registering again (tests reloading apps) replaces instead of doubling."""
+    _listeners[name] = listener
+
+
+def happening_publish(happening: Happening) -> None:
+    for name, listener in list(_listeners.items()):
+        try:
+            with transaction.atomic():
+                listener(happening)
+        except Exception:
+            logger.exception("Listener %s failed on %s.%s", name, happening.topic, happening.kind)

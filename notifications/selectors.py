@@ -1,0 +1,33 @@
+from django.db.models import QuerySet
+
+from notifications.models import Channel, Delivery, MessageTemplate, NotificationRule
+
+
+def rules_enabled() -> list[NotificationRule]:
+    """Enabled rules in reading order, with what matching and recipients need already fetched."""
+    return list(
+        NotificationRule.objects.filter(enabled=True).prefetch_related(
+            "priorities", "services", "channels", "users", "groups"
+        )
+    )
+
+
+def rule_list() -> QuerySet[NotificationRule]:
+    return NotificationRule.objects.prefetch_related("priorities", "services", "channels", "users", "groups")
+
+
+def channel_list() -> QuerySet[Channel]:
+    return Channel.objects.all()
+
+
+def template_list() -> QuerySet[MessageTemplate]:
+    return MessageTemplate.objects.all()
+
+
+def delivery_list() -> QuerySet[Delivery]:
+    return Delivery.objects.select_related("channel", "user", "incident", "rule")
+
+
+def incident_deliveries(incident_id: int) -> QuerySet[Delivery]:
+    """Who was told what about one incident, newest first (the incident page's panel)."""
+    return delivery_list().filter(incident_id=incident_id)

@@ -1,0 +1,202 @@
+"""From an event to its Delivery rows: the rules that match, the channels and people they name,
+and bundling (at most one message per incident per window; extra events fold into the next)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from actions.models.run import APPROVE_PERMISSION
+from common.tasks import enqueue_on_commit
+from incidents.choices import Role
+from incidents.models import Incident, RoleAssignment
+from notifications.choices import ContactKind, DeliveryStatus, RecipientRole
+from notifications.models import Channel, ContactMethod, Delivery, NotificationRule
+from notifications.selectors import rules_enabled
+
+SEND_TASK = "notifications.tasks.delivery_send"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    target_key: str
+    channel: Channel | None = None
+    user: User | None = None
+    contact_kind: str = ""
+    address: str = ""
+
+
+def rule_matches(rule: NotificationRule, kind: str, incident: Incident | None) -> bool:
+    if kind not in rule.event_kinds:
+        return False
+    priorities = {priority.pk for priority in rule.priorities.all()}
+    services = {service.pk for service in rule.services.all()}
+    if not (priorities or services or rule.teams):
+        return True
+    if incident is None:
+        return False  # A rule narrowed to priorities or services speaks of incidents only.
+    if priorities and incident.priority_id not in priorities:
+        return False
+    incident_services = list(incident.services.all())
+    if services and not services & {service.pk for service in incident_services}:
+        return False
+    return not rule.teams or bool(set(rule.teams) & {service.owner_team for service in incident_services})
+
+
+def _role_users(rule: NotificationRule, incident: Incident | None) -> list[User]:
+    users: list[User] = []
+    roles = set(rule.roles)
+    if incident is not None:
+        if RecipientRole.COMMANDER in roles and incident.commander:
+            users.append(incident.commander)
+        if RecipientRole.ASSIGNEE in roles and incident.assignee:
+            users.append(incident.assignee)
+        wanted = [role for role in (Role.COMMUNICATIONS_LEAD, Role.TECHNICAL_LEAD) if role in roles]
+        if wanted:
+            assigned = RoleAssignment.objects.filter(incident=incident, role__in=wanted).select_related(
+                "user"
+            )
+            users.extend(assignment.user for assignment in assigned)
+        if RecipientRole.SERVICE_OWNERS in roles:
+            teams = {service.owner_team for service in incident.services.all() if service.owner_team}
+            users.extend(User.objects.filter(is_active=True, groups__name__in=teams).distinct())
+    if RecipientRole.APPROVERS in roles:
+        users.extend(approvers())
+    users.extend(rule.users.filter(is_active=True))
+    users.extend(User.objects.filter(is_active=True, groups__in=rule.groups.all()).distinct())
+    return users
+
+
+def approvers() -> list[User]:
+    """Active users who may approve action runs (the permission, by group or directly, or superuser)."""
+    app, codename = APPROVE_PERMISSION.split(".")
+    granted = (
+        Q(is_superuser=True)
+        | Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app)
+        | Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app)
+    )
+    return list(User.objects.filter(granted, is_active=True).distinct().order_by("username"))
+
+
+def person_recipients(user: User, kinds: list[str]) -> list[Recipient]:
+    """The user's enabled contact methods of `kinds`; for email, the account's address when the
+    user set up none."""
+    methods = [method for method in user.contact_methods.all() if method.enabled and method.kind in kinds]
+    if ContactKind.EMAIL in kinds and user.email and not any(m.kind == ContactKind.EMAIL for m in methods):
+        methods.append(ContactMethod(user=user, kind=ContactKind.EMAIL, address=user.email))
+    return [
+        Recipient(
+            target_key=f"u:{user.pk}:{method.kind}:{method.address}"[:80],
+            user=user,
+            contact_kind=method.kind,
+            address=method.address,
+        )
+        for method in methods
+    ]
+
+
+def recipients_for(rule: NotificationRule, incident: Incident | None) -> list[Recipient]:
+    found = [
+        Recipient(target_key=f"c:{channel.pk}", channel=channel)
+        for channel in rule.channels.all()
+        if channel.enabled
+    ]
+    seen_users: set[int] = set()
+    for user in _role_users(rule, incident):
+        if user.pk in seen_users:
+            continue
+        seen_users.add(user.pk)
+        found.extend(person_recipients(user, rule.person_kinds))
+    return found
+
+
+def event_route(*, event: dict[str, Any]) -> list[Delivery]:
+    """Create the deliveries of one event (idempotent by event key) and enqueue their sending."""
+    kind = event["kind"]
+    incident = None
+    if event.get("incident"):
+        incident = (
+            Incident.objects.select_related("priority", "commander", "assignee")
+            .prefetch_related("services")
+            .filter(pk=event["incident"])
+            .first()
+        )
+        if incident is None:
+            return []  # Deleted meanwhile: nobody to tell about it.
+    planned: dict[str, tuple[NotificationRule, Recipient]] = {}
+    for rule in rules_enabled():
+        if not rule_matches(rule, kind, incident):
+            continue
+        for recipient in recipients_for(rule, incident):
+            planned.setdefault(recipient.target_key, (rule, recipient))
+        if rule.stop:
+            break
+    if not planned:
+        return []
+    return deliveries_create(event=event, incident=incident, planned=list(planned.values()))
+
+
+def deliveries_create(
+    *,
+    event: dict[str, Any],
+    incident: Incident | None,
+    planned: list[tuple[NotificationRule | None, Recipient]],
+) -> list[Delivery]:
+    now = timezone.now()
+    created: list[Delivery] = []
+    with transaction.atomic():
+        if incident is not None and any(rule and rule.bundle_seconds for rule, _ in planned):
+            # Bundling reads the last deliveries of this incident: one router at a time per incident.
+            Incident.objects.select_for_update(of=("self",)).filter(pk=incident.pk).first()
+        for rule, recipient in planned:
+            delivery = Delivery(
+                event_key=event["key"],
+                target_key=recipient.target_key,
+                event_kind=event["kind"],
+                event=event,
+                incident=incident,
+                rule=rule,
+                channel=recipient.channel,
+                user=recipient.user,
+                contact_kind=recipient.contact_kind,
+                address=recipient.address,
+                next_attempt_at=now,
+                task_id=uuid.uuid4().hex,
+            )
+            if incident is not None and rule is not None and rule.bundle_seconds:
+                _bundle(delivery, window=timedelta(seconds=rule.bundle_seconds), now=now)
+            try:
+                with transaction.atomic():
+                    delivery.save()
+            except IntegrityError:
+                continue  # This event reached this target already (a repeated route message).
+            created.append(delivery)
+            if delivery.status == DeliveryStatus.PENDING:
+                delivery_enqueue(delivery)
+    return created
+
+
+def _bundle(delivery: Delivery, *, window: timedelta, now) -> None:
+    """Fold into the target's pending message for this incident, or hold until the window since
+    its last message has passed."""
+    same = Delivery.objects.filter(incident=delivery.incident, target_key=delivery.target_key).exclude(
+        status=DeliveryStatus.BUNDLED
+    )
+    waiting = same.filter(status=DeliveryStatus.PENDING).order_by("next_attempt_at").first()
+    if waiting is not None:
+        delivery.fold()
+        delivery.bundled_into = waiting
+        return
+    last = same.filter(next_attempt_at__gt=now - window).order_by("-next_attempt_at").first()
+    if last is not None:
+        delivery.next_attempt_at = last.next_attempt_at + window
+
+
+def delivery_enqueue(delivery: Delivery) -> None:
+    eta = delivery.next_attempt_at if delivery.next_attempt_at > timezone.now() else None
+    enqueue_on_commit(SEND_TASK, task_id=delivery.task_id, eta=eta, delivery_id=delivery.pk)
