@@ -2,6 +2,7 @@
 (common.outbox), and the beat task that empties the outbox."""
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from celery import shared_task
@@ -18,7 +19,8 @@ def enqueue_on_commit(
     that checks it against its row reads `self.request.id`); `eta` delays it. A misspelt task name
     fails here, at once, rather than after commit."""
     registered_task(task_name)
-    transaction.on_commit(lambda: task_publish_or_keep(task_name, ids, task_id=task_id, eta=eta))
+    # A partial, not a lambda: tests read which task a captured callback publishes (args[0]).
+    transaction.on_commit(partial(task_publish_or_keep, task_name, ids, task_id=task_id, eta=eta))
 
 
 @shared_task(acks_late=True)

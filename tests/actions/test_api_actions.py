@@ -10,6 +10,7 @@ from actions.models import Action, ActionRun
 from actions.tasks import execute_action_run
 from incidents.choices import EventKind
 from tests.actions.api_support import action_body, api_url, client_for, token_client
+from tests.enqueued import enqueued
 
 pytestmark = pytest.mark.django_db
 
@@ -217,7 +218,8 @@ def test_a_high_risk_action_waits_for_approval(
     assert response.data["status"] == RunStatus.AWAITING_APPROVAL
     assert response.data["require_approval"] is True
     assert response.data["approval_expires_at"] is not None
-    assert callbacks == []
+    assert enqueued(callbacks, "actions.") == []  # Nothing starts it; the approvers are told.
+    assert enqueued(callbacks) == ["notifications.tasks.event_route"]
 
 
 def test_a_low_risk_run_can_ask_for_approval(responder, runnable_action):
