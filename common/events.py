@@ -2,16 +2,14 @@
 listen). Incidents publish every timeline event, actions every run milestone; notifications listens.
 
 Listeners run inside the publisher's transaction and must stay cheap: they decide whether the event
-concerns them and enqueue work after commit. A listener that fails is logged and never undoes the
-change it heard of (it runs under a savepoint)."""
+concerns them and enqueue work after commit (common.tasks), without touching the database. A
+listener that raises is logged and never undoes the change it heard of."""
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-
-from django.db import transaction
 
 from common.actor import Actor
 
@@ -44,7 +42,6 @@ def listener_register(name: str, listener: Listener) -> None:
 def happening_publish(happening: Happening) -> None:
     for name, listener in list(_listeners.items()):
         try:
-            with transaction.atomic():
-                listener(happening)
+            listener(happening)
         except Exception:
             logger.exception("Listener %s failed on %s.%s", name, happening.topic, happening.kind)
