@@ -8,6 +8,7 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
+from common.actor import Actor, Source
 from config.celery import app
 from incidents.services import incident_acknowledge, incident_create, incident_resolve, incident_role_assign
 from postmortems.models import Postmortem
@@ -101,6 +102,16 @@ def smtp_server(settings):
         if mailbox.hold is not None:
             mailbox.hold.set()
         controller.stop()
+
+
+@pytest.fixture
+def human(responder) -> Actor:
+    return Actor(user=responder, source=Source.API)
+
+
+@pytest.fixture
+def approver_actor(user_factory) -> Actor:
+    return Actor(user=user_factory(username="approver", groups=["Approver"]), source=Source.API)
 
 
 @pytest.fixture
