@@ -18,14 +18,7 @@ from incidents.services import (
     incident_reopen,
     incident_resolve,
 )
-from tests.incidents.support import (
-    AUTOMATION,
-    PATHS,
-    drive,
-    events,
-    postmortem_ready,
-    snapshot,
-)
+from tests.incidents.support import AUTOMATION, PATHS, drive, events, postmortem_ready, snapshot
 
 S = IncidentStatus
 SERVICES = {**TRANSITION_SERVICES, "auto_resolve": incident_auto_resolve}

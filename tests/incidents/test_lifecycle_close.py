@@ -19,18 +19,8 @@ from incidents.services import (
 )
 from postmortems.choices import PostmortemStatus
 from postmortems.models import Postmortem
-from postmortems.services import (
-    postmortem_create,
-    postmortem_publish,
-    postmortem_return_to_draft,
-)
-from tests.incidents.support import (
-    AUTOMATION,
-    drive,
-    events,
-    postmortem_ready,
-    snapshot,
-)
+from postmortems.services import postmortem_create, postmortem_publish, postmortem_return_to_draft
+from tests.incidents.support import AUTOMATION, drive, events, postmortem_ready, snapshot
 
 S = IncidentStatus
 
