@@ -1,4 +1,4 @@
-"""alerts.services: sources and their tokens, and ingestion of parsed payloads into alerts."""
+"""alerts.services: ingestion of parsed payloads into alerts (sources and tokens: test_sources.py)."""
 
 import copy
 import threading
