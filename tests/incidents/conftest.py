@@ -2,7 +2,13 @@ import pytest
 
 from incidents.choices import IncidentStatus
 from incidents.services import incident_acknowledge, incident_hold, incident_resolve
-from tests.incidents.support import postmortem_ready
+from tests.incidents.support import install_clock, postmortem_ready
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Django's clock frozen at START, moved only by the test."""
+    return install_clock(monkeypatch)
 
 
 @pytest.fixture

@@ -8,12 +8,7 @@ from django.core.exceptions import ValidationError
 from incidents.choices import EventKind, Phase, RootCauseCategory
 from incidents.models import Incident
 from incidents.services import EDITABLE_FIELDS, incident_acknowledge, incident_create, incident_update
-from tests.incidents.support import drive, events, install_clock, snapshot
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return install_clock(monkeypatch)
+from tests.incidents.support import drive, events, snapshot
 
 
 def last(incident):

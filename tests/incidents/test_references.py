@@ -13,12 +13,6 @@ from common.actor import Actor, Source
 from common.exceptions import PermissionDeniedError
 from incidents.models import Incident, IncidentSequence, Priority
 from incidents.services import incident_create
-from tests.incidents.support import install_clock
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return install_clock(monkeypatch)
 
 
 @pytest.mark.parametrize(

@@ -18,14 +18,9 @@ from incidents.services import (
     incident_update,
     status_update_create,
 )
-from tests.incidents.support import drive, events, install_clock
+from tests.incidents.support import drive, events
 
 MINUTE = timedelta(minutes=1)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return install_clock(monkeypatch)
 
 
 @pytest.fixture

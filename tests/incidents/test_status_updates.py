@@ -9,12 +9,7 @@ from common.exceptions import TransitionNotAllowedError
 from incidents.choices import EventKind, Phase, Visibility
 from incidents.models import Incident, StatusUpdate
 from incidents.services import incident_acknowledge, status_update_create
-from tests.incidents.support import drive, events, install_clock, snapshot
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return install_clock(monkeypatch)
+from tests.incidents.support import drive, events, snapshot
 
 
 @pytest.fixture

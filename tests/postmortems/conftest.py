@@ -8,6 +8,8 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
+from common.actor import Actor, Source
+from config.celery import app
 from incidents.services import incident_acknowledge, incident_create, incident_resolve, incident_role_assign
 from postmortems.models import Postmortem
 from postmortems.services import postmortem_create, postmortem_submit, postmortem_update
@@ -15,7 +17,7 @@ from tests.actions.api_support import client_for, token_client
 from tests.factories import ServiceFactory, UserFactory
 from tests.incidents.api_support import drive
 from tests.postmortems import api_support
-from tests.postmortems.mail_support import SECTIONS, as_
+from tests.postmortems.mail_support import SECTIONS, as_, mail_settings
 
 
 @dataclass
@@ -100,6 +102,31 @@ def smtp_server(settings):
         if mailbox.hold is not None:
             mailbox.hold.set()
         controller.stop()
+
+
+@pytest.fixture
+def human(responder) -> Actor:
+    return Actor(user=responder, source=Source.API)
+
+
+@pytest.fixture
+def approver_actor(user_factory) -> Actor:
+    return Actor(user=user_factory(username="approver", groups=["Approver"]), source=Source.API)
+
+
+@pytest.fixture
+def postmortem_mail(settings):
+    """The site, sender, stakeholders and due-soon horizon the email tests expect."""
+    mail_settings(settings)
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks enqueued on commit run in-process, as a worker would run them."""
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
 @pytest.fixture

@@ -1,10 +1,12 @@
-"""What the post-mortem email tests share: the mail settings, the people and the texts."""
+"""What the post-mortem email tests share: the mail settings, the people, the texts, and the steps
+that publish or schedule a review and read the .ics back."""
 
 from datetime import timedelta
 
 from django.utils import timezone
 
 from common.actor import Actor, Source
+from postmortems.services import postmortem_publish, postmortem_review_schedule
 
 SITE = "https://mitigate.example"
 
@@ -45,3 +47,47 @@ EXPECTED_STAKEHOLDERS = [
 def review_time(days: int = 2, hour: int = 15):
     base = timezone.now() + timedelta(days=days)
     return base.replace(hour=hour, minute=0, second=0, microsecond=0)
+
+
+def publish(postmortem, people, capture, *, execute: bool):
+    with capture(execute=execute) as callbacks:
+        published = postmortem_publish(postmortem=postmortem, by=as_(people["approver"]))
+    return published, callbacks
+
+
+def assert_stakeholders(addresses: list[str]) -> None:
+    """Exactly the stakeholders, once each, in the documented order (role holders in any order)."""
+    assert len(addresses) == len(EXPECTED_STAKEHOLDERS)
+    assert addresses[:2] == EXPECTED_STAKEHOLDERS[:2]
+    assert set(addresses[2:4]) == set(EXPECTED_STAKEHOLDERS[2:4])
+    assert addresses[4:] == EXPECTED_STAKEHOLDERS[4:]
+
+
+def calendar_of(message) -> str:
+    attachments = [a for a in message.iter_attachments() if a.get_content_type() == "text/calendar"]
+    assert len(attachments) == 1
+    attachment = attachments[0]
+    assert attachment.get_filename() == "invite.ics"
+    assert attachment.get_param("method") == "REQUEST"
+    payload = attachment.get_payload(decode=True)
+    return payload.decode("utf-8")
+
+
+def unfold(text: str) -> list[str]:
+    return text.rstrip("\r\n").replace("\r\n ", "").split("\r\n")
+
+
+def ics_props(text: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for line in unfold(text):
+        name, _, value = line.partition(":")
+        found.setdefault(name.split(";", 1)[0], []).append(value)
+    return found
+
+
+def schedule(postmortem, people, capture, at, attendees, *, execute: bool):
+    with capture(execute=execute) as callbacks:
+        postmortem = postmortem_review_schedule(
+            postmortem=postmortem, by=as_(people["writer"]), attendees=attendees, at=at
+        )
+    return postmortem, callbacks

@@ -8,18 +8,13 @@ from django.utils import timezone
 
 from alerts.models import Alert
 from alerts.services import alert_source_create
-from common.actor import Actor, Source
+from common.actor import Actor
 from incidents.services import incident_acknowledge, incident_resolve
 from postmortems.related import incidents_related, title_words
 from postmortems.services import postmortem_create, postmortem_update
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
-
-
-@pytest.fixture
-def human(responder):
-    return Actor(user=responder, source=Source.API)
 
 
 @pytest.fixture
