@@ -5,13 +5,14 @@ SendResult and the two errors) is notifications/transport.py."""
 from typing import Any
 
 from notifications.choices import ChannelKind
-from notifications.integrations import slack, teams, webhook
+from notifications.integrations import email, slack, teams, webhook
 from notifications.transport import Message, SendResult, Target
 
 MODULES = {
     ChannelKind.SLACK_WEBHOOK: slack,
     ChannelKind.SLACK_BOT: slack,
     ChannelKind.TEAMS: teams,
+    ChannelKind.EMAIL: email,
     ChannelKind.WEBHOOK: webhook,
 }
 
