@@ -5,7 +5,7 @@ SendResult and the two errors) is notifications/transport.py."""
 from typing import Any
 
 from notifications.choices import ChannelKind
-from notifications.integrations import email, slack, teams, webhook
+from notifications.integrations import email, slack, sms, teams, webhook
 from notifications.transport import Message, SendResult, Target
 
 MODULES = {
@@ -13,6 +13,7 @@ MODULES = {
     ChannelKind.SLACK_BOT: slack,
     ChannelKind.TEAMS: teams,
     ChannelKind.EMAIL: email,
+    ChannelKind.SMS: sms,
     ChannelKind.WEBHOOK: webhook,
 }
 

@@ -1,0 +1,125 @@
+"""SMS through Twilio's Messages API with twilio-python's Client. The channel's secret is
+"<account SID>:<auth token>", the sender `config["from_number"]` (or `config["messaging_service_sid"]`),
+the recipient `target.address` in E.164 form.
+
+The body fits one 160-character segment: the subject, cut to fit, then the link. Cuts use "..."
+rather than "…", which is not in the GSM-7 alphabet and would make the whole message UCS-2, whose
+segments hold 70 characters.
+
+settings.NOTIFICATIONS_TWILIO_API_URL, when set, replaces https://api.twilio.com (a local receiver
+in tests, a proxy). twilio-python has no base-URL option; its documented extension point is a custom
+HTTP client, so `_HttpClient` rewrites the scheme and host of each request it is handed."""
+
+import re
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from notifications.transport import Message, PermanentSendError, SendResult, Target, TransientSendError
+
+TIMEOUT = 10
+LIMIT = 160
+LINK_LIMIT = 100  # a longer link would leave no room for the subject; it is left out
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def render(message: Message) -> dict[str, str]:
+    return {"body": body(message)}
+
+
+def body(message: Message) -> str:
+    subject = " ".join(message.subject.split())
+    link = message.url if message.url and len(message.url) <= LINK_LIMIT else ""
+    room = LIMIT - (len(link) + 1 if link else 0)
+    if len(subject) > room:
+        subject = subject[: room - 3].rstrip() + "..."
+    return f"{subject} {link}" if link else subject
+
+
+class _HttpClient(TwilioHttpClient):
+    """Twilio's HTTP client with a 10 s timeout, sending to `base_url` instead of Twilio's hosts."""
+
+    def __init__(self, base_url: str = "") -> None:
+        super().__init__(timeout=TIMEOUT)
+        self.base_url = base_url.rstrip("/")
+        self.last_headers = {}
+
+    def request(self, method, url, *args, **kwargs):
+        if self.base_url:
+            parts = urlsplit(url)
+            url = self.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
+        response = super().request(method, url, *args, **kwargs)
+        self.last_headers = response.headers or {}  # Retry-After, which TwilioRestException drops
+        return response
+
+
+def client(sid: str, token: str) -> Client:
+    base_url = getattr(settings, "NOTIFICATIONS_TWILIO_API_URL", "")
+    return Client(sid, token, http_client=_HttpClient(base_url))
+
+
+def phone_number(address: str) -> str:
+    number = re.sub(r"[\s().-]", "", address)
+    if not E164.match(number):
+        raise PermanentSendError(f"SMS: {address[:40]!r} is not a phone number in E.164 form (+15551234567).")
+    return number
+
+
+def send(target: Target, message: Message) -> SendResult:
+    text = body(message)
+    payload = {"to": target.address, "body": text}
+    try:
+        to = phone_number(target.address)
+    except PermanentSendError as exc:
+        raise PermanentSendError(str(exc), payload=payload) from None
+    sid, _, token = target.secret.partition(":")
+    if not sid or not token:
+        raise PermanentSendError(
+            'SMS: the channel\'s secret is not "<account SID>:<auth token>".', payload=payload
+        )
+    sender = {}
+    if target.config.get("messaging_service_sid"):
+        sender["messaging_service_sid"] = target.config["messaging_service_sid"]
+    elif target.config.get("from_number"):
+        sender["from_"] = target.config["from_number"]
+    else:
+        raise PermanentSendError("SMS: the channel has no from number.", payload=payload)
+    payload = {"to": to, "from": target.config.get("from_number", ""), "body": text}
+    twilio = client(sid, token)
+    try:
+        sent = twilio.messages.create(to=to, body=text, **sender)
+    except TwilioRestException as exc:
+        raise _rest_error(exc, twilio.http_client, payload) from None
+    except requests.RequestException as exc:  # refused, reset, timed out; its text names the URL
+        raise TransientSendError(
+            f"SMS: Twilio unreachable ({type(exc).__name__}).", payload=payload
+        ) from None
+    except TwilioException as exc:
+        raise TransientSendError(
+            f"SMS: Twilio client error ({type(exc).__name__}).", payload=payload
+        ) from None
+    return SendResult(provider_id=sent.sid or "", payload=payload)
+
+
+def _rest_error(exc: TwilioRestException, http_client, payload) -> Exception:
+    # Twilio's text names the number, never the credentials; the URI (with the SID) is left out.
+    detail = f"HTTP {exc.status}" + (f", error {exc.code}" if exc.code else "") + f": {exc.msg}"
+    if exc.status == 429:
+        headers = getattr(http_client, "last_headers", {})
+        return TransientSendError(
+            f"SMS: {detail}", retry_after=_seconds(headers.get("Retry-After")), payload=payload
+        )
+    if exc.status >= 500:
+        return TransientSendError(f"SMS: {detail}", payload=payload)
+    return PermanentSendError(f"SMS: {detail}", payload=payload)
+
+
+def _seconds(value) -> float | None:
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError):
+        return None
