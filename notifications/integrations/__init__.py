@@ -5,7 +5,7 @@ SendResult and the two errors) is notifications/transport.py."""
 from typing import Any
 
 from notifications.choices import ChannelKind
-from notifications.integrations import email, slack, sms, teams, webhook
+from notifications.integrations import apprise_url, email, slack, sms, teams, webhook
 from notifications.transport import Message, SendResult, Target
 
 MODULES = {
@@ -15,6 +15,7 @@ MODULES = {
     ChannelKind.EMAIL: email,
     ChannelKind.SMS: sms,
     ChannelKind.WEBHOOK: webhook,
+    ChannelKind.APPRISE: apprise_url,
 }
 
 
