@@ -42,10 +42,12 @@ def _cut(text: str, limit: int) -> str:
 
 def render(message: Message) -> dict[str, Any]:
     """The chat.postMessage / webhook body: `blocks` and the `text` fallback."""
+    # Slack refuses a block whose text is empty ("invalid_blocks").
+    title = " ".join(message.subject.split()) or message.event_label or "Mitigate"
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _cut(message.subject, HEADER_LIMIT)}}
+        {"type": "header", "text": {"type": "plain_text", "text": _cut(title, HEADER_LIMIT)}}
     ]
-    if message.text:
+    if message.text.strip():
         text = {"type": "mrkdwn", "text": _cut(escape(message.text), SECTION_LIMIT)}
         blocks.append({"type": "section", "text": text})
     if message.facts:
@@ -143,7 +145,7 @@ def _call(method, *, payload: Any = None, **arguments):
     except SlackApiError as exc:
         raise _api_error(exc.response, payload) from None
     except SlackRequestError as exc:
-        reason = f"Slack: the request was refused before sending ({exc})."
+        reason = f"Slack: the request was refused before sending ({type(exc).__name__})."
         raise PermanentSendError(reason, payload=payload) from None
     except (OSError, ValueError) as exc:  # URLError, refused, reset, timeout; a body that is not JSON
         raise TransientSendError(f"Slack: API unreachable ({_reason(exc)}).", payload=payload) from None
@@ -152,7 +154,7 @@ def _call(method, *, payload: Any = None, **arguments):
 def _api_error(response, payload: Any) -> Exception:
     status = response.status_code
     data = response.data if isinstance(response.data, dict) else {}
-    error = str(data.get("error", "")) or f"HTTP {status}"
+    error = str(data.get("error", ""))[:200] or f"HTTP {status}"
     if status == 429 or error in ("ratelimited", "rate_limited"):
         return TransientSendError(
             f"Slack: rate limited ({error}).", retry_after=retry_after(response.headers), payload=payload

@@ -32,7 +32,7 @@ def render(message: Message) -> dict[str, str]:
 
 
 def body(message: Message) -> str:
-    subject = " ".join(message.subject.split())
+    subject = " ".join(message.subject.split()) or message.event_label or "Mitigate"
     link = message.url if message.url and len(message.url) <= LINK_LIMIT else ""
     room = LIMIT - (len(link) + 1 if link else 0)
     if len(subject) > room:

@@ -1,10 +1,12 @@
 import socket
+from html.parser import HTMLParser
 
 import pytest
 
 from notifications import integrations
 from notifications.choices import ChannelKind
 from notifications.transport import PermanentSendError, Target, TransientSendError
+from tests.hostile import HOSTILE
 
 
 def to(address, **config):
@@ -107,3 +109,27 @@ def test_render_preview(message):
     preview = integrations.render(ChannelKind.EMAIL, message)
 
     assert set(preview) == {"subject", "text", "html"}
+
+
+@pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_values_arrive_escaped_in_one_message(smtp, make_message, value):
+    integrations.send(
+        to("oncall@example.com"), make_message(subject=value, text=value, facts=((value, value),))
+    )
+
+    [mail] = smtp.mails
+    assert mail.rcpt_tos == ["oncall@example.com"]
+    assert "\n" not in mail.message["Subject"]
+    html = mail.message.get_body(preferencelist=("html",)).get_content()
+    assert tags(html) <= {"html", "body", "div", "p", "h1", "table", "tr", "td", "a", "br"}
+
+
+def tags(html: str) -> set[str]:
+    found = set()
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.add(tag)
+
+    Collector().feed(html)
+    return found

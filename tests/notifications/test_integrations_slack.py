@@ -4,6 +4,7 @@ from notifications import integrations
 from notifications.choices import ChannelKind
 from notifications.integrations import slack
 from notifications.transport import PermanentSendError, Target, TransientSendError
+from tests.hostile import HOSTILE
 from tests.notifications.conftest import SLACK_TOKEN
 
 
@@ -207,3 +208,19 @@ def test_render_previews_without_sending(message):
     preview = integrations.render(ChannelKind.SLACK_BOT, message)
 
     assert preview["blocks"][0]["text"]["text"] == message.subject
+
+
+@pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_text_is_escaped_and_within_slack_limits(slack_api, make_message, value):
+    message = make_message(subject=value, text=value, facts=(("Hostile", value),))
+
+    integrations.send(bot(), message)
+
+    blocks = slack_api.requests[0].json["blocks"]
+    header = blocks[0]["text"]["text"]
+    assert header.strip() and len(header) <= 150
+    mrkdwn = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
+    mrkdwn += [f["text"] for b in blocks if b["type"] == "section" for f in b.get("fields", [])]
+    for text in mrkdwn:
+        assert "<" not in text and ">" not in text
+        assert len(text) <= 3000

@@ -4,6 +4,7 @@ from notifications import integrations
 from notifications.choices import ChannelKind
 from notifications.integrations import sms
 from notifications.transport import PermanentSendError, Target, TransientSendError
+from tests.hostile import HOSTILE
 from tests.notifications.conftest import TWILIO_SID, TWILIO_TOKEN
 
 FROM = "+15005550006"
@@ -111,3 +112,12 @@ def test_no_from_number_is_permanent(message):
 
     with pytest.raises(PermanentSendError, match="from number"):
         integrations.send(target, message)
+
+
+@pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_subjects_fit_and_arrive(twilio_api, make_message, value):
+    integrations.send(phone(), make_message(subject=value))
+
+    body = twilio_api.messages[0]["body"]
+    assert len(body) <= 160
+    assert body.endswith("https://mitigate.example.com/incidents/42/")

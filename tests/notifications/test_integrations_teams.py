@@ -3,6 +3,7 @@ import pytest
 from notifications import integrations
 from notifications.choices import ChannelKind
 from notifications.transport import PermanentSendError, Target, TransientSendError
+from tests.hostile import HOSTILE
 
 WORKFLOW_PATH = "/workflows/3f2a/triggers/manual/paths/invoke"
 SIGNATURE = "sig=WORKFLOWSECRETSIG"
@@ -103,3 +104,14 @@ def test_the_receiver_refuses_an_o365_message_card(teams_workflow):
     response = requests.post(teams_workflow.url, json={"@type": "MessageCard", "text": "hi"}, timeout=5)
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_values_arrive_unchanged(teams_workflow, make_message, value):
+    integrations.send(
+        workflow(teams_workflow), make_message(subject=value, text=value, facts=((value, value),))
+    )
+
+    card = teams_workflow.cards[0]
+    assert card["body"][0]["text"] == value
+    assert {"title": value, "value": value} in card["body"][-1]["facts"]

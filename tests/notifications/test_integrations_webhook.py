@@ -8,6 +8,7 @@ from notifications import integrations
 from notifications.choices import ChannelKind
 from notifications.integrations import webhook
 from notifications.transport import PermanentSendError, Target, TransientSendError
+from tests.hostile import HOSTILE
 from tests.notifications.conftest import WEBHOOK_SECRET
 from tests.notifications.receivers import signature_valid
 
@@ -172,3 +173,20 @@ def test_no_secret_is_permanent(webhook_receiver, message):
         integrations.send(target(webhook_receiver, secret=""), message)
 
     assert webhook_receiver.requests == []
+
+
+@pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_values_arrive_verified_and_unchanged(webhook_receiver, make_message, value):
+    message = make_message(subject=value, text=value, facts=((value, value),), data={"value": value})
+
+    integrations.send(target(webhook_receiver), message)
+
+    [request] = webhook_receiver.verified
+    body = request.json
+    assert (body["subject"], body["text"], body["data"]["value"]) == (value, value, value)
+    assert body["facts"] == [{"name": value, "value": value}]
+
+
+def test_unknown_kind_is_refused(message):
+    with pytest.raises(ValueError, match="carrier_pigeon"):
+        integrations.send(Target(kind="carrier_pigeon", config={}), message)
