@@ -151,6 +151,10 @@ class SlackApi(Receiver):
     def api_error(self, error: str, *, times: int = 1, status: int = 200) -> None:
         self.fail(status, times=times, body={"ok": False, "error": error})
 
+    def channel_not_found(self, *, times: int = 1) -> None:
+        """What an incoming webhook of a deleted channel answers: 404 with the error as text."""
+        self.fail(404, times=times, body="channel_not_found")
+
     def handle(self, request: Recorded) -> Reply:
         if request.path.startswith("/services/"):
             if request.json is None or not ("text" in request.json or "blocks" in request.json):

@@ -224,3 +224,12 @@ def test_hostile_text_is_escaped_and_within_slack_limits(slack_api, make_message
     for text in mrkdwn:
         assert "<" not in text and ">" not in text
         assert len(text) <= 3000
+
+
+@pytest.mark.parametrize("kind", ["bot", "webhook"])
+def test_scripted_404_channel_not_found_is_permanent(slack_api, message, kind):
+    slack_api.channel_not_found()
+    target = bot() if kind == "bot" else hook(slack_api.webhook_url())
+
+    with pytest.raises(PermanentSendError, match="channel_not_found"):
+        integrations.send(target, message)

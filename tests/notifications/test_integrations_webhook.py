@@ -190,3 +190,8 @@ def test_hostile_values_arrive_verified_and_unchanged(webhook_receiver, make_mes
 def test_unknown_kind_is_refused(message):
     with pytest.raises(ValueError, match="carrier_pigeon"):
         integrations.send(Target(kind="carrier_pigeon", config={}), message)
+
+
+@pytest.mark.parametrize("kind", ChannelKind.values)
+def test_every_kind_renders_a_preview(message, kind):
+    assert integrations.render(kind, message)
