@@ -133,3 +133,13 @@ def tags(html: str) -> set[str]:
 
     Collector().feed(html)
     return found
+
+
+def test_any_configured_backend_works(mailoutbox, message):
+    """The channel uses whatever EMAIL_BACKEND says (here pytest-django's locmem outbox)."""
+    result = integrations.send(to("oncall@example.com"), message)
+
+    [mail] = mailoutbox
+    assert mail.to == ["oncall@example.com"]
+    assert mail.extra_headers["Message-ID"] == result.provider_id
+    assert mail.alternatives[0][1] == "text/html"
