@@ -69,11 +69,21 @@ def phone_number(address: str) -> str:
     return number
 
 
+def phone_numbers(address: str) -> list[str]:
+    """One number or several, comma-separated (an SMS channel's phones); each in E.164 form."""
+    numbers = [phone_number(part) for part in address.split(",") if part.strip()]
+    if not numbers:
+        raise PermanentSendError("SMS: no phone number to send to.")
+    return list(dict.fromkeys(numbers))
+
+
 def send(target: Target, message: Message) -> SendResult:
+    """One message per number. Every number is checked before the first is sent; when a later
+    number fails, the error names those already sent (a retry sends to all of them again)."""
     text = body(message)
     payload = {"to": target.address, "body": text}
     try:
-        to = phone_number(target.address)
+        numbers = phone_numbers(target.address)
     except PermanentSendError as exc:
         raise PermanentSendError(str(exc), payload=payload) from None
     sid, _, token = target.secret.partition(":")
@@ -88,21 +98,30 @@ def send(target: Target, message: Message) -> SendResult:
         sender["from_"] = target.config["from_number"]
     else:
         raise PermanentSendError("SMS: the channel has no from number.", payload=payload)
-    payload = {"to": to, "from": target.config.get("from_number", ""), "body": text}
+    payload = {"to": ", ".join(numbers), "from": target.config.get("from_number", ""), "body": text}
     twilio = client(sid, token)
-    try:
-        sent = twilio.messages.create(to=to, body=text, **sender)
-    except TwilioRestException as exc:
-        raise _rest_error(exc, twilio.http_client, payload) from None
-    except requests.RequestException as exc:  # refused, reset, timed out; its text names the URL
-        raise TransientSendError(
-            f"SMS: Twilio unreachable ({type(exc).__name__}).", payload=payload
-        ) from None
-    except TwilioException as exc:
-        raise TransientSendError(
-            f"SMS: Twilio client error ({type(exc).__name__}).", payload=payload
-        ) from None
-    return SendResult(provider_id=sent.sid or "", payload=payload)
+    sids: list[str] = []
+    for number in numbers:
+        try:
+            sids.append(twilio.messages.create(to=number, body=text, **sender).sid or "")
+        except Exception as exc:
+            error = _error(exc, twilio.http_client, payload)
+            if sids:
+                sent = numbers[: len(sids)]
+                error.args = (f"{error.args[0]} (already sent to {', '.join(sent)})",)
+                error.payload = {**payload, "sent": sent}
+            raise error from None
+    return SendResult(provider_id=",".join(sids), payload=payload)
+
+
+def _error(exc: Exception, http_client, payload) -> Exception:
+    if isinstance(exc, TwilioRestException):
+        return _rest_error(exc, http_client, payload)
+    if isinstance(exc, requests.RequestException):  # refused, reset, timed out; its text names the URL
+        return TransientSendError(f"SMS: Twilio unreachable ({type(exc).__name__}).", payload=payload)
+    if isinstance(exc, TwilioException):
+        return TransientSendError(f"SMS: Twilio client error ({type(exc).__name__}).", payload=payload)
+    raise exc
 
 
 def _rest_error(exc: TwilioRestException, http_client, payload) -> Exception:

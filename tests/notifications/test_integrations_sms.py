@@ -121,3 +121,25 @@ def test_hostile_subjects_fit_and_arrive(twilio_api, make_message, value):
     body = twilio_api.messages[0]["body"]
     assert len(body) <= 160
     assert body.endswith("https://mitigate.example.com/incidents/42/")
+
+
+def test_several_numbers_each_get_the_message(twilio_api, message):
+    result = integrations.send(phone("+15551234567, +15557654321,+15551234567"), message)
+
+    assert [sent["to"] for sent in twilio_api.messages] == ["+15551234567", "+15557654321"]
+    assert result.provider_id == ",".join(sent["sid"] for sent in twilio_api.messages)
+    assert result.payload["to"] == "+15551234567, +15557654321"
+
+
+def test_a_bad_number_among_several_stops_before_any_send(twilio_api, message):
+    with pytest.raises(PermanentSendError):
+        integrations.send(phone("+15551234567, 12"), message)
+
+    assert twilio_api.requests == []
+
+
+def test_failure_after_a_first_number_names_what_was_sent(twilio_api, message):
+    with pytest.raises(PermanentSendError, match=r"21211.*already sent to \+15551234567") as caught:
+        integrations.send(phone("+15551234567, +15005550001"), message)
+
+    assert caught.value.payload["sent"] == ["+15551234567"]
