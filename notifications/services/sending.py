@@ -14,13 +14,21 @@ from django.utils import timezone
 from actions.models import ActionRun
 from incidents.models import StatusUpdate
 from notifications import integrations
-from notifications.choices import ChannelKind, DeliveryStatus
+from notifications.choices import ChannelKind, DeliveryStatus, EventKind
+from notifications.integrations import slack
 from notifications.models import Channel, Delivery, IncidentThread
 from notifications.rendering.context import message_context
 from notifications.rendering.render import kind_audience, message_render, template_source
 from notifications.services.admins import channel_disabled_tell
 from notifications.services.routing import delivery_enqueue
-from notifications.transport import Message, PermanentSendError, SendResult, Target, TransientSendError
+from notifications.transport import (
+    Message,
+    PermanentSendError,
+    SendError,
+    SendResult,
+    Target,
+    TransientSendError,
+)
 
 logger = logging.getLogger(__name__)
 SENDABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
@@ -81,7 +89,7 @@ def delivery_claim(*, delivery_id: int) -> Delivery | None:
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(of=("self",), skip_locked=True)
-            .select_related("channel")
+            .select_related("channel", "rule")
             .filter(pk=delivery_id)
             .first()
         )
@@ -203,15 +211,36 @@ def _channel_failed(channel_id: int, error: str) -> None:
 
 
 def after_send(delivery: Delivery, *, message: Message, result: SendResult) -> None:
-    """Slack bot channels: remember the incident's thread after its first message."""
+    """Slack bot channels: remember the incident's thread after its first message; open the
+    incident's own #inc- channel when the rule asks (incident opened), archive it at close. A
+    failure here is noted on the delivery, which was sent all the same."""
     channel = delivery.channel
-    if (
-        channel is None
-        or channel.kind != ChannelKind.SLACK_BOT
-        or not delivery.incident_id
-        or not result.thread
-    ):
+    if channel is None or channel.kind != ChannelKind.SLACK_BOT or not delivery.incident_id:
         return
-    IncidentThread.objects.get_or_create(
+    thread, _ = IncidentThread.objects.get_or_create(
         channel=channel, incident_id=delivery.incident_id, defaults={"thread_ts": result.thread}
     )
+    try:
+        if (
+            delivery.event_kind == EventKind.INCIDENT_OPENED
+            and delivery.rule is not None
+            and delivery.rule.create_incident_channel
+            and not thread.incident_channel_id
+        ):
+            name = slack.incident_channel_name(message.incident_reference)
+            thread.incident_channel_id = slack.incident_channel_create(channel.secret, name)
+            thread.save(update_fields=["incident_channel_id", "updated_at"])
+            slack.incident_channel_post(channel.secret, thread.incident_channel_id, message)
+        elif (
+            delivery.event_kind == EventKind.CLOSED
+            and thread.incident_channel_id
+            and not thread.incident_channel_archived
+        ):
+            slack.incident_channel_archive(channel.secret, thread.incident_channel_id)
+            thread.incident_channel_archived = True
+            thread.save(update_fields=["incident_channel_archived", "updated_at"])
+    except SendError as exc:
+        logger.warning("Delivery %s: incident channel step failed: %s", delivery.pk, exc)
+        Delivery.objects.filter(pk=delivery.pk).update(
+            error=f"Sent; the incident channel step failed: {exc}"[:4000]
+        )
