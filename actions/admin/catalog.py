@@ -10,7 +10,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from actions.admin.base import CSS, risk_badge
-from actions.admin.deletes import ServiceDeleteMixin
 from actions.choices import Risk
 from actions.forms.catalog import (
     ActionAdminForm,
@@ -27,6 +26,7 @@ from actions.services import action_create_from_template, action_delete, action_
 from actions.services.catalog import ACTION_FIELDS
 from actions.template_library import template_get, template_list
 from common.actor import Actor
+from common.admin.deletes import ServiceDeleteMixin
 from common.admin.services import (
     ServiceRowsInlineMixin,
     ServiceRowsSaveMixin,

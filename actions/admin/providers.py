@@ -24,6 +24,7 @@ from actions.services import (
     provider_host_key_pin,
     provider_save,
 )
+from common.admin.deletes import DeleteRefusalMixin
 from common.admin.services import ServiceSaveMixin, admin_actor, adopt, refusals
 from common.exceptions import ApplicationError
 
@@ -39,27 +40,9 @@ def fingerprint_text(host_key: str) -> str:
         return "unreadable key"
 
 
-class RefusedDeleteMixin:
-    """Deletes go through a service that refuses objects still in use: show why, delete nothing."""
-
-    def get_actions(self, request: HttpRequest):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)  # One at a time, each through the service.
-        return actions
-
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None) -> HttpResponse:
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            opts = self.opts
-            return HttpResponseRedirect(
-                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id])
-            )
-
-
 @admin.register(Provider)
-class ProviderAdmin(RefusedDeleteMixin, ServiceSaveMixin, admin.ModelAdmin):
+class ProviderAdmin(DeleteRefusalMixin, ServiceSaveMixin, admin.ModelAdmin):
+    bulk_delete = False  # One at a time, each through the service.
     form = ProviderAdminForm
     list_display = ("name", "kind", "where", "enabled", "tag_list", "host_key_pinned")
     list_filter = ("kind", "enabled")
@@ -274,7 +257,8 @@ def _key_file(key_type: str) -> str:
 
 
 @admin.register(ProviderGroup)
-class ProviderGroupAdmin(RefusedDeleteMixin, ServiceSaveMixin, admin.ModelAdmin):
+class ProviderGroupAdmin(DeleteRefusalMixin, ServiceSaveMixin, admin.ModelAdmin):
+    bulk_delete = False
     form = ProviderGroupAdminForm
     list_display = ("name", "members", "selector", "max_parallel")
     search_fields = ("name", "description")

@@ -1,14 +1,12 @@
 """The service catalog and the priority table. Saves and deletes go through the catalog services."""
 
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib import admin
 from django.db import models, transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
+from common.admin.deletes import REFUSALS, DeleteRefusalMixin, refused_redirect
 from common.admin.services import admin_actor
-from common.exceptions import ApplicationError
 from incidents.admin.display import CSS, priority_badge
 from incidents.models import Priority, Service
 from incidents.selectors import priority_list, service_list
@@ -18,21 +16,16 @@ from incidents.services.catalog import PRIORITY_FIELDS, SERVICE_FIELDS
 DURATION_HELP = "Days, then hours:minutes:seconds, e.g. 00:15:00 or 3 00:00:00. Empty: best effort."
 
 
-class RefusalsAsMessagesMixin:
+class RefusalsAsMessagesMixin(DeleteRefusalMixin):
     """The forms check what the catalog services check, so a service refuses only what changed
     meanwhile (a name taken by a concurrent save, a permission withdrawn). The write is rolled back
     and the page shown again with the reason on top, never a 500."""
 
-    def _refused(self, request: HttpRequest, exc: Exception, url: str) -> HttpResponse:
-        reason = exc.message if isinstance(exc, ApplicationError) else " ".join(exc.messages)
-        messages.error(request, reason)
-        return HttpResponseRedirect(url)
-
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None) -> HttpResponse:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except (ApplicationError, ValidationError) as exc:
-            return self._refused(request, exc, request.get_full_path())
+        except REFUSALS as exc:
+            return refused_redirect(request, exc, request.get_full_path())
 
     def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         # Atomic as a whole: delete_selected logs the deletions before deleting, and list_editable
@@ -40,16 +33,8 @@ class RefusalsAsMessagesMixin:
         try:
             with transaction.atomic():
                 return super().changelist_view(request, extra_context)
-        except (ApplicationError, ValidationError) as exc:
-            return self._refused(request, exc, request.get_full_path())
-
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None) -> HttpResponse:
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except (ApplicationError, ValidationError) as exc:
-            opts = self.opts
-            change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id])
-            return self._refused(request, exc, change_url)
+        except REFUSALS as exc:
+            return refused_redirect(request, exc, request.get_full_path())
 
 
 @admin.register(Service)
