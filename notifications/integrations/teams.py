@@ -6,12 +6,11 @@ query string carries the signature), so it never appears in an error or the ledg
 No maintained client builds Adaptive Cards for a webhook, so this one is written by hand (schema
 1.4, what Teams renders)."""
 
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
-from django.utils import timezone
 
+from notifications.integrations.http import response_outcome
 from notifications.transport import Message, PermanentSendError, SendResult, Target, TransientSendError
 
 TIMEOUT = 10
@@ -70,27 +69,4 @@ def send(target: Target, message: Message) -> SendResult:
         raise TransientSendError(
             f"Teams: workflow unreachable ({type(exc).__name__}).", payload=payload
         ) from None
-    status = response.status_code
-    if 200 <= status < 300:
-        return SendResult(provider_id=response.headers.get("x-ms-workflow-run-id", ""), payload=payload)
-    detail = f"HTTP {status} {response.reason or ''}".strip()
-    if status in (408, 429):
-        retry = retry_after(response.headers.get("Retry-After"))
-        raise TransientSendError(f"Teams: {detail}.", retry_after=retry, payload=payload)
-    if status >= 500:
-        raise TransientSendError(f"Teams: {detail}.", payload=payload)
-    raise PermanentSendError(f"Teams refused the message: {detail}.", payload=payload)
-
-
-def retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max((parsedate_to_datetime(value) - timezone.now()).total_seconds(), 0.0)
-    except (TypeError, ValueError):
-        return None
+    return response_outcome(response, name="Teams", id_header="x-ms-workflow-run-id", payload=payload)

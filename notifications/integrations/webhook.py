@@ -57,14 +57,13 @@ import hashlib
 import hmac
 import json
 import time
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from django.core.serializers.json import DjangoJSONEncoder
-from django.utils import timezone
 
+from notifications.integrations.http import response_outcome
 from notifications.transport import Message, PermanentSendError, SendResult, Target, TransientSendError
 
 TIMEOUT = 10
@@ -120,27 +119,4 @@ def send(target: Target, message: Message) -> SendResult:
         response = requests.post(url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False)
     except requests.RequestException as exc:  # its text names the URL, which may carry a token
         raise TransientSendError(f"Webhook: unreachable ({type(exc).__name__}).", payload=payload) from None
-    status = response.status_code
-    if 200 <= status < 300:
-        return SendResult(provider_id=response.headers.get("X-Request-Id", "")[:200], payload=payload)
-    detail = f"HTTP {status} {response.reason or ''}".strip()
-    if status in (408, 429):
-        retry = retry_after(response.headers.get("Retry-After"))
-        raise TransientSendError(f"Webhook: {detail}.", retry_after=retry, payload=payload)
-    if status >= 500:
-        raise TransientSendError(f"Webhook: {detail}.", payload=payload)
-    raise PermanentSendError(f"Webhook refused the message: {detail}.", payload=payload)
-
-
-def retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max((parsedate_to_datetime(value) - timezone.now()).total_seconds(), 0.0)
-    except (TypeError, ValueError):
-        return None
+    return response_outcome(response, name="Webhook", id_header="X-Request-Id", payload=payload)
