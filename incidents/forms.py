@@ -72,6 +72,7 @@ class IncidentAdminForm(forms.ModelForm):
             "commander",
             "detected_at",
             "started_at",
+            "bridge_url",
         )
         help_texts = {
             "started_at": "When the impact began; leave empty when it began at detection.",

@@ -43,6 +43,7 @@ CREATE_FIELDS = (
     "security_issue",
     "is_drill",
     "root_cause_category",
+    "bridge_url",
 )
 CLOCK_FIELDS = (
     "detected_at",
@@ -128,7 +129,7 @@ class IncidentAdmin(IncidentTransitionsMixin, ServiceSaveMixin, admin.ModelAdmin
             return (
                 (None, {"fields": ("title", "description", "priority", "services", "is_drill")}),
                 ("Impact", {"fields": impact, "description": PRIORITY_RULES_HELP}),
-                ("People", {"fields": ("assignee", "commander")}),
+                ("People", {"fields": ("assignee", "commander", "bridge_url")}),
                 ("Clock", {"fields": (("detected_at", "started_at"),)}),
                 ("Cause", {"fields": ("root_cause_category",)}),
             )
@@ -138,7 +139,7 @@ class IncidentAdmin(IncidentTransitionsMixin, ServiceSaveMixin, admin.ModelAdmin
                 "Priority and impact",
                 {"fields": ("priority", "suggested_priority", *impact, "root_cause_category", "is_drill")},
             ),
-            ("Roles", {"fields": ("assignee", "commander", *ROLE_DISPLAY)}),
+            ("Roles", {"fields": ("assignee", "commander", *ROLE_DISPLAY, "bridge_url")}),
             (
                 "Clock",
                 {

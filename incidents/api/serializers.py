@@ -94,6 +94,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "data_at_risk",
             "security_issue",
             "is_drill",
+            "bridge_url",
             "started_at",
             "detected_at",
             "acknowledged_at",
@@ -270,6 +271,9 @@ class IncidentUpdateInput(StrictSerializer):
     is_drill = serializers.BooleanField(required=False)
     started_at = serializers.DateTimeField(
         required=False, help_text="When impact began; on creation, default detected_at."
+    )
+    bridge_url = serializers.URLField(
+        max_length=200, required=False, allow_blank=True, help_text="The war room: call or chat link."
     )
 
 

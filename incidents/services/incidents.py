@@ -42,6 +42,7 @@ EDITABLE_FIELDS = (
     "security_issue",
     "is_drill",
     "started_at",
+    "bridge_url",
 )
 
 
@@ -62,6 +63,7 @@ def incident_create(
     security_issue: bool = False,
     is_drill: bool = False,
     root_cause_category: str = "",
+    bridge_url: str = "",
 ) -> Incident:
     by.require(ADD_PERMISSION, "open incidents")
     now = timezone.now()
@@ -84,6 +86,7 @@ def incident_create(
         security_issue=security_issue,
         is_drill=is_drill,
         root_cause_category=root_cause_category,
+        bridge_url=bridge_url,
     )
     _validate(incident)
     services = list(services)

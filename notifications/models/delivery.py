@@ -16,7 +16,9 @@ class Delivery(BaseModel):
     lock (sending) before it sends, so a message is never sent twice."""
 
     event_key = models.CharField(max_length=64, help_text="The event's id: a repeated route adds nothing.")
-    target_key = models.CharField(max_length=80, help_text='"c:<channel>" or "u:<user>:<kind>:<address>".')
+    target_key = models.CharField(
+        max_length=80, help_text='"c:<channel>" or "u:<user>:<kind>:<address digest>".'
+    )
     event_kind = models.CharField(max_length=40, choices=EventKind.choices)
     event = models.JSONField(default=dict, help_text="The event as routed: message, details, actor, time.")
     incident = models.ForeignKey(
