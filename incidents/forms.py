@@ -50,6 +50,14 @@ class IncidentAdminForm(forms.ModelForm):
         help_text="Findings, decisions, hand-overs: saved to the timeline with the rest of this form.",
     )
 
+    bridge_url = forms.URLField(
+        label="Bridge URL",
+        required=False,
+        max_length=200,
+        assume_scheme="https",
+        help_text="The war room: the call or chat where responders meet; shown in notifications.",
+    )
+
     # Errors the services raised on a first attempt to save; shown on the re-rendered form.
     service_errors: dict[str | None, list[str]] = {}
 
