@@ -35,6 +35,12 @@ def logging_config(*, level: str) -> dict:
             "paramiko": {"level": "WARNING"},
             # Axes logs every login and its start-up banner at INFO; lockouts are WARNING.
             "axes": {"level": "WARNING"},
+            # HTTP clients log request URLs and bodies at DEBUG/INFO, and a Slack, Teams or apprise
+            # URL is the channel's secret; the delivery ledger records what was sent instead.
+            "urllib3": {"level": "WARNING"},
+            "slack_sdk": {"level": "WARNING"},
+            "twilio": {"level": "WARNING"},
+            "apprise": {"level": "WARNING"},
             "django.request": {"filters": ["redact_secrets"]},
             "django.server": {
                 "handlers": ["django.server"],
