@@ -24,6 +24,7 @@ migrate: setup
 
 # honcho gives every process a PORT of its own (the worker gets PORT+100): the web server's port
 # reaches them all, and seed_demo, as MITIGATE_WEB_PORT (SITE_URL's default, see config/settings.py).
+# The receiver, fifth in the Procfile, gets PORT+400, where seed_demo points the demo's webhook.
 demo: migrate
 	MITIGATE_WEB_PORT=$(PORT) $(PY) manage.py seed_demo
 

@@ -12,7 +12,8 @@ from common.actor import Actor, Source
 from incidents.management.web_url import DEFAULT_WEB_URL
 from incidents.models import Priority, Service
 
-# would; the rule opens a P2 incident and runs Health check against the instance that alerted.
+# send_test_alert posts InstanceDown for the web server as Prometheus would; the rule opens a P2
+# incident and runs Health check against the instance that alerted.
 ALERT_SOURCE = {"name": "Prometheus", "slug": "prometheus", "kind": SourceKind.ALERTMANAGER}
 ALERT_RULE = "Storefront instance down or slow"
 # Health check looks at the web server the alert names. Its load limit is raised because the demo

@@ -99,9 +99,6 @@ DISABLED_NOTE = (
 )
 
 
-# The alert loop of the demo: send_test_alert posts InstanceDown for the web server as Prometheus
-
-
 def web_url(path: str = "") -> str:
     return f"{local_web_url()}{path}"
 

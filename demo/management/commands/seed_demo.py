@@ -1,12 +1,14 @@
 """Demo data for `make run`: a service catalog, one user per group, two weeks of incidents, when
-ALLOW_LOCAL_PROVIDER is on the action templates cloned onto the worker's own machine, and an
-Alertmanager source with a rule whose automated response runs Health check, for send_test_alert.
+ALLOW_LOCAL_PROVIDER is on the action templates cloned onto the worker's own machine, an
+Alertmanager source with a rule whose automated response runs Health check, for send_test_alert,
+and notification channels (Ops email, a webhook to `make run`'s receiver) with their rules.
 
 Incidents and their post-mortems are written only through the services, each step run under a
 scripted clock, so their timelines are what production would have written at those times. The P1
 failover is the finished example: closed after its post-mortem was published, with action items.
 Safe to run again: the catalog and users are topped up, incidents (and post-mortems) are created
-only into an empty database, and every run prints fresh passwords.
+only into an empty database, and every run prints fresh passwords. Notifications are muted while
+seeding: the demo's past incidents are not routed to anyone.
 """
 
 from io import StringIO
@@ -17,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from actions.template_library import template_list
+from common.events import listener_muted
 from demo.banner import banner_write
 from demo.history import history_exists, history_incidents
 from demo.seed.alerting import alerting_ensure, alerting_lines
@@ -31,6 +34,7 @@ from demo.seed.catalog import (
     web_url,
 )
 from demo.seed.incidents import incidents_tell
+from demo.seed.notifications import notifications_ensure, notifications_lines, receiver_secret_write
 from demo.tokens import demo_token_write
 from incidents.models import Incident, Service
 from postmortems.choices import PostmortemStatus
@@ -58,7 +62,9 @@ class Command(BaseCommand):
                 "seed_demo resets the passwords of the users admin, alice, bob and carol, so it runs "
                 "only with DEBUG on (as `make run` sets it). Pass --force to run it anyway."
             )
-        with transaction.atomic():
+        # The demo's incidents happened in the past: routing them would post hundreds of messages
+        # to the receiver and the Ops mailbox the moment the worker starts.
+        with listener_muted("notifications"), transaction.atomic():
             services, new_services = services_ensure()
             users, passwords = users_ensure()
             api_key = api_token_renew(admin=users["admin"])
@@ -66,10 +72,13 @@ class Command(BaseCommand):
             created = 0 if Incident.objects.exists() else len(incidents_tell(services=services, users=users))
             new_actions = actions_ensure()
             alerting = alerting_ensure(services=services)
-        # After commit: the file must never hold a token the database rolled back.
+            notifications = notifications_ensure()
+        # After commit: the files must never hold a token or secret the database rolled back.
         demo_token_write(alerting["source"].slug, alerting["token"])
+        if notifications["secret_status"] in ("new", "rotated"):
+            receiver_secret_write(notifications["secret"])
         history = self._history(load=bool(created) and not options["no_history"])
-        self._report(new_services, created, users, passwords, api_key, new_actions, alerting)
+        self._report(new_services, created, users, passwords, api_key, new_actions, alerting, notifications)
         self.stdout.write(history)
 
     def _history(self, *, load: bool) -> str:
@@ -83,7 +92,15 @@ class Command(BaseCommand):
         return f"History: {history_incidents().count()} generated incidents over 12 months, for analytics."
 
     def _report(
-        self, new_services: int, created: int, users, passwords, api_key: str, new_actions, alerting
+        self,
+        new_services: int,
+        created: int,
+        users,
+        passwords,
+        api_key: str,
+        new_actions,
+        alerting,
+        notifications,
     ) -> None:
         base = web_url()
         incidents = (
@@ -127,6 +144,7 @@ class Command(BaseCommand):
         if new_actions is not None:
             lines.append("  Try an action: open an incident, click Run action, pick Health check.")
         lines += alerting_lines(base=base, alerting=alerting)
+        lines += notifications_lines(base=base, notifications=notifications)
         lines.append("=" * 72)
         banner = "\n".join(lines)
         self.stdout.write(banner)
