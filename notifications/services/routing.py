@@ -188,19 +188,23 @@ def deliveries_create(
 
 
 def _bundle(delivery: Delivery, *, window: timedelta, now) -> None:
-    """Fold into the target's pending message for this incident, or hold until the window since
-    its last message has passed."""
+    """Fold into the target's last message for this incident when it is still pending and of the
+    same kind, or hold until the window since that message has passed.
+
+    Only the same kind folds: a resolution folded into a waiting "alerts joined" message would be
+    told under that message's subject, and read as more of the same. A different kind waits its own
+    turn after the last message, so the target still gets one message per window, in order."""
     same = Delivery.objects.filter(incident=delivery.incident, target_key=delivery.target_key).exclude(
         status=DeliveryStatus.BUNDLED
     )
-    waiting = same.filter(status=DeliveryStatus.PENDING).order_by("next_attempt_at").first()
-    if waiting is not None:
-        delivery.fold()
-        delivery.bundled_into = waiting
+    last = same.filter(next_attempt_at__gt=now - window).order_by("-next_attempt_at", "-id").first()
+    if last is None:
         return
-    last = same.filter(next_attempt_at__gt=now - window).order_by("-next_attempt_at").first()
-    if last is not None:
-        delivery.next_attempt_at = last.next_attempt_at + window
+    if last.status == DeliveryStatus.PENDING and last.event_kind == delivery.event_kind:
+        delivery.fold()
+        delivery.bundled_into = last
+        return
+    delivery.next_attempt_at = max(now, last.next_attempt_at + window)
 
 
 def delivery_enqueue(delivery: Delivery) -> None:

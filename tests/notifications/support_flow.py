@@ -58,13 +58,21 @@ class InlineWorker:
             self.ran.append((name, ids))
         self._run(callbacks)
 
-    def run_later(self) -> int:
-        """Deliver the held messages now (as a worker does at their eta, or early: a send task
-        that comes before its delivery is due does nothing)."""
-        held, self.later = self.later, []
-        for name, ids, task_id, _ in held:
+    def run_later(self, *, early: bool = False) -> int:
+        """Deliver the held messages that are due (all of them with `early`: a send task that
+        comes before its delivery is due does nothing). Returns how many ran."""
+        soon = timezone.now() + timedelta(seconds=1)
+        due = [held for held in self.later if early or held[3] <= soon]
+        self.later = [held for held in self.later if held not in due]
+        for name, ids, task_id, _ in due:
             self.run_task(name, ids, task_id)
-        return len(held)
+        return len(due)
+
+    def advance(self, seconds: float) -> None:
+        """Time passes for the held messages: their etas come `seconds` sooner."""
+        self.later = [
+            (name, ids, task_id, eta - timedelta(seconds=seconds)) for name, ids, task_id, eta in self.later
+        ]
 
     def sends(self) -> list[int]:
         return [ids["delivery_id"] for name, ids in self.ran if name == PREFIX + "delivery_send"]

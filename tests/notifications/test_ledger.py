@@ -58,7 +58,7 @@ def test_a_transient_failure_backs_off_doubling_then_is_sent(
     )
     assert len(worker.later) == 1  # The retry is a message with that eta.
 
-    worker.run_later()  # Delivered early: not due, so nothing is sent.
+    worker.run_later(early=True)  # Delivered early: not due, so nothing is sent.
     delivery = Delivery.objects.get(pk=delivery.pk)
     assert (delivery.status, delivery.attempts, len(webhook_receiver.requests)) == ("failed", 1, 1)
 
@@ -70,7 +70,7 @@ def test_a_transient_failure_backs_off_doubling_then_is_sent(
     assert delivery.next_attempt_at >= first_retry + timedelta(seconds=120)  # Doubled.
 
     backdate(delivery, seconds=120)
-    worker.run_later()
+    worker.run_later(early=True)
     delivery = Delivery.objects.get(pk=delivery.pk)
     assert (delivery.status, delivery.attempts, delivery.error) == ("sent", 3, "")
     assert len(webhook_receiver.requests) == 3
@@ -103,7 +103,7 @@ def test_too_many_transient_failures_end_dead_without_disabling_the_channel(
         open_incident()
     delivery = Delivery.objects.get()
     backdate(delivery, seconds=3600)
-    worker.run_later()
+    worker.run_later(early=True)
 
     delivery = Delivery.objects.get(pk=delivery.pk)
     assert (delivery.status, delivery.attempts) == ("dead", 2)
@@ -206,7 +206,7 @@ def test_a_slack_429_pauses_that_channel_only(
     Channel.objects.filter(pk=slack.pk).update(paused_until=timezone.now() - timedelta(seconds=1))
     for delivery in on_slack:
         backdate(delivery, seconds=31)
-    worker.run_later()
+    worker.run_later(early=True)
 
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
     posted = [r.data for r in slack_api.requests if r.path == "/api/chat.postMessage"]
