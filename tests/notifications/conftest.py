@@ -8,6 +8,7 @@ from tests.notifications.receivers import (
     TwilioApi,
     WebhookReceiver,
 )
+from tests.notifications.support_workers import notification_workers, redis_broker  # noqa: F401 (fixtures)
 
 SLACK_TOKEN = "xoxb-0000-test-bot-token"
 TWILIO_SID = "AC" + "0" * 32
