@@ -91,8 +91,15 @@ def message_render(*, subject: str, body: str, context: dict[str, Any]) -> Messa
 
 def kind_audience(kind: str, channel_config: dict[str, Any] | None) -> str:
     """A channel may speak to customers (config {"audience": "customer"}): it gets the customer
-    notices, for the kinds that have one."""
+    notices, for the kinds that have one (a default, or one written in the admin)."""
     wanted = (channel_config or {}).get("audience", Audience.INTERNAL)
-    if wanted == Audience.CUSTOMER and (kind, Audience.CUSTOMER) in DEFAULTS:
+    if wanted == Audience.CUSTOMER and (
+        (kind, Audience.CUSTOMER) in DEFAULTS
+        or MessageTemplate.objects.filter(event_kind=kind, audience=Audience.CUSTOMER).exists()
+    ):
         return Audience.CUSTOMER
     return Audience.INTERNAL
+
+
+def speaks_to_customers(channel_config: dict[str, Any] | None) -> bool:
+    return (channel_config or {}).get("audience") == Audience.CUSTOMER

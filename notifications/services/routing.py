@@ -16,8 +16,9 @@ from actions.models.run import APPROVE_PERMISSION
 from common.tasks import enqueue_on_commit
 from incidents.choices import Role
 from incidents.models import Incident, RoleAssignment
-from notifications.choices import ContactKind, DeliveryStatus, RecipientRole
+from notifications.choices import Audience, ContactKind, DeliveryStatus, RecipientRole
 from notifications.models import Channel, ContactMethod, Delivery, NotificationRule
+from notifications.rendering.render import kind_audience, speaks_to_customers
 from notifications.selectors import rules_enabled
 
 SEND_TASK = "notifications.tasks.delivery_send"
@@ -106,11 +107,17 @@ def person_target_key(user: User, kind: str, address: str) -> str:
     return f"u:{user.pk}:{kind}:{hashlib.sha256(address.encode()).hexdigest()[:32]}"
 
 
-def recipients_for(rule: NotificationRule, incident: Incident | None) -> list[Recipient]:
+def recipients_for(rule: NotificationRule, incident: Incident | None, kind: str) -> list[Recipient]:
+    # A customer channel hears only of the kinds that have a customer notice: an internal update,
+    # an SLA breach or a failed run is never worded for customers, whatever a broad rule says.
     found = [
         Recipient(target_key=f"c:{channel.pk}", channel=channel)
         for channel in rule.channels.all()
         if channel.enabled
+        and (
+            not speaks_to_customers(channel.config)
+            or kind_audience(kind, channel.config) == Audience.CUSTOMER
+        )
     ]
     seen_users: set[int] = set()
     for user in _role_users(rule, incident):
@@ -138,7 +145,7 @@ def event_route(*, event: dict[str, Any]) -> list[Delivery]:
     for rule in rules_enabled():
         if not rule_matches(rule, kind, incident):
             continue
-        for recipient in recipients_for(rule, incident):
+        for recipient in recipients_for(rule, incident, kind):
             planned.setdefault(recipient.target_key, (rule, recipient))
         if rule.stop:
             break

@@ -412,3 +412,35 @@ def test_two_long_addresses_sharing_a_prefix_both_get_the_message(worker, no_def
 
     assert sorted(mailed()) == [(first,), (second,)]
     assert Delivery.objects.filter(status="sent").count() == 2
+
+
+def test_a_customer_channel_gets_only_the_customer_notices(
+    worker, webhook_receiver, no_default_rules, open_incident, actor
+):
+    """A channel that speaks to customers (config audience "customer") gets the kinds that have a
+    customer notice, in its words; an internal update routed to it by a broad rule stays internal."""
+    customers = webhook_channel(webhook_receiver, "Customers", "/customers", audience="customer")
+    rule(
+        "Updates to everyone",
+        [EventKind.UPDATE_INTERNAL, EventKind.UPDATE_PUBLIC, EventKind.SLA_RESPONSE_BREACHED],
+        channels=[customers],
+    )
+    incident = incident_acknowledge(incident=open_incident(), by=actor)
+
+    with worker.after():
+        status_update_create(
+            incident=incident,
+            by=actor,
+            message="Internal: db-7 password rotated by hand.",
+            visibility="internal",
+        )
+    with worker.after():
+        status_update_create(
+            incident=incident, by=actor, message="We are restoring checkout.", visibility="public"
+        )
+
+    [body] = hits_of(webhook_receiver)
+    assert body["event"] == "update_public"
+    assert body["subject"] == "Service disruption update"
+    assert "We are restoring checkout." in body["text"]
+    assert not Delivery.objects.filter(event_kind="update_internal").exists()
