@@ -88,8 +88,10 @@ def approvers() -> list[User]:
 def person_recipients(user: User, kinds: list[str]) -> list[Recipient]:
     """The user's enabled contact methods of `kinds`; for email, the account's address when the
     user set up none."""
-    methods = [method for method in user.contact_methods.all() if method.enabled and method.kind in kinds]
-    if ContactKind.EMAIL in kinds and user.email and not any(m.kind == ContactKind.EMAIL for m in methods):
+    own = list(user.contact_methods.all())
+    methods = [method for method in own if method.enabled and method.kind in kinds]
+    # A disabled email method still counts as set up: its owner turned email off, so no fallback.
+    if ContactKind.EMAIL in kinds and user.email and not any(m.kind == ContactKind.EMAIL for m in own):
         methods.append(ContactMethod(user=user, kind=ContactKind.EMAIL, address=user.email))
     return [
         Recipient(
@@ -121,7 +123,7 @@ def recipients_for(rule: NotificationRule, incident: Incident | None, kind: str)
     ]
     seen_users: set[int] = set()
     for user in _role_users(rule, incident):
-        if user.pk in seen_users:
+        if user.pk in seen_users or not user.is_active:  # A deactivated commander hears nothing more.
             continue
         seen_users.add(user.pk)
         found.extend(person_recipients(user, rule.person_kinds))

@@ -444,3 +444,40 @@ def test_a_customer_channel_gets_only_the_customer_notices(
     assert body["subject"] == "Service disruption update"
     assert "We are restoring checkout." in body["text"]
     assert not Delivery.objects.filter(event_kind="update_internal").exists()
+
+
+def test_a_disabled_email_method_is_not_replaced_by_the_account_address(
+    worker, no_default_rules, open_incident
+):
+    """The account's address stands in only for someone who set up no email method; who turned
+    theirs off (on leave, say) hears nothing by email."""
+    away = UserFactory(username="away", email="away@example.com")
+    contact_method_save(
+        by=SYSTEM, user=away, kind=ContactKind.EMAIL, address="away.work@example.com", enabled=False
+    )
+    present = UserFactory(username="present", email="present@example.com")
+    rule("Opened", [EventKind.INCIDENT_OPENED], users=[away, present])
+
+    with worker.after():
+        open_incident()
+
+    assert mailed() == [("present@example.com",)]
+
+
+def test_deactivated_people_in_incident_roles_are_not_told(worker, no_default_rules, open_incident, actor):
+    gone = UserFactory(username="gone", email="gone@example.com")
+    left = UserFactory(username="left", email="left@example.com")
+    here = UserFactory(username="here", email="here@example.com")
+    rule(
+        "Roles",
+        [EventKind.UPDATE_INTERNAL],
+        roles=[RecipientRole.COMMANDER, RecipientRole.ASSIGNEE, RecipientRole.COMMUNICATIONS_LEAD],
+    )
+    incident = open_incident(commander=gone, assignee=here)
+    incident_role_assign(incident=incident, by=actor, role=Role.COMMUNICATIONS_LEAD, user=left)
+    type(gone).objects.filter(pk__in=[gone.pk, left.pk]).update(is_active=False)
+
+    with worker.after():
+        status_update_create(incident=incident, by=actor, message="Looking into it.")
+
+    assert mailed() == [("here@example.com",)]
