@@ -206,14 +206,15 @@ def _bundle(delivery: Delivery, *, window: timedelta, now) -> None:
     same = Delivery.objects.filter(incident=delivery.incident, target_key=delivery.target_key).exclude(
         status=DeliveryStatus.BUNDLED
     )
-    last = same.filter(next_attempt_at__gt=now - window).order_by("-next_attempt_at", "-id").first()
+    last = same.order_by("-next_attempt_at", "-id").first()
     if last is None:
         return
     if last.status == DeliveryStatus.PENDING and last.event_kind == delivery.event_kind:
         delivery.fold()
         delivery.bundled_into = last
         return
-    delivery.next_attempt_at = max(now, last.next_attempt_at + window)
+    if last.status == DeliveryStatus.PENDING or last.next_attempt_at > now - window:
+        delivery.next_attempt_at = max(now, last.next_attempt_at + window)
 
 
 def delivery_enqueue(delivery: Delivery) -> None:

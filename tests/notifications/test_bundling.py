@@ -18,6 +18,7 @@ from common.actor import Actor
 from incidents.services import incident_acknowledge, incident_resolve
 from notifications.choices import EventKind
 from notifications.models import Delivery
+from notifications.services.deliveries import deliveries_sweep
 from tests.alerts.support import am_alert, fire
 from tests.notifications.support_flow import hits_of, rule, webhook_channel
 
@@ -145,3 +146,23 @@ def test_a_resolution_is_not_folded_into_a_waiting_message(
     assert [b["event"] for b in bodies] == ["incident_opened", "alert_joined", "resolved"]
     assert "+19 more" in bodies[1]["text"]
     assert "more" not in bodies[2]["text"].split("\n")[-1]
+
+
+def test_events_fold_into_a_waiting_message_whose_send_was_lost_and_the_sweep_sends_it_once(
+    worker, webhook_receiver, bundled_channel, source
+):
+    with worker.after():
+        storm(source, 5)
+    # Two windows pass and the held message's send never arrives (a broker that lost it).
+    Delivery.objects.update(next_attempt_at=F("next_attempt_at") - timedelta(seconds=3 * WINDOW))
+    worker.later.clear()
+
+    with worker.after():
+        storm(source, 10, start=5)
+    assert Delivery.objects.filter(status="pending").count() == 1  # Still one message waiting.
+    with worker.after():
+        deliveries_sweep()
+
+    bodies = hits_of(webhook_receiver)
+    assert [b["event"] for b in bodies] == ["incident_opened", "alert_joined"]
+    assert "+9 more" in bodies[1]["text"]
