@@ -1,6 +1,7 @@
 """Issue 12: two real Celery workers on the notifications queue, PostgreSQL and Redis, many
 deliveries, and duplicate send messages on top: every delivery reaches its receiver exactly once
-(the claim under a row lock, `skip_locked`, makes the second taker a no-op)."""
+(the claim under a row lock, `skip_locked`, makes the second taker a no-op), and a repeated
+route message adds no delivery."""
 
 from collections import Counter
 
@@ -18,6 +19,7 @@ CHANNELS = 4
 INCIDENTS = 30
 DUPLICATES = 2
 SEND = "notifications.tasks.delivery_send"
+ROUTE = "notifications.tasks.event_route"
 
 
 def test_two_workers_send_each_delivery_exactly_once(
@@ -33,10 +35,14 @@ def test_two_workers_send_each_delivery_exactly_once(
     ]
     total = CHANNELS * INCIDENTS
     wait_for(lambda: Delivery.objects.count() == total, "the deliveries to be routed")
-    # Every send message again, twice, while the first ones are being worked on.
+    # Every route and send message again, twice, while the first ones are being worked on.
+    events = {event["key"]: event for event in Delivery.objects.values_list("event", flat=True)}
     for delivery_id in Delivery.objects.values_list("pk", flat=True):
         for _ in range(DUPLICATES):
             task_publish(SEND, {"delivery_id": delivery_id}, task_id=None, eta=None)
+    for event in events.values():
+        for _ in range(DUPLICATES):
+            task_publish(ROUTE, {"event": event}, task_id=None, eta=None)
 
     wait_for(lambda: Delivery.objects.filter(status="sent").count() == total, "every delivery to be sent")
     queue, unacked = f"{prefix}notifications", f"{prefix}unacked"
@@ -50,6 +56,7 @@ def test_two_workers_send_each_delivery_exactly_once(
     assert set(hits) == expected
     assert set(hits.values()) == {1}, [key for key, count in hits.items() if count > 1]
     assert len(webhook_receiver.requests) == total
+    assert Delivery.objects.count() == total
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
     logs = first.log() + second.log()
     assert f"{SEND}[" in first.log() and f"{SEND}[" in second.log(), logs[-3000:]
