@@ -46,7 +46,11 @@ def _render(source: str, context: dict[str, Any]) -> str:
 def message_render(*, subject: str, body: str, context: dict[str, Any]) -> Message:
     """The channel-independent message for `context` (see rendering/context.py)."""
     try:
-        subject_text = " ".join(_render(subject, context).split())[:SUBJECT_MAX]
+        subject_text = " ".join(_render(subject, context).split())
+        if (context.get("incident") or {}).get("is_drill"):
+            # Whatever the template says, nobody may take a drill for an outage.
+            subject_text = f"[DRILL] {subject_text}"
+        subject_text = subject_text[:SUBJECT_MAX]
         text = _render(body, context).strip()
     except (
         Exception

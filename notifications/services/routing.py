@@ -111,14 +111,18 @@ def person_target_key(user: User, kind: str, address: str) -> str:
 
 def recipients_for(rule: NotificationRule, incident: Incident | None, kind: str) -> list[Recipient]:
     # A customer channel hears only of the kinds that have a customer notice: an internal update,
-    # an SLA breach or a failed run is never worded for customers, whatever a broad rule says.
+    # an SLA breach or a failed run is never worded for customers, whatever a broad rule says; nor
+    # is a drill.
     found = [
         Recipient(target_key=f"c:{channel.pk}", channel=channel)
         for channel in rule.channels.all()
         if channel.enabled
         and (
             not speaks_to_customers(channel.config)
-            or kind_audience(kind, channel.config) == Audience.CUSTOMER
+            or (
+                kind_audience(kind, channel.config) == Audience.CUSTOMER
+                and not (incident and incident.is_drill)
+            )
         )
     ]
     seen_users: set[int] = set()

@@ -481,3 +481,24 @@ def test_deactivated_people_in_incident_roles_are_not_told(worker, no_default_ru
         status_update_create(incident=incident, by=actor, message="Looking into it.")
 
     assert mailed() == [("here@example.com",)]
+
+
+def test_a_drill_is_told_as_a_drill_and_never_to_customers(
+    worker, webhook_receiver, no_default_rules, open_incident
+):
+    """Responders hear of a drill like of the real thing, but marked, so nobody takes it for an
+    outage; customers never hear of it."""
+    responders = webhook_channel(webhook_receiver, "Responders", "/responders")
+    customers = webhook_channel(webhook_receiver, "Customers", "/customers", audience="customer")
+    rule("Opened", [EventKind.INCIDENT_OPENED], channels=[responders, customers])
+
+    with worker.after():
+        drill = open_incident(title="Game day: primary database lost", is_drill=True)
+    with worker.after():
+        real = open_incident(title="Checkout returns 502")
+
+    [told_drill, told_real] = hits_of(webhook_receiver, "/responders")
+    assert told_drill["subject"].startswith("[DRILL] ")
+    assert drill.reference in told_drill["subject"]
+    assert "[DRILL]" not in told_real["subject"]
+    assert [b["incident"]["id"] for b in hits_of(webhook_receiver, "/customers")] == [real.pk]
