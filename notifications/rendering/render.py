@@ -46,7 +46,11 @@ def _render(source: str, context: dict[str, Any]) -> str:
 def message_render(*, subject: str, body: str, context: dict[str, Any]) -> Message:
     """The channel-independent message for `context` (see rendering/context.py)."""
     try:
-        subject_text = " ".join(_render(subject, context).split())[:SUBJECT_MAX]
+        subject_text = " ".join(_render(subject, context).split())
+        if (context.get("incident") or {}).get("is_drill"):
+            # Whatever the template says, nobody may take a drill for an outage.
+            subject_text = f"[DRILL] {subject_text}"
+        subject_text = subject_text[:SUBJECT_MAX]
         text = _render(body, context).strip()
     except (
         Exception
@@ -91,8 +95,15 @@ def message_render(*, subject: str, body: str, context: dict[str, Any]) -> Messa
 
 def kind_audience(kind: str, channel_config: dict[str, Any] | None) -> str:
     """A channel may speak to customers (config {"audience": "customer"}): it gets the customer
-    notices, for the kinds that have one."""
+    notices, for the kinds that have one (a default, or one written in the admin)."""
     wanted = (channel_config or {}).get("audience", Audience.INTERNAL)
-    if wanted == Audience.CUSTOMER and (kind, Audience.CUSTOMER) in DEFAULTS:
+    if wanted == Audience.CUSTOMER and (
+        (kind, Audience.CUSTOMER) in DEFAULTS
+        or MessageTemplate.objects.filter(event_kind=kind, audience=Audience.CUSTOMER).exists()
+    ):
         return Audience.CUSTOMER
     return Audience.INTERNAL
+
+
+def speaks_to_customers(channel_config: dict[str, Any] | None) -> bool:
+    return (channel_config or {}).get("audience") == Audience.CUSTOMER

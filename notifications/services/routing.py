@@ -16,8 +16,9 @@ from actions.models.run import APPROVE_PERMISSION
 from common.tasks import enqueue_on_commit
 from incidents.choices import Role
 from incidents.models import Incident, RoleAssignment
-from notifications.choices import ContactKind, DeliveryStatus, RecipientRole
+from notifications.choices import Audience, ContactKind, DeliveryStatus, RecipientRole
 from notifications.models import Channel, ContactMethod, Delivery, NotificationRule
+from notifications.rendering.render import kind_audience, speaks_to_customers
 from notifications.selectors import rules_enabled
 
 SEND_TASK = "notifications.tasks.delivery_send"
@@ -87,8 +88,10 @@ def approvers() -> list[User]:
 def person_recipients(user: User, kinds: list[str]) -> list[Recipient]:
     """The user's enabled contact methods of `kinds`; for email, the account's address when the
     user set up none."""
-    methods = [method for method in user.contact_methods.all() if method.enabled and method.kind in kinds]
-    if ContactKind.EMAIL in kinds and user.email and not any(m.kind == ContactKind.EMAIL for m in methods):
+    own = list(user.contact_methods.all())
+    methods = [method for method in own if method.enabled and method.kind in kinds]
+    # A disabled email method still counts as set up: its owner turned email off, so no fallback.
+    if ContactKind.EMAIL in kinds and user.email and not any(m.kind == ContactKind.EMAIL for m in own):
         methods.append(ContactMethod(user=user, kind=ContactKind.EMAIL, address=user.email))
     return [
         Recipient(
@@ -106,15 +109,25 @@ def person_target_key(user: User, kind: str, address: str) -> str:
     return f"u:{user.pk}:{kind}:{hashlib.sha256(address.encode()).hexdigest()[:32]}"
 
 
-def recipients_for(rule: NotificationRule, incident: Incident | None) -> list[Recipient]:
+def recipients_for(rule: NotificationRule, incident: Incident | None, kind: str) -> list[Recipient]:
+    # A customer channel hears only of the kinds that have a customer notice: an internal update,
+    # an SLA breach or a failed run is never worded for customers, whatever a broad rule says; nor
+    # is a drill.
     found = [
         Recipient(target_key=f"c:{channel.pk}", channel=channel)
         for channel in rule.channels.all()
         if channel.enabled
+        and (
+            not speaks_to_customers(channel.config)
+            or (
+                kind_audience(kind, channel.config) == Audience.CUSTOMER
+                and not (incident and incident.is_drill)
+            )
+        )
     ]
     seen_users: set[int] = set()
     for user in _role_users(rule, incident):
-        if user.pk in seen_users:
+        if user.pk in seen_users or not user.is_active:  # A deactivated commander hears nothing more.
             continue
         seen_users.add(user.pk)
         found.extend(person_recipients(user, rule.person_kinds))
@@ -138,7 +151,7 @@ def event_route(*, event: dict[str, Any]) -> list[Delivery]:
     for rule in rules_enabled():
         if not rule_matches(rule, kind, incident):
             continue
-        for recipient in recipients_for(rule, incident):
+        for recipient in recipients_for(rule, incident, kind):
             planned.setdefault(recipient.target_key, (rule, recipient))
         if rule.stop:
             break
@@ -188,19 +201,24 @@ def deliveries_create(
 
 
 def _bundle(delivery: Delivery, *, window: timedelta, now) -> None:
-    """Fold into the target's pending message for this incident, or hold until the window since
-    its last message has passed."""
+    """Fold into the target's last message for this incident when it is still pending and of the
+    same kind, or hold until the window since that message has passed.
+
+    Only the same kind folds: a resolution folded into a waiting "alerts joined" message would be
+    told under that message's subject, and read as more of the same. A different kind waits its own
+    turn after the last message, so the target still gets one message per window, in order."""
     same = Delivery.objects.filter(incident=delivery.incident, target_key=delivery.target_key).exclude(
         status=DeliveryStatus.BUNDLED
     )
-    waiting = same.filter(status=DeliveryStatus.PENDING).order_by("next_attempt_at").first()
-    if waiting is not None:
-        delivery.fold()
-        delivery.bundled_into = waiting
+    last = same.order_by("-next_attempt_at", "-id").first()
+    if last is None:
         return
-    last = same.filter(next_attempt_at__gt=now - window).order_by("-next_attempt_at").first()
-    if last is not None:
-        delivery.next_attempt_at = last.next_attempt_at + window
+    if last.status == DeliveryStatus.PENDING and last.event_kind == delivery.event_kind:
+        delivery.fold()
+        delivery.bundled_into = last
+        return
+    if last.status == DeliveryStatus.PENDING or last.next_attempt_at > now - window:
+        delivery.next_attempt_at = max(now, last.next_attempt_at + window)
 
 
 def delivery_enqueue(delivery: Delivery) -> None:

@@ -127,7 +127,10 @@ def delivery_send(*, delivery_id: int) -> Delivery | None:
         message = delivery_message(delivery)
         target = delivery_target(delivery)
     except Exception as exc:  # A template that fails on this incident: nothing a retry would change.
-        return _record(delivery, error=f"Could not render the message: {exc}", permanent=True)
+        # The template's fault, not the channel's: it must not count towards disabling the channel.
+        return _record(
+            delivery, error=f"Could not render the message: {exc}", permanent=True, channel_fault=False
+        )
     try:
         result = integrations.send(target, message)
     except TransientSendError as exc:
@@ -177,6 +180,7 @@ def _record(
     permanent: bool = False,
     retry_after: float | None = None,
     payload: Any = None,
+    channel_fault: bool = True,
 ) -> Delivery:
     now = timezone.now()
     with transaction.atomic():
@@ -199,7 +203,7 @@ def _record(
             locked.payload = payload
             if permanent or locked.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
                 locked.give_up()
-                if permanent and channel is not None:
+                if permanent and channel_fault and channel is not None:
                     _channel_failed(channel.pk, error)
             else:
                 locked.fail()

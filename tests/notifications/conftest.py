@@ -8,6 +8,7 @@ from tests.notifications.receivers import (
     TwilioApi,
     WebhookReceiver,
 )
+from tests.notifications.support_workers import notification_workers, redis_broker  # noqa: F401 (fixtures)
 
 SLACK_TOKEN = "xoxb-0000-test-bot-token"
 TWILIO_SID = "AC" + "0" * 32
@@ -100,3 +101,19 @@ def make_message():
 @pytest.fixture
 def message(make_message):
     return make_message()
+
+
+@pytest.fixture
+def worker(django_capture_on_commit_callbacks):
+    """Runs the notification tasks a block enqueues, in this process (support_flow.InlineWorker)."""
+    from tests.notifications.support_flow import InlineWorker
+
+    return InlineWorker(lambda: django_capture_on_commit_callbacks(execute=False))
+
+
+@pytest.fixture
+def no_default_rules(db):
+    """The migration's default rules out of the way, for tests that configure their own."""
+    from notifications.models import NotificationRule
+
+    NotificationRule.objects.all().delete()

@@ -1,0 +1,499 @@
+"""Issue 12: each event kind reaches whom the rules name. The events come from the real services that
+publish them (incidents, alerts, actions, post-mortems); the real router and sender deliver them to
+local receivers (a signed-webhook endpoint for channels, Django's mail outbox and a Twilio stand-in
+for people)."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from actions.choices import Risk
+from actions.services import action_run_execute, action_run_request
+from alerts.services import alert_rule_save
+from alerts.services.sources import alert_source_create
+from common.actor import Actor, Source
+from incidents.choices import Role, Visibility
+from incidents.services import (
+    incident_acknowledge,
+    incident_close,
+    incident_reopen,
+    incident_resolve,
+    incident_role_assign,
+    incident_update,
+    status_update_create,
+)
+from incidents.services.sla import incident_sla_sweep
+from notifications.choices import ChannelKind, ContactKind, EventKind, RecipientRole
+from notifications.models import Channel, Delivery
+from notifications.services.channels import channel_save
+from notifications.services.configuration import contact_method_save
+from postmortems.services.postmortems import (
+    postmortem_create,
+    postmortem_publish,
+    postmortem_submit,
+    postmortem_update,
+)
+from tests.actions.execution_support import make_action
+from tests.alerts.support import am_alert, fire
+from tests.factories import ServiceFactory, UserFactory
+from tests.notifications.conftest import TWILIO_SID, TWILIO_TOKEN
+from tests.notifications.support_flow import SYSTEM, hits_of, rule, webhook_channel
+
+pytestmark = pytest.mark.django_db
+INCIDENT_KINDS = [
+    EventKind.INCIDENT_OPENED,
+    EventKind.ACKNOWLEDGED,
+    EventKind.PRIORITY_CHANGED,
+    EventKind.ROLE_ASSIGNED,
+    EventKind.UPDATE_INTERNAL,
+    EventKind.UPDATE_PUBLIC,
+    EventKind.RESOLVED,
+    EventKind.REOPENED,
+    EventKind.CLOSED,
+]
+
+
+def kinds(receiver, path=None) -> list[str]:
+    return [body["event"] for body in hits_of(receiver, path)]
+
+
+def mailed() -> list[tuple[str, ...]]:
+    """The recipients of each email sent, in order."""
+    return [tuple(message.to) for message in mail.outbox]
+
+
+@pytest.fixture
+def local_actions(settings):
+    settings.ALLOW_LOCAL_PROVIDER = True
+    from actions.models import Provider
+
+    return Provider.objects.create(name="local-notify", kind="local")
+
+
+# --- each event kind --------------------------------------------------------------------------------
+
+
+def test_the_incident_lifecycle_is_told_event_by_event(
+    worker, webhook_receiver, no_default_rules, open_incident, priorities, actor, responder
+):
+    channel = webhook_channel(webhook_receiver)
+    rule("Everything about incidents", INCIDENT_KINDS, channels=[channel])
+    lead = UserFactory(username="comms")
+
+    with worker.after():
+        incident = open_incident(priority=priorities["P2"])
+    with worker.after():
+        incident = incident_acknowledge(incident=incident, by=actor)
+    with worker.after():
+        incident = incident_update(incident=incident, by=actor, changes={"priority": priorities["P3"]})
+    with worker.after():
+        incident_role_assign(incident=incident, by=actor, role=Role.COMMUNICATIONS_LEAD, user=lead)
+    with worker.after():
+        status_update_create(
+            incident=incident, by=actor, message="Rolling back.", visibility=Visibility.INTERNAL
+        )
+    with worker.after():
+        status_update_create(
+            incident=incident, by=actor, message="We found it.", visibility=Visibility.PUBLIC
+        )
+    with worker.after():
+        incident = incident_resolve(incident=incident, by=actor, summary="Rolled back.")
+    with worker.after():
+        incident = incident_reopen(incident=incident, by=actor, reason="Errors are back.")
+    with worker.after():
+        incident = incident_resolve(incident=incident, by=actor, summary="Rolled back again.")
+    with worker.after():
+        incident_close(incident=incident, by=actor)
+
+    assert kinds(webhook_receiver) == [
+        "incident_opened",
+        "acknowledged",
+        "priority_changed",
+        "role_assigned",
+        "update_internal",
+        "update_public",
+        "resolved",
+        "reopened",
+        "resolved",
+        "closed",
+    ]
+    bodies = hits_of(webhook_receiver)
+    assert all(body["incident"]["reference"] == incident.reference for body in bodies)
+    assert "We found it." in bodies[5]["text"]
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_an_incident_opened_from_an_alert_is_told(worker, webhook_receiver, no_default_rules):
+    channel = webhook_channel(webhook_receiver)
+    rule("Opened", [EventKind.INCIDENT_OPENED], channels=[channel])
+    alert_rule_save(by=Actor.system(), data={"name": "Everything", "matchers": []})
+    source, _ = alert_source_create(by=Actor.system(), name="Prometheus", kind="alertmanager")
+
+    with worker.after():
+        [alert] = fire(source, am_alert("InstanceDown", fingerprint="fp-notify"))
+
+    [body] = hits_of(webhook_receiver)
+    assert body["event"] == "incident_opened"
+    assert body["incident"]["id"] == alert.incident_id
+
+
+def test_sla_breaches_are_told(worker, webhook_receiver, no_default_rules, open_incident, priorities):
+    channel = webhook_channel(webhook_receiver)
+    rule("SLA", [EventKind.SLA_RESPONSE_BREACHED, EventKind.SLA_RESOLUTION_BREACHED], channels=[channel])
+    # P1: respond within 15 minutes, resolve within 4 hours; detected five hours ago, untouched.
+    incident = open_incident(priority=priorities["P1"], detected_at=timezone.now() - timedelta(hours=5))
+
+    with worker.after():
+        incident_sla_sweep()
+    with worker.after():
+        incident_sla_sweep()  # Recorded once: a second sweep tells nobody again.
+
+    assert sorted(kinds(webhook_receiver)) == ["sla_resolution_breached", "sla_response_breached"]
+    assert {body["incident"]["id"] for body in hits_of(webhook_receiver)} == {incident.pk}
+
+
+def test_an_overdue_update_reminds_commander_and_comms_lead_each_interval_until_one_is_posted(
+    worker, no_default_rules, open_incident, priorities, actor
+):
+    commander = UserFactory(username="cmdr", email="cmdr@example.com")
+    comms = UserFactory(username="comms", email="comms@example.com")
+    UserFactory(username="bystander", email="bystander@example.com")
+    rule(
+        "Overdue updates",
+        [EventKind.UPDATE_OVERDUE],
+        roles=[RecipientRole.COMMANDER, RecipientRole.COMMUNICATIONS_LEAD],
+    )
+    incident = open_incident(priority=priorities["P1"], commander=commander)
+    incident_role_assign(incident=incident, by=actor, role=Role.COMMUNICATIONS_LEAD, user=comms)
+    incident = incident_acknowledge(incident=incident, by=actor)
+    due = incident.next_update_due_at  # P1: every 30 minutes.
+    mail.outbox.clear()
+
+    with worker.after():
+        incident_sla_sweep(now=due + timedelta(minutes=1))
+    first = sorted(mailed())
+    with worker.after():
+        incident_sla_sweep(now=due + timedelta(minutes=20))  # Within the interval: no repeat.
+    within = len(mail.outbox)
+    with worker.after():
+        incident_sla_sweep(now=due + timedelta(minutes=31))  # One interval on: reminded again.
+    again = len(mail.outbox)
+
+    update_at = timezone.now()
+    status_update_create(incident=incident, by=actor, message="Still rolling back.")
+    with worker.after():
+        incident_sla_sweep(now=update_at + timedelta(minutes=29))
+
+    assert first == [("cmdr@example.com",), ("comms@example.com",)]
+    assert within == 2
+    assert again == 4
+    assert len(mail.outbox) == 4
+    assert {d.event_kind for d in Delivery.objects.all()} == {"update_overdue"}
+
+
+def test_a_run_awaiting_approval_reaches_the_approvers_with_the_approval_link(
+    worker, local_actions, open_incident, actor, admin_user
+):
+    """The migration's default rule: runs awaiting approval -> the allowed approvers, by email."""
+    approver = UserFactory(username="approver", email="approver@example.com", groups=["Approver"])
+    UserFactory(username="plain", email="plain@example.com", groups=["Responder"])
+    action = make_action(local_actions, "echo restart", risk=Risk.HIGH, name="Restart web")
+    incident = open_incident()
+    mail.outbox.clear()
+
+    with worker.after():
+        run = action_run_request(action=action, by=actor, incident=incident)
+
+    assert sorted(mailed()) == [("admin@example.com",), ("approver@example.com",)]
+    link = f"/admin/actions/actionrun/{run.pk}/decide/approve/"
+    assert all(link in message.body for message in mail.outbox)
+    assert approver.deliveries.get().event_kind == "run_awaiting_approval"
+
+
+def test_failed_and_timed_out_runs_are_told(worker, webhook_receiver, no_default_rules, local_actions, actor):
+    channel = webhook_channel(webhook_receiver)
+    rule("Runs", [EventKind.RUN_FAILED, EventKind.RUN_TIMED_OUT], channels=[channel])
+    failing = make_action(local_actions, "exit 3", name="Failing")
+    slow = make_action(local_actions, {"command": "sleep 5", "timeout_seconds": 1}, name="Slow")
+
+    for action in (failing, slow):
+        run = action_run_request(action=action, by=actor)
+        with worker.after():
+            action_run_execute(run_id=run.pk, task_id=run.task_id)
+
+    assert kinds(webhook_receiver) == ["run_failed", "run_timed_out"]
+
+
+def test_a_published_postmortem_is_told(
+    worker, webhook_receiver, no_default_rules, open_incident, admin_user
+):
+    channel = webhook_channel(webhook_receiver)
+    rule("Post-mortems", [EventKind.POSTMORTEM_PUBLISHED], channels=[channel])
+    by = Actor(user=admin_user, source=Source.ADMIN)
+    incident = incident_acknowledge(incident=open_incident(), by=by)
+    incident = incident_resolve(incident=incident, by=by, summary="Fixed.")
+    postmortem = postmortem_create(incident=incident, by=by)
+    postmortem = postmortem_update(
+        postmortem=postmortem, by=by, data={"executive_summary": "It broke.", "root_cause": "A bad deploy."}
+    )
+
+    with worker.after():
+        postmortem = postmortem_submit(postmortem=postmortem, by=by)
+    with worker.after():
+        postmortem_publish(postmortem=postmortem, by=by)
+
+    assert kinds(webhook_receiver) == ["postmortem_published"]
+
+
+# --- rule matching ----------------------------------------------------------------------------------
+
+
+def test_priority_service_and_team_filters(
+    worker, webhook_receiver, no_default_rules, open_incident, priorities
+):
+    checkout = ServiceFactory(slug="checkout", name="Checkout", owner_team="payments")
+    search = ServiceFactory(slug="search", name="Search", owner_team="discovery")
+    opened = [EventKind.INCIDENT_OPENED]
+    rule(
+        "P1 only",
+        opened,
+        priorities=[priorities["P1"]],
+        channels=[webhook_channel(webhook_receiver, "a", "/a")],
+    )
+    rule(
+        "Checkout only", opened, services=[checkout], channels=[webhook_channel(webhook_receiver, "b", "/b")]
+    )
+    rule(
+        "Discovery team", opened, teams=["discovery"], channels=[webhook_channel(webhook_receiver, "c", "/c")]
+    )
+
+    with worker.after():
+        p1_checkout = open_incident(priority=priorities["P1"], services=[checkout])
+    with worker.after():
+        p3_search = open_incident(priority=priorities["P3"], services=[search])
+    with worker.after():
+        open_incident(priority=priorities["P4"])
+
+    def ids(path):
+        return [body["incident"]["id"] for body in hits_of(webhook_receiver, path)]
+
+    assert ids("/a") == [p1_checkout.pk]
+    assert ids("/b") == [p1_checkout.pk]
+    assert ids("/c") == [p3_search.pk]
+
+
+def test_rules_are_read_in_order_and_stop_here_ends_the_reading(
+    worker, webhook_receiver, no_default_rules, open_incident, priorities
+):
+    opened = [EventKind.INCIDENT_OPENED]
+    rule("Last", opened, position=30, channels=[webhook_channel(webhook_receiver, "last", "/last")])
+    rule(
+        "P1 stops here",
+        opened,
+        position=10,
+        stop=True,
+        priorities=[priorities["P1"]],
+        channels=[webhook_channel(webhook_receiver, "first", "/first")],
+    )
+    rule(
+        "Disabled",
+        opened,
+        position=5,
+        enabled=False,
+        channels=[webhook_channel(webhook_receiver, "off", "/off")],
+    )
+
+    with worker.after():
+        p1 = open_incident(priority=priorities["P1"])
+    with worker.after():
+        p2 = open_incident(priority=priorities["P2"])
+
+    assert [b["incident"]["id"] for b in hits_of(webhook_receiver, "/first")] == [p1.pk]
+    assert [b["incident"]["id"] for b in hits_of(webhook_receiver, "/last")] == [p2.pk]
+    assert hits_of(webhook_receiver, "/off") == []
+
+
+def test_roles_users_and_groups_each_get_one_message(
+    worker, no_default_rules, open_incident, actor, priorities
+):
+    commander = UserFactory(username="cmdr", email="cmdr@example.com")
+    assignee = UserFactory(username="assignee", email="assignee@example.com")
+    named = UserFactory(username="named", email="named@example.com")
+    UserFactory(username="oncall", email="oncall@example.com", groups=["Approver"])
+    owner = UserFactory(username="owner", email="owner@example.com")
+    from django.contrib.auth.models import Group
+
+    payments = Group.objects.create(name="payments")
+    owner.groups.add(payments)
+    UserFactory(username="inactive", email="inactive@example.com", is_active=False).groups.add(payments)
+    checkout = ServiceFactory(slug="checkout", name="Checkout", owner_team="payments")
+    rule(
+        "Everyone",
+        [EventKind.INCIDENT_OPENED],
+        roles=[RecipientRole.COMMANDER, RecipientRole.ASSIGNEE, RecipientRole.SERVICE_OWNERS],
+        users=[named, commander],  # The commander named twice still gets one message.
+        groups=[Group.objects.get(name="Approver")],
+    )
+
+    with worker.after():
+        open_incident(priority=priorities["P2"], services=[checkout], commander=commander, assignee=assignee)
+
+    assert sorted(mailed()) == [
+        ("assignee@example.com",),
+        ("cmdr@example.com",),
+        ("named@example.com",),
+        ("oncall@example.com",),
+        ("owner@example.com",),
+    ]
+
+
+def test_contact_kinds_use_the_person_s_methods_and_fall_back_to_the_account_email(
+    worker, twilio_api, settings, no_default_rules, open_incident
+):
+    settings.NOTIFICATIONS_TWILIO_CREDENTIALS = f"{TWILIO_SID}:{TWILIO_TOKEN}"
+    settings.NOTIFICATIONS_SMS_FROM = "+15005550006"
+    with_phone = UserFactory(username="phone", email="phone@example.com")
+    contact_method_save(by=SYSTEM, user=with_phone, kind=ContactKind.SMS, address="+4915112345678")
+    with_work_mail = UserFactory(username="work", email="private@example.com")
+    contact_method_save(by=SYSTEM, user=with_work_mail, kind=ContactKind.EMAIL, address="work@example.com")
+    plain = UserFactory(username="plain", email="plain@example.com")
+    rule(
+        "SMS and email",
+        [EventKind.INCIDENT_OPENED],
+        users=[with_phone, with_work_mail, plain],
+        contact_kinds=[ContactKind.SMS, ContactKind.EMAIL],
+    )
+
+    with worker.after():
+        open_incident()
+
+    assert [m["to"] for m in twilio_api.messages] == ["+4915112345678"]
+    # Their own email method wins over the account's address; without one, the account's is used.
+    assert sorted(mailed()) == [("phone@example.com",), ("plain@example.com",), ("work@example.com",)]
+
+
+def test_the_default_rule_tells_the_ops_channel_of_p1_and_p2_only(worker, open_incident, priorities):
+    ops = Channel.objects.get(name="Ops")
+    assert not ops.enabled  # No address at migration time: created disabled, nothing sent.
+    with worker.after():
+        open_incident(priority=priorities["P1"])
+    assert mail.outbox == []
+
+    channel_save(
+        by=SYSTEM, channel=ops, name="Ops", kind=ChannelKind.EMAIL, config={"to": ["ops@example.com"]}
+    )
+    for code in ("P1", "P2", "P3"):
+        with worker.after():
+            open_incident(title=f"A {code} incident", priority=priorities[code])
+
+    assert [message.to for message in mail.outbox] == [["ops@example.com"], ["ops@example.com"]]
+    assert ["A P1 incident" in m.body for m in mail.outbox] == [True, False]
+    assert ["A P2 incident" in m.body for m in mail.outbox] == [False, True]
+
+
+def test_two_long_addresses_sharing_a_prefix_both_get_the_message(worker, no_default_rules, open_incident):
+    user = UserFactory(username="long")
+    prefix = "incident.notifications@" + "a" * 60 + "." + "b" * 20
+    first, second = f"{prefix}.one.example.com", f"{prefix}.two.example.com"
+    assert len(first) > 80 and first[:80] == second[:80]
+    for address in (first, second):
+        contact_method_save(by=SYSTEM, user=user, kind=ContactKind.EMAIL, address=address)
+    rule("Long", [EventKind.INCIDENT_OPENED], users=[user])
+
+    with worker.after():
+        open_incident()
+
+    assert sorted(mailed()) == [(first,), (second,)]
+    assert Delivery.objects.filter(status="sent").count() == 2
+
+
+def test_a_customer_channel_gets_only_the_customer_notices(
+    worker, webhook_receiver, no_default_rules, open_incident, actor
+):
+    """A channel that speaks to customers (config audience "customer") gets the kinds that have a
+    customer notice, in its words; an internal update routed to it by a broad rule stays internal."""
+    customers = webhook_channel(webhook_receiver, "Customers", "/customers", audience="customer")
+    rule(
+        "Updates to everyone",
+        [EventKind.UPDATE_INTERNAL, EventKind.UPDATE_PUBLIC, EventKind.SLA_RESPONSE_BREACHED],
+        channels=[customers],
+    )
+    incident = incident_acknowledge(incident=open_incident(), by=actor)
+
+    with worker.after():
+        status_update_create(
+            incident=incident,
+            by=actor,
+            message="Internal: db-7 password rotated by hand.",
+            visibility="internal",
+        )
+    with worker.after():
+        status_update_create(
+            incident=incident, by=actor, message="We are restoring checkout.", visibility="public"
+        )
+
+    [body] = hits_of(webhook_receiver)
+    assert body["event"] == "update_public"
+    assert body["subject"] == "Service disruption update"
+    assert "We are restoring checkout." in body["text"]
+    assert not Delivery.objects.filter(event_kind="update_internal").exists()
+
+
+def test_a_disabled_email_method_is_not_replaced_by_the_account_address(
+    worker, no_default_rules, open_incident
+):
+    """The account's address stands in only for someone who set up no email method; who turned
+    theirs off (on leave, say) hears nothing by email."""
+    away = UserFactory(username="away", email="away@example.com")
+    contact_method_save(
+        by=SYSTEM, user=away, kind=ContactKind.EMAIL, address="away.work@example.com", enabled=False
+    )
+    present = UserFactory(username="present", email="present@example.com")
+    rule("Opened", [EventKind.INCIDENT_OPENED], users=[away, present])
+
+    with worker.after():
+        open_incident()
+
+    assert mailed() == [("present@example.com",)]
+
+
+def test_deactivated_people_in_incident_roles_are_not_told(worker, no_default_rules, open_incident, actor):
+    gone = UserFactory(username="gone", email="gone@example.com")
+    left = UserFactory(username="left", email="left@example.com")
+    here = UserFactory(username="here", email="here@example.com")
+    rule(
+        "Roles",
+        [EventKind.UPDATE_INTERNAL],
+        roles=[RecipientRole.COMMANDER, RecipientRole.ASSIGNEE, RecipientRole.COMMUNICATIONS_LEAD],
+    )
+    incident = open_incident(commander=gone, assignee=here)
+    incident_role_assign(incident=incident, by=actor, role=Role.COMMUNICATIONS_LEAD, user=left)
+    type(gone).objects.filter(pk__in=[gone.pk, left.pk]).update(is_active=False)
+
+    with worker.after():
+        status_update_create(incident=incident, by=actor, message="Looking into it.")
+
+    assert mailed() == [("here@example.com",)]
+
+
+def test_a_drill_is_told_as_a_drill_and_never_to_customers(
+    worker, webhook_receiver, no_default_rules, open_incident
+):
+    """Responders hear of a drill like of the real thing, but marked, so nobody takes it for an
+    outage; customers never hear of it."""
+    responders = webhook_channel(webhook_receiver, "Responders", "/responders")
+    customers = webhook_channel(webhook_receiver, "Customers", "/customers", audience="customer")
+    rule("Opened", [EventKind.INCIDENT_OPENED], channels=[responders, customers])
+
+    with worker.after():
+        drill = open_incident(title="Game day: primary database lost", is_drill=True)
+    with worker.after():
+        real = open_incident(title="Checkout returns 502")
+
+    [told_drill, told_real] = hits_of(webhook_receiver, "/responders")
+    assert told_drill["subject"].startswith("[DRILL] ")
+    assert drill.reference in told_drill["subject"]
+    assert "[DRILL]" not in told_real["subject"]
+    assert [b["incident"]["id"] for b in hits_of(webhook_receiver, "/customers")] == [real.pk]
