@@ -5,6 +5,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.template import Context, Engine, TemplateSyntaxError
+from django.template.loader_tags import ExtendsNode, IncludeNode
 
 from notifications.choices import Audience
 from notifications.models import MessageTemplate
@@ -33,9 +34,13 @@ def template_compile_errors(*, subject: str, body: str) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for field, source in (("subject", subject), ("body", body)):
         try:
-            ENGINE.from_string(source)
+            compiled = ENGINE.from_string(source)
         except TemplateSyntaxError as exc:
             errors[field] = [f"Template error: {exc}"]
+            continue
+        if any(compiled.nodelist.get_nodes_by_type(node) for node in (IncludeNode, ExtendsNode)):
+            # They compile, then fail on every message: message templates stand alone.
+            errors[field] = ["Template error: {% include %} and {% extends %} are not available here."]
     return errors
 
 
@@ -52,9 +57,7 @@ def message_render(*, subject: str, body: str, context: dict[str, Any]) -> Messa
             subject_text = f"[DRILL] {subject_text}"
         subject_text = subject_text[:SUBJECT_MAX]
         text = _render(body, context).strip()
-    except (
-        Exception
-    ) as exc:  # A template written in the admin: syntax, a missing include, a bad filter value.
+    except Exception as exc:  # A template written in the admin: a bad filter value, a bad tag argument.
         raise ValidationError({"body": [f"Template error: {exc}"]}) from exc
     incident = context.get("incident") or {}
     event = context["event"]

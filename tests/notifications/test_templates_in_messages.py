@@ -3,6 +3,7 @@ with nothing to restart or reload."""
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 
 from incidents.services import incident_acknowledge, incident_resolve
 from notifications.choices import Audience, EventKind
@@ -64,7 +65,7 @@ def test_a_new_template_for_a_kind_without_one_shows_in_the_email(
 def test_a_template_that_fails_to_render_kills_its_messages_but_not_the_channel(
     worker, webhook_receiver, no_default_rules, open_incident, settings, admin_user, actor
 ):
-    """{% include %} compiles but finds nothing when rendered (the engine has no loaders): the
+    """{% querystring %} compiles but fails when rendered (a message has no request): the
     message cannot be written. That is the template's fault, not the channel's: the channel stays
     enabled (nobody is told it was disabled) and the next kind of message goes out on it."""
     settings.NOTIFICATIONS_DISABLE_AFTER = 2
@@ -76,7 +77,7 @@ def test_a_template_that_fails_to_render_kills_its_messages_but_not_the_channel(
         template=current,
         event_kind=EventKind.INCIDENT_OPENED,
         subject="{{ incident.reference }}",
-        body='{% include "header.txt" %}{{ incident.title }}',
+        body="{% querystring %}{{ incident.title }}",
     )
 
     for title in ("One", "Two", "Three"):
@@ -93,3 +94,17 @@ def test_a_template_that_fails_to_render_kills_its_messages_but_not_the_channel(
     assert (channel.enabled, channel.permanent_failures) == (True, 0)
     assert mail.outbox == []
     assert [body["event"] for body in hits_of(webhook_receiver)] == ["resolved"]
+
+
+@pytest.mark.parametrize("body", ['{% include "header.txt" %}', '{% extends "base.txt" %}'])
+def test_include_and_extends_are_refused_when_saved(body):
+    current = MessageTemplate.objects.get(event_kind=EventKind.INCIDENT_OPENED, audience=Audience.INTERNAL)
+
+    with pytest.raises(ValidationError) as refused:
+        template_save(
+            by=SYSTEM, template=current, event_kind=EventKind.INCIDENT_OPENED, subject="{{ x }}", body=body
+        )
+
+    assert "not available here" in refused.value.message_dict["body"][0]
+    current.refresh_from_db()
+    assert "include" not in current.body and "extends" not in current.body
