@@ -295,3 +295,33 @@ def test_a_dead_delivery_from_the_test_page_is_listed(staff, webhook_receiver):
     page = staff.get(reverse("admin:notifications_delivery_changelist")).content.decode()
 
     assert reverse("admin:notifications_delivery_change", args=[delivery.pk]) in page
+
+
+def test_every_notifications_page_renders(staff, webhook_receiver, responder, open_incident):
+    from notifications.models import MessageTemplate
+    from notifications.services.configuration import rule_save
+
+    channel = webhook_channel(webhook_receiver)
+    rule = rule_save(by=SYSTEM, name="R", event_kinds=["resolved"], channels=[channel])
+    method = contact_method_save(by=SYSTEM, user=responder, kind="email", address="r@example.com")
+    delivery = dead_delivery(webhook_receiver, channel)
+    template = MessageTemplate.objects.first()
+    urls = [
+        reverse("admin:app_list", args=["notifications"]),
+        ADD,
+        change_url(channel),
+        reverse("admin:notifications_notificationrule_add"),
+        reverse("admin:notifications_notificationrule_change", args=[rule.pk]),
+        reverse("admin:notifications_messagetemplate_changelist"),
+        reverse("admin:notifications_messagetemplate_add"),
+        reverse("admin:notifications_messagetemplate_change", args=[template.pk]),
+        reverse("admin:notifications_contactmethod_changelist"),
+        reverse("admin:notifications_contactmethod_add"),
+        reverse("admin:notifications_contactmethod_change", args=[method.pk]),
+        reverse("admin:notifications_delivery_change", args=[delivery.pk]),
+    ]
+
+    for url in urls:
+        response = staff.get(url)
+        assert response.status_code == 200, url
+        assert WEBHOOK_SECRET not in response.content.decode(), url
