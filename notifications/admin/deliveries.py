@@ -4,9 +4,11 @@ Read-only; "Retry" sends failed or dead ones again through delivery_retry."""
 import json
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from common.admin.deletes import refusal_text
@@ -60,6 +62,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     )
     date_hierarchy = "created_at"
     show_full_result_count = False
+    change_form_template = "admin/notifications/delivery/change_form.html"
     actions = ("retry",)
     fields = (
         "event_kind",
@@ -110,6 +113,38 @@ class DeliveryAdmin(admin.ModelAdmin):
             return "-"
         text = json.dumps(obj.payload, indent=2, ensure_ascii=False, default=str)
         return format_html('<pre class="delivery-payload" style="white-space: pre-wrap">{}</pre>', text)
+
+    def get_urls(self):
+        own = [
+            path(
+                "<path:object_id>/retry/",
+                self.admin_site.admin_view(self.retry_view),
+                name="notifications_delivery_retry",
+            )
+        ]
+        return own + super().get_urls()  # Before "<path:object_id>/", which would swallow it.
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        retryable = obj is not None and obj.status in (DeliveryStatus.FAILED, DeliveryStatus.DEAD)
+        if retryable and self.has_retry_permission(request):
+            context["retry_url"] = reverse("admin:notifications_delivery_retry", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_retry_permission(request):
+            raise PermissionDenied
+        delivery = self.get_object(request, unquote(object_id))
+        if delivery is None:
+            raise Http404("No such delivery.")
+        try:
+            delivery_retry(delivery=delivery, by=admin_actor(request))
+        except (ApplicationError, ValidationError) as exc:
+            messages.error(request, f"Not retried: {refusal_text(exc)}")
+        else:
+            messages.success(request, f"Retrying delivery #{delivery.pk} now.")
+        return HttpResponseRedirect(reverse("admin:notifications_delivery_change", args=[delivery.pk]))
 
     @admin.action(description="Retry the selected deliveries (failed or dead)", permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:

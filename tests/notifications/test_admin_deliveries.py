@@ -243,3 +243,34 @@ def test_templates_are_not_deleted(staff):
     response = staff.get(reverse("admin:notifications_messagetemplate_delete", args=[template.pk]))
 
     assert response.status_code == 403
+
+
+def test_a_dead_delivery_page_has_a_retry_button(staff, webhook_receiver, django_capture_on_commit_callbacks):
+    delivery = dead_delivery(webhook_receiver, webhook_channel(webhook_receiver))
+    retry_url = reverse("admin:notifications_delivery_retry", args=[delivery.pk])
+    assert (
+        f'action="{retry_url}"'
+        in staff.get(reverse("admin:notifications_delivery_change", args=[delivery.pk])).content.decode()
+    )
+
+    with django_capture_on_commit_callbacks(execute=False):
+        first = staff.post(retry_url, follow=True)
+    second = staff.post(retry_url, follow=True)
+
+    assert f"Retrying delivery #{delivery.pk} now." in first.content.decode()
+    assert "Not retried: Only failed or dead deliveries can be retried; this one is pending." in (
+        second.content.decode()
+    )
+    assert Delivery.objects.get(pk=delivery.pk).status == "pending"
+    assert 'data-tool="retry"' not in second.content.decode()
+    assert staff.get(retry_url).status_code == 405
+
+
+def test_a_sent_delivery_page_has_no_retry_button(staff, webhook_receiver):
+    from notifications.services.channels import channel_test_send
+
+    sent = channel_test_send(channel=webhook_channel(webhook_receiver), by=SYSTEM)
+
+    page = staff.get(reverse("admin:notifications_delivery_change", args=[sent.pk])).content.decode()
+
+    assert 'data-tool="retry"' not in page
