@@ -263,6 +263,12 @@ SPECTACULAR_SETTINGS = {
         "TypeEnum": "incidents.choices.ServiceType",
         "ReportRunStatusEnum": "analytics.models.RunStatus",
         "ApiTokenStatusEnum": "common.models.ApiTokenStatus",
+        "ChannelKindEnum": "notifications.choices.ChannelKind",
+        "ContactKindEnum": "notifications.choices.ContactKind",
+        "NotificationEventKindEnum": "notifications.choices.EventKind",
+        "DeliveryStatusEnum": "notifications.choices.DeliveryStatus",
+        "RecipientRoleEnum": "notifications.choices.RecipientRole",
+        "AudienceEnum": "notifications.choices.Audience",
     },
 }
 

@@ -7,6 +7,9 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from common.events import listener_register
+        from incidents.admin import panels
+        from notifications.admin.incident import IncidentDeliveryInline
         from notifications.events import happening_heard
 
         listener_register("notifications", happening_heard)
+        panels.inline_register("notifications", IncidentDeliveryInline, order=350)

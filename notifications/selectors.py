@@ -1,6 +1,6 @@
 from django.db.models import QuerySet
 
-from notifications.models import Channel, Delivery, MessageTemplate, NotificationRule
+from notifications.models import Channel, ContactMethod, Delivery, MessageTemplate, NotificationRule
 
 
 def rules_enabled() -> list[NotificationRule]:
@@ -31,3 +31,9 @@ def delivery_list() -> QuerySet[Delivery]:
 def incident_deliveries(incident_id: int) -> QuerySet[Delivery]:
     """Who was told what about one incident, newest first (the incident page's panel)."""
     return delivery_list().filter(incident_id=incident_id)
+
+
+def contact_method_list(*, user=None) -> QuerySet[ContactMethod]:
+    """Contact methods, or one person's when `user` is given."""
+    methods = ContactMethod.objects.select_related("user")
+    return methods if user is None else methods.filter(user=user)

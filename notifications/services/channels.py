@@ -1,4 +1,5 @@
-"""Channels: save (secrets write-only: an empty secret keeps the stored one), enable, test send."""
+"""Channels: save (secrets write-only: an empty secret keeps the stored one), enable, delete, test
+send."""
 
 import uuid
 from typing import Any
@@ -99,6 +100,25 @@ def channel_save(
             channel.paused_until = None
         channel.save()
     return channel
+
+
+def channel_enable(*, channel: Channel, by: Actor) -> Channel:
+    """Enable a channel disabled after failures (or by hand), with a fresh failure count."""
+    stored = Channel.objects.get(pk=channel.pk)
+    return channel_save(
+        by=by,
+        channel=stored,
+        name=stored.name,
+        kind=stored.kind,
+        config=stored.config,
+        enabled=True,
+    )
+
+
+def channel_delete(*, channel: Channel, by: Actor) -> None:
+    """Remove a channel, and with it its ledger rows (deliveries) and Slack threads."""
+    by.require("notifications.delete_channel", "delete notification channels")
+    channel.delete()
 
 
 def channel_test_send(*, channel: Channel, by: Actor) -> Delivery:

@@ -192,3 +192,10 @@ def contact_method_save(
     method.kind, method.address, method.enabled = kind, address, enabled
     method.save()
     return method
+
+
+def contact_method_delete(*, by: Actor, method: ContactMethod) -> None:
+    """A person removes their own contact method; removing someone else's needs the permission."""
+    if by.user is None or by.user.pk != method.user_id:
+        by.require("notifications.delete_contactmethod", "delete other people's contact methods")
+    method.delete()

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.actor import Actor
+from common.exceptions import TransitionNotAllowedError
 from notifications.choices import DeliveryStatus
 from notifications.models import Delivery
 from notifications.services.routing import delivery_enqueue
@@ -30,13 +31,10 @@ def delivery_retry(*, delivery: Delivery, by: Actor) -> Delivery:
             Delivery.objects.select_for_update(of=("self",)).select_related("channel").get(pk=delivery.pk)
         )
         if locked.status not in (DeliveryStatus.FAILED, DeliveryStatus.DEAD):
-            raise ValidationError(
-                {
-                    "status": [
-                        "Only failed or dead deliveries can be retried;"
-                        f" this one is {locked.get_status_display().lower()}."
-                    ]
-                }
+            # A state conflict (409 in the API), not bad input: someone may have retried it already.
+            raise TransitionNotAllowedError(
+                "Only failed or dead deliveries can be retried;"
+                f" this one is {locked.get_status_display().lower()}."
             )
         if locked.channel is not None and not locked.channel.enabled:
             raise ValidationError({"channel": ["The channel is disabled: fix and enable it first."]})

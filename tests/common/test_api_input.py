@@ -205,6 +205,7 @@ def test_nul_in_an_unknown_field_name_is_named_as_such(api, priorities):
         ("/api/v1/incidents/", "detected_before"),
         ("/api/v1/action-runs/", "created_after"),
         ("/api/v1/alerts/", "received_after"),
+        ("/api/v1/notifications/deliveries/", "created_after"),
     ],
 )
 @pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
@@ -223,6 +224,10 @@ def test_a_time_out_of_range_in_utc_is_a_field_error(api, path, param, value):
         ("/api/v1/postmortems/", "incident"),
         ("/api/v1/alerts/", "service"),
         ("/api/v1/incidents/", "assignee"),
+        ("/api/v1/notifications/deliveries/", "incident"),
+        ("/api/v1/notifications/deliveries/", "channel"),
+        ("/api/v1/notifications/deliveries/", "user"),
+        ("/api/v1/notifications/rules/", "channel"),
     ],
 )
 def test_unicode_digits_and_huge_numbers_in_id_or_name_filters_match_nothing(api, path, param, value):
@@ -241,8 +246,9 @@ def test_unicode_digits_in_id_or_name_fields_are_field_errors(api, priorities, v
 
 def test_an_id_filter_refuses_what_is_not_an_id(api):
     message = field_error(api.get("/api/v1/action-items/", {"postmortem": "-2.5e281"}), "postmortem")
+    user = field_error(api.get("/api/v1/notifications/contact-methods/", {"user": "-2.5e281"}), "user")
 
-    assert message == "Enter a whole number."
+    assert message == user == "Enter a whole number."
 
 
 def test_related_limit_in_unicode_digits_is_a_field_error(api, open_incident):
