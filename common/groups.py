@@ -4,7 +4,7 @@ models or permissions, so a fresh database and an upgraded one end up with the s
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 
-DOMAIN_APPS = ("incidents", "actions", "alerts", "postmortems", "analytics")
+DOMAIN_APPS = ("incidents", "actions", "alerts", "postmortems", "notifications", "analytics")
 # API tokens and login lockouts: an Admin issues and revokes tokens and unlocks logins.
 ACCESS_APPS = ("common", "axes")
 ADMIN_ACCESS_PERMISSIONS = [
@@ -36,7 +36,11 @@ RESPONDER_PERMISSIONS = [
     "postmortems.delete_timelineentry",
     "postmortems.add_actionitem",
     "postmortems.change_actionitem",
+    # A message that failed to reach the incident's channel is resent by whoever is working it.
+    "notifications.change_delivery",
 ]
+# People's phone numbers and addresses: each person manages their own; only an Admin sees them all.
+PRIVATE_VIEWS = ["view_contactmethod"]
 IMMUTABLE = [
     "add_timelineevent",
     "change_timelineevent",
@@ -64,7 +68,7 @@ def groups_sync(apps, schema_editor=None) -> None:
     domain = Permission.objects.filter(content_type__app_label__in=DOMAIN_APPS).exclude(
         codename__in=IMMUTABLE
     )
-    view = list(domain.filter(codename__startswith="view_"))
+    view = list(domain.filter(codename__startswith="view_").exclude(codename__in=PRIVATE_VIEWS))
 
     def named(perms: list[str]) -> list:
         wanted = {tuple(p.split(".", 1)) for p in perms}

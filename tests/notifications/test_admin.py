@@ -288,6 +288,45 @@ def test_editing_a_contact_method_keeps_its_person(staff, responder):
     assert (method.user, method.address, method.enabled) == (responder, "new@example.com", False)
 
 
+def test_a_responder_manages_only_their_own_contact_methods(client, responder, viewer):
+    theirs = contact_method_save(by=SYSTEM, user=viewer, kind="sms", address="+4915100000001")
+    client.force_login(responder)
+
+    added = client.post(
+        reverse("admin:notifications_contactmethod_add"),
+        {"kind": "sms", "address": "+4915100000002", "enabled": "on"},
+    )
+    listed = client.get(reverse("admin:notifications_contactmethod_changelist")).content.decode()
+    other = client.get(reverse("admin:notifications_contactmethod_change", args=[theirs.pk]))
+    refused = client.post(
+        reverse("admin:notifications_contactmethod_change", args=[theirs.pk]),
+        {"kind": "sms", "address": "+4915100000003", "enabled": "on"},
+    )
+
+    assert added.status_code == 302
+    mine = ContactMethod.objects.get(user=responder)
+    assert mine.address == "+4915100000002"
+    assert "+4915100000002" in listed
+    assert "+4915100000001" not in listed
+    assert other.status_code == 302  # Django's "does not exist" redirect: the row is not theirs to see.
+    assert refused.status_code == 302
+    assert ContactMethod.objects.get(pk=theirs.pk).address == "+4915100000001"
+
+
+def test_viewers_and_responders_see_the_deliveries_responders_retry_admins_see_all_contacts(
+    responder, viewer, user_factory
+):
+    admin = user_factory(username="boss", groups=["Admin"])
+
+    assert viewer.has_perm("notifications.view_delivery")
+    assert not viewer.has_perm("notifications.change_delivery")
+    assert responder.has_perm("notifications.change_delivery")
+    assert not responder.has_perm("notifications.change_channel")
+    assert not responder.has_perm("notifications.view_contactmethod")
+    assert admin.has_perm("notifications.view_contactmethod")
+    assert admin.has_perm("notifications.change_channel")
+
+
 def test_a_dead_delivery_from_the_test_page_is_listed(staff, webhook_receiver):
     channel = webhook_channel(webhook_receiver)
     delivery = dead_delivery(webhook_receiver, channel)
