@@ -157,12 +157,15 @@ def test_a_channel_is_deleted(api, webhook_receiver):
     assert not Channel.objects.filter(pk=channel.pk).exists()
 
 
-def test_channels_need_credentials_and_permissions(viewer, responder, webhook_receiver):
+def test_channels_need_credentials_and_permissions(viewer, responder, user_factory, webhook_receiver):
     channel = webhook_channel(webhook_receiver)
+    nobody = user_factory(username="nobody")
 
     assert client_for(None).get(CHANNELS).status_code == 401
     assert client_for(None).post(f"{CHANNELS}{channel.pk}/test/").status_code == 401
-    assert client_for(viewer).get(CHANNELS).status_code == 403
+    assert client_for(nobody).get(CHANNELS).status_code == 403
+    assert client_for(viewer).get(CHANNELS).status_code == 200  # Viewers see channels, never secrets.
+    assert client_for(viewer).post(f"{CHANNELS}{channel.pk}/test/").status_code == 403
     assert client_for(responder).post(f"{CHANNELS}{channel.pk}/test/").status_code == 403
     assert client_for(responder).post(CHANNELS, webhook_body(name="x"), format="json").status_code == 403
     assert webhook_receiver.requests == []
@@ -324,5 +327,6 @@ def test_bad_preview_input_is_400_never_500(api, open_incident, body, field):
     assert field in response.json()
 
 
-def test_a_viewer_without_notification_permissions_cannot_preview(viewer):
-    assert client_for(viewer).post(template_url(action="preview"), {}, format="json").status_code == 403
+def test_someone_without_notification_permissions_cannot_preview(user_factory):
+    nobody = user_factory(username="nobody")
+    assert client_for(nobody).post(template_url(action="preview"), {}, format="json").status_code == 403

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from common.actor import Actor, Source
-from common.exceptions import PermissionDeniedError
+from common.exceptions import PermissionDeniedError, TransitionNotAllowedError
 from notifications.choices import ChannelKind, EventKind
 from notifications.models import Channel, Delivery
 from notifications.services.channels import channel_save
@@ -229,7 +229,7 @@ def test_retry_sends_a_dead_delivery_again(worker, webhook_receiver, told, open_
     assert (delivery.status, delivery.attempts) == ("sent", 1)
     assert delivery.error == ""  # Sent: the earlier error is gone from the row.
     assert len(webhook_receiver.verified) == 1
-    with pytest.raises(ValidationError, match="Only failed or dead"):
+    with pytest.raises(TransitionNotAllowedError, match="Only failed or dead"):
         delivery_retry(delivery=delivery, by=Actor(user=admin_user, source=Source.ADMIN))
 
 
