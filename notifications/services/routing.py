@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from actions.models.run import APPROVE_PERMISSION
@@ -69,8 +69,12 @@ def _role_users(rule: NotificationRule, incident: Incident | None) -> list[User]
             users.extend(User.objects.filter(is_active=True, groups__name__in=teams).distinct())
     if RecipientRole.APPROVERS in roles:
         users.extend(approvers())
-    users.extend(rule.users.filter(is_active=True))
-    users.extend(User.objects.filter(is_active=True, groups__in=rule.groups.all()).distinct())
+    # Users and groups come prefetched with the rules (selectors.rules_enabled): no query for the
+    # rules that name none, which is most of them.
+    users.extend(user for user in rule.users.all() if user.is_active)
+    groups = list(rule.groups.all())
+    if groups:
+        users.extend(User.objects.filter(is_active=True, groups__in=groups).distinct())
     return users
 
 
@@ -125,11 +129,13 @@ def recipients_for(rule: NotificationRule, incident: Incident | None, kind: str)
             )
         )
     ]
-    seen_users: set[int] = set()
+    people: dict[int, User] = {}
     for user in _role_users(rule, incident):
-        if user.pk in seen_users or not user.is_active:  # A deactivated commander hears nothing more.
-            continue
-        seen_users.add(user.pk)
+        if user.is_active:  # A deactivated commander hears nothing more.
+            people.setdefault(user.pk, user)
+    # Everyone's contact methods in one query, not one per person.
+    prefetch_related_objects(list(people.values()), "contact_methods")
+    for user in people.values():
         found.extend(person_recipients(user, rule.person_kinds))
     return found
 

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from actions.models import ActionRun
-from incidents.models import StatusUpdate
+from incidents.models import Incident, StatusUpdate
 from notifications import integrations
 from notifications.choices import ChannelKind, DeliveryStatus, EventKind
 from notifications.integrations import slack
@@ -48,11 +48,11 @@ def delivery_message(delivery: Delivery) -> Message:
             StatusUpdate.objects.select_related("author").filter(pk=event["details"]["status_update"]).first()
         )
     bundled = list(delivery.bundled_events.order_by("id").values_list("event__message", flat=True))
-    incident = delivery.incident
-    if incident is not None:
-        incident = (
-            type(incident).objects.select_related("priority", "commander", "assignee").get(pk=incident.pk)
-        )
+    incident = None
+    if delivery.incident_id is not None:
+        # Read fresh with what the message shows (the delivery's own reference may be stale).
+        incidents = Incident.objects.select_related("priority", "commander", "assignee")
+        incident = incidents.get(pk=delivery.incident_id)
     context = message_context(event=event, incident=incident, run=run, status_update=update, bundled=bundled)
     audience = kind_audience(delivery.event_kind, delivery.channel.config if delivery.channel else None)
     subject, body = template_source(delivery.event_kind, audience)
