@@ -82,13 +82,15 @@ def _update_reminder_due(incident: Incident, now: datetime) -> datetime | None:
     due = incident.next_update_due_at
     if incident.status not in WORKING or due is None or due > now:
         return None
+    interval = incident.priority.update_interval
     last = incident.update_overdue_for
     if last is None or last < due:
-        return due
-    interval = incident.priority.update_interval
-    if not interval or last + interval > now:
+        last = due
+    elif not interval or last + interval > now:
         return None
-    return last + interval * int((now - last) / interval)
+    # The latest reminder time by now: a sweep that finds the update long overdue (or a sweeper
+    # that was down) reminds once, then keeps the interval from there.
+    return last + interval * int((now - last) / interval) if interval else last
 
 
 def sla_breaches_record(*, incident: Incident, now: datetime) -> int:

@@ -227,3 +227,22 @@ def test_a_late_status_update_records_the_missed_one_first(p2, actor, clock):
 
     assert [e.kind for e in events(incident)][-2:] == [EventKind.UPDATE_OVERDUE, EventKind.STATUS_UPDATE]
     assert incident_sla_sweep(now=clock.now) == 0
+
+
+def test_an_update_long_overdue_is_reminded_once_then_each_interval(p2, actor, clock):
+    """The demo found this: a sweep finding an update overdue by many intervals reminded twice in
+    two sweeps (the due time, then the latest interval), then each interval."""
+    incident = incident_acknowledge(incident=p2, by=actor)
+    due = incident.next_update_due_at
+    late = due + timedelta(hours=9)  # P2 updates every 2 h: four intervals and an hour behind.
+
+    reminders = []
+    for now in (late, late + MINUTE, due + timedelta(hours=10) - MINUTE, due + timedelta(hours=10)):
+        incident_sla_sweep(now=now)  # The resolution target breaches on the way too.
+        reminders.append(len(events(incident, EventKind.UPDATE_OVERDUE)))
+
+    assert reminders == [1, 1, 1, 2]
+
+    first, second = events(incident, EventKind.UPDATE_OVERDUE)
+    assert first.details["reminder_at"] == (due + timedelta(hours=8)).isoformat()
+    assert second.details["reminder_at"] == (due + timedelta(hours=10)).isoformat()
