@@ -8,20 +8,16 @@ kills the group. The message the dead worker held (redelivered at once when only
 died, by Redis after its visibility timeout when the whole worker did) finds the run running and
 does nothing: the step runs once."""
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
 
 from actions.choices import RunStatus, StepStatus, TargetKind
 from actions.models import ActionRun, Provider, StepRun
@@ -31,6 +27,7 @@ from common.actor import Actor, Source
 from incidents.choices import EventKind
 from incidents.models import TimelineEvent
 from tests.conftest import celery_broker
+from tests.worker_processes import Worker, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 SYSTEM = Actor.system(source=Source.TASK, label="tests")
@@ -42,16 +39,6 @@ MARGIN_SECONDS = 3
 SWEEP_SECONDS = 1
 # Beat's tick, a busy CI machine, SQLite's write lock: allowance on top of margin + sweep interval.
 SLACK_SECONDS = 10
-START_SECONDS = 60
-
-
-def database_url() -> str:
-    """The test database, for the worker processes."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    auth = f"{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}@"
-    return f"postgres://{auth}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -82,63 +69,13 @@ def broker(tmp_path):
             client.delete(*keys)
 
 
-class Worker:
-    """`celery worker` in a session of its own; its log is kept for the assertions."""
-
-    def __init__(self, directory: Path, options: dict, name: str, *args: str, env: dict | None = None):
-        self.log_path = directory / f"{name}.log"
-        environment = {
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "VAR_DIR": str(directory / f"var-{name}"),
-            "SECRET_KEY": settings.SECRET_KEY,
-            "ALLOW_LOCAL_PROVIDER": "true",
-            "MITIGATE_TEST_BROKER_OPTIONS": json.dumps(options),
-            **(env or {}),
-        }
-        if settings.FIELD_ENCRYPTION_KEYS:
-            environment["FIELD_ENCRYPTION_KEY"] = ",".join(settings.FIELD_ENCRYPTION_KEYS)
-        command = [sys.executable, "-m", "tests.actions.worker_process", "worker", "--loglevel", "INFO"]
-        command += ["--hostname", f"{name}-{uuid.uuid4().hex[:8]}@%h"]
-        command += ["--without-gossip", "--without-mingle", "--without-heartbeat", *args]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=settings.BASE_DIR,
-                env=environment,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        wait_for(lambda: " ready." in self.log() or self.process.poll() is not None, f"{name} to start")
-        assert self.process.poll() is None, self.log()[-3000:]
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def kill(self) -> None:
-        """SIGKILL to the worker and its pool processes (not to the commands: they run in sessions
-        of their own)."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 @pytest.fixture
 def workers(tmp_path, broker):
     started: list[Worker] = []
 
     def start(name: str, *args: str, env: dict | None = None) -> Worker:
-        worker = Worker(tmp_path, broker, name, *args, env=env)
+        # Runs here execute on the local provider too.
+        worker = Worker(tmp_path, broker, name, *args, env={"ALLOW_LOCAL_PROVIDER": "true", **(env or {})})
         started.append(worker)
         return worker
 
@@ -168,16 +105,6 @@ def periodic_worker(workers) -> Worker:
             "ACTION_SWEEP_SECONDS": str(SWEEP_SECONDS),
         },
     )
-
-
-def wait_for(condition, what: str, seconds: float = START_SECONDS):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"Timed out waiting for {what}.")
 
 
 def group_members(pgid: int) -> list[int]:

@@ -12,7 +12,7 @@ from incidents.services import incident_create
 from notifications.choices import EventKind
 from notifications.models import Delivery
 from tests.notifications.support_flow import rule, webhook_channel
-from tests.notifications.support_workers import wait_for
+from tests.worker_processes import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 CHANNELS = 4
