@@ -6,7 +6,7 @@ are held to; asserts nothing, but says FAIL where the goal or a check is missed.
 The production stack on this machine: PostgreSQL (DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432/mitigate_ndemo_bench, created and migrated when missing) and Redis
 as the broker (REDIS_URL, default redis://127.0.0.1:6379/9, emptied at the start: it is the bench's),
-with a real Celery worker on the `notifications` queue (`celery -A config worker -Q notifications`).
+with a real Celery worker on the notification queues (`celery -A config worker -Q notifications,deliveries`).
 
 A webhook subscriber runs in a process of its own on 127.0.0.1: it verifies every post's signature with code
 of its own, written from the scheme in notifications/integrations/webhook.py (HMAC-SHA256 over
@@ -307,14 +307,15 @@ def main() -> None:
     results = []
     try:
         processes.start(
-            [str(ROOT / ".venv/bin/celery"), "-A", "config", "worker", "-Q", "notifications",
+            [str(ROOT / ".venv/bin/celery"), "-A", "config", "worker", "-Q", "notifications,deliveries",
              "--concurrency", str(args.concurrency), "--loglevel", "WARNING",
              "--without-heartbeat", "--without-mingle", "--without-gossip"],
             worker_log,
         )  # fmt: skip
         print(
-            f"worker: {args.concurrency} processes on `notifications`; {args.incidents} incidents per "
-            f"phase; {os.cpu_count()} CPUs; PostgreSQL {settings.DATABASES['default']['NAME']}, "
+            f"worker: {args.concurrency} processes on `notifications,deliveries`; "
+            f"{args.incidents} incidents per phase; {os.cpu_count()} CPUs; "
+            f"PostgreSQL {settings.DATABASES['default']['NAME']}, "
             f"Redis {settings.REDIS_URL}",
             flush=True,
         )

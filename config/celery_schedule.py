@@ -32,6 +32,9 @@ TASK_ROUTES = {
     "actions.tasks.execute_action_run": {"queue": "actions"},
     "actions.tasks.*": {"queue": "default"},
     # Messages wait on providers' networks and rate limits: never behind an alert storm, nor before it.
+    # Sending has a queue of its own: in a storm, a message ready to go is not queued behind the
+    # routing of every event that came after it (Redis consumers take from their queues in turn).
+    "notifications.tasks.delivery_send": {"queue": "deliveries"},
     "notifications.tasks.*": {"queue": "notifications"},
 }
 

@@ -37,9 +37,8 @@ def notification_workers(tmp_path, redis_broker):
     started: list[Worker] = []
 
     def start(name: str) -> Worker:
-        worker = Worker(
-            tmp_path, options, name, "--queues", "notifications", "--pool", "prefork", "--concurrency", "2"
-        )
+        queues = ("--queues", "notifications,deliveries")
+        worker = Worker(tmp_path, options, name, *queues, "--pool", "prefork", "--concurrency", "2")
         started.append(worker)
         return worker
 
