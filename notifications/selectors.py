@@ -1,5 +1,6 @@
 from django.db.models import QuerySet
 
+from incidents.models import Incident
 from notifications.models import Channel, ContactMethod, Delivery, MessageTemplate, NotificationRule
 
 
@@ -37,3 +38,9 @@ def contact_method_list(*, user=None) -> QuerySet[ContactMethod]:
     """Contact methods, or one person's when `user` is given."""
     methods = ContactMethod.objects.select_related("user")
     return methods if user is None else methods.filter(user=user)
+
+
+def preview_incidents(count: int) -> QuerySet[Incident]:
+    """The newest incidents, to preview a template against: a page, not the whole history."""
+    newest = Incident.objects.order_by("-pk").values_list("pk", flat=True)[:count]
+    return Incident.objects.filter(pk__in=list(newest)).order_by("-pk")

@@ -7,6 +7,7 @@ the first with backoff and marks the second dead, counting it against the channe
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -61,3 +62,18 @@ class TransientSendError(SendError):
 
 class PermanentSendError(SendError):
     pass
+
+
+def secret_scrub(text: str, secret: str) -> str:
+    """`text` without the channel's secret, whole or in parts: provider answers and library errors
+    quote the URL or credentials they were given, and a Slack, Teams or apprise URL is the secret."""
+    secrets = [secret] if secret else []
+    if "://" in secret:
+        parts = urlsplit(secret)
+        secrets += [part for part in (parts.path, parts.query, parts.username, parts.password) if part]
+    elif ":" in secret:
+        secrets += [part for part in secret.split(":") if len(part) >= 8]  # SID:token
+    for value in sorted(secrets, key=len, reverse=True):
+        if len(value) >= 4:
+            text = text.replace(value, "***")
+    return text

@@ -9,6 +9,7 @@ from common.forms import PrettyJSONField, ServiceErrorsMixin
 from incidents.models import Incident
 from notifications.choices import Audience, ContactKind, EventKind, RecipientRole
 from notifications.models import Channel, ContactMethod, MessageTemplate, NotificationRule
+from notifications.selectors import preview_incidents
 
 PREVIEW_INCIDENTS = 200
 SECRET_HELP = {
@@ -106,12 +107,6 @@ class RuleAdminForm(ServiceErrorsMixin, forms.ModelForm):
         )
 
 
-def preview_incident_choices():
-    """The newest incidents, to preview against: a page, not the whole history."""
-    newest = Incident.objects.order_by("-pk").values_list("pk", flat=True)[:PREVIEW_INCIDENTS]
-    return Incident.objects.filter(pk__in=list(newest)).order_by("-pk")
-
-
 class MessageTemplateAdminForm(ServiceErrorsMixin, forms.ModelForm):
     # Not saved: the "Preview" button renders what is typed against this incident.
     incident = forms.ModelChoiceField(
@@ -129,7 +124,7 @@ class MessageTemplateAdminForm(ServiceErrorsMixin, forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["incident"].queryset = preview_incident_choices()
+        self.fields["incident"].queryset = preview_incidents(PREVIEW_INCIDENTS)
 
 
 class TemplatePreviewForm(forms.Form):
@@ -148,7 +143,7 @@ class TemplatePreviewForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["incident"].queryset = preview_incident_choices()
+        self.fields["incident"].queryset = preview_incidents(PREVIEW_INCIDENTS)
 
 
 class ContactMethodAdminForm(ServiceErrorsMixin, forms.ModelForm):

@@ -6,13 +6,13 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from incidents.models import Incident
+from incidents.admin.inlines import ReadOnlyInline
 from notifications.admin.deliveries import delivery_status_badge
 from notifications.models import Delivery
 from notifications.selectors import delivery_list
 
 
-class IncidentDeliveryInline(admin.TabularInline):
+class IncidentDeliveryInline(ReadOnlyInline):
     """The incident's deliveries, newest first, each linking to its ledger row."""
 
     model = Delivery
@@ -21,22 +21,10 @@ class IncidentDeliveryInline(admin.TabularInline):
     verbose_name_plural = "Notifications"
     fields = ("delivery", "told", "via", "kind", "status_badge", "sent")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = False
-    classes = ("incident-readonly-rows", "incident-notifications")
+    classes = (*ReadOnlyInline.classes, "incident-notifications")
 
     def get_queryset(self, request: HttpRequest):
         return delivery_list().order_by("-created_at", "-id")
-
-    def has_add_permission(self, request: HttpRequest, obj: Incident | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Incident | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Incident | None = None) -> bool:
-        return False
 
     @admin.display(description="Delivery")
     def delivery(self, obj: Delivery) -> str:

@@ -16,7 +16,14 @@ from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from notifications.choices import ChannelKind
-from notifications.transport import Message, PermanentSendError, SendResult, Target, TransientSendError
+from notifications.transport import (
+    Message,
+    PermanentSendError,
+    SendResult,
+    Target,
+    TransientSendError,
+    secret_scrub,
+)
 
 TIMEOUT = 10
 TRANSIENT_ERRORS = {
@@ -97,7 +104,7 @@ def _send_webhook(target: Target, message: Message) -> SendResult:
         raise PermanentSendError("Slack webhook: the webhook URL is not valid.", payload=payload) from None
     except OSError as exc:  # URLError, refused, reset, timeout
         raise TransientSendError(f"Slack webhook: unreachable ({_reason(exc)}).", payload=payload) from None
-    status, body = response.status_code, _mask((response.body or "")[:200], target.secret)
+    status, body = response.status_code, secret_scrub((response.body or "")[:200], target.secret)
     if status == 200:
         return SendResult(payload=payload)
     if status == 429:
@@ -220,7 +227,3 @@ def _reason(exc: BaseException) -> str:
     """The cause of a network error without the URL (urllib's errors carry no URL; keep it so)."""
     reason = getattr(exc, "reason", None) or exc
     return f"{type(exc).__name__}: {type(reason).__name__}" if reason is not exc else type(exc).__name__
-
-
-def _mask(text: str, secret: str) -> str:
-    return text.replace(secret, "***") if secret else text

@@ -7,7 +7,6 @@ import uuid
 from datetime import timedelta
 from traceback import format_exc
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -30,6 +29,7 @@ from notifications.transport import (
     SendResult,
     Target,
     TransientSendError,
+    secret_scrub,
 )
 
 logger = logging.getLogger(__name__)
@@ -137,34 +137,21 @@ def delivery_send(*, delivery_id: int) -> Delivery | None:
         return _record(
             delivery,
             message=message,
-            error=_scrub(str(exc), target),
+            error=secret_scrub(str(exc), target.secret),
             retry_after=exc.retry_after,
             payload=exc.payload,
         )
     except PermanentSendError as exc:
-        error = _scrub(str(exc), target)
+        error = secret_scrub(str(exc), target.secret)
         return _record(delivery, message=message, error=error, permanent=True, payload=exc.payload)
     except Exception as exc:  # An integration's own bug: logged, retried like a transient failure.
-        logger.error("Delivery %s: unexpected error sending\n%s", delivery.pk, _scrub(format_exc(), target))
-        return _record(delivery, message=message, error=_scrub(f"{type(exc).__name__}: {exc}", target))
+        trace = secret_scrub(format_exc(), target.secret)
+        logger.error("Delivery %s: unexpected error sending\n%s", delivery.pk, trace)
+        error = secret_scrub(f"{type(exc).__name__}: {exc}", target.secret)
+        return _record(delivery, message=message, error=error)
     delivery = _record(delivery, message=message, result=result)
     after_send(delivery, message=message, result=result)
     return delivery
-
-
-def _scrub(text: str, target: Target) -> str:
-    """The error text without the channel's secret: library errors quote the URL they called, and
-    a Slack, Teams or apprise URL is the secret."""
-    secrets = [target.secret] if target.secret else []
-    if "://" in target.secret:
-        parts = urlsplit(target.secret)
-        secrets += [part for part in (parts.path, parts.query, parts.username, parts.password) if part]
-    if ":" in target.secret and "://" not in target.secret:
-        secrets += [part for part in target.secret.split(":") if len(part) >= 8]  # SID:token
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
 
 
 def _backoff(attempts: int) -> timedelta:

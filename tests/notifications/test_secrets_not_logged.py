@@ -10,8 +10,7 @@ from django.conf import settings as django_settings
 from config.logging import logging_config
 from notifications import integrations
 from notifications.choices import ChannelKind
-from notifications.services import sending
-from notifications.transport import Target
+from notifications.transport import Target, secret_scrub
 from tests.notifications.conftest import SLACK_TOKEN, TWILIO_SID, TWILIO_TOKEN, WEBHOOK_SECRET
 
 
@@ -85,7 +84,7 @@ def test_no_channel_kind_logs_its_secret(
     ],
 )
 def test_error_text_kept_on_a_delivery_loses_the_secret(secret, error, hidden):
-    scrubbed = sending._scrub(error, Target(kind=ChannelKind.WEBHOOK, config={}, secret=secret))
+    scrubbed = secret_scrub(error, secret)
 
     assert hidden not in scrubbed
     assert "***" in scrubbed
