@@ -14,6 +14,9 @@ class Source(models.TextChoices):
     CLI = "cli", "Command line"
     TASK = "task", "Background task"
     SYSTEM = "system", "System"
+    PAGE_LINK = "page_link", "Page link"
+    SLACK = "slack", "Slack"
+    SMS = "sms", "SMS reply"
 
 
 @dataclass(frozen=True)

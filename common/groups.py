@@ -4,7 +4,7 @@ models or permissions, so a fresh database and an upgraded one end up with the s
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 
-DOMAIN_APPS = ("incidents", "actions", "alerts", "postmortems", "notifications", "analytics")
+DOMAIN_APPS = ("incidents", "actions", "alerts", "postmortems", "notifications", "oncall", "analytics")
 # API tokens and login lockouts: an Admin issues and revokes tokens and unlocks logins.
 ACCESS_APPS = ("common", "axes")
 ADMIN_ACCESS_PERMISSIONS = [

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "alerts",
     "postmortems",
     "notifications",
+    "oncall",
     "analytics",
     "demo",
 ]

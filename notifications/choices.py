@@ -37,6 +37,7 @@ class EventKind(models.TextChoices):
     RUN_TIMED_OUT = "run_timed_out", "Action run timed out"
     POSTMORTEM_PUBLISHED = "postmortem_published", "Post-mortem published"
     CHANNEL_DISABLED = "channel_disabled", "Channel disabled after failures"
+    PAGE = "page", "Paged (on call)"
     TEST = "test", "Test message"
 
 
@@ -61,3 +62,4 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", "Failed (will retry)"
     DEAD = "dead", "Dead (not retried)"
     BUNDLED = "bundled", "Bundled into another message"
+    CANCELLED = "cancelled", "Cancelled (no longer needed)"

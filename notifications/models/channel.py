@@ -43,6 +43,11 @@ class ContactMethod(BaseModel):
         max_length=254, help_text="Email address, or phone number in E.164 (+4915112345678)."
     )
     enabled = models.BooleanField(default=True)
+    page_delay_minutes = models.PositiveIntegerField(
+        default=0,
+        help_text="When paged (on call), minutes after the page before this method is used: "
+        "SMS at 0, email at 1, ...",
+    )
 
     class Meta:
         ordering = ["user_id", "kind", "address"]

@@ -12,7 +12,8 @@ class Delivery(BaseModel):
     """One message to one target (a channel, or one person's contact method): the ledger row.
 
     pending -> sending -> sent | failed (transient: retried at next_attempt_at) | dead (permanent)
-    pending -> bundled (folded into `bundled_into`, sent with it). A worker claims the row under a
+    pending -> bundled (folded into `bundled_into`, sent with it); pending | failed -> cancelled (a
+    page's later contact methods once someone acknowledged). A worker claims the row under a
     lock (sending) before it sends, so a message is never sent twice."""
 
     event_key = models.CharField(max_length=64, help_text="The event's id: a repeated route adds nothing.")
@@ -95,6 +96,10 @@ class Delivery(BaseModel):
 
     @transition(field=status, source=DeliveryStatus.PENDING, target=DeliveryStatus.BUNDLED)
     def fold(self) -> None:
+        pass
+
+    @transition(field=status, source=list(SENDABLE), target=DeliveryStatus.CANCELLED)
+    def cancel(self) -> None:
         pass
 
     @transition(
