@@ -303,6 +303,15 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Mitigate <mitigate@local
 WEB_PORT = env.int("MITIGATE_WEB_PORT", default=env.int("PORT", default=8000))
 # Where links in emails point: the address people reach the admin at.
 SITE_URL = env("SITE_URL", default=f"http://127.0.0.1:{WEB_PORT}").rstrip("/")
+
+# --- On call (oncall/) -------------------------------------------------------------------------
+# Escalation delays are configured in minutes; tests compress a minute to a second or less.
+ONCALL_MINUTE_SECONDS = env.float("ONCALL_MINUTE_SECONDS", default=60.0)
+ONCALL_ACK_LINK_MAX_AGE = timedelta(hours=env.int("ONCALL_ACK_LINK_MAX_AGE_HOURS", default=24))
+# Acknowledge by opening an SMS's link, without logging in (the link is the credential): off by default.
+ONCALL_SMS_ONE_CLICK_ACK = env.bool("ONCALL_SMS_ONE_CLICK_ACK", default=False)
+# Slack interactivity (Acknowledge / Resolve buttons): requests are verified with this secret.
+SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", default="")
 # Everyone who gets every published post-mortem, besides the incident's people and service owners.
 POSTMORTEM_STAKEHOLDERS = env.list("POSTMORTEM_STAKEHOLDERS", default=[])
 # Action items due within this many days are in the owner's daily digest along with overdue ones.

@@ -1,0 +1,44 @@
+"""The acknowledge link every page carries: signed (SECRET_KEY), single-purpose (its own salt, so no
+other signed value of Mitigate opens it), expiring (ONCALL_ACK_LINK_MAX_AGE), naming the page and the
+person paged. Opening it shows the incident; only a POST acknowledges."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+SALT = "mitigate.oncall.page-ack"
+
+
+@dataclass(frozen=True)
+class AckClaim:
+    page_id: int
+    user_id: int | None
+
+
+class AckLinkInvalidError(Exception):
+    """The token is forged, altered, expired or of another purpose: the message says which, plainly."""
+
+
+def ack_token_make(*, page_id: int, user_id: int | None) -> str:
+    return signing.dumps({"p": page_id, "u": user_id}, salt=SALT, compress=True)
+
+
+def ack_token_read(token: str) -> AckClaim:
+    try:
+        data = signing.loads(token, salt=SALT, max_age=settings.ONCALL_ACK_LINK_MAX_AGE)
+    except signing.SignatureExpired as error:
+        raise AckLinkInvalidError("This acknowledge link has expired.") from error
+    except signing.BadSignature as error:
+        raise AckLinkInvalidError("This acknowledge link is not valid.") from error
+    if not isinstance(data, dict) or not isinstance(data.get("p"), int):
+        raise AckLinkInvalidError("This acknowledge link is not valid.")
+    user_id = data.get("u")
+    return AckClaim(page_id=data["p"], user_id=user_id if isinstance(user_id, int) else None)
+
+
+def ack_link_make(*, page_id: int, user_id: int | None) -> str:
+    """The absolute URL sent in a page (SITE_URL + the ack view)."""
+    token = ack_token_make(page_id=page_id, user_id=user_id)
+    return settings.SITE_URL + reverse("oncall:ack", args=[token])
