@@ -4,6 +4,7 @@ the API and the feeds show."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from oncall.ics import Event
 from oncall.models import CalendarFeed, EscalationPolicy, Layer, LayerMember, Override, Page, Schedule
 from oncall.shifts import Cover, Rotation, ScheduleShifts, Shift, schedule_shifts_of, users_at
 
@@ -54,6 +56,21 @@ def page_list() -> QuerySet[Page]:
 
 def calendar_feed_list(*, owner: AbstractBaseUser) -> QuerySet[CalendarFeed]:
     return CalendarFeed.objects.filter(owner=owner).select_related("schedule")
+
+
+def calendar_feed_digest(token: str) -> str:
+    """SHA-256 of a feed token: 256 random bits, so a fast unsalted hash is enough, and the lookup
+    is one indexed equality (no comparison that leaks timing about the token)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def calendar_feed_by_token(*, token: str) -> CalendarFeed | None:
+    """The active feed with this token, or None (unknown or revoked)."""
+    return (
+        CalendarFeed.objects.select_related("owner", "schedule")
+        .filter(token_hash=calendar_feed_digest(token), revoked_at__isnull=True)
+        .first()
+    )
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -194,3 +211,43 @@ def user_shifts(
         if shift.user_id == user.pk
     ]
     return sorted(found, key=lambda pair: (pair[1].start, pair[0].name))
+
+
+# Calendar clients refresh a feed every few hours; two weeks back and three months ahead covers
+# what anyone looks at. The range starts at a UTC midnight so a shift cut by it keeps its UID all day.
+FEED_PAST = dt.timedelta(days=14)
+FEED_FUTURE = dt.timedelta(days=90)
+
+
+def _display(user: AbstractBaseUser) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def calendar_feed_events(*, feed: CalendarFeed, now: dt.datetime | None = None) -> tuple[str, list[Event]]:
+    """The feed's calendar name and events: a schedule's final shifts, or the owner's shifts on
+    every schedule."""
+    now = now or timezone.now()
+    start = dt.datetime.combine((now - FEED_PAST).astimezone(dt.UTC).date(), dt.time(), tzinfo=dt.UTC)
+    end = start + FEED_PAST + FEED_FUTURE + dt.timedelta(days=1)
+    if feed.schedule is not None:
+        pairs = [
+            (feed.schedule, shift)
+            for shift in schedule_shifts(schedule=feed.schedule, start=start, end=end).final
+        ]
+        name = f"On call: {feed.schedule.name}"
+    else:
+        pairs = user_shifts(user=feed.owner, start=start, end=end)
+        name = f"On call: {_display(feed.owner)}"
+    wanted = {shift.user_id for _, shift in pairs}
+    users = get_user_model().objects.in_bulk(wanted) if wanted else {}
+    events = [
+        Event(
+            uid=f"oncall-{schedule.id}-{shift.user_id}-{shift.start.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}@mitigate",
+            start=shift.start,
+            end=shift.end,
+            summary=f"On call: {schedule.name} ({_display(users[shift.user_id])})",
+        )
+        for schedule, shift in pairs
+        if shift.user_id in users
+    ]
+    return name, events
