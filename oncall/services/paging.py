@@ -184,8 +184,11 @@ def _page_person(page: Page, user: User, *, step_label: str, message: str) -> li
     key = f"page:{page.pk}:{page.loop}:{page.position}:u{user.pk}"
     ack_url = _ack_link(page, user.pk)
     labels = []
-    for recipient in person_recipients(user, kinds=list(ContactKind.values)):
-        delay = minutes(delays.get((recipient.contact_kind, recipient.address), 0)).total_seconds()
+    recipients = [
+        (minutes(delays.get((r.contact_kind, r.address), 0)).total_seconds(), r)
+        for r in person_recipients(user, kinds=list(ContactKind.values))
+    ]
+    for delay, recipient in sorted(recipients, key=lambda pair: pair[0]):
         details = {"ack_url": ack_url, "contact_kind": recipient.contact_kind}
         if recipient.contact_kind == ContactKind.SMS and settings.ONCALL_SMS_ONE_CLICK_ACK:
             details["ack_url_one_click"] = _ack_link(page, user.pk, one_click=True)
