@@ -35,6 +35,7 @@ from notifications.services.routing import Recipient, deliveries_create, person_
 from oncall.acklinks import ack_link_make
 from oncall.choices import PageMode, PageStatus
 from oncall.models import EscalationPolicy, EscalationStep, Page, PageStep, PolicyAlertRule, PolicyService
+from oncall.selectors import oncall_at
 
 logger = logging.getLogger(__name__)
 
@@ -221,7 +222,18 @@ def _step_targets(step: EscalationStep, at: datetime) -> tuple[list[User], list[
     for user in step.users.all():
         if user.is_active:
             people.setdefault(user.pk, user)
-    return list(people.values()), []
+    empty: list[str] = []
+    schedules = list(step.schedules.all())
+    if schedules:
+        # Who is on call at the moment the step runs, not when the page opened.
+        on_call = oncall_at(schedules=schedules, at=at, all_layers=step.notify_all_oncall)
+        for schedule in schedules:
+            found = [user for user in on_call.get(schedule.pk, []) if user.is_active]
+            if not found:
+                empty.append(f"Nobody on call on {schedule.name}.")
+            for user in found:
+                people.setdefault(user.pk, user)
+    return list(people.values()), empty
 
 
 def page_step_run(*, page_id: int, task_id: str) -> None:

@@ -2,7 +2,7 @@
 real workers): policy choice, thresholds, step order and timing, repeats, stale and repeated
 messages, stopping on acknowledgement, and the contact methods' own delays."""
 
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from django.contrib.auth.models import User
@@ -19,9 +19,21 @@ from notifications.choices import ChannelKind, ContactKind, DeliveryStatus
 from notifications.models import Channel, ContactMethod, Delivery
 from notifications.services.channels import channel_save
 from notifications.services.configuration import contact_method_save
+from oncall import urls as oncall_urls
 from oncall.acklinks import ack_token_read
 from oncall.choices import PageMode, PageStatus
-from oncall.models import EscalationPolicy, EscalationStep, Page, PageStep, PolicyAlertRule, PolicyService
+from oncall.models import (
+    EscalationPolicy,
+    EscalationStep,
+    Layer,
+    LayerMember,
+    Override,
+    Page,
+    PageStep,
+    PolicyAlertRule,
+    PolicyService,
+    Schedule,
+)
 from oncall.services import paging
 from tests.enqueued import enqueued
 from tests.factories import UserFactory
@@ -32,10 +44,9 @@ STEP = "oncall.tasks.page_step_run"
 
 # Until the acknowledge views are merged, the ack route these tests reverse: the real one when it is
 # there (see the `ack_route` fixture).
-urlpatterns = [
-    *site_urlpatterns,
-    path("oncall/", include(([path("ack/<str:token>/", lambda request, token: None, name="ack")], "oncall"))),
-]
+ack_patterns = [path("ack/<str:token>/", lambda request, token: None, name="ack"), *oncall_urls.urlpatterns]
+# First: of two "oncall" namespaces, reverse() reads the first.
+urlpatterns = [path("oncall/", include((ack_patterns, "oncall"))), *site_urlpatterns]
 
 
 @pytest.fixture(autouse=True)
@@ -430,3 +441,51 @@ def test_page_messages_carry_the_ack_link_and_the_sms_reply_code(
     assert "Reply ACK" not in email.subject and "Reply ACK" not in email.text
     assert not ack_token_read(email.url.rsplit("/", 2)[-2]).one_click
     assert f"Acknowledge: {email.url}" in email.text and "step 1" in email.text
+
+
+def schedule_with(name: str, *layers: list[User]) -> Schedule:
+    """Layers of one member each, on call all day every day; the later ones on top."""
+    schedule = Schedule.objects.create(name=name, time_zone="Europe/Berlin")
+    for level, members in enumerate(layers, start=1):
+        layer = Layer.objects.create(
+            schedule=schedule,
+            name=f"Layer {level}",
+            level=level,
+            rotation_unit="days",
+            start_date=date(2026, 1, 1),
+            handoff_time=time(9, 0),
+        )
+        for position, user in enumerate(members):
+            LayerMember.objects.create(layer=layer, user=user, position=position)
+    return schedule
+
+
+@pytest.mark.parametrize(("all_layers", "paged"), [(False, {"bob"}), (True, {"alice", "bob"})])
+def test_schedules_page_whoever_is_on_call_when_the_step_runs(
+    open_incident, priorities, checkout, alice, bob, all_layers, paged
+):
+    primary = schedule_with("Primary", [alice], [bob])
+    empty = schedule_with("Empty")
+    policy = policy_with("Checkout", (0, []))
+    step = policy.steps.get()
+    step.schedules.set([primary, empty])
+    EscalationStep.objects.filter(pk=step.pk).update(notify_all_oncall=all_layers)
+    PolicyService.objects.create(policy=policy, service=checkout)
+    incident = open_incident(priority=priorities["P1"], services=[checkout])
+    page = run_due(paging.page_open(incident=incident))
+    assert set(Delivery.objects.values_list("user__username", flat=True)) == paged
+    assert notes(incident)[-2].endswith("(step 1). Nobody on call on Empty.")
+    assert PageStep.objects.get(page=page).notified[-1] == "Nobody on call on Empty."
+
+
+def test_an_override_is_paged_instead_of_the_layer(open_incident, priorities, checkout, alice, bob):
+    primary = schedule_with("Primary", [alice])
+    now = timezone.now()
+    Override.objects.create(
+        schedule=primary, user=bob, starts_at=now - timedelta(hours=1), ends_at=now + timedelta(hours=1)
+    )
+    policy = policy_with("Checkout", (0, []))
+    policy.steps.get().schedules.set([primary])
+    PolicyService.objects.create(policy=policy, service=checkout)
+    run_due(paging.page_open(incident=open_incident(priority=priorities["P1"], services=[checkout])))
+    assert set(Delivery.objects.values_list("user__username", flat=True)) == {"bob"}
