@@ -65,8 +65,8 @@ class Command(BaseCommand):
                 "only with DEBUG on (as `make run` sets it). Pass --force to run it anyway."
             )
         # The demo's incidents happened in the past: routing them would post hundreds of messages
-        # to the receiver and the Ops mailbox the moment the worker starts.
-        with listener_muted("notifications"), transaction.atomic():
+        # to the receiver and the Ops mailbox the moment the worker starts, and page people about them.
+        with listener_muted("notifications"), listener_muted("oncall"), transaction.atomic():
             services, new_services = services_ensure()
             users, passwords = users_ensure()
             api_key = api_token_renew(admin=users["admin"])
