@@ -489,3 +489,12 @@ def test_an_override_is_paged_instead_of_the_layer(open_incident, priorities, ch
     PolicyService.objects.create(policy=policy, service=checkout)
     run_due(paging.page_open(incident=open_incident(priority=priorities["P1"], services=[checkout])))
     assert set(Delivery.objects.values_list("user__username", flat=True)) == {"bob"}
+
+
+def test_the_page_template_fits_the_template_rows():
+    """The migration writes the defaults into MessageTemplate rows (PostgreSQL enforces the length)."""
+    from notifications.models import MessageTemplate
+    from notifications.rendering.defaults import DEFAULTS
+
+    subject, _ = DEFAULTS[("page", "internal")]
+    assert len(subject) <= MessageTemplate._meta.get_field("subject").max_length
