@@ -74,8 +74,8 @@ CUSTOMER_RESOLVED = """The disruption affecting {{ incident.services|join:", "|d
 
 We apologize for the inconvenience. If you continue to experience issues, please contact support."""
 
-# Only an SMS names the reply code: email and chat have the link (and Slack its buttons).
-PAGE_SUBJECT = """PAGE [{{ incident.priority.code }}] {{ incident.reference }} {{ incident.title }}{% if event.details.contact_kind == "sms" and event.details.reply_code %} - Reply ACK {{ event.details.reply_code }}{% endif %}"""
+# (MessageTemplate.subject holds 200 characters: keep this one well under.)
+PAGE_SUBJECT = """PAGE [{{ incident.priority.code }}] {{ incident.reference }} {{ incident.title }}{% if event.details.sms_reply_code %} - Reply ACK {{ event.details.sms_reply_code }}{% endif %}"""
 
 PAGE = """{{ event.message }}
 
@@ -85,8 +85,8 @@ Affected services: {{ incident.services|join:", "|default:"none named yet" }}
 Started: {{ incident.started_at }}
 Escalation: {{ event.details.step }}
 {% if links.ack %}
-Acknowledge: {{ links.ack }}{% endif %}{% if event.details.contact_kind == "sms" and event.details.reply_code %}
-Or reply ACK {{ event.details.reply_code }}{% endif %}
+Acknowledge: {{ links.ack }}{% endif %}{% if event.details.sms_reply_code %}
+Or reply ACK {{ event.details.sms_reply_code }}{% endif %}
 The page escalates until someone acknowledges."""
 
 # (kind, audience) -> (subject, body)

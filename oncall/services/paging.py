@@ -191,8 +191,11 @@ def _page_person(page: Page, user: User, *, step_label: str, message: str) -> li
     ]
     for delay, recipient in sorted(recipients, key=lambda pair: pair[0]):
         details = {"ack_url": ack_url, "contact_kind": recipient.contact_kind}
-        if recipient.contact_kind == ContactKind.SMS and settings.ONCALL_SMS_ONE_CLICK_ACK:
-            details["ack_url_one_click"] = _ack_link(page, user.pk, one_click=True)
+        if recipient.contact_kind == ContactKind.SMS:
+            # Only an SMS names the reply code: email and chat have the link (and Slack its buttons).
+            details["sms_reply_code"] = page.reply_code
+            if settings.ONCALL_SMS_ONE_CLICK_ACK:
+                details["ack_url_one_click"] = _ack_link(page, user.pk, one_click=True)
         event = _event(page, step_label, key=key, message=message, details=details)
         # Each contact method its own event copy: the SMS one carries its one-click link.
         deliveries_create(

@@ -489,3 +489,25 @@ def test_an_override_is_paged_instead_of_the_layer(open_incident, priorities, ch
     PolicyService.objects.create(policy=policy, service=checkout)
     run_due(paging.page_open(incident=open_incident(priority=priorities["P1"], services=[checkout])))
     assert set(Delivery.objects.values_list("user__username", flat=True)) == {"bob"}
+
+
+def test_the_page_template_fits_the_template_rows():
+    """The migration writes the defaults into MessageTemplate rows (PostgreSQL enforces the length)."""
+    from notifications.models import MessageTemplate
+    from notifications.rendering.defaults import DEFAULTS
+
+    subject, _ = DEFAULTS[("page", "internal")]
+    assert len(subject) <= MessageTemplate._meta.get_field("subject").max_length
+
+
+def test_a_steps_queries_grow_only_with_the_deliveries_it_writes(
+    open_incident, priorities, checkout, alice, bob, django_assert_num_queries
+):
+    PolicyService.objects.create(policy=policy_with("Checkout", (0, [alice, bob])), service=checkout)
+    page = paging.page_open(incident=open_incident(priority=priorities["P1"], services=[checkout]))
+    Page.objects.filter(pk=page.pk).update(next_step_at=timezone.now())
+    # Page, steps, the step row, users, schedules, contact methods, channels, the step's notes,
+    # two timeline events (the step; the end), the page; and per delivery an insert in savepoints.
+    with django_assert_num_queries(15 + 3 * 5):
+        paging.page_step_run(page_id=page.pk, task_id=page.task_id)
+    assert Delivery.objects.count() == 3
