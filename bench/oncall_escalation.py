@@ -127,7 +127,18 @@ def escalation_bench(*, pages: int = 300, open_seconds: float = 10.0, concurrenc
             f"{database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}, Redis {settings.REDIS_URL}",
             flush=True,
         )
-        time.sleep(3)  # the workers connect
+        # Warm-up, waited for: both workers are up (a slow start would count as step delay).
+        warm = [
+            incident_create(
+                by=BENCH, title=f"Bench {run_id} warm-up {n}", priority=priority, services=[service]
+            )
+            for n in range(4)
+        ]
+        warm_deadline = time.monotonic() + 90
+        while PageStep.objects.filter(page__incident__in=warm, position=0).count() < len(warm):
+            if time.monotonic() > warm_deadline:
+                raise SystemExit(f"the warm-up pages did not run their first step within 90 s; see {logs}")
+            time.sleep(0.2)
         start = time.monotonic()
         for n in range(pages):
             incident = incident_create(
