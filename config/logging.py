@@ -9,7 +9,11 @@ def logging_config(*, level: str) -> dict:
             # Request paths in Django's own log lines lose their secrets: a source token is the webhook path.
             "redact_secrets": {
                 "()": "common.logfilters.RedactSecrets",
-                "paths": [r"/hooks/(?P<secret>[^/?#\s\"']+)"],
+                "paths": [
+                    r"/hooks/(?P<secret>[^/?#\s\"']+)",
+                    # A page's acknowledge link, in its path and in a login redirect's ?next=.
+                    r"(?i:/|%2F)oncall(?i:/|%2F)ack(?i:/|%2F)(?P<secret>(?:%3A|[^/?#&%\s\"'])+)",
+                ],
             },
             "require_debug_true": {"()": "django.utils.log.RequireDebugTrue"},
         },
