@@ -69,7 +69,9 @@ def ack_link_paged_user(*, link: AckLink) -> AbstractBaseUser | None:
 
 def incident_acknowledged_by(*, incident: Incident) -> str:
     """Who acknowledged the incident (the latest acknowledgement on its timeline), or ""."""
-    event = incident.timeline_events.filter(kind=EventKind.ACKNOWLEDGED).order_by("-occurred_at", "-id").first()
+    event = (
+        incident.timeline_events.filter(kind=EventKind.ACKNOWLEDGED).order_by("-occurred_at", "-id").first()
+    )
     if event is None:
         return ""
     source = Source(event.source).label if event.source in Source.values else event.source
@@ -135,7 +137,7 @@ def slack_user_match(*, slack_user_id: str, slack_channel_id: str = "") -> Abstr
     for channel in slack_bot_channels(slack_channel_id=slack_channel_id):
         try:
             response = web_client(channel.secret).users_info(user=slack_user_id)
-        except Exception as exc:  # noqa: BLE001 (SlackApiError, network): try the next workspace
+        except Exception as exc:
             logger.info("Slack users.info through channel %s failed: %s", channel.pk, type(exc).__name__)
             continue
         profile = (response.get("user") or {}).get("profile") or {}

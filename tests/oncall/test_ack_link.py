@@ -133,7 +133,9 @@ def test_expired_token_is_a_400_page(client, settings, page, responder):
 
 def test_a_token_signed_for_another_purpose_is_a_400_page(client, page, responder):
     client.force_login(responder)
-    foreign = signing.dumps({"p": page.pk, "u": responder.pk, "o": False}, salt="mitigate.other", compress=True)
+    foreign = signing.dumps(
+        {"p": page.pk, "u": responder.pk, "o": False}, salt="mitigate.other", compress=True
+    )
     assert signing.loads(foreign, salt="mitigate.other")  # a real signed value, only not ours
     not_a_claim = signing.dumps(["p", page.pk], salt=SALT, compress=True)
 
@@ -261,7 +263,9 @@ def test_the_token_never_reaches_the_request_log(client, page, responder, caplog
     with caplog.at_level(logging.DEBUG):
         assert client.get(f"/oncall/ack/{token}/").status_code == 403
         assert client.get(f"/oncall/ack/{token}x/").status_code == 400
-        assert client.post(f"/oncall/ack/{token}/", {"x": token}, QUERY_STRING=f"t={token}").status_code == 403
+        assert (
+            client.post(f"/oncall/ack/{token}/", {"x": token}, QUERY_STRING=f"t={token}").status_code == 403
+        )
 
     assert token not in caplog.text and token[8:20] not in caplog.text
     assert caplog.text.count(f"/oncall/ack/{token[:8]}…/") == 3
@@ -279,7 +283,12 @@ def test_the_development_server_log_is_redacted_in_the_path_and_the_login_next(c
     try:
         server_log.info('"%s" %s %s', f"GET /oncall/ack/{token}/ HTTP/1.1", "302", "0")
         server_log.info('"%s" %s %s', f"GET {login} HTTP/1.1", "200", "9")
-        server_log.info('"%s" %s %s', f"GET /admin/login/?next={quote(f'/oncall/ack/{token}/', safe='')} HTTP/1.1", "200", "9")
+        server_log.info(
+            '"%s" %s %s',
+            f"GET /admin/login/?next={quote(f'/oncall/ack/{token}/', safe='')} HTTP/1.1",
+            "200",
+            "9",
+        )
     finally:
         server_log.removeHandler(handler)
 
