@@ -180,7 +180,8 @@ def sms_channel_for(*, to_number: str) -> Channel | None:
 def sms_reply_code(body: str) -> str:
     """The reply code in an SMS body, uppercased, or "" when the body is not a reply."""
     match = REPLY.match(body or "")
-    return match.group(1).upper() if match else ""
+    # Codes have a digit: "ACK" or "hello" alone is not a code.
+    return match.group(1).upper() if match and any(c.isdigit() for c in match.group(1)) else ""
 
 
 def sms_reply_handle(*, from_number: str, body: str) -> str:
