@@ -166,15 +166,19 @@ def slack_action_apply(*, action_id: str, incident_id: str, user: AbstractBaseUs
 # --- SMS ---------------------------------------------------------------------------------------------
 
 
-def sms_channel_for(*, to_number: str) -> Channel | None:
-    """The enabled SMS channel whose sender number received the reply (its auth token verifies
-    Twilio's signature)."""
+def sms_auth_token_for(*, to_number: str) -> str:
+    """The Twilio auth token that verifies a reply sent to `to_number`: that of the enabled SMS
+    channel sending from it, or NOTIFICATIONS_TWILIO_CREDENTIALS' when it is the number pages to
+    people's own phones go from (NOTIFICATIONS_SMS_FROM). "" when no sender of ours has the number."""
+    to_number = to_number.strip()
     if not to_number:
-        return None
+        return ""
     for channel in Channel.objects.filter(kind=ChannelKind.SMS, enabled=True).order_by("pk"):
-        if str(channel.config.get("from_number", "")).strip() == to_number.strip():
-            return channel
-    return None
+        if str(channel.config.get("from_number", "")).strip() == to_number:
+            return channel.secret.partition(":")[2]
+    if settings.NOTIFICATIONS_SMS_FROM.strip() == to_number:
+        return settings.NOTIFICATIONS_TWILIO_CREDENTIALS.partition(":")[2]
+    return ""
 
 
 def sms_reply_code(body: str) -> str:

@@ -1,6 +1,7 @@
 """Twilio's inbound SMS webhook: "ACK 4821" (or "4821") acknowledges the escalating page with that
 reply code, as the user whose SMS contact method sent it. The X-Twilio-Signature is checked with the
-auth token of the SMS channel whose sender number the reply went to; anything else is 403. The
+auth token of the sender the reply went to (an SMS channel's number, or NOTIFICATIONS_SMS_FROM for
+pages to people's phones); anything else is 403. The
 answer is TwiML, which Twilio sends back to the phone."""
 
 from django.conf import settings
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from oncall.services.acks import sms_channel_for, sms_reply_handle
+from oncall.services.acks import sms_auth_token_for, sms_reply_handle
 
 
 @csrf_exempt
@@ -30,12 +31,9 @@ def twilio_reply(request: HttpRequest) -> HttpResponse:
 
 
 def _verified(request: HttpRequest, params: dict[str, str]) -> bool:
-    channel = sms_channel_for(to_number=params.get("To", ""))
+    token = sms_auth_token_for(to_number=params.get("To", ""))
     signature = request.headers.get("X-Twilio-Signature", "")
-    if channel is None or not signature:
-        return False
-    _, _, token = channel.secret.partition(":")
-    if not token:
+    if not token or not signature:
         return False
     validator = RequestValidator(token)
     # Twilio signs the URL it was configured with: the public address (SITE_URL) behind a proxy,

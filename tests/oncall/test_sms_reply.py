@@ -120,6 +120,15 @@ def test_a_reply_to_a_number_no_channel_sends_from_is_403(client, page, channel)
     assert acks(page.incident) == []
 
 
+def test_replies_to_the_contact_method_sender_are_verified_with_its_credentials(client, settings, page):
+    settings.NOTIFICATIONS_SMS_FROM = "+15552222222"
+    settings.NOTIFICATIONS_TWILIO_CREDENTIALS = f"{SID}:people-sender-token"
+    params = form("ACK 4821", to="+15552222222")
+
+    assert post(client, params).status_code == 403  # the channel's token is not this sender's
+    assert said(post(client, params, token="people-sender-token")).startswith("Acknowledged")
+
+
 def test_a_signature_with_the_body_changed_is_403(client, page):
     sign = signature("http://testserver" + URL, form("ACK 9999"))
 
