@@ -47,7 +47,8 @@ def interactivity(request: HttpRequest) -> HttpResponse:
         return HttpResponse("The body has no interaction payload.", status=400, content_type="text/plain")
     if payload.get("type") != "block_actions":
         return HttpResponse(status=200)  # other interactions (shortcuts, view submissions) are not ours
-    actions = [a for a in payload.get("actions") or [] if isinstance(a, dict)]
+    actions = payload.get("actions")
+    actions = [a for a in actions if isinstance(a, dict)] if isinstance(actions, list) else []
     action = next((a for a in actions if a.get("action_id") in (SLACK_ACK, SLACK_RESOLVE)), None)
     if action is None:
         return HttpResponse(status=200)  # the link buttons ("Open in Mitigate") also report clicks

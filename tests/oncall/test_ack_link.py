@@ -17,6 +17,7 @@ from incidents.services.lifecycle import incident_acknowledge, incident_resolve
 from oncall.acklinks import SALT, ack_link_make, ack_token_make
 from oncall.models import Page
 from tests.factories import UserFactory
+from tests.hostile import HOSTILE
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +144,19 @@ def test_a_token_signed_for_another_purpose_is_a_400_page(client, page, responde
         response = client.post(f"/oncall/ack/{token}/")
         assert response.status_code == 400
         assert "not valid" in response.content.decode()
+    assert acks(page.incident) == []
+
+
+@pytest.mark.parametrize("value", list(HOSTILE.values()), ids=list(HOSTILE))
+def test_hostile_tokens_are_refused_plainly(client, page, responder, value):
+    client.force_login(responder)
+    url = f"/oncall/ack/{quote(value[:2000], safe='')}/"
+
+    for response in (client.get(url), client.post(url)):
+        # An empty token or one with a slash matches no route (404); every other is a 400 page.
+        assert response.status_code in (400, 404)
+        if response.status_code == 400:
+            assert "This acknowledge link is not valid." in response.content.decode()
     assert acks(page.incident) == []
 
 

@@ -245,6 +245,17 @@ def test_other_interactions_and_link_buttons_are_ignored(client, slack_api, inci
     assert slack_api.requests == []
 
 
+@pytest.mark.parametrize("actions", [5, "incident_ack", {"action_id": "incident_ack"}, None, [None, 7]])
+def test_actions_of_the_wrong_shape_are_ignored(client, slack_api, incident, actions):
+    body = urlencode({"payload": json.dumps({"type": "block_actions", "actions": actions})})
+
+    response = post(client, body)
+
+    assert response.status_code == 200 and response.content == b""
+    incident.refresh_from_db()
+    assert incident.status == IncidentStatus.NEW
+
+
 @pytest.mark.parametrize("body", ["", "payload=", "payload=%7Bnot+json", "payload=%5B1%5D", "\udcff"])
 def test_a_signed_body_without_a_payload_is_400(client, slack_api, body):
     body = body.encode("utf-8", "surrogateescape").decode("latin-1")
