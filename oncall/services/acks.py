@@ -67,6 +67,14 @@ def ack_link_paged_user(*, link: AckLink) -> AbstractBaseUser | None:
     return User.objects.filter(pk=link.claim.user_id).first()
 
 
+def page_notified(*, page: Page) -> list[str]:
+    """Who the page has reached so far, as its steps recorded them ("alice via SMS"), in order."""
+    labels: list[str] = []
+    for notified in page.steps.order_by("loop", "position").values_list("notified", flat=True):
+        labels += [str(label) for label in notified if label] if isinstance(notified, list) else []
+    return list(dict.fromkeys(labels))
+
+
 def incident_acknowledged_by(*, incident: Incident) -> str:
     """Who acknowledged the incident (the latest acknowledgement on its timeline), or ""."""
     event = (

@@ -20,6 +20,7 @@ from oncall.services.acks import (
     ack_link_open,
     ack_link_paged_user,
     incident_acknowledged_by,
+    page_notified,
 )
 
 TEMPLATE = "oncall/ack.html"
@@ -71,6 +72,7 @@ def _page(
             "page": link.page,
             "incident": incident,
             "paged_user": ack_link_paged_user(link=link),
+            "notified": page_notified(page=link.page),
             "acknowledged_by": ""
             if incident.status == IncidentStatus.NEW
             else incident_acknowledged_by(incident=incident),

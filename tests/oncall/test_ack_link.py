@@ -10,12 +10,13 @@ import pytest
 import requests
 from django.core import signing
 from django.urls import reverse
+from django.utils import timezone
 
 from common.actor import Actor, Source
 from incidents.choices import EventKind, IncidentStatus
 from incidents.services.lifecycle import incident_acknowledge, incident_resolve
 from oncall.acklinks import SALT, ack_link_make, ack_token_make
-from oncall.models import Page
+from oncall.models import Page, PageStep
 from tests.factories import UserFactory
 from tests.hostile import HOSTILE
 
@@ -61,6 +62,27 @@ def test_get_shows_the_incident_and_changes_nothing(client, page, responder):
     assert response["Referrer-Policy"] == "no-referrer"
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.NEW and acks(incident) == []
+
+
+def test_the_page_shows_who_it_reached_in_a_constant_number_of_queries(
+    client, page, responder, django_assert_num_queries
+):
+    now = timezone.now()
+    for loop, position, notified in [
+        (0, 0, ["responder via SMS"]),
+        (0, 1, ["responder via SMS", "bob via email"]),
+    ]:
+        PageStep.objects.create(
+            page=page, loop=loop, position=position, due_at=now, ran_at=now, notified=notified
+        )
+    client.force_login(responder)
+    url = ack_url(page, responder)
+
+    # session, user, page with incident, paged user, steps; csrf and permissions need none more
+    with django_assert_num_queries(5):
+        response = client.get(url)
+
+    assert "responder via SMS, bob via email" in response.content.decode()
 
 
 def test_post_acknowledges_as_the_signed_in_user_from_the_page_link(client, page, responder):
