@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
+from slack_sdk.errors import SlackApiError
 
 from common.actor import Actor, Source
 from common.exceptions import ApplicationError, TransitionNotAllowedError
@@ -139,19 +140,28 @@ def slack_bot_channels(*, slack_channel_id: str = "") -> list[Channel]:
 
 def slack_user_match(*, slack_user_id: str, slack_channel_id: str = "") -> AbstractBaseUser | None:
     """The Mitigate user behind a Slack user: users.info (with a bot channel's token) gives the
-    profile's email, matched to an active user. None when no bot can see the user or no user matches."""
+    profile's email, matched to an active user. None when no bot can see the user or no user
+    matches; ApplicationError when Slack could not be reached at all (worth pressing again)."""
     if not slack_user_id:
         return None
-    for channel in slack_bot_channels(slack_channel_id=slack_channel_id):
+    channels = slack_bot_channels(slack_channel_id=slack_channel_id)
+    answered = False
+    for channel in channels:
         try:
             response = web_client(channel.secret).users_info(user=slack_user_id)
-        except Exception as exc:
+        except SlackApiError:  # user_not_found, invalid_auth: perhaps another workspace's bot
+            answered = True
+            continue
+        except Exception as exc:  # network, a body that is not JSON: try the next bot
             logger.info("Slack users.info through channel %s failed: %s", channel.pk, type(exc).__name__)
             continue
         profile = (response.get("user") or {}).get("profile") or {}
         email = profile.get("email")
         if isinstance(email, str):
             return _user_by_email(email)
+        answered = True
+    if channels and not answered:
+        raise ApplicationError("Mitigate could not reach Slack to look up your account. Press again.")
     return None
 
 

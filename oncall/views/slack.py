@@ -79,12 +79,12 @@ def _text(value: Any) -> str:
 def _act(payload: dict[str, Any], action: dict[str, Any]) -> str:
     slack_user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
     channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
-    user = slack_user_match(
-        slack_user_id=_text(slack_user.get("id")), slack_channel_id=_text(channel.get("id"))
-    )
-    if user is None:
-        return NOT_LINKED
     try:
+        user = slack_user_match(
+            slack_user_id=_text(slack_user.get("id")), slack_channel_id=_text(channel.get("id"))
+        )
+        if user is None:
+            return NOT_LINKED
         return slack_action_apply(
             action_id=_text(action.get("action_id")), incident_id=_text(action.get("value")), user=user
         )

@@ -173,6 +173,16 @@ def test_a_slack_user_unknown_to_mitigate_is_told_how_to_link(client, slack_api,
     assert incident.status == IncidentStatus.NEW
 
 
+def test_slack_unreachable_is_told_and_changes_nothing(client, settings, slack_api, incident):
+    settings.NOTIFICATIONS_SLACK_API_URL = "http://127.0.0.1:9/api/"  # the discard port: refused
+
+    response = post(client, payload(incident.pk))
+
+    assert response.json()["text"] == "Mitigate could not reach Slack to look up your account. Press again."
+    incident.refresh_from_db()
+    assert incident.status == IncidentStatus.NEW
+
+
 def test_a_slack_profile_without_an_email_is_not_linked(client, slack_api, incident):
     slack_api.add_user("U0NOEMAIL", None)
 
