@@ -125,7 +125,8 @@ def _user_by_email(email: str) -> AbstractBaseUser | None:
 def slack_bot_channels(*, slack_channel_id: str = "") -> list[Channel]:
     """Enabled Slack bot channels, the one posting to `slack_channel_id` (or owning the incident
     channel with that id) first: its token belongs to the workspace the click came from."""
-    channels = list(Channel.objects.filter(kind=ChannelKind.SLACK_BOT, enabled=True).exclude(secret=""))
+    # The secret is encrypted in the database: an empty one is only seen once decrypted.
+    channels = [c for c in Channel.objects.filter(kind=ChannelKind.SLACK_BOT, enabled=True) if c.secret]
     if slack_channel_id:
         owning = set(
             Channel.objects.filter(
