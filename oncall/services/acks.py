@@ -35,8 +35,8 @@ REPLY = re.compile(r"^\s*(?:ACK\b[\s:.,#-]*|ACK(?=\d))?([A-Z0-9]{3,8})\s*[.!]?\s
 
 
 class AckRefusedError(ApplicationError):
-    """Nobody to act as: a link that needs a login, a Slack user or phone number not linked to an
-    active Mitigate user."""
+    """Nobody to act as: a link that needs a login (code login_required), or a one-click link whose
+    person is no longer active."""
 
     code = "not_linked"
     http_status = 403
@@ -169,7 +169,9 @@ def slack_user_match(*, slack_user_id: str, slack_channel_id: str = "") -> Abstr
 def slack_action_apply(*, action_id: str, incident_id: str, user: AbstractBaseUser) -> str:
     """A button press by a matched user: acknowledge or resolve. Returns what to tell them; a
     refusal (already acknowledged, no permission, not found) raises ApplicationError."""
-    incident = Incident.objects.filter(pk=int(incident_id)).first() if incident_id.isdigit() else None
+    # ASCII digits within a bigint: "²" is a digit to str.isdigit, and 10**30 overflows the column.
+    valid = re.fullmatch(r"[0-9]{1,18}", incident_id) is not None
+    incident = Incident.objects.filter(pk=int(incident_id)).first() if valid else None
     if incident is None:
         raise ApplicationError("That incident no longer exists.", code="not_found")
     by = Actor(user=user, source=Source.SLACK)
@@ -213,18 +215,21 @@ def sms_reply_handle(*, from_number: str, body: str) -> str:
     code = sms_reply_code(body)
     if not code:
         return 'Mitigate did not understand that. Reply "ACK <code>" with the code from the page.'
-    user = (
-        User.objects.filter(
-            is_active=True,
-            contact_methods__kind=ContactKind.SMS,
-            contact_methods__enabled=True,
-            contact_methods__address=from_number.strip(),
+    users = (
+        list(
+            User.objects.filter(
+                is_active=True,
+                contact_methods__kind=ContactKind.SMS,
+                contact_methods__enabled=True,
+                contact_methods__address=from_number.strip(),
+            ).distinct()[:2]
         )
-        .distinct()
-        .first()
         if from_number.strip()
-        else None
+        else []
     )
+    if len(users) > 1:  # a shared phone: acting as either would be a guess
+        return "This phone number belongs to more than one Mitigate user: acknowledge from the link instead."
+    user = users[0] if users else None
     if user is None:
         return "This phone number is not linked to a Mitigate user: add it as an SMS contact method."
     page = (
@@ -238,11 +243,11 @@ def sms_reply_handle(*, from_number: str, body: str) -> str:
     incident = page.incident
     try:
         incident = incident_acknowledge(incident=incident, by=Actor(user=user, source=Source.SMS))
-    except TransitionNotAllowedError:
+    except TransitionNotAllowedError as error:
         already = incident_acknowledged_by(incident=incident)
         if already:
             return f"{incident.reference} was already acknowledged by {already}."
-        return f"{incident.reference} cannot be acknowledged: it is {incident.get_status_display().lower()}."
+        return error.message
     except ApplicationError as error:
         return f"{incident.reference} was not acknowledged: {error.message}"
     return f"Acknowledged {incident.reference}: {incident.title}"

@@ -245,6 +245,15 @@ def test_no_permission_is_told(client, slack_api, response_url, incident, viewer
     assert incident.status == IncidentStatus.NEW
 
 
+@pytest.mark.parametrize("value", ["9" * 30, "\u00b2", "-1", "1.0", " 1", "0"])
+def test_values_that_are_not_incident_ids(client, slack_api, incident, value):
+    response = post(client, payload(value))
+
+    assert response.json()["text"] == "That incident no longer exists."
+    incident.refresh_from_db()
+    assert incident.status == IncidentStatus.NEW
+
+
 def test_other_interactions_and_link_buttons_are_ignored(client, slack_api, incident):
     shortcut = urlencode({"payload": json.dumps({"type": "shortcut", "callback_id": "x"})})
     open_button = payload(incident.pk, action="open")

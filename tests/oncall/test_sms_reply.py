@@ -164,6 +164,14 @@ def test_an_unknown_or_disabled_number_is_told_and_changes_nothing(client, page,
     assert acks(page.incident) == []
 
 
+def test_a_phone_shared_by_two_users_is_not_guessed_between(client, page):
+    other = UserFactory(username="twin", groups=["Responder"])
+    ContactMethod.objects.create(user=other, kind="sms", address=PHONE)
+
+    assert said(post(client, form("ACK 4821"))).startswith("This phone number belongs to more than one")
+    assert acks(page.incident) == []
+
+
 def test_a_deactivated_users_phone_is_not_linked(client, page, responder):
     responder.is_active = False
     responder.save(update_fields=["is_active"])
