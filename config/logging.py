@@ -13,6 +13,8 @@ def logging_config(*, level: str) -> dict:
                     r"/hooks/(?P<secret>[^/?#\s\"']+)",
                     # A calendar feed's token is its URL's last part, before ".ics".
                     r"/oncall/feeds/(?P<secret>[^/?#\s\"'.]+)",
+                    # A page's acknowledge link, in its path and in a login redirect's ?next=.
+                    r"(?i:/|%2F)oncall(?i:/|%2F)ack(?i:/|%2F)(?P<secret>(?:%3A|[^/?#&%\s\"'])+)",
                 ],
             },
             "require_debug_true": {"()": "django.utils.log.RequireDebugTrue"},

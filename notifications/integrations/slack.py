@@ -15,7 +15,8 @@ from django.conf import settings
 from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from notifications.choices import ChannelKind
+from incidents.choices import IncidentStatus
+from notifications.choices import ChannelKind, EventKind
 from notifications.transport import (
     Message,
     PermanentSendError,
@@ -47,8 +48,9 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def render(message: Message) -> dict[str, Any]:
-    """The chat.postMessage / webhook body: `blocks` and the `text` fallback."""
+def render(message: Message, *, interactive: bool = False) -> dict[str, Any]:
+    """The chat.postMessage / webhook body: `blocks` and the `text` fallback. `interactive` (bot
+    messages) adds Acknowledge / Resolve buttons to messages about open incidents."""
     # Slack refuses a block whose text is empty ("invalid_blocks").
     title = " ".join(message.subject.split()) or message.event_label or "Mitigate"
     blocks: list[dict[str, Any]] = [
@@ -68,7 +70,7 @@ def render(message: Message) -> dict[str, Any]:
         context.append(f"+{message.bundled} more")
     if context:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
-    buttons = []
+    buttons = _incident_buttons(message) if interactive else []
     if message.url and len(message.url) <= URL_LIMIT:
         buttons.append(_button("Open in Mitigate", message.url, "open"))
     if message.bridge_url and len(message.bridge_url) <= URL_LIMIT:
@@ -77,6 +79,46 @@ def render(message: Message) -> dict[str, Any]:
         blocks.append({"type": "actions", "elements": buttons})
     fallback = escape(message.subject) + (f" {message.url}" if message.url else "")
     return {"text": fallback, "blocks": blocks}
+
+
+# Labels of the statuses with nothing left to acknowledge or resolve (Message facts carry labels).
+ENDED_STATUSES = {IncidentStatus.RESOLVED.label, IncidentStatus.CLOSED.label}
+ENDED_EVENTS = {EventKind.RESOLVED, EventKind.CLOSED}
+
+
+def _incident_buttons(message: Message) -> list[dict[str, Any]]:
+    """Acknowledge / Resolve, answered by oncall's interactivity endpoint (value: the incident id).
+    Only when Slack can reach it signed (SLACK_SIGNING_SECRET) and the incident is still open."""
+    incident = message.data.get("incident") if isinstance(message.data, dict) else None
+    status = incident.get("status", "") if isinstance(incident, dict) else ""
+    if (
+        not settings.SLACK_SIGNING_SECRET
+        or message.incident_id is None
+        or message.event_kind in ENDED_EVENTS
+        or status in ENDED_STATUSES
+    ):
+        return []
+    value = str(message.incident_id)
+    resolve = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Resolve"},
+        "action_id": "incident_resolve",
+        "value": value,
+        "confirm": {
+            "title": {"type": "plain_text", "text": "Resolve the incident?"},
+            "text": {"type": "plain_text", "text": _cut(f"Resolve {message.incident_reference}?", 300)},
+            "confirm": {"type": "plain_text", "text": "Resolve"},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+        },
+    }
+    acknowledge = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Acknowledge"},
+        "action_id": "incident_ack",
+        "value": value,
+        "style": "primary",
+    }
+    return [acknowledge, resolve]
 
 
 def _button(label: str, url: str, action_id: str) -> dict[str, Any]:
@@ -131,7 +173,7 @@ def web_client(token: str) -> WebClient:
 
 def _send_bot(target: Target, message: Message) -> SendResult:
     channel = str(target.config.get("channel", "")).strip()
-    payload = render(message)
+    payload = render(message, interactive=True)
     record = {"channel": channel, **({"thread_ts": target.thread} if target.thread else {}), **payload}
     if not target.secret:
         raise PermanentSendError("Slack: the channel has no bot token.", payload=record)

@@ -143,7 +143,14 @@ class SlackApi(Receiver):
         self.token = token
         self.missing_channels: set[str] = set()
         self.channels: dict[str, dict[str, Any]] = {}
+        # users.info: Slack user id -> the user object Slack answers with (add_user).
+        self.users: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
+
+    def add_user(self, user_id: str, email: str | None, *, name: str = "") -> None:
+        """A workspace member; email None is a profile without one (no users:read.email scope)."""
+        profile = {"real_name": name or user_id, **({"email": email} if email is not None else {})}
+        self.users[user_id] = {"id": user_id, "name": name or user_id, "deleted": False, "profile": profile}
 
     def webhook_url(self, hook: str = "T000/B000/XXXXSECRETXXXX") -> str:
         return f"{self.url}/services/{hook}"
@@ -165,7 +172,8 @@ class SlackApi(Receiver):
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return Reply(200, {"ok": False, "error": "invalid_auth"})
         method = request.path.removeprefix("/api/")
-        data = request.data or {}
+        # slack_sdk sends users.info as a GET with the arguments in the query string.
+        data = request.data or {key: values[-1] for key, values in request.query.items()}
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return Reply(200, {"ok": False, "error": "unknown_method"})
@@ -199,6 +207,10 @@ class SlackApi(Receiver):
             return {"ok": False, "error": "already_archived"}
         channel["is_archived"] = True
         return {"ok": True}
+
+    def _users_info(self, data):
+        user = self.users.get(data.get("user", ""))
+        return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
 
     def _conversations_invite(self, data):
         channel = self.channels.get(data.get("channel", ""))
