@@ -1,0 +1,13 @@
+from common.api.routers import Router
+from oncall.api.views import LayerViewSet, OverrideViewSet, PageViewSet, PolicyViewSet, ScheduleViewSet
+
+# Mounted under api/v1/oncall/; the incidents router serves the API root view.
+router = Router()
+router.include_root_view = False
+router.register("schedules", ScheduleViewSet, basename="oncall-schedule")
+router.register("layers", LayerViewSet, basename="oncall-layer")
+router.register("overrides", OverrideViewSet, basename="oncall-override")
+router.register("escalation-policies", PolicyViewSet, basename="oncall-policy")
+router.register("pages", PageViewSet, basename="oncall-page")
+
+urlpatterns = router.urls
