@@ -70,7 +70,7 @@ def layer_save(
     _assign(layer, LAYER_FIELDS, fields, "layer_save")
     layer.name = (layer.name or "").strip()
     layer.restrict_weekdays = layer.restrict_weekdays or []
-    errors = clean_errors(layer, exclude=["schedule"])
+    errors = clean_errors(layer)
     if isinstance(layer.restrict_weekdays, list) and "restrict_weekdays" not in errors:
         layer.restrict_weekdays = sorted(set(layer.restrict_weekdays))
     member_ids = list(member_ids)
