@@ -12,6 +12,8 @@ from oncall.models import (
     Override,
     Page,
     PageStep,
+    PolicyAlertRule,
+    PolicyService,
     Schedule,
 )
 
@@ -37,8 +39,8 @@ def step_list() -> QuerySet[EscalationStep]:
 def policy_list() -> QuerySet[EscalationPolicy]:
     return EscalationPolicy.objects.prefetch_related(
         Prefetch("steps", queryset=step_list()),
-        Prefetch("service_links__service"),
-        Prefetch("rule_links__rule"),
+        Prefetch("service_links", queryset=PolicyService.objects.select_related("service")),
+        Prefetch("rule_links", queryset=PolicyAlertRule.objects.select_related("rule")),
     )
 
 

@@ -11,6 +11,7 @@ from alerts.models import AlertRule
 from common.forms import UNORDERED, ServiceErrorsMixin, ServiceRowsFormSet
 from incidents.models import Service
 from oncall.models import EscalationPolicy, EscalationStep, Layer, Override, Schedule
+from oncall.services.schedules import LAYER_FIELDS
 
 User = get_user_model()
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
@@ -67,7 +68,7 @@ class LayerAdminForm(ServiceErrorsMixin, forms.ModelForm):
         return [found[name] for name in names]
 
     def layer_fields(self) -> dict[str, Any]:
-        return {name: self.cleaned_data.get(name) for name in self._meta.fields}
+        return {name: self.cleaned_data.get(name) for name in LAYER_FIELDS}
 
 
 class OverrideAdminForm(ServiceErrorsMixin, forms.ModelForm):

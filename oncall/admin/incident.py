@@ -13,7 +13,8 @@ from oncall.models import Page
 class IncidentPageInline(ReadOnlyInline):
     model = Page
     fk_name = "incident"
-    verbose_name = "page"
+    # A one-to-one inline is headed by its singular name.
+    verbose_name = "Paging"
     verbose_name_plural = "Paging"
     fields = ("status_badge", "mode", "policy", "step", "next_step_at", "ended_by", "end_source", "steps_run")
     readonly_fields = fields

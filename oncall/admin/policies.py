@@ -47,6 +47,7 @@ class EscalationPolicyAdmin(ServiceDeleteMixin, ServiceRowsSaveMixin, ServiceSav
         "service_names",
     )
     search_fields = ("name", "description")
+    show_full_result_count = False
 
     def get_fieldsets(self, request: HttpRequest, obj: EscalationPolicy | None = None):
         # Declared here, not as `fieldsets`: the admin's check refuses through-model relations

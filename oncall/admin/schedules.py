@@ -56,6 +56,7 @@ class ScheduleAdmin(ServiceDeleteMixin, ServiceSaveMixin, admin.ModelAdmin):
     list_display = ("name", "time_zone", "team", "layer_summary")
     list_filter = ("team", "time_zone")
     search_fields = ("name", "team", "description")
+    show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest):
         return selectors.schedule_list().order_by(*(self.get_ordering(request) or ("name",)))
