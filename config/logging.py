@@ -9,7 +9,11 @@ def logging_config(*, level: str) -> dict:
             # Request paths in Django's own log lines lose their secrets: a source token is the webhook path.
             "redact_secrets": {
                 "()": "common.logfilters.RedactSecrets",
-                "paths": [r"/hooks/(?P<secret>[^/?#\s\"']+)"],
+                "paths": [
+                    r"/hooks/(?P<secret>[^/?#\s\"']+)",
+                    # A calendar feed's token is its URL's last part, before ".ics".
+                    r"/oncall/feeds/(?P<secret>[^/?#\s\"'.]+)",
+                ],
             },
             "require_debug_true": {"()": "django.utils.log.RequireDebugTrue"},
         },

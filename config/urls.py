@@ -18,6 +18,7 @@ urlpatterns = [
     path("admin/analytics/dashboard/", include("analytics.admin_dashboard_urls")),
     path("admin/", admin.site.urls),
     path("hooks/", include("alerts.urls")),
+    path("oncall/", include("oncall.urls")),
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("actions.api.urls")),
     path("api/v1/", include("alerts.api.urls")),

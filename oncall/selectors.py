@@ -1,0 +1,253 @@
+"""Reads of the on-call app: who is on call (oncall/shifts.py does the math) and the lists the admin,
+the API and the feeds show."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from oncall.ics import Event
+from oncall.models import CalendarFeed, EscalationPolicy, Layer, LayerMember, Override, Page, Schedule
+from oncall.shifts import Cover, Rotation, ScheduleShifts, Shift, schedule_shifts_of, users_at
+
+_LAYER_FIELDS = (
+    "id",
+    "schedule_id",
+    "level",
+    "rotation_unit",
+    "rotation_length",
+    "start_date",
+    "handoff_time",
+    "restrict_weekdays",
+    "restrict_start_time",
+    "restrict_end_time",
+)
+_OVERRIDE_FIELDS = ("id", "schedule_id", "user_id", "replaces_id", "starts_at", "ends_at", "created_at")
+
+
+def schedule_list() -> QuerySet[Schedule]:
+    """Schedules with their layers and members (and the members' users) fetched."""
+    return Schedule.objects.prefetch_related("layers__members__user")
+
+
+def override_list(*, schedule: Schedule | None = None) -> QuerySet[Override]:
+    overrides = Override.objects.select_related("schedule", "user", "replaces", "created_by")
+    return overrides if schedule is None else overrides.filter(schedule=schedule)
+
+
+def policy_list() -> QuerySet[EscalationPolicy]:
+    """Policies with their steps, the steps' targets and the linked services fetched."""
+    return EscalationPolicy.objects.prefetch_related(
+        "steps__users", "steps__schedules", "steps__channels", "services", "alert_rules"
+    )
+
+
+def page_list() -> QuerySet[Page]:
+    return Page.objects.select_related("incident", "policy", "ended_by")
+
+
+def calendar_feed_list(*, owner: AbstractBaseUser) -> QuerySet[CalendarFeed]:
+    return CalendarFeed.objects.filter(owner=owner).select_related("schedule")
+
+
+def calendar_feed_digest(token: str) -> str:
+    """SHA-256 of a feed token: 256 random bits, so a fast unsalted hash is enough, and the lookup
+    is one indexed equality (no comparison that leaks timing about the token)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def calendar_feed_by_token(*, token: str) -> CalendarFeed | None:
+    """The active feed with this token, or None (unknown or revoked)."""
+    return (
+        CalendarFeed.objects.select_related("owner", "schedule")
+        .filter(token_hash=calendar_feed_digest(token), revoked_at__isnull=True)
+        .first()
+    )
+
+
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _members(layer_ids: Iterable[int] | None, schedule_ids: list[int] | None) -> dict[int, list[int]]:
+    """Layer id -> member user ids in position order, in one query."""
+    rows = LayerMember.objects.order_by("layer_id", "position")
+    if layer_ids is not None:
+        rows = rows.filter(layer_id__in=list(layer_ids))
+    elif schedule_ids is not None:
+        rows = rows.filter(layer__schedule_id__in=schedule_ids)
+    members: dict[int, list[int]] = defaultdict(list)
+    for layer_id, user_id in rows.values_list("layer_id", "user_id"):
+        members[layer_id].append(user_id)
+    return members
+
+
+def _rotation(row: dict, members: list[int]) -> Rotation:
+    return Rotation(
+        id=row["id"],
+        level=row["level"],
+        unit=row["rotation_unit"],
+        length=row["rotation_length"],
+        start_date=row["start_date"],
+        handoff_time=row["handoff_time"],
+        members=tuple(members),
+        weekdays=frozenset(row["restrict_weekdays"] or ()),
+        window_start=row["restrict_start_time"],
+        window_end=row["restrict_end_time"],
+    )
+
+
+def _cover(row: dict) -> Cover:
+    return Cover(
+        id=row["id"],
+        user_id=row["user_id"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        replaces_id=row["replaces_id"],
+        rank=(row["created_at"], row["id"]),
+    )
+
+
+def oncall_at(
+    *,
+    schedules: Iterable[Schedule] | QuerySet[Schedule] | None = None,
+    at: dt.datetime | None = None,
+    all_layers: bool = False,
+) -> dict[int, list]:
+    """Schedule id -> the users on call at `at` (now by default) for the given schedules (all when
+    None): the one on top, or with `all_layers` every layer's person in level order.
+
+    A constant number of queries whatever the number of schedules: schedules (unless instances were
+    given), layers, members, the overrides in force at `at`, users."""
+    at = at or timezone.now()
+    if schedules is None:
+        loaded = list(Schedule.objects.only("id", "time_zone"))
+        ids: list[int] | None = None
+    else:
+        loaded = list(schedules)
+        ids = [schedule.id for schedule in loaded]
+    if not loaded:
+        return {}
+    layers = Layer.objects.values(*_LAYER_FIELDS)
+    overrides = Override.objects.filter(starts_at__lte=at, ends_at__gt=at).values(*_OVERRIDE_FIELDS)
+    if ids is not None:
+        layers = layers.filter(schedule_id__in=ids)
+        overrides = overrides.filter(schedule_id__in=ids)
+    layer_rows = list(layers)
+    members = _members(None, ids)
+    rotations: dict[int, list[Rotation]] = defaultdict(list)
+    for row in layer_rows:
+        rotations[row["schedule_id"]].append(_rotation(row, members.get(row["id"], [])))
+    covers: dict[int, list[Cover]] = defaultdict(list)
+    for row in overrides:
+        covers[row["schedule_id"]].append(_cover(row))
+
+    zones: dict[str, ZoneInfo] = {}
+    answer: dict[int, list[int]] = {}
+    for schedule in loaded:
+        zone = zones.get(schedule.time_zone) or zones.setdefault(
+            schedule.time_zone, _zone(schedule.time_zone)
+        )
+        answer[schedule.id] = users_at(
+            rotations.get(schedule.id, ()), covers.get(schedule.id, ()), zone, at, all_layers=all_layers
+        )
+    wanted = {user_id for people in answer.values() for user_id in people}
+    users = get_user_model().objects.in_bulk(wanted) if wanted else {}
+    return {
+        schedule_id: [users[user_id] for user_id in people if user_id in users]
+        for schedule_id, people in answer.items()
+    }
+
+
+def _shifts_for(schedules: list[Schedule], start: dt.datetime, end: dt.datetime) -> dict[int, ScheduleShifts]:
+    """Each schedule's shifts over [start, end), in a constant number of queries."""
+    ids = [schedule.id for schedule in schedules]
+    layers = list(Layer.objects.filter(schedule_id__in=ids))
+    members = _members([layer.id for layer in layers], None)
+    covers: dict[int, list[Cover]] = defaultdict(list)
+    for override in Override.objects.filter(schedule_id__in=ids, starts_at__lt=end, ends_at__gt=start):
+        covers[override.schedule_id].append(Cover.of(override))
+    by_schedule: dict[int, list[tuple[Layer, Rotation]]] = defaultdict(list)
+    for layer in layers:
+        by_schedule[layer.schedule_id].append((layer, Rotation.of(layer, members.get(layer.id, []))))
+    return {
+        schedule.id: schedule_shifts_of(
+            by_schedule.get(schedule.id, []),
+            covers.get(schedule.id, []),
+            _zone(schedule.time_zone),
+            start,
+            end,
+        )
+        for schedule in schedules
+    }
+
+
+def schedule_shifts(*, schedule: Schedule, start: dt.datetime, end: dt.datetime) -> ScheduleShifts:
+    """The schedule over [start, end): each layer's shifts (highest level first, with its Layer), the
+    overrides, and the final shifts."""
+    return _shifts_for([schedule], start, end)[schedule.id]
+
+
+def user_shifts(
+    *, user: AbstractBaseUser, start: dt.datetime, end: dt.datetime
+) -> list[tuple[Schedule, Shift]]:
+    """The user's final shifts over [start, end) on every schedule, in time order."""
+    member_of = LayerMember.objects.filter(user=user).values("layer__schedule_id")
+    covering = Override.objects.filter(user=user, starts_at__lt=end, ends_at__gt=start).values("schedule_id")
+    schedules = list(Schedule.objects.filter(Q(id__in=member_of) | Q(id__in=covering)))
+    computed = _shifts_for(schedules, start, end)
+    found = [
+        (schedule, shift)
+        for schedule in schedules
+        for shift in computed[schedule.id].final
+        if shift.user_id == user.pk
+    ]
+    return sorted(found, key=lambda pair: (pair[1].start, pair[0].name))
+
+
+# Calendar clients refresh a feed every few hours; two weeks back and three months ahead covers
+# what anyone looks at. The range starts at a UTC midnight so a shift cut by it keeps its UID all day.
+FEED_PAST = dt.timedelta(days=14)
+FEED_FUTURE = dt.timedelta(days=90)
+
+
+def _display(user: AbstractBaseUser) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def calendar_feed_events(*, feed: CalendarFeed, now: dt.datetime | None = None) -> tuple[str, list[Event]]:
+    """The feed's calendar name and events: a schedule's final shifts, or the owner's shifts on
+    every schedule."""
+    now = now or timezone.now()
+    start = dt.datetime.combine((now - FEED_PAST).astimezone(dt.UTC).date(), dt.time(), tzinfo=dt.UTC)
+    end = start + FEED_PAST + FEED_FUTURE + dt.timedelta(days=1)
+    if feed.schedule is not None:
+        pairs = [
+            (feed.schedule, shift)
+            for shift in schedule_shifts(schedule=feed.schedule, start=start, end=end).final
+        ]
+        name = f"On call: {feed.schedule.name}"
+    else:
+        pairs = user_shifts(user=feed.owner, start=start, end=end)
+        name = f"On call: {_display(feed.owner)}"
+    wanted = {shift.user_id for _, shift in pairs}
+    users = get_user_model().objects.in_bulk(wanted) if wanted else {}
+    events = [
+        Event(
+            uid=f"oncall-{schedule.id}-{shift.user_id}-{shift.start.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}@mitigate",
+            start=shift.start,
+            end=shift.end,
+            summary=f"On call: {schedule.name} ({_display(users[shift.user_id])})",
+        )
+        for schedule, shift in pairs
+        if shift.user_id in users
+    ]
+    return name, events
