@@ -1,6 +1,6 @@
-"""Reads for the configuration admin and API: each list's queryset with its joins and prefetches
-already applied, so both run a constant number of queries. (oncall/selectors.py holds the
-schedule math reads: who is on call, shifts.)"""
+"""More reads for the configuration admin and API, beside oncall/selectors.py: layers, steps, and
+policies and pages with what their pages show (link rows, steps run), so lists run a constant
+number of queries."""
 
 from django.db.models import Prefetch, QuerySet
 
@@ -9,12 +9,10 @@ from oncall.models import (
     EscalationStep,
     Layer,
     LayerMember,
-    Override,
     Page,
     PageStep,
     PolicyAlertRule,
     PolicyService,
-    Schedule,
 )
 
 
@@ -23,20 +21,12 @@ def layer_list() -> QuerySet[Layer]:
     return Layer.objects.select_related("schedule").prefetch_related(Prefetch("members", queryset=members))
 
 
-def schedule_list() -> QuerySet[Schedule]:
-    layers = layer_list().order_by("-level", "id")
-    return Schedule.objects.prefetch_related(Prefetch("layers", queryset=layers))
-
-
-def override_list() -> QuerySet[Override]:
-    return Override.objects.select_related("schedule", "user", "replaces", "created_by")
-
-
 def step_list() -> QuerySet[EscalationStep]:
     return EscalationStep.objects.prefetch_related("users", "schedules", "channels").order_by("position")
 
 
-def policy_list() -> QuerySet[EscalationPolicy]:
+def policy_list_with_links() -> QuerySet[EscalationPolicy]:
+    """As oncall.selectors.policy_list, with the link rows (the services' and rules' ids) as well."""
     return EscalationPolicy.objects.prefetch_related(
         Prefetch("steps", queryset=step_list()),
         Prefetch("service_links", queryset=PolicyService.objects.select_related("service")),
@@ -44,7 +34,7 @@ def policy_list() -> QuerySet[EscalationPolicy]:
     )
 
 
-def page_list() -> QuerySet[Page]:
+def page_list_with_steps() -> QuerySet[Page]:
     return Page.objects.select_related(
         "incident", "incident__priority", "policy", "ended_by"
     ).prefetch_related(Prefetch("steps", queryset=PageStep.objects.order_by("loop", "position")))

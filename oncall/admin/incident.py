@@ -21,7 +21,7 @@ class IncidentPageInline(ReadOnlyInline):
     classes = (*ReadOnlyInline.classes, "incident-paging")
 
     def get_queryset(self, request: HttpRequest):
-        return selectors.page_list().order_by("-created_at", "-id")
+        return selectors.page_list_with_steps().order_by("-created_at", "-id")
 
     @admin.display(description="Status")
     def status_badge(self, obj: Page) -> str:

@@ -76,7 +76,7 @@ class PageAdmin(admin.ModelAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest):
-        return selectors.page_list().order_by("-created_at", "-id")
+        return selectors.page_list_with_steps().order_by("-created_at", "-id")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -62,7 +62,7 @@ class EscalationPolicyAdmin(ServiceDeleteMixin, ServiceRowsSaveMixin, ServiceSav
         )
 
     def get_queryset(self, request: HttpRequest):
-        return selectors.policy_list().order_by(*(self.get_ordering(request) or ("name",)))
+        return selectors.policy_list_with_links().order_by(*(self.get_ordering(request) or ("name",)))
 
     @admin.display(description="Steps")
     def step_summary(self, obj: EscalationPolicy) -> str:

@@ -9,6 +9,7 @@ from common.actor import Actor
 from common.admin.deletes import ServiceDeleteMixin
 from common.admin.services import ServiceSaveMixin, admin_actor, adopt, refusals
 from oncall import config_selectors as selectors
+from oncall import selectors as shared
 from oncall.admin.forms import LayerAdminForm, OverrideAdminForm, ScheduleAdminForm
 from oncall.models import Layer, Override, Schedule
 from oncall.services.overrides import override_create, override_delete, override_update
@@ -59,7 +60,7 @@ class ScheduleAdmin(ServiceDeleteMixin, ServiceSaveMixin, admin.ModelAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest):
-        return selectors.schedule_list().order_by(*(self.get_ordering(request) or ("name",)))
+        return shared.schedule_list().order_by(*(self.get_ordering(request) or ("name",)))
 
     @admin.display(description="Layers")
     def layer_summary(self, obj: Schedule) -> str:

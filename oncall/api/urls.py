@@ -1,4 +1,5 @@
 from common.api.routers import Router
+from oncall.api.feeds import CalendarFeedViewSet
 from oncall.api.views import LayerViewSet, OverrideViewSet, PageViewSet, PolicyViewSet, ScheduleViewSet
 
 # Mounted under api/v1/oncall/; the incidents router serves the API root view.
@@ -9,5 +10,6 @@ router.register("layers", LayerViewSet, basename="oncall-layer")
 router.register("overrides", OverrideViewSet, basename="oncall-override")
 router.register("escalation-policies", PolicyViewSet, basename="oncall-policy")
 router.register("pages", PageViewSet, basename="oncall-page")
+router.register("calendar-feeds", CalendarFeedViewSet, basename="oncall-calendar-feed")
 
 urlpatterns = router.urls

@@ -15,6 +15,7 @@ from common.api.serializers import ErrorSerializer
 from common.api.views import FORBIDDEN, PARSERS, WRITE_ERRORS, validated
 from incidents.services.lifecycle import incident_acknowledge
 from oncall import config_selectors as selectors
+from oncall import selectors as shared
 from oncall.api.filters import (
     LayerFilterSet,
     OverrideFilterSet,
@@ -94,7 +95,7 @@ class ScheduleViewSet(CrudViewSet):
     filterset_class = ScheduleFilterSet
 
     def get_queryset(self) -> QuerySet[Schedule]:
-        return selectors.schedule_list().order_by("name", "id")
+        return shared.schedule_list().order_by("name", "id")
 
     def create(self, request: Request) -> Response:
         schedule = schedule_save(by=request_actor(request), **validated(ScheduleInput, request))
@@ -149,7 +150,7 @@ class OverrideViewSet(CrudViewSet):
     filterset_class = OverrideFilterSet
 
     def get_queryset(self) -> QuerySet[Override]:
-        return selectors.override_list().order_by("-starts_at", "-id")
+        return shared.override_list().order_by("-starts_at", "-id")
 
     def create(self, request: Request) -> Response:
         override = override_create(by=request_actor(request), **validated(OverrideInput, request))
@@ -177,7 +178,7 @@ class PolicyViewSet(CrudViewSet):
     filterset_class = PolicyFilterSet
 
     def get_queryset(self) -> QuerySet[EscalationPolicy]:
-        return selectors.policy_list().order_by("name", "id")
+        return selectors.policy_list_with_links().order_by("name", "id")
 
     def save(self, request: Request, input_class, policy: EscalationPolicy | None) -> EscalationPolicy:
         data = validated(input_class, request)
@@ -213,7 +214,7 @@ class PageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     action_permissions = {"acknowledge": ["oncall.view_page"]}
 
     def get_queryset(self) -> QuerySet[Page]:
-        return selectors.page_list().order_by("-created_at", "-id")
+        return selectors.page_list_with_steps().order_by("-created_at", "-id")
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         return super().filter_queryset(queryset) if self.action == "list" else queryset

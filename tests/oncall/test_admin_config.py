@@ -142,8 +142,9 @@ def test_the_schedule_changelist_runs_a_constant_number_of_queries(staff, django
         layer_make(schedule, people, level=1)
         layer_make(schedule, people[:1], level=2, name="Day")
 
-    # Session, user, count, rows, layers, their members; the team and time zone filters' choices.
-    with django_assert_num_queries(8):
+    # Session, user, count, rows, layers, their members, the members' users; the team and time zone
+    # filters' choices.
+    with django_assert_num_queries(9):
         response = staff.get(reverse("admin:oncall_schedule_changelist"))
 
     assert response.status_code == 200
