@@ -159,9 +159,21 @@ class PageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class OnCallUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
 class OnCallSerializer(serializers.Serializer):
+    schedule = serializers.IntegerField()
     at = serializers.DateTimeField()
-    users = serializers.ListField(child=serializers.DictField(), help_text="id and username, top first.")
+    users = OnCallUserSerializer(
+        many=True, help_text="Who is on call: the top layer's (or override's) person."
+    )
+
+
+class OnCallQuery(StrictSerializer):
+    at = serializers.DateTimeField(required=False, help_text="ISO 8601; default: now.")
 
 
 # --- Input ------------------------------------------------------------------------------------

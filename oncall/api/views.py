@@ -3,8 +3,10 @@ own `incident_acknowledge`), every list a queryset from oncall.config_selectors.
 errors become 400 with field errors, refused transitions and lost races 409 (common.api.exceptions)."""
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -12,7 +14,7 @@ from rest_framework.response import Response
 
 from common.api.actors import request_actor
 from common.api.serializers import ErrorSerializer
-from common.api.views import FORBIDDEN, PARSERS, WRITE_ERRORS, validated
+from common.api.views import BAD_INPUT, FORBIDDEN, PARSERS, WRITE_ERRORS, validated
 from incidents.services.lifecycle import incident_acknowledge
 from oncall import config_selectors as selectors
 from oncall import selectors as shared
@@ -27,6 +29,8 @@ from oncall.api.serializers import (
     LayerInput,
     LayerSerializer,
     LayerUpdateInput,
+    OnCallQuery,
+    OnCallSerializer,
     OverrideInput,
     OverrideSerializer,
     OverrideUpdateInput,
@@ -37,9 +41,10 @@ from oncall.api.serializers import (
     ScheduleInput,
     ScheduleSerializer,
     ScheduleUpdateInput,
+    TakeOverInput,
 )
 from oncall.models import EscalationPolicy, Layer, Override, Page, Schedule
-from oncall.services.overrides import override_create, override_delete, override_update
+from oncall.services.overrides import override_create, override_delete, override_take_over, override_update
 from oncall.services.policies import policy_delete, policy_save
 from oncall.services.schedules import LAYER_FIELDS, layer_delete, layer_save, schedule_delete, schedule_save
 
@@ -93,6 +98,8 @@ def _crud_schema(thing: str, create_input, update_input, output) -> dict:
 class ScheduleViewSet(CrudViewSet):
     serializer_class = ScheduleSerializer
     filterset_class = ScheduleFilterSet
+    # Asking who is on call is a read; taking over a shift is adding an override.
+    action_permissions = {"on_call": ["oncall.view_schedule"], "take_over": ["oncall.add_override"]}
 
     def get_queryset(self) -> QuerySet[Schedule]:
         return shared.schedule_list().order_by("name", "id")
@@ -108,6 +115,39 @@ class ScheduleViewSet(CrudViewSet):
 
     def perform_destroy(self, instance: Schedule) -> None:
         schedule_delete(by=request_actor(self.request), schedule=instance)
+
+    @extend_schema(
+        summary="Who is on call on this schedule at a time (default: now)",
+        parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="ISO 8601; default: now.")],
+        responses={200: OnCallSerializer, 400: BAD_INPUT},
+    )
+    @action(detail=True, methods=["get"], url_path="on-call")
+    def on_call(self, request: Request, pk: str) -> Response:
+        schedule = self.get_object()
+        query = OnCallQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        at = query.validated_data.get("at") or timezone.now()
+        users = shared.oncall_at(schedules=[schedule], at=at).get(schedule.pk, [])
+        body = {
+            "schedule": schedule.pk,
+            "at": at,
+            "users": [{"id": user.pk, "username": user.get_username()} for user in users],
+        }
+        return Response(OnCallSerializer(body).data)
+
+    @extend_schema(
+        summary="Take over: put yourself on call on this schedule from now",
+        description="Until `until`, or by default the end of the current shift (an override).",
+        request=TakeOverInput,
+        responses={201: OverrideSerializer, **WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="take-over")
+    def take_over(self, request: Request, pk: str) -> Response:
+        schedule = self.get_object()
+        data = validated(TakeOverInput, request)
+        override = override_take_over(schedule=schedule, by=request_actor(request), until=data.get("until"))
+        fresh = shared.override_list().get(pk=override.pk)
+        return Response(OverrideSerializer(fresh).data, status=status.HTTP_201_CREATED)
 
 
 # --- Layers -----------------------------------------------------------------------------------

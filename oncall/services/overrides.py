@@ -1,14 +1,17 @@
 """Overrides: someone on call in place of the layers' person (or of one named person) for a while.
 Responders add them (covering a shift is everyday work); `override_take_over` is "me, from now"."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from common.actor import Actor
 from oncall.models import Override, Schedule
+from oncall.selectors import schedule_shifts
 from oncall.services._validation import Errors, clean_errors, merge, refuse_if
 
 
@@ -87,3 +90,34 @@ def override_delete(*, by: Actor, override: Override) -> None:
     by.require("oncall.delete_override", "delete overrides")
     with transaction.atomic():
         override.delete()
+
+
+# How far ahead "the end of the current shift" is looked for: a shift longer than this is cut here.
+TAKE_OVER_HORIZON = timedelta(days=31)
+
+
+def override_take_over(*, schedule: Schedule, by: Actor, until: datetime | None = None) -> Override:
+    """ "Me, from now": an override for the acting person from now until `until` or, by default, the
+    end of the current final shift (back-to-back pieces of the same person's shift count as one)."""
+    if by.user is None:
+        raise ValidationError({"user": ["Only a person can take over a shift."]})
+    now = timezone.now()
+    shifts = schedule_shifts(schedule=schedule, start=now, end=now + TAKE_OVER_HORIZON).final
+    current = next((shift for shift in shifts if shift.start <= now < shift.end), None)
+    if current is not None and current.user_id == by.user.pk and until is None:
+        raise ValidationError({"until": ["You are on call already: give an end to extend your shift."]})
+    if until is None:
+        if current is None:
+            raise ValidationError({"until": ["Nobody is on call now: say until when you take over."]})
+        until = current.end
+        for shift in shifts:
+            if shift.start == until and shift.user_id == current.user_id:
+                until = shift.end
+    if current is not None and current.user_id != by.user.pk:
+        replaced = get_user_model().objects.filter(pk=current.user_id).first()
+        reason = f"Taken over from {replaced.get_username() if replaced else 'nobody'}"
+    else:
+        reason = "Taken over"
+    return override_create(
+        by=by, schedule=schedule, user=by.user, starts_at=now, ends_at=until, reason=reason
+    )

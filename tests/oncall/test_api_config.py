@@ -2,7 +2,7 @@
 through the services, 400 with field errors, 401/403 for strangers and viewers, lists in a constant
 number of queries."""
 
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -208,8 +208,8 @@ def test_the_lists_run_a_constant_number_of_queries(api, open_incident, django_a
         Page.objects.create(incident=open_incident(title=f"Down {number}"), next_step_at=now)
 
     # Token (with its user; a superuser needs no permission queries), count, rows, and each prefetch:
-    # schedules' layers, their members, the members' users; policies' steps with users, schedules and channels, their
-    # service links and rule links; pages' incidents joined, their steps prefetched.
+    # schedules' layers, their members, the members' users; policies' steps with users, schedules
+    # and channels, their service links and rule links; pages' incidents joined, their steps.
     expected = {SCHEDULES: 6, LAYERS: 4, OVERRIDES: 3, POLICIES: 9, PAGES: 4}
     for url, queries in expected.items():
         with django_assert_num_queries(queries):
@@ -232,3 +232,57 @@ def test_pages_are_listed_and_acknowledged_through_the_incident(api, open_incide
     listed = api.get(PAGES, {"incident": incident.reference}).json()["results"]
     assert [(row["id"], row["incident"]) for row in listed] == [(page.pk, incident.pk)]
     assert api.get(PAGES, {"mode": "notify"}).json()["results"] == []
+
+
+# --- Who is on call, take over ----------------------------------------------------------------
+
+
+def test_on_call_at_a_time_names_the_hand_computed_person(viewer):
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    schedule = schedule_make(time_zone="Europe/Berlin")
+    layer_make(
+        schedule, [alice, bob], rotation_unit="days", start_date=date(2026, 1, 5), handoff_time=time(9)
+    )
+    client, url = token_client(viewer), f"{SCHEDULES}{schedule.pk}/on-call/"
+
+    # Handoffs at 09:00 Berlin time, 08:00 UTC in January.
+    for at, who in (
+        ("2026-01-05T08:30:00Z", "alice"),
+        ("2026-01-06T07:59:00Z", "alice"),
+        ("2026-01-06T08:00:00Z", "bob"),
+        ("2026-01-07T10:00:00+02:00", "alice"),
+    ):
+        response = client.get(url, {"at": at})
+        assert response.status_code == 200, response.json()
+        assert [user["username"] for user in response.json()["users"]] == [who], at
+    assert client.get(url, {"at": "2026-01-04T12:00:00Z"}).json()["users"] == []
+
+
+@pytest.mark.parametrize("at", ["yesterday", "2026-13-01T00:00:00Z", ""])
+def test_a_bad_at_is_400(api, at):
+    schedule = schedule_make()
+
+    response = api.get(f"{SCHEDULES}{schedule.pk}/on-call/", {"at": at})
+
+    assert response.status_code == 400
+    assert "at" in response.json()
+
+
+def test_taking_over_through_the_api(responder, viewer):
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    schedule = schedule_make(time_zone="UTC")
+    layer_make(
+        schedule, [alice, bob], rotation_unit="days", start_date=date(2026, 1, 5), handoff_time=time(9)
+    )
+    url = f"{SCHEDULES}{schedule.pk}/take-over/"
+    until = timezone.now() + timedelta(hours=2)
+
+    assert token_client(viewer).post(url, {}).status_code == 403
+    response = token_client(responder).post(url, {"until": until.isoformat()})
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["user"] == responder.pk
+    on_call = token_client(responder).get(f"{SCHEDULES}{schedule.pk}/on-call/").json()["users"]
+    assert [user["username"] for user in on_call] == ["responder"]
+    past = token_client(responder).post(url, {"until": (timezone.now() - timedelta(hours=1)).isoformat()})
+    assert past.status_code == 400 and "ends_at" in past.json()

@@ -1,7 +1,7 @@
 """The configuration services (issue 13): every check before any write, field errors named, one
 transaction, permissions like the rest of the house."""
 
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -19,7 +19,7 @@ from oncall.models import (
     PolicyService,
     Schedule,
 )
-from oncall.services.overrides import override_create, override_delete, override_update
+from oncall.services.overrides import override_create, override_delete, override_take_over, override_update
 from oncall.services.policies import policy_delete, policy_rules_set, policy_save, policy_services_set
 from oncall.services.schedules import layer_delete, layer_save, schedule_delete, schedule_save
 from tests.factories import ServiceFactory, UserFactory
@@ -323,3 +323,51 @@ def test_a_responder_may_not_change_a_policy_but_an_admin_may_delete_it(responde
         policy_save(by=Actor(responder, Source.API), policy=policy, name="Mine")
     policy_delete(by=Actor(admin_user, Source.API), policy=policy)
     assert not EscalationPolicy.objects.exists()
+
+
+# --- Take over --------------------------------------------------------------------------------
+
+
+def daily_pair(schedule_zone: str = "UTC"):
+    """alice and bob take turns of a day, handing off at 09:00 UTC from Monday 5 January 2026."""
+    alice, bob = UserFactory(username="alice"), UserFactory(username="bob")
+    schedule = schedule_make(time_zone=schedule_zone)
+    layer_make(
+        schedule, [alice, bob], rotation_unit="days", start_date=date(2026, 1, 5), handoff_time=time(9)
+    )
+    return schedule, alice, bob
+
+
+def current_turn(now):
+    """Hand-computed: whose turn it is at `now` (0 alice, 1 bob) and when it ends."""
+    first = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    turns = (now - first) // timedelta(days=1)
+    return turns % 2, first + timedelta(days=turns + 1)
+
+
+def test_taking_over_lasts_until_the_end_of_the_current_shift(responder):
+    schedule, alice, bob = daily_pair()
+    before = timezone.now()
+
+    override = override_take_over(schedule=schedule, by=Actor(responder, Source.ADMIN))
+
+    turn, end = current_turn(before)
+    assert override.user == responder and override.ends_at == end
+    assert before <= override.starts_at <= timezone.now()
+    assert override.reason == f"Taken over from {(alice, bob)[turn].username}"
+
+
+def test_taking_over_until_a_time_and_the_refusals(responder):
+    schedule, *_ = daily_pair()
+    by = Actor(responder, Source.ADMIN)
+    until = timezone.now() + timedelta(hours=3)
+
+    assert override_take_over(schedule=schedule, by=by, until=until).ends_at == until
+    with pytest.raises(ValidationError) as excinfo:
+        override_take_over(schedule=schedule, by=by)  # On call already now.
+    assert "until" in field_errors(excinfo)
+    with pytest.raises(ValidationError):
+        override_take_over(schedule=schedule_make(name="Empty"), by=by)  # Nobody to take over from.
+    with pytest.raises(PermissionDeniedError):
+        override_take_over(schedule=schedule, by=Actor(UserFactory(groups=["Viewer"]), Source.ADMIN))
+    assert Override.objects.count() == 1
