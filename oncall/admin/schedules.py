@@ -1,8 +1,13 @@
 """Schedules with their layers (members typed in turn order), and overrides. Saved through
 oncall.services: a refused layer rolls the whole page back and shows why."""
 
+import datetime as dt
+from functools import partial
+from zoneinfo import ZoneInfo
+
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import path, reverse
 from django.utils import timezone
 
 from common.actor import Actor
@@ -11,6 +16,8 @@ from common.admin.services import ServiceSaveMixin, admin_actor, adopt, refusals
 from oncall import config_selectors as selectors
 from oncall import selectors as shared
 from oncall.admin.forms import LayerAdminForm, OverrideAdminForm, ScheduleAdminForm
+from oncall.admin.my_oncall import my_oncall_view, take_over_view
+from oncall.admin.timeline import schedule_timeline
 from oncall.models import Layer, Override, Schedule
 from oncall.services.overrides import override_create, override_delete, override_update
 from oncall.services.schedules import (
@@ -59,6 +66,28 @@ class ScheduleAdmin(ServiceDeleteMixin, ServiceSaveMixin, admin.ModelAdmin):
     search_fields = ("name", "team", "description")
     show_full_result_count = False
 
+    change_form_template = "admin/oncall/schedule/change_form.html"
+
+    def get_urls(self):
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        site = self.admin_site
+        own = [
+            path("mine/", site.admin_view(partial(my_oncall_view, site=site)), name=f"{info}_mine"),
+            path("<path:object_id>/take-over/", site.admin_view(take_over_view), name=f"{info}_take_over"),
+        ]
+        return own + super().get_urls()
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and change:
+            first_day = _timeline_from(request) or timezone.localtime(timezone=ZoneInfo(obj.time_zone)).date()
+            context["timeline"] = schedule_timeline(schedule=obj, first_day=first_day)
+            context["on_call_now"] = ", ".join(
+                user.get_username() for user in shared.oncall_at(schedules=[obj]).get(obj.pk, [])
+            )
+            if request.user.has_perm("oncall.add_override"):
+                context["take_over_url"] = reverse("admin:oncall_schedule_take_over", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def get_queryset(self, request: HttpRequest):
         return shared.schedule_list().order_by(*(self.get_ordering(request) or ("name",)))
 
@@ -102,6 +131,13 @@ class ScheduleAdmin(ServiceDeleteMixin, ServiceSaveMixin, admin.ModelAdmin):
 
     def delete_object(self, *, by: Actor, obj: Schedule) -> None:
         schedule_delete(by=by, schedule=obj)
+
+
+def _timeline_from(request: HttpRequest) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(request.GET.get("timeline_from", ""))
+    except ValueError:
+        return None
 
 
 class OverrideTimeFilter(admin.SimpleListFilter):
