@@ -73,7 +73,7 @@ def schedule_timeline(*, schedule: Schedule, first_day: dt.date, days: int = DAY
             left=_percent((shift.start - start).total_seconds() / total),
             width=_percent((shift.end - shift.start).total_seconds() / total),
             label=name,
-            title=f"{name}: {local_start:%a %d %b %H:%M} to {local_end:%a %d %b %H:%M} ({schedule.time_zone})",
+            title=f"{name}: {local_start:%a %d %b %H:%M} to {local_end:%a %d %b %H:%M} ({zone.key})",
             color=PALETTE[shift.user_id % len(PALETTE)],
         )
 
