@@ -29,6 +29,11 @@ class StepInline(ServiceRowsInlineMixin, admin.TabularInline):
     def get_extra(self, request: HttpRequest, obj: EscalationPolicy | None = None, **kwargs) -> int:
         return 1 if obj is None else 0
 
+    @admin.display(description="Order")
+    def order(self, obj: EscalationStep) -> int:
+        """Shown instead of the form's field to those who may only view the policy."""
+        return obj.position + 1
+
 
 @admin.register(EscalationPolicy)
 class EscalationPolicyAdmin(ServiceDeleteMixin, ServiceRowsSaveMixin, ServiceSaveMixin, admin.ModelAdmin):

@@ -56,6 +56,11 @@ class LayerInline(admin.StackedInline):
     def get_extra(self, request: HttpRequest, obj: Schedule | None = None, **kwargs) -> int:
         return 1 if obj is None else 0
 
+    @admin.display(description="Members (in turn order)")
+    def members(self, obj: Layer) -> str:
+        """Shown instead of the form's field to those who may only view the schedule."""
+        return ", ".join(member.user.get_username() for member in obj.members.all()) or "-"
+
 
 @admin.register(Schedule)
 class ScheduleAdmin(ServiceDeleteMixin, ServiceSaveMixin, admin.ModelAdmin):

@@ -57,8 +57,9 @@ def schedule_timeline(*, schedule: Schedule, first_day: dt.date, days: int = DAY
     """`days` local days from `first_day`'s midnight in the schedule's zone. Positions use elapsed
     time, so a DST day is 23 or 25 hours wide, as it was lived."""
     zone = ZoneInfo(schedule.time_zone)
-    start = dt.datetime.combine(first_day, dt.time(), tzinfo=zone)
-    end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(), tzinfo=zone)
+    # In UTC: Python subtracts two datetimes of one tzinfo as wall-clock times, a DST day as 24 h.
+    start = dt.datetime.combine(first_day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(first_day + dt.timedelta(days=days), dt.time(), tzinfo=zone).astimezone(dt.UTC)
     total = (end - start).total_seconds()
     shifts = schedule_shifts(schedule=schedule, start=start, end=end)
     wanted = {s.user_id for _, row in shifts.layers for s in row} | {s.user_id for s in shifts.overrides}
@@ -69,9 +70,10 @@ def schedule_timeline(*, schedule: Schedule, first_day: dt.date, days: int = DAY
         user = users.get(shift.user_id)
         name = user.get_username() if user else f"user {shift.user_id}"
         local_start, local_end = shift.start.astimezone(zone), shift.end.astimezone(zone)
+        shift_start, shift_end = shift.start.astimezone(dt.UTC), shift.end.astimezone(dt.UTC)
         return Bar(
-            left=_percent((shift.start - start).total_seconds() / total),
-            width=_percent((shift.end - shift.start).total_seconds() / total),
+            left=_percent((shift_start - start).total_seconds() / total),
+            width=_percent((shift_end - shift_start).total_seconds() / total),
             label=name,
             title=f"{name}: {local_start:%a %d %b %H:%M} to {local_end:%a %d %b %H:%M} ({zone.key})",
             color=PALETTE[shift.user_id % len(PALETTE)],
@@ -86,7 +88,7 @@ def schedule_timeline(*, schedule: Schedule, first_day: dt.date, days: int = DAY
     ticks = []
     for offset in range(days):
         day = first_day + dt.timedelta(days=offset)
-        midnight = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
         ticks.append(Tick(left=_percent((midnight - start).total_seconds() / total), label=f"{day:%a %d}"))
     return Timeline(
         zone=schedule.time_zone,
