@@ -24,6 +24,7 @@ TASK_ROUTES = {
     "common.tasks.outbox_flush": {"queue": PERIODIC_QUEUE},
     "notifications.tasks.deliveries_sweep": {"queue": PERIODIC_QUEUE},
     "celery.backend_cleanup": {"queue": PERIODIC_QUEUE},
+    "oncall.tasks.pages_sweep": {"queue": PERIODIC_QUEUE},
     "incidents.tasks.*": {"queue": "default"},
     "alerts.tasks.*": {"queue": "default"},
     "postmortems.tasks.*": {"queue": "default"},
@@ -36,6 +37,8 @@ TASK_ROUTES = {
     # routing of every event that came after it (Redis consumers take from their queues in turn).
     "notifications.tasks.delivery_send": {"queue": "deliveries"},
     "notifications.tasks.*": {"queue": "notifications"},
+    # Escalation steps are due at a given second: never queued behind an alert storm's routing.
+    "oncall.tasks.*": {"queue": "paging"},
 }
 
 
@@ -58,6 +61,10 @@ def beat_schedule(env: environ.Env) -> dict[str, dict]:
     schedule["notifications-deliveries-sweep"] = {
         "task": "notifications.tasks.deliveries_sweep",
         "schedule": timedelta(seconds=env.int("NOTIFICATIONS_SWEEP_SECONDS", default=30)),
+    }
+    schedule["oncall-pages-sweep"] = {
+        "task": "oncall.tasks.pages_sweep",
+        "schedule": timedelta(seconds=env.int("ONCALL_SWEEP_SECONDS", default=15)),
     }
     schedule["postmortems-drafts-sweep"] = {
         "task": "postmortems.tasks.sweep_postmortem_drafts",

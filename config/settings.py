@@ -311,6 +311,8 @@ ONCALL_MINUTE_SECONDS = env.float("ONCALL_MINUTE_SECONDS", default=60.0)
 ONCALL_ACK_LINK_MAX_AGE = timedelta(hours=env.int("ONCALL_ACK_LINK_MAX_AGE_HOURS", default=24))
 # Acknowledge by opening an SMS's link, without logging in (the link is the credential): off by default.
 ONCALL_SMS_ONE_CLICK_ACK = env.bool("ONCALL_SMS_ONE_CLICK_ACK", default=False)
+# The sweeper sends again the message of an escalation step this late (a lost message, a dead worker).
+ONCALL_SWEEP_GRACE_SECONDS = env.float("ONCALL_SWEEP_GRACE_SECONDS", default=10.0)
 # Slack interactivity (Acknowledge / Resolve buttons): requests are verified with this secret.
 SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", default="")
 # Everyone who gets every published post-mortem, besides the incident's people and service owners.

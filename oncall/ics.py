@@ -19,10 +19,20 @@ class Event:
     description: str = ""
 
 
+# TEXT allows no control characters but tab (RFC 5545 3.3.11); line breaks are escaped, not dropped.
+_CONTROLS = {code: None for code in [*range(0x00, 0x09), *range(0x0B, 0x0D), *range(0x0E, 0x20), 0x7F]}
+
+
+def plain_text(value: str) -> str:
+    """What a TEXT value can carry of `value`: line breaks as newlines, other control characters
+    removed."""
+    return value.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROLS)
+
+
 def escape_text(value: str) -> str:
     """A TEXT value (RFC 5545 3.3.11): backslash, semicolon, comma and newlines escaped."""
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return value.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
+    value = plain_text(value).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    return value.replace("\n", "\\n")
 
 
 def fold(line: str) -> str:

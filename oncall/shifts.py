@@ -15,6 +15,7 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -105,6 +106,9 @@ class ScheduleShifts:
 # --- local time ------------------------------------------------------------------------------------
 
 
+# Pure and called with few distinct arguments (handoffs and windows repeat across layers, days and
+# calls): remembering answers makes a lookup over thousands of layers mostly dictionary hits.
+@lru_cache(maxsize=16384)
 def local_instant(day: dt.date, at: dt.time, tz: ZoneInfo) -> dt.datetime:
     """The UTC instant of local `day` `at` in `tz`: a skipped time moves to the first valid instant
     after it (the transition), an ambiguous one takes its first occurrence."""
@@ -282,12 +286,19 @@ def users_at(
     `all_layers`, every layer's person (after the overrides that name them, the top one after any
     override), in level order without repeats."""
     at = _utc(at)
-    people = [rotation_user_at(rotation, tz, at) for rotation in _by_level(rotations)]
     active = _covers_at(covers, at)
+    if not all_layers:
+        # The layers below the first one that has somebody do not matter: stop there.
+        top = None
+        for rotation in _by_level(rotations):
+            top = rotation_user_at(rotation, tz, at)
+            if top is not None:
+                break
+        final, _ = _apply(active, top)
+        return [] if final is None else [final]
+    people = [rotation_user_at(rotation, tz, at) for rotation in _by_level(rotations)]
     top = next((person for person in people if person is not None), None)
     final, _ = _apply(active, top)
-    if not all_layers:
-        return [] if final is None else [final]
     named = [cover for cover in active if cover.replaces_id is not None]
     result: list[int] = [] if final is None else [final]
     seen_top = False

@@ -9,7 +9,8 @@ anything it should not print.
   bridge_url, is_drill — empty when the event has no incident
 - `status_update`: message, visibility, phase, author (the update the event is about, if any)
 - `run`: id, action, status, parameters, error, requested_by (action run events)
-- `links`: incident, approval, postmortem, status_page, channel (absolute URLs, or "")
+- `links`: incident, approval, postmortem, status_page, channel, ack (absolute URLs, or ""); for a
+  page, `ack` is the signed acknowledge link (the one-click one in an SMS, when the operator allows it)
 - `bundled`: count and summary of the events folded into this message
 """
 
@@ -132,7 +133,12 @@ def message_context(
         "channel": _admin_url("notifications_channel_change", details["channel_id"])
         if details.get("channel_id")
         else "",
+        "ack": "",
     }
+    if kind == EventKind.PAGE:
+        links["ack"] = details.get("ack_url_one_click") or details.get("ack_url") or ""
+        # The link a message leads with (an SMS carries only this one): acknowledging is the action.
+        links["approval"] = links["ack"]
     if run is not None:
         links["approval"] = (
             _admin_url("actions_actionrun_decide", run.pk, "approve")

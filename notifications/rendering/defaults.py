@@ -74,6 +74,21 @@ CUSTOMER_RESOLVED = """The disruption affecting {{ incident.services|join:", "|d
 
 We apologize for the inconvenience. If you continue to experience issues, please contact support."""
 
+# (MessageTemplate.subject holds 200 characters: keep this one well under.)
+PAGE_SUBJECT = """PAGE [{{ incident.priority.code }}] {{ incident.reference }} {{ incident.title }}{% if event.details.sms_reply_code %} - Reply ACK {{ event.details.sms_reply_code }}{% endif %}"""
+
+PAGE = """{{ event.message }}
+
+{{ incident.reference }} {{ incident.title }}
+Status: {{ incident.status }} - Priority: {{ incident.priority.code }}
+Affected services: {{ incident.services|join:", "|default:"none named yet" }}
+Started: {{ incident.started_at }}
+Escalation: {{ event.details.step }}
+{% if links.ack %}
+Acknowledge: {{ links.ack }}{% endif %}{% if event.details.sms_reply_code %}
+Or reply ACK {{ event.details.sms_reply_code }}{% endif %}
+The page escalates until someone acknowledges."""
+
 # (kind, audience) -> (subject, body)
 DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     (K.INCIDENT_OPENED, Audience.INTERNAL): (
@@ -139,6 +154,7 @@ Post one now: {{ links.incident }}""",
 
 Fix its settings and enable it again: {{ links.channel }}""",
     ),
+    (K.PAGE, Audience.INTERNAL): (PAGE_SUBJECT, PAGE),
     (K.TEST, Audience.INTERNAL): (
         "Test message from Mitigate",
         "This is a test message for the channel {{ event.details.channel }}, sent by {{ event.by }}.",

@@ -31,6 +31,8 @@ class Recipient:
     user: User | None = None
     contact_kind: str = ""
     address: str = ""
+    # A page waits each contact method's own delay (SMS at once, email a minute later, ...).
+    delay_seconds: float = 0
 
 
 def rule_matches(rule: NotificationRule, kind: str, incident: Incident | None) -> bool:
@@ -190,7 +192,7 @@ def deliveries_create(
                 user=recipient.user,
                 contact_kind=recipient.contact_kind,
                 address=recipient.address,
-                next_attempt_at=now,
+                next_attempt_at=now + timedelta(seconds=recipient.delay_seconds),
                 task_id=uuid.uuid4().hex,
             )
             if incident is not None and rule is not None and rule.bundle_seconds:

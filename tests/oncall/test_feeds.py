@@ -4,6 +4,7 @@ read back with a real parser (icalendar). The API viewset is mounted by this mod
 
 import datetime as dt
 import logging
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -14,11 +15,12 @@ from django.utils import timezone
 from common.api.routers import Router
 from common.exceptions import ConflictError, PermissionDeniedError
 from oncall.api.feeds import CalendarFeedViewSet
-from oncall.ics import Event, calendar, fold
+from oncall.ics import Event, calendar, fold, plain_text
 from oncall.models import CalendarFeed, Schedule
 from oncall.selectors import calendar_feed_digest, calendar_feed_events
 from oncall.services.feeds import calendar_feed_create, calendar_feed_revoke
 from tests.factories import UserFactory
+from tests.hostile import HOSTILE
 from tests.incidents.api_support import client_for
 from tests.oncall.support_schedules import layer_make, override_make, two_layer_schedule
 
@@ -245,6 +247,7 @@ def test_text_is_escaped_and_read_back_unchanged():
     assert "SUMMARY:On call: a\\\\b\\; c\\, d\\nnew line" in body
     event = icalendar.Calendar.from_ical(body).walk("VEVENT")[0]
     assert str(event["SUMMARY"]) == summary
+    assert plain_text("a\x01b\r\nc\rd\x1b[0m\x7f\te") == "ab\nc\nd[0m\te"
 
 
 # --- the API ---------------------------------------------------------------------------------------
@@ -305,3 +308,29 @@ def test_api_bad_input(people, ops, user, body, status):
     else:
         assert response.status_code == status, response.json()
     assert not CalendarFeed.objects.exists()
+
+
+# --- hostile input ---------------------------------------------------------------------------------
+
+
+def test_hostile_values_are_refused_or_read_back_unchanged(client, people):
+    api = client_for(people["alice"])
+    for label, value in HOSTILE.items():
+        response = api.post(FEEDS, {"schedule": value}, format="json")
+        # An empty schedule is no schedule: the personal feed.
+        assert response.status_code == (201 if value == "" else 400), label
+        path = f"/oncall/feeds/{quote(value, safe='')}.ics"
+        assert client.get(path).status_code == 404, label
+    assert list(CalendarFeed.objects.values_list("schedule", flat=True)) == [None]
+
+    # A schedule named anything (as the admin allows) comes back from the feed exactly.
+    names = [value[:100] for value in HOSTILE.values() if "\x00" not in value]
+    for number, name in enumerate(names):
+        schedule = Schedule.objects.create(name=f"{number} {name}"[:100], time_zone="UTC")
+        layer_make(schedule=schedule, members=[people["bob"]], start_date=dt.date(2020, 1, 6))
+    _, token = calendar_feed_create(owner=people["bob"])
+    body = client.get(f"/oncall/feeds/{token}.ics").content
+    assert max(len(line) for line in body.split(b"\r\n")) <= 75
+    summaries = {event[0] for event in parse(body)}
+    # TEXT has no carriage returns or other control characters: line breaks come back as newlines.
+    assert summaries == {plain_text(f"On call: {s.name} (bob)") for s in Schedule.objects.all()}

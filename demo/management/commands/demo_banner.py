@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from config.celery import WORKER_READY_FILE
 from demo.banner import banner_path, banner_read
+from demo.seed.oncall import oncall_now_line
 from incidents.management.web_url import local_web_url, running_web_url_clear, running_web_url_record
 
 POLL_SECONDS = 0.25
@@ -78,6 +79,8 @@ class Command(BaseCommand):
             running_web_url_record(url)
         banner = banner_read()
         self.stdout.write(banner if banner else f"No demo banner in {banner_path()}: run seed_demo.")
+        # Worked out now, not when seed_demo filed the banner: the rotation moves on.
+        self.stdout.write(oncall_now_line())
         self.stdout.flush()
         # honcho stops processes with SIGTERM: leave through the finally, as Ctrl-C does.
         signal.signal(signal.SIGTERM, _exit)

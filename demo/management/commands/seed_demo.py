@@ -1,7 +1,8 @@
 """Demo data for `make run`: a service catalog, one user per group, two weeks of incidents, when
 ALLOW_LOCAL_PROVIDER is on the action templates cloned onto the worker's own machine, an
 Alertmanager source with a rule whose automated response runs Health check, for send_test_alert,
-and notification channels (Ops email, a webhook to `make run`'s receiver) with their rules.
+notification channels (Ops email, a webhook to `make run`'s receiver) with their rules, and an
+on-call schedule with an escalation policy on the demo services.
 
 Incidents and their post-mortems are written only through the services, each step run under a
 scripted clock, so their timelines are what production would have written at those times. The P1
@@ -35,6 +36,7 @@ from demo.seed.catalog import (
 )
 from demo.seed.incidents import incidents_tell
 from demo.seed.notifications import notifications_ensure, notifications_lines, receiver_secret_write
+from demo.seed.oncall import oncall_ensure, oncall_lines
 from demo.tokens import demo_token_write
 from incidents.models import Incident, Service
 from postmortems.choices import PostmortemStatus
@@ -63,8 +65,8 @@ class Command(BaseCommand):
                 "only with DEBUG on (as `make run` sets it). Pass --force to run it anyway."
             )
         # The demo's incidents happened in the past: routing them would post hundreds of messages
-        # to the receiver and the Ops mailbox the moment the worker starts.
-        with listener_muted("notifications"), transaction.atomic():
+        # to the receiver and the Ops mailbox the moment the worker starts, and page people about them.
+        with listener_muted("notifications"), listener_muted("oncall"), transaction.atomic():
             services, new_services = services_ensure()
             users, passwords = users_ensure()
             api_key = api_token_renew(admin=users["admin"])
@@ -73,12 +75,15 @@ class Command(BaseCommand):
             new_actions = actions_ensure()
             alerting = alerting_ensure(services=services)
             notifications = notifications_ensure()
+            oncall = oncall_ensure(services=services, users=users)
         # After commit: the files must never hold a token or secret the database rolled back.
         demo_token_write(alerting["source"].slug, alerting["token"])
         if notifications["secret_status"] in ("new", "rotated"):
             receiver_secret_write(notifications["secret"])
         history = self._history(load=bool(created) and not options["no_history"])
-        self._report(new_services, created, users, passwords, api_key, new_actions, alerting, notifications)
+        self._report(
+            new_services, created, users, passwords, api_key, new_actions, alerting, notifications, oncall
+        )
         self.stdout.write(history)
 
     def _history(self, *, load: bool) -> str:
@@ -101,6 +106,7 @@ class Command(BaseCommand):
         new_actions,
         alerting,
         notifications,
+        oncall,
     ) -> None:
         base = web_url()
         incidents = (
@@ -145,6 +151,7 @@ class Command(BaseCommand):
             lines.append("  Try an action: open an incident, click Run action, pick Health check.")
         lines += alerting_lines(base=base, alerting=alerting)
         lines += notifications_lines(base=base, notifications=notifications)
+        lines += oncall_lines(base=base, oncall=oncall)
         lines.append("=" * 72)
         banner = "\n".join(lines)
         self.stdout.write(banner)
