@@ -38,9 +38,14 @@ RESPONDER_PERMISSIONS = [
     "postmortems.change_actionitem",
     # A message that failed to reach the incident's channel is resent by whoever is working it.
     "notifications.change_delivery",
+    # Covering someone's shift (an override, "take over") is everyday work, not an admin's.
+    "oncall.add_override",
+    "oncall.change_override",
+    "oncall.delete_override",
 ]
 # People's phone numbers and addresses: each person manages their own; only an Admin sees them all.
-PRIVATE_VIEWS = ["view_contactmethod"]
+# Calendar feeds are secret URLs: each person sees and manages their own (the services check).
+PRIVATE_VIEWS = ["view_contactmethod", "view_calendarfeed"]
 IMMUTABLE = [
     "add_timelineevent",
     "change_timelineevent",

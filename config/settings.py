@@ -260,6 +260,7 @@ SPECTACULAR_SETTINGS = {
         "ActionItemKindEnum": "postmortems.choices.ActionItemKind",
         "EntrySourceEnum": "postmortems.choices.EntrySource",
         "ReportTypeEnum": "analytics.models.ReportType",
+        "PriorityCodeEnum": "oncall.choices.PRIORITY_CODES",
         # Kept under its earlier name now that reports also have a "type".
         "TypeEnum": "incidents.choices.ServiceType",
         "ReportRunStatusEnum": "analytics.models.RunStatus",

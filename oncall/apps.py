@@ -7,6 +7,9 @@ class OncallConfig(AppConfig):
 
     def ready(self) -> None:
         from common.events import listener_register
+        from incidents.admin import panels
+        from oncall.admin.incident import IncidentPageInline
         from oncall.events import happening_heard
 
         listener_register("oncall", happening_heard)
+        panels.inline_register("oncall", IncidentPageInline, order=340)

@@ -2,7 +2,7 @@
 their AppConfig.ready(); incidents never imports them (the floors of DESIGN.md).
 
 Inlines are placed by `order`, top to bottom, among the page's own: the status updates (100) and
-the timeline (400). Today alerts sit at 200, action runs at 300, notifications at 350, the
+the timeline (400). Today alerts sit at 200, action runs at 300, paging at 340, notifications at 350, the
 post-mortem panels at 500.
 Buttons join the lifecycle bar in registration order, each shown when its `url` gives a link.
 """

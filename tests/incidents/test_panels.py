@@ -11,6 +11,7 @@ from incidents.admin import panels
 from incidents.admin.inlines import StatusUpdateAddInline, StatusUpdateHistoryInline, TimelineInline
 from incidents.services import incident_acknowledge, incident_close, incident_resolve
 from notifications.admin.incident import IncidentDeliveryInline
+from oncall.admin.incident import IncidentPageInline
 from postmortems.admin.incident import IncidentPostmortemInline
 
 
@@ -67,6 +68,7 @@ def test_the_apps_above_fill_the_page_in_today_order(client, admin_user, open_in
         StatusUpdateHistoryInline,
         IncidentAlertInline,
         IncidentActionRunInline,
+        IncidentPageInline,
         IncidentDeliveryInline,
         TimelineInline,
         IncidentPostmortemInline,
