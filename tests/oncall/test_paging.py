@@ -440,8 +440,9 @@ def test_page_messages_carry_the_ack_link_and_the_sms_reply_code(
     one_click = ack_token_read(token_of(sms.url))
     assert one_click.one_click and one_click.user_id == alice.pk
     text = sms_integration.body(sms)
-    # The reply code is always there; the link only when it fits the SMS integration's link limit.
+    # The reply code, and the one-click link (short enough for the SMS integration's link limit).
     assert f"Reply ACK {page.reply_code}" in text
+    assert text.endswith(f" {sms.url}") and len(text) <= sms_integration.LIMIT
     assert text.startswith(f"PAGE [P1] {incident.reference} Checkout down")
 
     email = delivery_message(Delivery.objects.get(contact_kind="email"))
