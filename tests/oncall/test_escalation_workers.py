@@ -1,10 +1,12 @@
 """Issue 13: escalation on real Celery workers (processes of their own, prefork as the Procfile
 runs them) on an isolated corner of Redis, against the test database, with minutes compressed to
 half a second: an unacknowledged P1 escalates step by step and stops when acknowledged through the
-API; a worker SIGKILLed between steps delays the next step but the sweeper still gets it run; two
-workers and every step's message published three times page once per step."""
+API, the page's signed link or Slack's Acknowledge button (a forged click refused); a worker
+SIGKILLed between steps delays the next step but the sweeper still gets it run; two workers and
+every step's message published three times page once per step."""
 
 from collections import Counter
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import User
@@ -13,15 +15,21 @@ from common.actor import Actor, Source
 from common.outbox import task_publish
 from incidents.models import TimelineEvent
 from incidents.services import incident_create
-from notifications.choices import ContactKind
-from notifications.models import Delivery, NotificationRule
+from notifications.choices import ChannelKind, ContactKind
+from notifications.models import Channel, Delivery, NotificationRule
 from notifications.services.configuration import contact_method_save
 from oncall.choices import PageStatus
 from oncall.models import EscalationPolicy, EscalationStep, Page, PageStep, PolicyService
 from oncall.services import paging
 from tests.factories import UserFactory
 from tests.incidents.api_support import incidents_url, token_client
+from tests.notifications.receivers import SlackApi
 from tests.notifications.support_workers import redis_broker  # noqa: F401 (fixture)
+from tests.oncall.test_slack_interactivity import SECRET as SLACK_SECRET
+from tests.oncall.test_slack_interactivity import TOKEN as SLACK_TOKEN
+from tests.oncall.test_slack_interactivity import payload as slack_payload
+from tests.oncall.test_slack_interactivity import post as slack_post
+from tests.oncall.test_slack_interactivity import signed as slack_signed
 from tests.worker_processes import Worker, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -184,3 +192,53 @@ def test_two_workers_and_repeated_messages_page_once_per_step(
         == 1
     )
     assert f"{STEP}[" in first.log() and f"{STEP}[" in second.log(), (first.log() + second.log())[-3000:]
+
+
+@pytest.mark.parametrize("how", ["page_link", "slack"])
+def test_escalation_stops_when_acknowledged_from_the_page_link_or_slack(
+    paging_workers, priorities, service_factory, no_default_rules, settings, client, how
+):
+    alice, bob, carol = person("alice"), person("bob"), person("carol")
+    checkout = service_factory(name="checkout", slug="checkout")
+    policy(checkout, (0, [alice]), (2, [bob]), (20, [carol]))
+    paging_workers("first")
+
+    incident = incident_create(
+        by=SYSTEM, title="Checkout down", priority=priorities["P1"], services=[checkout]
+    )
+    page = wait_for(lambda: Page.objects.filter(incident=incident).first(), "the page to open")
+    wait_for(lambda: steps_of(page.pk) == [(0, 0), (0, 1)], "steps 1 and 2 to run, in order")
+
+    if how == "page_link":
+        # The link bob's page carried, opened as bob and acknowledged with its button (a POST).
+        delivery = Delivery.objects.get(event_kind="page", user=bob)
+        link = urlsplit(delivery.event["details"]["ack_url"]).path
+        client.force_login(bob)
+        assert client.get(link).status_code == 200
+        assert Page.objects.get(pk=page.pk).status == PageStatus.ESCALATING  # Opening changes nothing.
+        response = client.post(link)
+    else:
+        slack_api = SlackApi(token=SLACK_TOKEN).start()
+        settings.NOTIFICATIONS_SLACK_API_URL = f"{slack_api.url}/api/"
+        settings.SLACK_SIGNING_SECRET = SLACK_SECRET
+        Channel.objects.create(
+            name="Slack", kind=ChannelKind.SLACK_BOT, config={"channel": "C0OPS"}, secret=SLACK_TOKEN
+        )
+        slack_api.add_user("U0BOB", "bob@example.com")
+        body = slack_payload(incident.pk, user="U0BOB")
+        try:
+            # A forged click first: refused, and the escalation goes on.
+            forged = slack_post(client, body, slack_signed(body, secret="not-the-secret"))
+            assert forged.status_code == 401
+            assert Page.objects.get(pk=page.pk).status == PageStatus.ESCALATING
+            response = slack_post(client, body)
+        finally:
+            slack_api.stop()
+    assert response.status_code == 200, response.content
+
+    page = wait_for(
+        lambda: Page.objects.filter(pk=page.pk, status=PageStatus.ACKNOWLEDGED).first(), "the page to stop"
+    )
+    assert page.ended_by == bob and page.end_source == how and page.next_step_at is None
+    assert steps_of(page.pk) == [(0, 0), (0, 1)]
+    assert notes(incident)[-1] == f"Escalation stopped: acknowledged by bob via {Source(how).label.lower()}."
