@@ -2,7 +2,9 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import worker_process_init, worker_ready
+
+from config.runtime import startup_objects_freeze
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -20,3 +22,9 @@ def _mark_ready(**kwargs) -> None:
     from django.conf import settings
 
     (Path(settings.VAR_DIR) / WORKER_READY_FILE).touch()
+
+
+@worker_process_init.connect
+def _freeze_startup(**kwargs) -> None:
+    # Each prefork child, once Django and the tasks are loaded (config/runtime.py says why).
+    startup_objects_freeze()
