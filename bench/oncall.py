@@ -2,6 +2,10 @@
 figures and the goal; asserts nothing, but says FAIL where the goal is missed.
 
     .venv/bin/python bench/oncall.py [--schedules 1000] [--overrides 50] [--runs 20] [--reload]
+                                     [--lookup-only] [--pages 100] [--open-seconds 10]
+
+Then, unless --lookup-only, bench/oncall_escalation.py (in a process of its own: it runs real
+workers on Redis) prints an escalation step's delay error under load.
 
 SQLite by default (a database file of its own under VAR_DIR/bench, migrated when new); PostgreSQL
 when DATABASE_URL is set (created and migrated when missing), e.g.
@@ -17,6 +21,7 @@ import argparse
 import datetime as dt
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -183,10 +188,19 @@ def main() -> None:
     parser.add_argument("--overrides", type=int, default=50)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--reload", action="store_true")
+    parser.add_argument("--lookup-only", action="store_true", help="leave out the escalation bench")
+    parser.add_argument("--pages", type=int, default=100, help="escalation bench: pages opened")
+    parser.add_argument("--open-seconds", type=float, default=10.0, help="escalation bench: over this long")
     options = parser.parse_args()
-    lookup_bench(
+    met = lookup_bench(
         schedules=options.schedules, overrides=options.overrides, runs=options.runs, reload=options.reload
     )
+    if not options.lookup_only:
+        print(flush=True)
+        escalation = [sys.executable, str(ROOT / "bench" / "oncall_escalation.py")]
+        escalation += ["--pages", str(options.pages), "--open-seconds", str(options.open_seconds)]
+        met = subprocess.run(escalation, cwd=ROOT, check=False).returncode == 0 and met
+    raise SystemExit(0 if met else 1)
 
 
 if __name__ == "__main__":
