@@ -55,6 +55,7 @@ def my_oncall_view(request: HttpRequest, site: AdminSite) -> HttpResponse:
         "upcoming": [_shift_row(schedule, shift) for schedule, shift in upcoming],
         "pages": pages,
         "schedules": schedules,
+        "services": shared.services_oncall(at=now),
         "can_take_over": me.has_perm("oncall.add_override"),
         "here": request.get_full_path(),
         "is_member": LayerMember.objects.filter(user=me).exists(),

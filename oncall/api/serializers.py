@@ -172,6 +172,28 @@ class OnCallSerializer(serializers.Serializer):
     )
 
 
+class ScheduleOnCallSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    users = OnCallUserSerializer(many=True)
+
+
+class ServiceOnCallSerializer(serializers.Serializer):
+    service = serializers.IntegerField()
+    service_name = serializers.CharField()
+    policy = serializers.IntegerField()
+    policy_name = serializers.CharField()
+    users = OnCallUserSerializer(many=True, help_text="Named on the policy's first step.")
+    schedules = ScheduleOnCallSerializer(
+        many=True, help_text="The first step's schedules, with who is on call on each at `at`."
+    )
+
+
+class ServicesOnCallSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    services = ServiceOnCallSerializer(many=True)
+
+
 class OnCallQuery(StrictSerializer):
     at = serializers.DateTimeField(required=False, help_text="ISO 8601; default: now.")
 

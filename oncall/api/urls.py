@@ -1,6 +1,13 @@
 from common.api.routers import Router
 from oncall.api.feeds import CalendarFeedViewSet
-from oncall.api.views import LayerViewSet, OverrideViewSet, PageViewSet, PolicyViewSet, ScheduleViewSet
+from oncall.api.views import (
+    LayerViewSet,
+    OverrideViewSet,
+    PageViewSet,
+    PolicyViewSet,
+    ScheduleViewSet,
+    ServiceOnCallViewSet,
+)
 
 # Mounted under api/v1/oncall/; the incidents router serves the API root view.
 router = Router()
@@ -10,6 +17,7 @@ router.register("layers", LayerViewSet, basename="oncall-layer")
 router.register("overrides", OverrideViewSet, basename="oncall-override")
 router.register("escalation-policies", PolicyViewSet, basename="oncall-policy")
 router.register("pages", PageViewSet, basename="oncall-page")
+router.register("services", ServiceOnCallViewSet, basename="oncall-service")
 router.register("calendar-feeds", CalendarFeedViewSet, basename="oncall-calendar-feed")
 
 urlpatterns = router.urls

@@ -41,6 +41,7 @@ from oncall.api.serializers import (
     ScheduleInput,
     ScheduleSerializer,
     ScheduleUpdateInput,
+    ServicesOnCallSerializer,
     TakeOverInput,
 )
 from oncall.models import EscalationPolicy, Layer, Override, Page, Schedule
@@ -89,6 +90,47 @@ def _crud_schema(thing: str, create_input, update_input, output) -> dict:
         ),
         "destroy": extend_schema(summary=f"Delete a {thing}", responses={204: None, 403: FORBIDDEN}),
     }
+
+
+# --- Who a page about each service reaches ---
+
+
+def _people(users) -> list[dict]:
+    return [{"id": user.pk, "username": user.get_username()} for user in users]
+
+
+class ServiceOnCallViewSet(viewsets.ViewSet):
+    action_permissions = {"list": ["oncall.view_schedule"]}
+
+    @extend_schema(
+        summary="Who a page about each service reaches first, at a time (default: now)",
+        description="Every service with an escalation policy, by name: its policy's first step's "
+        "people and whoever is on call on that step's schedules.",
+        parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, description="ISO 8601; default: now.")],
+        responses={200: ServicesOnCallSerializer, 400: BAD_INPUT},
+    )
+    def list(self, request: Request) -> Response:
+        query = OnCallQuery(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        at = query.validated_data.get("at") or timezone.now()
+        body = {
+            "at": at,
+            "services": [
+                {
+                    "service": row.service.pk,
+                    "service_name": row.service.name,
+                    "policy": row.policy.pk,
+                    "policy_name": row.policy.name,
+                    "users": _people(row.users),
+                    "schedules": [
+                        {"id": schedule.pk, "name": schedule.name, "users": _people(users)}
+                        for schedule, users in row.schedules
+                    ],
+                }
+                for row in shared.services_oncall(at=at)
+            ],
+        }
+        return Response(ServicesOnCallSerializer(body).data)
 
 
 # --- Schedules --------------------------------------------------------------------------------
