@@ -1,7 +1,10 @@
+import re
+
 from django.core.exceptions import MultipleObjectsReturned, ObjectDoesNotExist
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+OFFSET = re.compile(r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$")
 # The widest primary key the databases hold (bigint); a larger number names no row.
 MAX_ID = 2**63 - 1
 
@@ -68,3 +71,24 @@ class IdOrSlugRelatedField(serializers.SlugRelatedField):
             names = queryset.order_by(self.slug_field).values_list(self.slug_field, flat=True)
             message += f" Valid: {', '.join(names)}."
         raise serializers.ValidationError(message, code="does_not_exist")
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$",
+        "example": "09:00:00",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time of day without an offset ("09:00" or "09:00:00"), read in some zone the
+    object names (a schedule's). OpenAPI's `time` format is RFC 3339's full-time, which requires an
+    offset, so the schema gives the pattern instead; an offset sent anyway is refused, not ignored."""
+
+    default_error_messages = {"offset": "Give a local time without an offset, e.g. 09:00."}
+
+    def to_internal_value(self, value):
+        # Django's parse_time drops an offset without a word ("09:00+01:00" reads as 09:00).
+        if isinstance(value, str) and OFFSET.search(value.strip()):
+            self.fail("offset")
+        return super().to_internal_value(value)

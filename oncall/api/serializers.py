@@ -2,9 +2,11 @@
 oncall.services, which the views call with the validated data."""
 
 from django.contrib.auth import get_user_model
+from django.db import models
 from rest_framework import serializers
 
 from alerts.models import AlertRule
+from common.api.fields import LocalTimeField
 from common.api.serializers import StrictSerializer
 from incidents.models import Service
 from notifications.api.serializers import IdField
@@ -26,6 +28,11 @@ class LayerSerializer(serializers.ModelSerializer):
     schedule = serializers.PrimaryKeyRelatedField(read_only=True)
     members = serializers.SerializerMethodField(help_text="User ids in turn order.")
     restrict_weekdays = serializers.ListField(child=serializers.IntegerField(), read_only=True)
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.TimeField: LocalTimeField,
+    }
 
     class Meta:
         model = Layer
@@ -222,12 +229,12 @@ class LayerInput(StrictSerializer):
     rotation_unit = serializers.ChoiceField(choices=RotationUnit.choices, default=RotationUnit.WEEKS)
     rotation_length = serializers.IntegerField(min_value=1, max_value=32767, default=1)
     start_date = serializers.DateField()
-    handoff_time = serializers.TimeField()
+    handoff_time = LocalTimeField()
     restrict_weekdays = serializers.ListField(
         child=serializers.IntegerField(min_value=0, max_value=6), required=False, default=list
     )
-    restrict_start_time = serializers.TimeField(required=False, allow_null=True, default=None)
-    restrict_end_time = serializers.TimeField(required=False, allow_null=True, default=None)
+    restrict_start_time = LocalTimeField(required=False, allow_null=True, default=None)
+    restrict_end_time = LocalTimeField(required=False, allow_null=True, default=None)
     members = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
         help_text="User ids in turn order.",
@@ -241,12 +248,12 @@ class LayerUpdateInput(LayerInput):
     rotation_unit = serializers.ChoiceField(choices=RotationUnit.choices, required=False)
     rotation_length = serializers.IntegerField(min_value=1, max_value=32767, required=False)
     start_date = serializers.DateField(required=False)
-    handoff_time = serializers.TimeField(required=False)
+    handoff_time = LocalTimeField(required=False)
     restrict_weekdays = serializers.ListField(
         child=serializers.IntegerField(min_value=0, max_value=6), required=False
     )
-    restrict_start_time = serializers.TimeField(required=False, allow_null=True)
-    restrict_end_time = serializers.TimeField(required=False, allow_null=True)
+    restrict_start_time = LocalTimeField(required=False, allow_null=True)
+    restrict_end_time = LocalTimeField(required=False, allow_null=True)
     members = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
         required=False,

@@ -1,3 +1,5 @@
+from django.urls import path
+
 from common.api.routers import Router
 from oncall.api.feeds import CalendarFeedViewSet
 from oncall.api.views import (
@@ -6,7 +8,7 @@ from oncall.api.views import (
     PageViewSet,
     PolicyViewSet,
     ScheduleViewSet,
-    ServiceOnCallViewSet,
+    ServiceOnCallView,
 )
 
 # Mounted under api/v1/oncall/; the incidents router serves the API root view.
@@ -17,7 +19,9 @@ router.register("layers", LayerViewSet, basename="oncall-layer")
 router.register("overrides", OverrideViewSet, basename="oncall-override")
 router.register("escalation-policies", PolicyViewSet, basename="oncall-policy")
 router.register("pages", PageViewSet, basename="oncall-page")
-router.register("services", ServiceOnCallViewSet, basename="oncall-service")
 router.register("calendar-feeds", CalendarFeedViewSet, basename="oncall-calendar-feed")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("services/", ServiceOnCallView.as_view(), name="oncall-services"),
+    *router.urls,
+]

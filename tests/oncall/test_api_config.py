@@ -93,6 +93,9 @@ def test_a_bad_layer_is_400_with_its_field_and_writes_nothing(api):
         ({"members": [gone.pk]}, "members"),
         ({"members": [gone.pk], "restrict_weekdays": [9]}, "restrict_weekdays"),
         ({"members": [gone.pk], "restrict_start_time": "09:00"}, "restrict_end_time"),
+        # A handoff is local to the schedule's zone: an offset would be silently dropped, so it is refused.
+        ({"handoff_time": "09:00+01:00"}, "handoff_time"),
+        ({"restrict_start_time": "09:00Z", "restrict_end_time": "17:00"}, "restrict_start_time"),
     ):
         response = api.post(LAYERS, {**body, **extra})
         assert response.status_code == 400, response.json()
