@@ -19,6 +19,9 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from incidents.models import Service
+from notifications.choices import EventKind
+from notifications.models import Delivery
+from oncall.choices import PageStatus
 from oncall.ics import Event
 from oncall.models import (
     CalendarFeed,
@@ -63,6 +66,21 @@ def policy_list() -> QuerySet[EscalationPolicy]:
     return EscalationPolicy.objects.prefetch_related(
         "steps__users", "steps__schedules", "steps__channels", "services", "alert_rules"
     )
+
+
+def pages_open_for(*, user: AbstractBaseUser) -> QuerySet[Page]:
+    """Escalating pages that paged the user: the ledger holds a page message to them for the incident."""
+    paged = Delivery.objects.filter(user=user, event_kind=EventKind.PAGE).values("incident_id")
+    return (
+        Page.objects.filter(status=PageStatus.ESCALATING, incident_id__in=paged)
+        .select_related("incident", "incident__priority", "policy")
+        .order_by("-created_at", "-id")
+    )
+
+
+def schedules_of(*, user: AbstractBaseUser) -> QuerySet[Schedule]:
+    """The schedules the user takes turns on, by name."""
+    return Schedule.objects.filter(layers__members__user=user).distinct().order_by("name")
 
 
 def page_list() -> QuerySet[Page]:

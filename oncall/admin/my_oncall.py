@@ -14,11 +14,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from common.admin.deletes import REFUSALS, refusal_text
 from common.admin.services import admin_actor
-from notifications.choices import EventKind
-from notifications.models import Delivery
 from oncall import selectors as shared
-from oncall.choices import PageStatus
-from oncall.models import LayerMember, Page, Schedule
+from oncall.models import LayerMember, Schedule
 from oncall.services.overrides import override_take_over
 
 AHEAD = dt.timedelta(days=14)
@@ -29,15 +26,9 @@ def my_oncall_view(request: HttpRequest, site: AdminSite) -> HttpResponse:
     shifts = shared.user_shifts(user=me, start=now, end=now + AHEAD)
     current = [(schedule, shift) for schedule, shift in shifts if shift.start <= now]
     upcoming = [(schedule, shift) for schedule, shift in shifts if shift.start > now]
-    # Paged: the delivery ledger holds a page message to this person for the incident.
-    paged_incidents = Delivery.objects.filter(user=me, event_kind=EventKind.PAGE).values("incident_id")
-    pages = (
-        Page.objects.filter(status=PageStatus.ESCALATING, incident_id__in=paged_incidents)
-        .select_related("incident", "incident__priority", "policy")
-        .order_by("-created_at", "-id")
-    )
-    mine = Schedule.objects.filter(layers__members__user=me).distinct().order_by("name")
-    on_call = shared.oncall_at(schedules=list(mine), at=now)
+    pages = shared.pages_open_for(user=me)
+    mine = list(shared.schedules_of(user=me))
+    on_call = shared.oncall_at(schedules=mine, at=now)
     schedules = [
         {
             "schedule": schedule,
