@@ -8,7 +8,7 @@ from oncall.choices import PageStatus
 
 OPEN_TASK = "oncall.tasks.page_open"
 STOP_TASK = "oncall.tasks.page_stop"
-OPENS = {"created", "priority_changed"}  # A P3 raised to P1 starts paging if it had no page.
+OPENS = {"created", "priority_changed"}  # A P3 raised to P1 starts paging (or escalating, if notified).
 STOPS = {
     "acknowledged": PageStatus.ACKNOWLEDGED,
     "resolved": PageStatus.RESOLVED,

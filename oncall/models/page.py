@@ -11,7 +11,8 @@ class Page(BaseModel):
     it. A task whose id no longer matches does nothing (stale); the beat sweeper re-sends the
     message of a step overdue by more than its grace (a lost message, a dead worker).
 
-    escalating -> acknowledged | resolved | dismissed | exhausted | notified"""
+    escalating -> acknowledged | resolved | dismissed | exhausted | notified; notified -> escalating
+    (the incident's priority was raised to one that pages)."""
 
     incident = models.OneToOneField("incidents.Incident", on_delete=models.CASCADE, related_name="page")
     policy = models.ForeignKey(
@@ -62,6 +63,10 @@ class Page(BaseModel):
 
     @transition(field=status, source=PageStatus.ESCALATING, target=PageStatus.NOTIFIED)
     def finish_notify(self) -> None:
+        pass
+
+    @transition(field=status, source=PageStatus.NOTIFIED, target=PageStatus.ESCALATING)
+    def upgrade(self) -> None:
         pass
 
 

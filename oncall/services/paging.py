@@ -114,11 +114,13 @@ def page_open(*, incident: Incident) -> Page | None:
         locked = (
             Incident.objects.select_for_update(of=("self",)).select_related("priority").get(pk=incident.pk)
         )
-        existing = Page.objects.filter(incident=locked).first()
-        if existing is not None:
-            return existing
+        existing = Page.objects.select_for_update(of=("self",)).filter(incident=locked).first()
         if locked.status not in OPEN_STATUSES or locked.acknowledged_at is not None:
-            return None  # Someone is on it already.
+            return existing  # Someone is on it already.
+        if existing is not None:
+            if existing.status == PageStatus.NOTIFIED:
+                _upgrade(existing, locked)
+            return existing
         policy = policy_for(incident=locked)
         if policy is None:
             return None
@@ -139,6 +141,34 @@ def page_open(*, incident: Incident) -> Page | None:
             details={"page": page.pk, "policy": policy.pk, "mode": mode, "escalation": "opened"},
         )
     return page
+
+
+def _upgrade(page: Page, incident: Incident) -> None:
+    """A notified incident whose priority now pages: escalate from the step after the one that
+    notified, at once (those people heard of it as a lower priority), then on as the policy says."""
+    policy = page.policy
+    if policy is None or page_mode(policy=policy, priority_code=incident.priority.code) != PageMode.PAGE:
+        return
+    steps = list(policy.steps.order_by("position"))
+    if not steps:
+        return
+    # The notify step ran as (pass 0, step 0); the next one is step 1, or pass 1's step 0 when the
+    # policy has a single step (PageStep keeps each (pass, step) once).
+    page.position, page.loop = (1, 0) if len(steps) > 1 else (0, 1)
+    page.upgrade()
+    page.mode = PageMode.PAGE
+    page.ended_at = None
+    page.end_source = ""
+    page.reply_code = page.reply_code or _reply_code()
+    _schedule_step(page, timezone.now())
+    page.save()
+    timeline_event_record(
+        incident=incident,
+        kind=TimelineKind.NOTE,
+        by=ENGINE,
+        message=f"Now {incident.priority.code}: paging through the escalation policy {policy.name}.",
+        details={"page": page.pk, "policy": policy.pk, "mode": PageMode.PAGE, "escalation": "upgraded"},
+    )
 
 
 def _label_delay(seconds: float) -> str:
@@ -288,20 +318,22 @@ def page_step_run(*, page_id: int, task_id: str) -> None:
         told += _page_channels(page, step, step_label=step_label, message=message)
         step_row.notified = told + empty_notes
         step_row.save(update_fields=["notified"])
-        _record_step(page, step, step_label=step_label, told=told, empty_notes=empty_notes)
+        previous = PageStep.objects.filter(page=page).exclude(pk=step_row.pk).order_by("-due_at").first()
+        waited = (due - previous.due_at).total_seconds() / settings.ONCALL_MINUTE_SECONDS if previous else 0
+        _record_step(page, step_label=step_label, told=told, empty_notes=empty_notes, waited=waited)
         _advance(page, steps, due=due, now=now)
 
 
 def _record_step(
-    page: Page, step: EscalationStep, *, step_label: str, told: list[str], empty_notes: list[str]
+    page: Page, *, step_label: str, told: list[str], empty_notes: list[str], waited: float
 ) -> None:
+    """`waited`: policy minutes since the step before (which may have been a P3's notice, long ago)."""
     if told:
         who = ", ".join(told)
         if page.position == 0 and page.loop == 0:
             message = f"Paged {who} ({step_label})."
         else:
-            delay = step.delay_minutes
-            message = f"No acknowledgement after {delay:g} min: escalated to {who} ({step_label})."
+            message = f"No acknowledgement after {round(waited):g} min: escalated to {who} ({step_label})."
     else:
         message = f"Nobody to page at {step_label}: moving on."
     if empty_notes:

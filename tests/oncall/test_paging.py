@@ -15,6 +15,7 @@ from alerts.models import AlertRule
 from common.actor import Actor, Source
 from config.urls import urlpatterns as site_urlpatterns
 from incidents.models import TimelineEvent
+from incidents.services.incidents import incident_update
 from incidents.services.lifecycle import incident_acknowledge
 from notifications.choices import ChannelKind, ContactKind, DeliveryStatus
 from notifications.models import Channel, ContactMethod, Delivery
@@ -90,6 +91,8 @@ def run_due(page: Page) -> Page:
     page = Page.objects.get(pk=page.pk)
     shift = page.next_step_at - timezone.now()
     Page.objects.filter(pk=page.pk).update(next_step_at=F("next_step_at") - shift)
+    # The steps that ran move back with it, as if the time had passed (the timeline says how long).
+    PageStep.objects.filter(page=page).update(due_at=F("due_at") - shift, ran_at=F("ran_at") - shift)
     page = Page.objects.get(pk=page.pk)
     paging.page_step_run(page_id=page.pk, task_id=page.task_id)
     page = Page.objects.get(pk=page.pk)
@@ -305,6 +308,48 @@ def test_notify_mode_runs_the_first_step_once(
     assert not Delivery.objects.filter(user=bob).exists()
 
 
+@pytest.mark.parametrize(
+    ("steps", "next_step", "paged"),
+    [
+        # Step 1 told alice of a P3; as a P1 the escalation goes on with step 2 (bob), at once.
+        (((0, "alice"), (5, "bob")), (0, 1), "bob"),
+        # A single step: it runs again, as a page this time (its second pass).
+        (((0, "alice"),), (1, 0), "alice"),
+    ],
+)
+def test_a_notified_p3_raised_to_p1_starts_escalating(
+    open_incident,
+    priorities,
+    checkout,
+    alice,
+    bob,
+    django_capture_on_commit_callbacks,
+    steps,
+    next_step,
+    paged,
+):
+    people = {"alice": alice, "bob": bob}
+    policy = policy_with("Checkout", *[(delay, [people[name]]) for delay, name in steps])
+    PolicyService.objects.create(policy=policy, service=checkout)
+    incident = open_incident(priority=priorities["P3"], services=[checkout])
+    page = run_due(paging.page_open(incident=incident))
+    assert page.status == PageStatus.NOTIFIED
+
+    incident_update(incident=incident, by=SYSTEM, changes={"priority": priorities["P1"]})
+    paging.page_open(incident=incident)  # What the listener's task does on priority_changed.
+    page = Page.objects.get(pk=page.pk)
+    assert (page.status, page.mode, (page.loop, page.position)) == ("escalating", "page", next_step)
+    assert page.next_step_at <= timezone.now() and page.ended_at is None
+    assert notes(incident)[-1] == "Now P1: paging through the escalation policy Checkout."
+
+    before = set(Delivery.objects.values_list("pk", flat=True))
+    page = run_due(page)
+    assert {d.user.username for d in Delivery.objects.exclude(pk__in=before)} == {paged}
+    # Raised again (P1 -> P2 -> P1) while escalating: nothing restarts.
+    assert paging.page_open(incident=incident).pk == page.pk
+    assert PageStep.objects.filter(page=page).count() == 2
+
+
 def test_a_stale_or_early_message_does_nothing(open_incident, priorities, checkout, alice):
     PolicyService.objects.create(policy=policy_with("Checkout", (0, [alice])), service=checkout)
     page = paging.page_open(incident=open_incident(priority=priorities["P1"], services=[checkout]))
@@ -514,8 +559,9 @@ def test_a_steps_queries_grow_only_with_the_deliveries_it_writes(
     PolicyService.objects.create(policy=policy_with("Checkout", (0, [alice, bob])), service=checkout)
     page = paging.page_open(incident=open_incident(priority=priorities["P1"], services=[checkout]))
     Page.objects.filter(pk=page.pk).update(next_step_at=timezone.now())
-    # Page, steps, the step row, users, schedules, contact methods, channels, the step's notes,
-    # two timeline events (the step; the end), the page; and per delivery an insert in savepoints.
-    with django_assert_num_queries(15 + 3 * 5):
+    # Page, steps, the step row, users, schedules, contact methods, channels, the step's notes, the
+    # step before it, two timeline events (the step; the end), the page; and per delivery an insert
+    # in savepoints.
+    with django_assert_num_queries(16 + 3 * 5):
         paging.page_step_run(page_id=page.pk, task_id=page.task_id)
     assert Delivery.objects.count() == 3
