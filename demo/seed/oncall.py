@@ -6,9 +6,8 @@ escalation policy on every demo service.
 - Ops default: step 1 pages whoever is on call; 5 minutes without an ack, step 2 pages every
   layer's on-call person and the ops lead (admin); the steps run once more after that.
 
-Written with the ORM: the schedule and policy services were being written alongside this (issue 13)
-and this seed should move to them. Safe to run again: what exists is kept as people changed it; only
-services that have no policy yet are linked to Ops default."""
+Written through the same services as the admin and the API. Safe to run again: what exists is kept
+as people changed it; only services that have no policy yet are linked to Ops default."""
 
 import datetime as dt
 from typing import Any
@@ -18,10 +17,13 @@ from django.contrib.auth.models import Group
 from django.db import DatabaseError
 from django.utils import timezone
 
+from common.actor import Actor, Source
 from incidents.models import Service
 from oncall.choices import RotationUnit
-from oncall.models import EscalationPolicy, EscalationStep, Layer, LayerMember, PolicyService, Schedule
+from oncall.models import EscalationPolicy, PolicyService, Schedule
 from oncall.selectors import oncall_at
+from oncall.services.policies import policy_save, policy_services_set
+from oncall.services.schedules import layer_save, schedule_save
 
 SCHEDULE = "Ops primary"
 POLICY = "Ops default"
@@ -50,18 +52,21 @@ def _daytime_users() -> list:
     return users
 
 
-def _schedule(users: dict[str, Any]) -> tuple[Schedule, bool]:
+def _schedule(users: dict[str, Any], by: Actor) -> tuple[Schedule, bool]:
     schedule = Schedule.objects.filter(name=SCHEDULE).first()
     if schedule is not None:
         return schedule, False
-    schedule = Schedule.objects.create(
+    schedule = schedule_save(
+        by=by,
         name=SCHEDULE,
         time_zone=TIME_ZONE,
         team="Operations",
         description="Weekly primary; business-hours layer on top.",
     )
-    weekly = Layer.objects.create(
+    layer_save(
+        by=by,
         schedule=schedule,
+        member_ids=[users[name].pk for name in WEEKLY],
         name="Primary (weekly)",
         level=1,
         rotation_unit=RotationUnit.WEEKS,
@@ -69,8 +74,10 @@ def _schedule(users: dict[str, Any]) -> tuple[Schedule, bool]:
         start_date=FIRST_MONDAY,
         handoff_time=dt.time(9),
     )
-    daytime = Layer.objects.create(
+    layer_save(
+        by=by,
         schedule=schedule,
+        member_ids=[user.pk for user in _daytime_users()],
         name="Business hours (daily)",
         level=2,
         rotation_unit=RotationUnit.DAYS,
@@ -81,36 +88,39 @@ def _schedule(users: dict[str, Any]) -> tuple[Schedule, bool]:
         restrict_start_time=dt.time(9),
         restrict_end_time=dt.time(17),
     )
-    LayerMember.objects.bulk_create(
-        [LayerMember(layer=weekly, user=users[name], position=n) for n, name in enumerate(WEEKLY)]
-        + [LayerMember(layer=daytime, user=user, position=n) for n, user in enumerate(_daytime_users())]
-    )
     return schedule, True
 
 
-def _policy(schedule: Schedule, users: dict[str, Any]) -> tuple[EscalationPolicy, bool]:
+def _policy(schedule: Schedule, users: dict[str, Any], by: Actor) -> tuple[EscalationPolicy, bool]:
     policy = EscalationPolicy.objects.filter(name=POLICY).first()
     if policy is not None:
         return policy, False
-    policy = EscalationPolicy.objects.create(
+    policy = policy_save(
+        by=by,
         name=POLICY,
         description="Page the on-call; after 5 minutes without an ack, everyone on call and the ops lead.",
         repeat_count=1,
+        steps=[
+            {"delay_minutes": 0, "schedules": [schedule]},
+            {
+                "delay_minutes": 5,
+                "schedules": [schedule],
+                "users": [users[OPS_LEAD]],
+                "notify_all_oncall": True,
+            },
+        ],
     )
-    first = EscalationStep.objects.create(policy=policy, position=0, delay_minutes=0)
-    first.schedules.add(schedule)
-    second = EscalationStep.objects.create(policy=policy, position=1, delay_minutes=5, notify_all_oncall=True)
-    second.schedules.add(schedule)
-    second.users.add(users[OPS_LEAD])
     return policy, True
 
 
 def oncall_ensure(*, services: dict[str, Service], users: dict[str, Any]) -> dict[str, Any]:
     """The schedule and the policy, and the policy on every demo service that has none."""
-    schedule, new_schedule = _schedule(users)
-    policy, new_policy = _policy(schedule, users)
+    by = Actor.system(source=Source.CLI, label="seed_demo")
+    schedule, new_schedule = _schedule(users, by)
+    policy, new_policy = _policy(schedule, users, by)
     unlinked = [s for s in services.values() if not PolicyService.objects.filter(service=s).exists()]
-    PolicyService.objects.bulk_create(PolicyService(policy=policy, service=s) for s in unlinked)
+    if unlinked:
+        policy_services_set(by=by, policy=policy, services=[*policy.services.all(), *unlinked])
     return {
         "schedule": schedule,
         "new_schedule": new_schedule,
