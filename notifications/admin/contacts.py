@@ -15,7 +15,7 @@ from notifications.services.configuration import contact_method_delete, contact_
 @admin.register(ContactMethod)
 class ContactMethodAdmin(ServiceDeleteMixin, ServiceSaveMixin, admin.ModelAdmin):
     form = ContactMethodAdminForm
-    list_display = ("user", "kind", "address", "enabled")
+    list_display = ("user", "kind", "address", "enabled", "page_delay_minutes")
     list_filter = ("kind", "enabled")
     list_select_related = ("user",)
     search_fields = ("address", "user__username", "user__email")
@@ -59,7 +59,9 @@ class ContactMethodAdmin(ServiceDeleteMixin, ServiceSaveMixin, admin.ModelAdmin)
         return ("user",) if obj is not None and self._all(request) else ()
 
     def get_list_display(self, request: HttpRequest):
-        return self.list_display if self._all(request) else ("kind", "address", "enabled")
+        return (
+            self.list_display if self._all(request) else ("kind", "address", "enabled", "page_delay_minutes")
+        )
 
     def save_model(self, request: HttpRequest, obj: ContactMethod, form, change: bool) -> None:
         stored = ContactMethod.objects.get(pk=obj.pk) if change else None
@@ -71,6 +73,7 @@ class ContactMethodAdmin(ServiceDeleteMixin, ServiceSaveMixin, admin.ModelAdmin)
                 kind=data["kind"],
                 address=data["address"],
                 enabled=data["enabled"],
+                page_delay_minutes=data.get("page_delay_minutes") or 0,
                 method=stored,
             )
         adopt(obj, saved)

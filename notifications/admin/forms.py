@@ -147,6 +147,15 @@ class TemplatePreviewForm(forms.Form):
 
 
 class ContactMethodAdminForm(ServiceErrorsMixin, forms.ModelForm):
+    # Empty means 0 (use it at once), so a form that leaves it out keeps working.
+    page_delay_minutes = forms.IntegerField(
+        required=False,
+        initial=0,
+        min_value=0,
+        max_value=24 * 60,
+        help_text=ContactMethod._meta.get_field("page_delay_minutes").help_text,
+    )
+
     class Meta:
         model = ContactMethod
-        fields = ("user", "kind", "address", "enabled")
+        fields = ("user", "kind", "address", "enabled", "page_delay_minutes")

@@ -139,7 +139,16 @@ class ContactMethodSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ContactMethod
-        fields = ["id", "user", "kind", "address", "enabled", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "user",
+            "kind",
+            "address",
+            "enabled",
+            "page_delay_minutes",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -230,6 +239,12 @@ class ContactMethodUpdateInput(StrictSerializer):
     kind = serializers.ChoiceField(choices=ContactKind.choices, required=False)
     address = serializers.CharField(max_length=254, required=False)
     enabled = serializers.BooleanField(required=False)
+    page_delay_minutes = serializers.IntegerField(
+        min_value=0,
+        max_value=24 * 60,
+        required=False,
+        help_text="When paged: minutes after the page before this method is used (default 0).",
+    )
 
 
 class ContactMethodCreateInput(ContactMethodUpdateInput):

@@ -343,6 +343,7 @@ class ContactMethodViewSet(
             kind=data["kind"],
             address=data["address"],
             enabled=data.get("enabled", True),
+            page_delay_minutes=data.get("page_delay_minutes", 0),
         )
         return Response(ContactMethodSerializer(method).data, status=status.HTTP_201_CREATED)
 
@@ -356,6 +357,7 @@ class ContactMethodViewSet(
             kind=data.get("kind", stored.kind),
             address=data.get("address", stored.address),
             enabled=data.get("enabled", stored.enabled),
+            page_delay_minutes=data.get("page_delay_minutes", stored.page_delay_minutes),
         )
         return Response(ContactMethodSerializer(method).data)
 

@@ -154,6 +154,9 @@ def template_preview(*, subject: str, body: str, event_kind: str, incident: Inci
     return message_render(subject=subject, body=body, context=message_context(event=event, incident=incident))
 
 
+MAX_PAGE_DELAY_MINUTES = 24 * 60
+
+
 def contact_method_save(
     *,
     by: Actor,
@@ -161,9 +164,12 @@ def contact_method_save(
     kind: str,
     address: str,
     enabled: bool = True,
+    page_delay_minutes: int = 0,
     method: ContactMethod | None = None,
 ) -> ContactMethod:
-    """A person changes their own contact methods; changing someone else's needs the permission."""
+    """A person changes their own contact methods; changing someone else's needs the permission.
+    `page_delay_minutes`: when paged, how long after the page this method is used (SMS at 0, email
+    a minute later, ...)."""
     if by.user is None or by.user.pk != user.pk:
         by.require(CONTACT_PERMISSION, "change other people's contact methods")
     address = address.strip()
@@ -181,6 +187,10 @@ def contact_method_save(
             errors["address"] = ["Enter the phone number in E.164 form, e.g. +4915112345678."]
     else:
         errors["kind"] = [f"Unknown contact kind {kind!r}."]
+    if not isinstance(page_delay_minutes, int) or isinstance(page_delay_minutes, bool):
+        errors["page_delay_minutes"] = ["Minutes: a whole number."]
+    elif not 0 <= page_delay_minutes <= MAX_PAGE_DELAY_MINUTES:
+        errors["page_delay_minutes"] = [f"Minutes from 0 to {MAX_PAGE_DELAY_MINUTES} (a day)."]
     clash = ContactMethod.objects.filter(user=user, kind=kind, address=address)
     if method is not None:
         clash = clash.exclude(pk=method.pk)
@@ -190,6 +200,7 @@ def contact_method_save(
         raise ValidationError(errors)
     method = method or ContactMethod(user=user)
     method.kind, method.address, method.enabled = kind, address, enabled
+    method.page_delay_minutes = page_delay_minutes
     method.save()
     return method
 

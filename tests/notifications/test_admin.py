@@ -364,3 +364,15 @@ def test_every_notifications_page_renders(staff, webhook_receiver, responder, op
         response = staff.get(url)
         assert response.status_code == 200, url
         assert WEBHOOK_SECRET not in response.content.decode(), url
+
+
+def test_a_contact_method_carries_its_page_delay(staff, responder):
+    url = reverse("admin:notifications_contactmethod_add")
+    fields = {"user": responder.pk, "kind": "email", "address": "r@example.com", "enabled": "on"}
+
+    bad = staff.post(url, {**fields, "page_delay_minutes": "-1"})
+    good = staff.post(url, {**fields, "page_delay_minutes": "2"})
+
+    assert "page_delay_minutes" in bad.context["adminform"].form.errors
+    assert good.status_code == 302
+    assert ContactMethod.objects.get().page_delay_minutes == 2

@@ -132,9 +132,12 @@ def test_a_person_manages_their_own_contact_methods(responder):
     method_id = created.json()["id"]
     assert created.json()["user"] == responder.pk
 
+    assert created.json()["page_delay_minutes"] == 0
     edited = api.patch(f"{CONTACTS}{method_id}/", {"enabled": False}, format="json")
     assert edited.status_code == 200, edited.json()
     assert edited.json()["enabled"] is False
+    delayed = api.patch(f"{CONTACTS}{method_id}/", {"page_delay_minutes": 3}, format="json")
+    assert delayed.json()["page_delay_minutes"] == 3 and delayed.json()["enabled"] is False
 
     assert [row["id"] for row in api.get(CONTACTS).json()["results"]] == [method_id]
     assert api.delete(f"{CONTACTS}{method_id}/").status_code == 204
@@ -179,6 +182,8 @@ def test_staff_with_the_permission_manage_others(api, responder, django_assert_n
         ({"kind": "email", "address": "a@example.com", "user": 2**70}, "user"),
         ({"kind": "email", "address": "a\x00@example.com"}, "address"),
         ({"kind": "email"}, "address"),
+        ({"kind": "email", "address": "a@example.com", "page_delay_minutes": -1}, "page_delay_minutes"),
+        ({"kind": "email", "address": "a@example.com", "page_delay_minutes": 10**9}, "page_delay_minutes"),
     ],
 )
 def test_bad_contact_input_is_a_field_error_and_writes_nothing(responder, body, field):
