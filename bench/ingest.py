@@ -32,7 +32,6 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,17 +47,7 @@ GOAL_P99_MS = 100
 GOAL_FIRST_STEP_P95_MS = 500
 
 
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named by `url` when it does not exist yet."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
+from bench.databases import ensure_database  # noqa: E402
 
 ensure_database(os.environ["DATABASE_URL"])
 

@@ -39,7 +39,6 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,17 +52,7 @@ GOAL_ARRIVED_P95_MS = 1000
 WAIT_SECONDS = 60  # for the last message after the last incident was opened
 
 
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named by `url` when it does not exist yet."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
+from bench.databases import ensure_database  # noqa: E402
 
 ensure_database(os.environ["DATABASE_URL"])
 

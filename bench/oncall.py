@@ -25,7 +25,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,17 +40,7 @@ PREFIX = "bench-oncall"
 ZONES = ("Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC")
 
 
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named by `url` when it does not exist yet."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
+from bench.databases import ensure_database  # noqa: E402
 
 if os.environ["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
     ensure_database(os.environ["DATABASE_URL"])

@@ -39,17 +39,7 @@ class LayerAdminForm(ServiceErrorsMixin, forms.ModelForm):
 
     class Meta:
         model = Layer
-        fields = (
-            "name",
-            "level",
-            "rotation_unit",
-            "rotation_length",
-            "start_date",
-            "handoff_time",
-            "restrict_weekdays",
-            "restrict_start_time",
-            "restrict_end_time",
-        )
+        fields = LAYER_FIELDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
