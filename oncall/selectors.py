@@ -12,15 +12,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from incidents.models import Service
-from notifications.choices import EventKind
-from notifications.models import Delivery
+from common.actor import Source
+from incidents.choices import EventKind as TimelineKind
+from incidents.models import Incident, Service
+from notifications.choices import ChannelKind, EventKind
+from notifications.models import Channel, Delivery
+from oncall.acklinks import AckClaim, AckLinkInvalidError, ack_token_read
 from oncall.choices import PageStatus
 from oncall.ics import Event
 from oncall.models import (
@@ -338,3 +342,68 @@ def services_oncall(*, at: dt.datetime | None = None) -> list[ServiceOnCall]:
             )
         )
     return answer
+
+
+# --- Acknowledging from the page: what the link's page and the SMS webhook read ---
+
+
+@dataclass(frozen=True)
+class AckLink:
+    claim: AckClaim
+    page: Page
+
+
+def ack_link_open(*, token: str) -> AckLink:
+    """The claim and its page (with the incident); AckLinkInvalidError for a bad token or a page
+    that no longer exists."""
+    claim = ack_token_read(token)
+    page = (
+        Page.objects.select_related("incident__priority", "incident__assignee", "policy", "ended_by")
+        .filter(pk=claim.page_id)
+        .first()
+    )
+    if page is None:
+        raise AckLinkInvalidError("This acknowledge link is for a page that no longer exists.")
+    return AckLink(claim=claim, page=page)
+
+
+def ack_link_paged_user(*, link: AckLink) -> AbstractBaseUser | None:
+    if link.claim.user_id is None:
+        return None
+    return get_user_model().objects.filter(pk=link.claim.user_id).first()
+
+
+def page_notified(*, page: Page) -> list[str]:
+    """Who the page has reached so far, as its steps recorded them ("alice via SMS"), in order."""
+    labels: list[str] = []
+    for notified in page.steps.order_by("loop", "position").values_list("notified", flat=True):
+        labels += [str(label) for label in notified if label] if isinstance(notified, list) else []
+    return list(dict.fromkeys(labels))
+
+
+def incident_acknowledged_by(*, incident: Incident) -> str:
+    """Who acknowledged the incident (the latest acknowledgement on its timeline), or ""."""
+    event = (
+        incident.timeline_events.filter(kind=TimelineKind.ACKNOWLEDGED)
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+    if event is None:
+        return ""
+    source = Source(event.source).label if event.source in Source.values else event.source
+    return f"{event.actor_name} ({source})"
+
+
+def sms_auth_token_for(*, to_number: str) -> str:
+    """The Twilio auth token that verifies a reply sent to `to_number`: that of the enabled SMS
+    channel sending from it, or NOTIFICATIONS_TWILIO_CREDENTIALS' when it is the number pages to
+    people's own phones go from (NOTIFICATIONS_SMS_FROM). "" when no sender of ours has the number."""
+    to_number = to_number.strip()
+    if not to_number:
+        return ""
+    for channel in Channel.objects.filter(kind=ChannelKind.SMS, enabled=True).order_by("pk"):
+        if str(channel.config.get("from_number", "")).strip() == to_number:
+            return channel.secret.partition(":")[2]
+    if settings.NOTIFICATIONS_SMS_FROM.strip() == to_number:
+        return settings.NOTIFICATIONS_TWILIO_CREDENTIALS.partition(":")[2]
+    return ""

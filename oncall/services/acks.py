@@ -1,11 +1,11 @@
-"""Acknowledging from the page: the signed link, Slack's buttons and SMS replies each end in the
+"""Acknowledging from the page (the writes; what the link's page and the SMS webhook read is in
+oncall/selectors.py): the signed link, Slack's buttons and SMS replies each end in the
 one write path (incidents.services.lifecycle), with the interface they came through as the actor's
 source. Here the outside identities are mapped to Mitigate users: a link's claim, a Slack user (by
 the email Slack's users.info gives), a phone number (an enabled SMS contact method)."""
 
 import logging
 import re
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,15 +15,14 @@ from slack_sdk.errors import SlackApiError
 
 from common.actor import Actor, Source
 from common.exceptions import ApplicationError, TransitionNotAllowedError
-from incidents.choices import EventKind
 from incidents.models import Incident
 from incidents.services.lifecycle import incident_acknowledge, incident_resolve
 from notifications.choices import ChannelKind, ContactKind
 from notifications.integrations.slack import web_client
 from notifications.models import Channel, ContactMethod
-from oncall.acklinks import AckClaim, AckLinkInvalidError, ack_token_read
 from oncall.choices import PageStatus
 from oncall.models import Page
+from oncall.selectors import ack_link_open, incident_acknowledged_by
 
 logger = logging.getLogger(__name__)
 
@@ -40,51 +39,6 @@ class AckRefusedError(ApplicationError):
 
     code = "not_linked"
     http_status = 403
-
-
-@dataclass(frozen=True)
-class AckLink:
-    claim: AckClaim
-    page: Page
-
-
-def ack_link_open(*, token: str) -> AckLink:
-    """The claim and its page (with the incident); AckLinkInvalidError for a bad token or a page
-    that no longer exists."""
-    claim = ack_token_read(token)
-    page = (
-        Page.objects.select_related("incident__priority", "incident__assignee", "policy", "ended_by")
-        .filter(pk=claim.page_id)
-        .first()
-    )
-    if page is None:
-        raise AckLinkInvalidError("This acknowledge link is for a page that no longer exists.")
-    return AckLink(claim=claim, page=page)
-
-
-def ack_link_paged_user(*, link: AckLink) -> AbstractBaseUser | None:
-    if link.claim.user_id is None:
-        return None
-    return User.objects.filter(pk=link.claim.user_id).first()
-
-
-def page_notified(*, page: Page) -> list[str]:
-    """Who the page has reached so far, as its steps recorded them ("alice via SMS"), in order."""
-    labels: list[str] = []
-    for notified in page.steps.order_by("loop", "position").values_list("notified", flat=True):
-        labels += [str(label) for label in notified if label] if isinstance(notified, list) else []
-    return list(dict.fromkeys(labels))
-
-
-def incident_acknowledged_by(*, incident: Incident) -> str:
-    """Who acknowledged the incident (the latest acknowledgement on its timeline), or ""."""
-    event = (
-        incident.timeline_events.filter(kind=EventKind.ACKNOWLEDGED).order_by("-occurred_at", "-id").first()
-    )
-    if event is None:
-        return ""
-    source = Source(event.source).label if event.source in Source.values else event.source
-    return f"{event.actor_name} ({source})"
 
 
 def ack_link_acknowledge(*, token: str, user: AbstractBaseUser | None) -> Incident:
@@ -185,21 +139,6 @@ def slack_action_apply(*, action_id: str, incident_id: str, user: AbstractBaseUs
 
 
 # --- SMS ---------------------------------------------------------------------------------------------
-
-
-def sms_auth_token_for(*, to_number: str) -> str:
-    """The Twilio auth token that verifies a reply sent to `to_number`: that of the enabled SMS
-    channel sending from it, or NOTIFICATIONS_TWILIO_CREDENTIALS' when it is the number pages to
-    people's own phones go from (NOTIFICATIONS_SMS_FROM). "" when no sender of ours has the number."""
-    to_number = to_number.strip()
-    if not to_number:
-        return ""
-    for channel in Channel.objects.filter(kind=ChannelKind.SMS, enabled=True).order_by("pk"):
-        if str(channel.config.get("from_number", "")).strip() == to_number:
-            return channel.secret.partition(":")[2]
-    if settings.NOTIFICATIONS_SMS_FROM.strip() == to_number:
-        return settings.NOTIFICATIONS_TWILIO_CREDENTIALS.partition(":")[2]
-    return ""
 
 
 def sms_reply_code(body: str) -> str:

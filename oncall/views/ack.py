@@ -13,15 +13,14 @@ from django.views.decorators.http import require_http_methods
 from common.exceptions import ApplicationError, PermissionDeniedError, TransitionNotAllowedError
 from incidents.choices import IncidentStatus
 from oncall.acklinks import AckLinkInvalidError
-from oncall.services.acks import (
+from oncall.selectors import (
     AckLink,
-    AckRefusedError,
-    ack_link_acknowledge,
     ack_link_open,
     ack_link_paged_user,
     incident_acknowledged_by,
     page_notified,
 )
+from oncall.services.acks import AckRefusedError, ack_link_acknowledge
 
 TEMPLATE = "oncall/ack.html"
 

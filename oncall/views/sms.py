@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from oncall.services.acks import sms_auth_token_for, sms_reply_handle
+from oncall.selectors import sms_auth_token_for
+from oncall.services.acks import sms_reply_handle
 
 
 @csrf_exempt
