@@ -1,6 +1,7 @@
 """Thin views: every write is one call to oncall.services (acknowledging a page is the incidents'
-own `incident_acknowledge`), every list a queryset from oncall.config_selectors. Service validation
-errors become 400 with field errors, refused transitions and lost races 409 (common.api.exceptions)."""
+own `incident_acknowledge` and the escalation's stop, in page_acknowledge), every list a queryset
+from oncall.config_selectors. Service validation errors become 400 with field errors, refused
+transitions and lost races 409 (common.api.exceptions)."""
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -16,7 +17,6 @@ from rest_framework.views import APIView
 from common.api.actors import request_actor
 from common.api.serializers import ErrorSerializer
 from common.api.views import BAD_INPUT, FORBIDDEN, PARSERS, WRITE_ERRORS, validated
-from incidents.services.lifecycle import incident_acknowledge
 from oncall import config_selectors as selectors
 from oncall import selectors as shared
 from oncall.api.filters import (
@@ -47,6 +47,7 @@ from oncall.api.serializers import (
 )
 from oncall.models import EscalationPolicy, Layer, Override, Page, Schedule
 from oncall.services.overrides import override_create, override_delete, override_take_over, override_update
+from oncall.services.paging import page_acknowledge
 from oncall.services.policies import policy_delete, policy_save
 from oncall.services.schedules import LAYER_FIELDS, layer_delete, layer_save, schedule_delete, schedule_save
 
@@ -312,5 +313,5 @@ class PageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str) -> Response:
         page = self.get_object()
-        incident_acknowledge(incident=page.incident, by=request_actor(request))
+        page_acknowledge(page=page, by=request_actor(request))
         return Response(PageSerializer(self.get_queryset().get(pk=page.pk)).data)

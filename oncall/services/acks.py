@@ -23,6 +23,7 @@ from notifications.models import Channel, ContactMethod
 from oncall.choices import PageStatus
 from oncall.models import Page
 from oncall.selectors import ack_link_open, incident_acknowledged_by
+from oncall.services.paging import page_acknowledge
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def ack_link_acknowledge(*, token: str, user: AbstractBaseUser | None) -> Incide
         user = User.objects.filter(pk=link.claim.user_id, is_active=True).first()
         if user is None:
             raise AckRefusedError("The person this link was sent to can no longer sign in.")
-    return incident_acknowledge(incident=link.page.incident, by=Actor(user=user, source=Source.PAGE_LINK))
+    return page_acknowledge(page=link.page, by=Actor(user=user, source=Source.PAGE_LINK))
 
 
 # --- Slack -------------------------------------------------------------------------------------------
@@ -181,7 +182,7 @@ def sms_reply_handle(*, from_number: str, body: str) -> str:
         return f"No open page has the code {code}; it may have been acknowledged or ended already."
     incident = page.incident
     try:
-        incident = incident_acknowledge(incident=incident, by=Actor(user=user, source=Source.SMS))
+        incident = page_acknowledge(page=page, by=Actor(user=user, source=Source.SMS))
     except TransitionNotAllowedError as error:
         already = incident_acknowledged_by(incident=incident)
         if already:

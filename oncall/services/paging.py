@@ -27,6 +27,7 @@ from common.tasks import enqueue_on_commit
 from incidents.choices import OPEN_STATUSES
 from incidents.choices import EventKind as TimelineKind
 from incidents.models import Incident
+from incidents.services.lifecycle import incident_acknowledge
 from incidents.services.timeline import timeline_event_record
 from notifications.choices import ContactKind, DeliveryStatus
 from notifications.choices import EventKind as MessageKind
@@ -429,6 +430,15 @@ def page_stop(*, incident_id: int, status: str, by: Actor) -> Page | None:
             return page
         _stop(page, status=status, by=by, now=timezone.now())
     return page
+
+
+def page_acknowledge(*, page: Page, by: Actor) -> Incident:
+    """Acknowledge the page's incident and end its escalation in one transaction, so whoever
+    acknowledged from the page sees it stopped; the listener's stop, arriving later, finds it ended."""
+    with transaction.atomic():
+        incident = incident_acknowledge(incident=page.incident, by=by)
+        page_stop(incident_id=incident.pk, status=PageStatus.ACKNOWLEDGED, by=by)
+    return incident
 
 
 def pages_sweep(*, now: datetime | None = None) -> int:

@@ -208,6 +208,9 @@ def test_one_click_acknowledges_without_login_as_the_claims_user(client, setting
     assert response.status_code == 200
     [event] = acks(page.incident)
     assert (event.actor, event.source) == (responder, Source.PAGE_LINK)
+    # The escalation ended in the same request, and the page says so.
+    stopped = Page.objects.get(pk=page.pk)
+    assert (stopped.status, stopped.end_source, stopped.ended_by) == ("acknowledged", "page_link", responder)
 
 
 def test_one_click_turned_off_after_sending_needs_a_login(client, settings, page, responder):

@@ -227,6 +227,8 @@ def test_pages_are_listed_and_acknowledged_through_the_incident(api, open_incide
     response = token_client(responder).post(f"{PAGES}{page.pk}/acknowledge/")
 
     assert response.status_code == 200, response.json()
+    # The escalation stopped in the same request: the answer says so.
+    assert (response.json()["status"], response.json()["end_source"]) == ("acknowledged", "api")
     incident.refresh_from_db()
     assert incident.status == IncidentStatus.IN_PROGRESS
     assert incident.timeline_events.filter(source="api", kind="acknowledged").exists()
