@@ -26,7 +26,7 @@ def step_list() -> QuerySet[EscalationStep]:
 
 
 def policy_list_with_links() -> QuerySet[EscalationPolicy]:
-    """As oncall.selectors.policy_list, with the link rows (the services' and rules' ids) as well."""
+    """Policies with their steps (and the steps' targets) and their link rows (services, rules)."""
     return EscalationPolicy.objects.prefetch_related(
         Prefetch("steps", queryset=step_list()),
         Prefetch("service_links", queryset=PolicyService.objects.select_related("service")),

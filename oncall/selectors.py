@@ -65,13 +65,6 @@ def override_list(*, schedule: Schedule | None = None) -> QuerySet[Override]:
     return overrides if schedule is None else overrides.filter(schedule=schedule)
 
 
-def policy_list() -> QuerySet[EscalationPolicy]:
-    """Policies with their steps, the steps' targets and the linked services fetched."""
-    return EscalationPolicy.objects.prefetch_related(
-        "steps__users", "steps__schedules", "steps__channels", "services", "alert_rules"
-    )
-
-
 def pages_open_for(*, user: AbstractBaseUser) -> QuerySet[Page]:
     """Escalating pages that paged the user: the ledger holds a page message to them for the incident."""
     paged = Delivery.objects.filter(user=user, event_kind=EventKind.PAGE).values("incident_id")
@@ -85,10 +78,6 @@ def pages_open_for(*, user: AbstractBaseUser) -> QuerySet[Page]:
 def schedules_of(*, user: AbstractBaseUser) -> QuerySet[Schedule]:
     """The schedules the user takes turns on, by name."""
     return Schedule.objects.filter(layers__members__user=user).distinct().order_by("name")
-
-
-def page_list() -> QuerySet[Page]:
-    return Page.objects.select_related("incident", "policy", "ended_by")
 
 
 def calendar_feed_list(*, owner: AbstractBaseUser) -> QuerySet[CalendarFeed]:

@@ -58,12 +58,7 @@ REFUSED = OpenApiResponse(
 )
 
 
-class CrudViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Query parameters filter the list only, never the object an action works on."""
 
     parser_classes = PARSERS
@@ -73,6 +68,8 @@ class CrudViewSet(
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
+
+class CrudViewSet(mixins.DestroyModelMixin, ReadViewSet):
     def respond(self, obj, status_code: int = status.HTTP_200_OK) -> Response:
         fresh = self.get_queryset().get(pk=obj.pk)
         return Response(self.get_serializer(fresh).data, status=status_code)
@@ -290,20 +287,14 @@ class PolicyViewSet(CrudViewSet):
     list=extend_schema(summary="List pages (an incident's escalation), newest first"),
     retrieve=extend_schema(summary="A page with the steps it ran"),
 )
-class PageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class PageViewSet(ReadViewSet):
     serializer_class = PageSerializer
-    filter_backends = [DjangoFilterBackend]
     filterset_class = PageFilterSet
-    parser_classes = PARSERS
-    lookup_value_regex = r"\d+"
     # Acknowledging is the incident's transition: incident_acknowledge checks its permission.
     action_permissions = {"acknowledge": ["oncall.view_page"]}
 
     def get_queryset(self) -> QuerySet[Page]:
         return selectors.page_list_with_steps().order_by("-created_at", "-id")
-
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     @extend_schema(
         summary="Acknowledge the page's incident (stops the escalation)",

@@ -370,12 +370,18 @@ def _advance(page: Page, steps: list[EscalationStep], *, due: datetime, now: dat
     page.save()
 
 
-def _end(page: Page, transition: str, now: datetime, message: str) -> None:
+def _close(page: Page, transition: str, *, by: Actor, now: datetime) -> None:
+    """Apply an ending transition and record when, by whom and through what it ended."""
     getattr(page, transition)()
     page.ended_at = now
-    page.end_source = ENGINE.source
+    page.ended_by = by.user
+    page.end_source = by.source
     page.next_step_at = None
     page.save()
+
+
+def _end(page: Page, transition: str, now: datetime, message: str) -> None:
+    _close(page, transition, by=ENGINE, now=now)
     if message:
         timeline_event_record(
             incident=page.incident,
@@ -387,12 +393,7 @@ def _end(page: Page, transition: str, now: datetime, message: str) -> None:
 
 
 def _stop(page: Page, *, status: str, by: Actor, now: datetime) -> int:
-    getattr(page, STOPS[status])()
-    page.ended_at = now
-    page.ended_by = by.user
-    page.end_source = by.source
-    page.next_step_at = None
-    page.save()
+    _close(page, STOPS[status], by=by, now=now)
     cancelled = 0
     pending = Delivery.objects.select_for_update(of=("self",)).filter(
         event_key__startswith=f"page:{page.pk}:", status__in=(DeliveryStatus.PENDING, DeliveryStatus.FAILED)
