@@ -13,6 +13,7 @@ from notifications.api.serializers import IdField
 from notifications.models import Channel
 from oncall.choices import PRIORITY_CODES, RotationUnit
 from oncall.models import EscalationPolicy, EscalationStep, Layer, Override, Page, PageStep, Schedule
+from oncall.services.schedules import LAYER_FIELDS
 
 User = get_user_model()
 
@@ -36,22 +37,7 @@ class LayerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Layer
-        fields = [
-            "id",
-            "schedule",
-            "name",
-            "level",
-            "rotation_unit",
-            "rotation_length",
-            "start_date",
-            "handoff_time",
-            "restrict_weekdays",
-            "restrict_start_time",
-            "restrict_end_time",
-            "members",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", "schedule", *LAYER_FIELDS, "members", "created_at", "updated_at"]
         read_only_fields = fields
 
     def get_members(self, obj: Layer) -> list[int]:
