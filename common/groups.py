@@ -4,7 +4,16 @@ models or permissions, so a fresh database and an upgraded one end up with the s
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 
-DOMAIN_APPS = ("incidents", "actions", "alerts", "postmortems", "notifications", "oncall", "analytics")
+DOMAIN_APPS = (
+    "incidents",
+    "actions",
+    "alerts",
+    "postmortems",
+    "notifications",
+    "oncall",
+    "statuspage",
+    "analytics",
+)
 # API tokens and login lockouts: an Admin issues and revokes tokens and unlocks logins.
 ACCESS_APPS = ("common", "axes")
 ADMIN_ACCESS_PERMISSIONS = [
@@ -42,10 +51,16 @@ RESPONDER_PERMISSIONS = [
     "oncall.add_override",
     "oncall.change_override",
     "oncall.delete_override",
+    # Telling customers is part of working an incident (the runbooks: from the first minute).
+    "statuspage.add_publicincident",
+    "statuspage.change_publicincident",
+    "statuspage.add_publicupdate",
+    "statuspage.change_component",
 ]
 # People's phone numbers and addresses: each person manages their own; only an Admin sees them all.
 # Calendar feeds are secret URLs: each person sees and manages their own (the services check).
-PRIVATE_VIEWS = ["view_contactmethod", "view_calendarfeed"]
+# Status page subscribers' addresses likewise: an Admin's only.
+PRIVATE_VIEWS = ["view_contactmethod", "view_calendarfeed", "view_subscriber"]
 IMMUTABLE = [
     "add_timelineevent",
     "change_timelineevent",

@@ -25,6 +25,7 @@ TASK_ROUTES = {
     "notifications.tasks.deliveries_sweep": {"queue": PERIODIC_QUEUE},
     "celery.backend_cleanup": {"queue": PERIODIC_QUEUE},
     "oncall.tasks.pages_sweep": {"queue": PERIODIC_QUEUE},
+    "statuspage.tasks.maintenance_sweep": {"queue": PERIODIC_QUEUE},
     "incidents.tasks.*": {"queue": "default"},
     "alerts.tasks.*": {"queue": "default"},
     "postmortems.tasks.*": {"queue": "default"},
@@ -39,6 +40,7 @@ TASK_ROUTES = {
     "notifications.tasks.*": {"queue": "notifications"},
     # Escalation steps are due at a given second: never queued behind an alert storm's routing.
     "oncall.tasks.*": {"queue": "paging"},
+    "statuspage.tasks.*": {"queue": "notifications"},
 }
 
 
@@ -65,6 +67,11 @@ def beat_schedule(env: environ.Env) -> dict[str, dict]:
     schedule["oncall-pages-sweep"] = {
         "task": "oncall.tasks.pages_sweep",
         "schedule": timedelta(seconds=env.int("ONCALL_SWEEP_SECONDS", default=15)),
+    }
+    schedule["statuspage-maintenance-sweep"] = {
+        "task": "statuspage.tasks.maintenance_sweep",
+        # Maintenance starts and ends within this many seconds of its window.
+        "schedule": timedelta(seconds=env.int("STATUSPAGE_SWEEP_SECONDS", default=30)),
     }
     schedule["postmortems-drafts-sweep"] = {
         "task": "postmortems.tasks.sweep_postmortem_drafts",

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "postmortems",
     "notifications",
     "oncall",
+    "statuspage",
     "analytics",
     "demo",
 ]

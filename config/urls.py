@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("hooks/", include("alerts.urls")),
     path("oncall/", include("oncall.urls")),
+    path("status/", include("statuspage.urls")),
     path("api/v1/", include("incidents.api.urls")),
     path("api/v1/", include("actions.api.urls")),
     path("api/v1/", include("alerts.api.urls")),

@@ -39,6 +39,14 @@ class EventKind(models.TextChoices):
     CHANNEL_DISABLED = "channel_disabled", "Channel disabled after failures"
     PAGE = "page", "Paged (on call)"
     TEST = "test", "Test message"
+    STATUS_PAGE = "status_page", "Status page update (to subscribers)"
+    STATUS_PAGE_CONFIRM = "status_page_confirm", "Status page subscription confirmation"
+
+
+# Sent by the status page to its subscribers, from its own templates: never a rule's or a template's.
+EXTERNAL_KINDS = (EventKind.STATUS_PAGE, EventKind.STATUS_PAGE_CONFIRM)
+RULE_KIND_CHOICES = [(value, label) for value, label in EventKind.choices if value not in EXTERNAL_KINDS]
+RULE_KINDS = [value for value, _ in RULE_KIND_CHOICES]
 
 
 class RecipientRole(models.TextChoices):

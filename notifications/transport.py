@@ -26,6 +26,8 @@ class Message:
     bundled: int = 0  # Events folded into this message ("+7 more").
     bridge_url: str = ""  # The incident's war room, when it has one.
     data: dict[str, Any] = field(default_factory=dict)  # JSON-ready event body for webhooks.
+    url_label: str = "Open in Mitigate"  # What the link says ("View the status page" for customers).
+    headers: tuple[tuple[str, str], ...] = ()  # Extra email headers (List-Unsubscribe).
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,12 @@ from django import forms
 
 from common.forms import PrettyJSONField, ServiceErrorsMixin
 from incidents.models import Incident
-from notifications.choices import Audience, ContactKind, EventKind, RecipientRole
+from notifications.choices import (
+    RULE_KIND_CHOICES,
+    Audience,
+    ContactKind,
+    RecipientRole,
+)
 from notifications.models import Channel, ContactMethod, MessageTemplate, NotificationRule
 from notifications.selectors import preview_incidents
 
@@ -71,7 +76,7 @@ class CommaListField(forms.CharField):
 
 class RuleAdminForm(ServiceErrorsMixin, forms.ModelForm):
     event_kinds = forms.MultipleChoiceField(
-        choices=EventKind.choices, widget=forms.CheckboxSelectMultiple, required=False
+        choices=RULE_KIND_CHOICES, widget=forms.CheckboxSelectMultiple, required=False
     )
     roles = forms.MultipleChoiceField(
         choices=RecipientRole.choices, widget=forms.CheckboxSelectMultiple, required=False
@@ -130,7 +135,7 @@ class MessageTemplateAdminForm(ServiceErrorsMixin, forms.ModelForm):
 class TemplatePreviewForm(forms.Form):
     """A template as typed (saved or not), rendered against a real incident."""
 
-    event_kind = forms.ChoiceField(choices=EventKind.choices)
+    event_kind = forms.ChoiceField(choices=RULE_KIND_CHOICES)
     audience = forms.ChoiceField(choices=Audience.choices, required=False)
     subject = forms.CharField(max_length=200, strip=False)
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 14, "cols": 90}), strip=False)

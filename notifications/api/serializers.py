@@ -9,7 +9,7 @@ from rest_framework import serializers
 from common.api.fields import MAX_ID, parse_id
 from common.api.serializers import StrictSerializer
 from incidents.models import Incident, Priority, Service
-from notifications.choices import ChannelKind, ContactKind, EventKind, RecipientRole
+from notifications.choices import RULE_KIND_CHOICES, ChannelKind, ContactKind, RecipientRole
 from notifications.models import Channel, ContactMethod, Delivery, MessageTemplate, NotificationRule
 
 User = get_user_model()
@@ -60,7 +60,7 @@ class RuleSerializer(serializers.ModelSerializer):
     channels = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     users = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     groups = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
-    event_kinds = serializers.ListField(child=serializers.ChoiceField(choices=EventKind.choices))
+    event_kinds = serializers.ListField(child=serializers.ChoiceField(choices=RULE_KIND_CHOICES))
     roles = serializers.ListField(child=serializers.ChoiceField(choices=RecipientRole.choices))
     contact_kinds = serializers.ListField(child=serializers.ChoiceField(choices=ContactKind.choices))
     teams = serializers.ListField(child=serializers.CharField())
@@ -199,7 +199,7 @@ class RuleUpdateInput(StrictSerializer):
     name = serializers.CharField(max_length=100, required=False)
     position = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
     enabled = serializers.BooleanField(required=False)
-    event_kinds = _choice_list(EventKind.choices, "Event kinds this rule matches (at least one).")
+    event_kinds = _choice_list(RULE_KIND_CHOICES, "Event kinds this rule matches (at least one).")
     priorities = _ids(Priority.objects.all(), "Priority ids; empty: any.")
     services = _ids(Service.objects.all(), "Service ids; empty: any.")
     teams = serializers.ListField(
@@ -217,7 +217,7 @@ class RuleUpdateInput(StrictSerializer):
 
 class RuleCreateInput(RuleUpdateInput):
     name = serializers.CharField(max_length=100)
-    event_kinds = _choice_list(EventKind.choices, "Event kinds this rule matches.", required=True)
+    event_kinds = _choice_list(RULE_KIND_CHOICES, "Event kinds this rule matches.", required=True)
 
 
 class TemplateUpdateInput(StrictSerializer):

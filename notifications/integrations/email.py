@@ -46,7 +46,7 @@ def _text(message: Message) -> str:
     if message.bridge_url:
         lines.append(f"Bridge: {message.bridge_url}")
     if message.url:
-        lines.append(f"Open in Mitigate: {message.url}")
+        lines.append(f"{message.url_label}: {message.url}")
     return "\n".join(lines).strip() + "\n"
 
 
@@ -63,9 +63,10 @@ def _html(message: Message) -> str:
         links.append(
             format_html(
                 '<a href="{}" style="display:inline-block;padding:8px 14px;background:{};color:#ffffff;'
-                'text-decoration:none;border-radius:4px">Open in Mitigate</a>',
+                'text-decoration:none;border-radius:4px">{}</a>',
                 message.url,
                 colour,
+                message.url_label,
             )
         )
     if message.bridge_url:
@@ -129,7 +130,11 @@ def send(target: Target, message: Message) -> SendResult:
         body=rendered["text"],
         from_email=target.config.get("from_email") or settings.DEFAULT_FROM_EMAIL,
         to=to,
-        headers={"Message-ID": message_id, "Auto-Submitted": "auto-generated"},
+        headers={
+            **{name: " ".join(value.split()) for name, value in message.headers},
+            "Message-ID": message_id,
+            "Auto-Submitted": "auto-generated",
+        },
         connection=get_connection(
             fail_silently=False, timeout=getattr(settings, "EMAIL_TIMEOUT", None) or TIMEOUT
         ),

@@ -101,7 +101,9 @@ def sign(secret: str, timestamp: int | str, body: bytes) -> str:
 
 
 def send(target: Target, message: Message) -> SendResult:
-    payload = render(message)
+    # A target with {"body": "data"} gets the event's own JSON (status page subscribers get
+    # Statuspage's webhook shape), signed the same way.
+    payload = message.data if target.config.get("body") == "data" else render(message)
     url = str(target.config.get("url", "")).strip()
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
         raise PermanentSendError("Webhook: the channel has no valid http(s) URL.", payload=payload)

@@ -38,6 +38,12 @@ class Delivery(BaseModel):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )
+    external = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="For people who are neither users nor channels (status page subscribers): the "
+        "registered audience that builds the message and target (notifications.external).",
+    )
     contact_kind = models.CharField(max_length=10, blank=True)
     address = models.CharField(max_length=254, blank=True, help_text="Where a message to a person went.")
     audience = models.CharField(max_length=10, default="internal")
@@ -64,7 +70,9 @@ class Delivery(BaseModel):
         constraints = [
             models.UniqueConstraint(fields=["event_key", "target_key"], name="%(app_label)s_%(class)s_once"),
             models.CheckConstraint(
-                condition=models.Q(channel__isnull=False) | models.Q(user__isnull=False),
+                condition=models.Q(channel__isnull=False)
+                | models.Q(user__isnull=False)
+                | ~models.Q(external=""),
                 name="%(app_label)s_%(class)s_has_target",
             ),
         ]
@@ -76,6 +84,8 @@ class Delivery(BaseModel):
     def target_label(self) -> str:
         if self.channel_id:
             return str(self.channel)
+        if self.external:
+            return self.address
         return f"{self.user} ({self.contact_kind} {self.address})"
 
     @transition(field=status, source=list(SENDABLE), target=DeliveryStatus.SENDING)

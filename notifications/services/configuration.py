@@ -8,7 +8,13 @@ from django.db import transaction
 
 from common.actor import Actor
 from incidents.models import Incident, Priority, Service
-from notifications.choices import Audience, ContactKind, EventKind, RecipientRole
+from notifications.choices import (
+    RULE_KINDS,
+    Audience,
+    ContactKind,
+    EventKind,
+    RecipientRole,
+)
 from notifications.models import Channel, ContactMethod, MessageTemplate, NotificationRule
 from notifications.rendering.context import message_context
 from notifications.rendering.render import message_render, template_compile_errors
@@ -57,7 +63,7 @@ def rule_save(
             raise TypeError(f"rule_save() got an unexpected field {name!r}")
         setattr(rule, name, value)
     errors: dict[str, list[str]] = {}
-    kinds = _choices_errors(rule.event_kinds, EventKind.values, "event kinds")
+    kinds = _choices_errors(rule.event_kinds, RULE_KINDS, "event kinds")
     if kinds or not rule.event_kinds:
         errors["event_kinds"] = kinds or ["Choose at least one event kind."]
     for field, allowed, what in (
@@ -110,7 +116,7 @@ def template_save(
 ) -> MessageTemplate:
     by.require(TEMPLATE_PERMISSION, "change message templates")
     errors = template_compile_errors(subject=subject, body=body)
-    if event_kind not in EventKind.values:
+    if event_kind not in RULE_KINDS:
         errors["event_kind"] = [f"Unknown event kind {event_kind!r}."]
     if audience not in Audience.values:
         errors["audience"] = [f"Unknown audience {audience!r}."]

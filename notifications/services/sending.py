@@ -16,6 +16,7 @@ from actions.models import ActionRun
 from incidents.models import Incident, StatusUpdate
 from notifications import integrations
 from notifications.choices import ChannelKind, DeliveryStatus, EventKind
+from notifications.external import external_audience
 from notifications.integrations import slack
 from notifications.models import Channel, Delivery, IncidentThread
 from notifications.rendering.context import message_context
@@ -38,6 +39,8 @@ SENDABLE = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
 
 def delivery_message(delivery: Delivery) -> Message:
     """Render the delivery's message now (the template as it is, the incident as it is)."""
+    if delivery.external:
+        return external_audience(delivery.external).message(delivery)
     event = delivery.event
     run = None
     if event.get("run"):
@@ -60,6 +63,8 @@ def delivery_message(delivery: Delivery) -> Message:
 
 
 def delivery_target(delivery: Delivery) -> Target:
+    if delivery.external:
+        return external_audience(delivery.external).target(delivery)
     channel = delivery.channel
     if channel is None:
         kind = ChannelKind.EMAIL if delivery.contact_kind == "email" else ChannelKind.SMS
