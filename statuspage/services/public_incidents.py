@@ -256,7 +256,8 @@ def _update_create(
             changes.append(
                 {"code": str(component.pk), "name": component.name, "old_status": old, "new_status": new}
             )
-    else:
+    elif status in ENDED:
+        # Its components go back to what the other open incidents say, or operational.
         before = {row.component_id: row.component.status for row in affected}
         components_settle(component_ids=before, at=now, public_incident=public)
         after = dict(Component.objects.filter(pk__in=before).values_list("pk", "status"))

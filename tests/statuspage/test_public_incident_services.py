@@ -238,3 +238,20 @@ def test_an_update_is_noted_on_the_linked_incident(open_incident):
     ]
     with pytest.raises(TransitionNotAllowedError):
         public_incident_open(by=SYSTEM, title="Again", message="x", incident=incident)
+
+
+def test_announcing_a_window_leaves_the_components_as_they_are():
+    db = component("Database")
+    component_status_set(component=db, status=Status.DEGRADED, by=SYSTEM)
+    now = timezone.now()
+    window = maintenance_schedule(
+        by=SYSTEM,
+        title="Upgrade",
+        message="Next week.",
+        scheduled_for=now + timedelta(days=7),
+        scheduled_until=now + timedelta(days=7, hours=1),
+        components=[db],
+        notify=False,
+    )
+    assert status_of(db) == [Status.DEGRADED]
+    assert window.updates.get().affected_components == []
