@@ -71,6 +71,7 @@ class MessageTemplateAdmin(ServiceSaveMixin, admin.ModelAdmin):
             data = form.cleaned_data
             try:
                 message = template_preview(
+                    by=admin_actor(request),
                     subject=data["subject"],
                     body=data["body"],
                     event_kind=data["event_kind"],

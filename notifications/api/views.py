@@ -251,6 +251,7 @@ class TemplateViewSet(
         stored = self.get_object()
         data = validated(TemplatePreviewInput, request)
         message = template_preview(
+            by=request_actor(request),
             subject=data.get("subject", stored.subject),
             body=data.get("body", stored.body),
             event_kind=stored.event_kind,

@@ -142,8 +142,14 @@ def template_save(
     return template
 
 
-def template_preview(*, subject: str, body: str, event_kind: str, incident: Incident | None) -> Message:
-    """Render a template (saved or not) against a real incident, as its next message would read."""
+def template_preview(
+    *, by: Actor, subject: str, body: str, event_kind: str, incident: Incident | None
+) -> Message:
+    """Render a template (saved or not) against a real incident, as its next message would read.
+    It shows the incident's fields, so the reader must be allowed to see both."""
+    by.require("notifications.view_messagetemplate", "preview message templates")
+    if incident is not None:
+        by.require("incidents.view_incident", "preview messages about incidents")
     errors = template_compile_errors(subject=subject, body=body)
     if errors:
         raise ValidationError(errors)
