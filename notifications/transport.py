@@ -41,6 +41,9 @@ class Target:
     secret: str = ""
     address: str = ""
     thread: str = ""  # Slack bot: the incident's thread ts, when one exists.
+    # Of several addresses (an SMS channel's phones), those an earlier attempt already reached: a
+    # retry sends to the others only.
+    reached: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

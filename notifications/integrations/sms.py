@@ -79,7 +79,7 @@ def phone_numbers(address: str) -> list[str]:
 
 def send(target: Target, message: Message) -> SendResult:
     """One message per number. Every number is checked before the first is sent; when a later
-    number fails, the error names those already sent (a retry sends to all of them again)."""
+    number fails, the error names those already sent, and a retry (`target.reached`) skips them."""
     text = body(message)
     payload = {"to": target.address, "body": text}
     try:
@@ -101,16 +101,19 @@ def send(target: Target, message: Message) -> SendResult:
     payload = {"to": ", ".join(numbers), "from": target.config.get("from_number", ""), "body": text}
     twilio = client(sid, token)
     sids: list[str] = []
+    sent = [number for number in numbers if number in target.reached]
     for number in numbers:
+        if number in sent:
+            continue
         try:
             sids.append(twilio.messages.create(to=number, body=text, **sender).sid or "")
         except Exception as exc:
             error = _error(exc, twilio.http_client, payload)
-            if sids:
-                sent = numbers[: len(sids)]
+            if sent:
                 error.args = (f"{error.args[0]} (already sent to {', '.join(sent)})",)
                 error.payload = {**payload, "sent": sent}
             raise error from None
+        sent.append(number)
     return SendResult(provider_id=",".join(sids), payload=payload)
 
 

@@ -84,8 +84,15 @@ def delivery_target(delivery: Delivery) -> Target:
         if channel.kind in (ChannelKind.EMAIL, ChannelKind.SMS)
         else ""
     )
+    # An earlier attempt's partial success (SMS to several phones): those numbers are not sent again.
+    reached = tuple((delivery.payload or {}).get("sent") or ()) if isinstance(delivery.payload, dict) else ()
     return Target(
-        kind=channel.kind, config=channel.config, secret=channel.secret, address=address, thread=thread
+        kind=channel.kind,
+        config=channel.config,
+        secret=channel.secret,
+        address=address,
+        thread=thread,
+        reached=reached,
     )
 
 

@@ -143,3 +143,12 @@ def test_failure_after_a_first_number_names_what_was_sent(twilio_api, message):
         integrations.send(phone("+15551234567, +15005550001"), message)
 
     assert caught.value.payload["sent"] == ["+15551234567"]
+
+
+def test_a_retry_skips_the_numbers_an_earlier_attempt_reached(twilio_api, message):
+    target = phone("+15551234567, +15557654321")
+    retry = Target(**{**target.__dict__, "reached": ("+15551234567",)})
+
+    integrations.send(retry, message)
+
+    assert [sent["to"] for sent in twilio_api.messages] == ["+15557654321"]

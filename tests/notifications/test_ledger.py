@@ -19,6 +19,8 @@ from notifications.models import Channel, Delivery
 from notifications.services.channels import channel_save
 from notifications.services.deliveries import delivery_retry
 from notifications.services.routing import event_route
+from notifications.services.sending import delivery_send
+from tests.notifications.conftest import TWILIO_SID, TWILIO_TOKEN
 from tests.notifications.support_flow import (
     SYSTEM,
     backdate,
@@ -270,3 +272,28 @@ def test_a_repeated_route_message_adds_no_delivery(worker, webhook_receiver, tol
 
     assert Delivery.objects.count() == 1
     assert len(webhook_receiver.requests) == 1
+
+
+def test_a_retried_sms_to_several_phones_skips_those_already_reached(twilio_api):
+    channel = channel_save(
+        by=SYSTEM,
+        name="Ops phones",
+        kind=ChannelKind.SMS,
+        config={"from_number": "+15550001111", "to": ["+15551234567", "+15005550001"]},
+        secret=f"{TWILIO_SID}:{TWILIO_TOKEN}",
+    )
+    delivery = Delivery.objects.create(
+        event_key="e1",
+        target_key=f"c:{channel.pk}",
+        event_kind=EventKind.TEST,
+        event={"kind": "test", "message": "Test", "details": {}, "at": "", "by": "test"},
+        channel=channel,
+        next_attempt_at=timezone.now(),
+    )
+    assert delivery_send(delivery_id=delivery.pk).status == "dead"  # the second number is refused
+    twilio_api.invalid_numbers.clear()  # ... and fixed at the provider
+
+    delivery_retry(delivery=delivery, by=SYSTEM)
+    assert delivery_send(delivery_id=delivery.pk).status == "sent"
+
+    assert [sent["to"] for sent in twilio_api.messages] == ["+15551234567", "+15005550001"]
