@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.html import linebreaks
 
 from statuspage.branding import Branding
 from statuspage.choices import Kind
@@ -58,7 +59,9 @@ class HistoryFeed(Feed):
         return f"{prefix}{public.title} — {update.get_status_display()}"
 
     def item_description(self, update: PublicUpdate) -> str:
-        return update.message
+        # Readers take the description as HTML; the message is plain text, so it is escaped (a
+        # "<" in it is shown, never run) and its line breaks kept.
+        return linebreaks(update.message, autoescape=True)
 
     def item_link(self, update: PublicUpdate) -> str:
         # The fragment makes each update's link (and so its RSS guid / Atom id) its own.
