@@ -68,7 +68,7 @@ def incident_path(pk: int) -> str:
         return f"{reverse('statuspage:index')}incidents/{pk}/"
 
 
-# --- Reads (each one query) -------------------------------------------------------------------------
+# --- Reads (a fixed number of queries each) --------------------------------------------------------
 
 
 def shown_components() -> list[Component]:
@@ -96,7 +96,9 @@ def page_updated_at() -> datetime | None:
     return max((value for value in row.values() if value is not None), default=None)
 
 
-def public_incidents(*, kind: str, statuses: Iterable[str] | None = None, limit: int | None = None):
+def public_incidents(
+    *, kind: str, statuses: Iterable[str] | None = None, limit: int | None = None
+) -> list[PublicIncident]:
     """Public incidents (or maintenance), newest first, with their updates and affected components
     prefetched: three queries whatever their number."""
     queryset = PublicIncident.objects.filter(kind=kind).prefetch_related(
@@ -134,15 +136,15 @@ def page_doc(page: Branding, absolute: Absolute, updated_at: datetime | None) ->
 def indicator(components: list[Component], impacts: Iterable[tuple[str, str]]) -> dict[str, str]:
     """The page's overall status: the worst that its shown components and its open incidents give.
 
-    Components: all of them in major outage is critical "Major System Outage"; one in major outage is
-    major "Partial System Outage"; partial outage minor "Partial System Outage"; degraded minor "Minor
+    Components: all of them in major outage is critical "Major System Outage"; some in major outage
+    is major "Partial System Outage"; partial outage minor "Partial System Outage"; degraded minor "Minor
     Service Outage"; under maintenance "Service Under Maintenance". Open incidents give their impact
     (minor "Minor Service Outage", major "Major Service Outage", critical "Major System Outage"),
     running maintenance "Service Under Maintenance". On a tie the components' wording wins: it says
     more."""
     candidates = [ALL_OPERATIONAL]
     statuses = [component.status for component in components]
-    if statuses and all(status == ComponentStatus.MAJOR_OUTAGE for status in statuses) and len(statuses) > 1:
+    if statuses and all(status == ComponentStatus.MAJOR_OUTAGE for status in statuses):
         candidates.append(EVERYTHING_DOWN)
     elif statuses and worst(statuses) in COMPONENT_INDICATOR:
         candidates.append(COMPONENT_INDICATOR[worst(statuses)])

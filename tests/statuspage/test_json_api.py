@@ -389,6 +389,7 @@ def components(*statuses) -> list[Component]:
         (("operational", "partial_outage"), (), ("minor", "Partial System Outage")),
         (("operational", "major_outage"), (), ("major", "Partial System Outage")),
         (("major_outage", "major_outage"), (), ("critical", "Major System Outage")),
+        (("major_outage",), (), ("critical", "Major System Outage")),
         (("operational", "under_maintenance"), (), ("maintenance", "Service Under Maintenance")),
         (("operational",), (("maintenance", "maintenance"),), ("maintenance", "Service Under Maintenance")),
         (("operational",), (("incident", "minor"),), ("minor", "Minor Service Outage")),
