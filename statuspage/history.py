@@ -8,7 +8,7 @@ none). A day is [local midnight, next local midnight), so DST days last 23 or 25
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from statuspage.choices import SEVERITY, ComponentStatus
@@ -17,8 +17,8 @@ from statuspage.choices import SEVERITY, ComponentStatus
 @dataclass(frozen=True)
 class Day:
     date: date
-    start: datetime  # aware, local midnight
-    end: datetime  # aware, the next local midnight (or now, for today)
+    start: datetime  # local midnight, in UTC
+    end: datetime  # the next local midnight (or now, for today), in UTC
 
 
 def window_days(*, days: int, time_zone: str, now: datetime) -> list[Day]:
@@ -29,8 +29,9 @@ def window_days(*, days: int, time_zone: str, now: datetime) -> list[Day]:
     for back in range(days - 1, -1, -1):
         day = today - timedelta(days=back)
         # Midnight as a wall time in the zone: zoneinfo gives the right offset on either side of DST.
-        start = datetime.combine(day, time(0), tzinfo=zone)
-        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        # In UTC from there on: Python compares and subtracts two times of one zone by wall clock.
+        start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
         found.append(Day(date=day, start=start, end=min(end, now)))
     return found
 
