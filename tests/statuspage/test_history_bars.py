@@ -159,6 +159,6 @@ def test_two_queries_for_all_the_components_whatever_their_number(django_assert_
     with django_assert_num_queries(2):
         every = history_bars(components=components, days=90, time_zone="UTC", now=utc(2026, 11, 20))
     assert len(one) == 1 and len(every) == 25
-    # Component 3: degraded from 4 Nov 03:00 to 15 Nov; today (the last day) is 20 Nov.
+    # Component 3: degraded from 4 Nov 03:00 to 15 Nov 00:00; today (the last day) is 20 Nov.
     bar = [day.status for day in every[components[3].pk]]
-    assert bar[-18:] == [S.OPERATIONAL] + [S.DEGRADED] * 12 + [S.OPERATIONAL] * 5
+    assert bar[-18:] == [S.OPERATIONAL] + [S.DEGRADED] * 11 + [S.OPERATIONAL] * 6
