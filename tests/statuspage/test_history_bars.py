@@ -143,8 +143,9 @@ def test_a_day_names_the_maintenance_that_touched_the_component():
     assert bar[date(2026, 11, 13)].status == S.MAINTENANCE
     assert bar[date(2026, 11, 12)].incidents == ("Database upgrade",)
     assert bar[date(2026, 11, 14)].incidents == ()
-    assert bar[date(2026, 11, 14)].label == "14 Nov 2026: Operational. No incidents"
-    assert "Database upgrade" in bar[date(2026, 11, 13)].label
+    assert bar[date(2026, 11, 14)].label == "14 Nov 2026: No incidents"
+    assert bar[date(2026, 11, 13)].label == "13 Nov 2026: Under maintenance. Database upgrade"
+    assert bar[date(2026, 11, 13)].code == "m"
     assert all(not day.incidents for day in bar_of(web, now=utc(2026, 11, 20)).values())
 
 
