@@ -228,6 +228,8 @@ def main() -> None:
     # Production serves the stylesheet's hashed name from collectstatic's manifest.
     call_command("collectstatic", verbosity=0, interactive=False)
     how = load(components=args.components, incidents=args.incidents, reload=args.reload)
+    with transaction.atomic():  # Pages cached by an earlier run (older code, say) are not served.
+        page_changed()
     use_wrk = shutil.which("wrk") is not None and not args.python_client
     cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
     logs = Path(settings.VAR_DIR) / "bench"

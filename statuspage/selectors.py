@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import F, Max, Min, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
-from statuspage.choices import ACTIVE, ENDED, SEVERITY, ComponentStatus, Kind, PublicStatus
+from statuspage.choices import ACTIVE, ENDED, SEVERITY, ComponentStatus, Impact, Kind, PublicStatus, worst
 from statuspage.history import Day, day_worst, window_days
 from statuspage.models import (
     AffectedComponent,
@@ -25,28 +25,32 @@ from statuspage.models import (
 
 # --- the overall status ---------------------------------------------------------------------------
 
-# Statuspage's status.indicator: the worst of what the components say and what the open incidents'
-# impacts say; maintenance only when nothing is worse.
+# Statuspage's status.indicator, least to most severe: the page shows the worst that its shown
+# components and its open incidents give. Components: all in major outage is critical "Major System
+# Outage"; some in major outage major "Partial System Outage"; partial outage minor "Partial System
+# Outage"; degraded minor "Minor Service Outage"; under maintenance "Service Under Maintenance". Open
+# incidents give their impact, running maintenance "Service Under Maintenance". On a tie the
+# components' wording wins: it says more. (The same rule as statuspage.public_json.indicator.)
+INDICATORS = ("none", "maintenance", "minor", "major", "critical")
+ALL_OPERATIONAL = ("none", "All Systems Operational")
+UNDER_MAINTENANCE = ("maintenance", "Service Under Maintenance")
+EVERYTHING_DOWN = ("critical", "Major System Outage")
 COMPONENT_INDICATOR = {
-    ComponentStatus.OPERATIONAL: "none",
-    ComponentStatus.MAINTENANCE: "maintenance",
-    ComponentStatus.DEGRADED: "minor",
-    ComponentStatus.PARTIAL_OUTAGE: "major",
-    ComponentStatus.MAJOR_OUTAGE: "critical",
+    ComponentStatus.DEGRADED: ("minor", "Minor Service Outage"),
+    ComponentStatus.PARTIAL_OUTAGE: ("minor", "Partial System Outage"),
+    ComponentStatus.MAJOR_OUTAGE: ("major", "Partial System Outage"),
+    ComponentStatus.MAINTENANCE: UNDER_MAINTENANCE,
 }
-INDICATOR_RANK = {"none": 0, "maintenance": 1, "minor": 2, "major": 3, "critical": 4}
-INDICATOR_DESCRIPTION = {
-    "none": "All Systems Operational",
-    "maintenance": "Service Under Maintenance",
-    "minor": "Minor Service Outage",
-    "major": "Partial System Outage",
-    "critical": "Major Service Outage",
+IMPACT_INDICATOR = {
+    Impact.MINOR: ("minor", "Minor Service Outage"),
+    Impact.MAJOR: ("major", "Major Service Outage"),
+    Impact.CRITICAL: ("critical", "Major System Outage"),
 }
 
 
 @dataclass(frozen=True)
 class Indicator:
-    indicator: str  # none | minor | major | critical | maintenance
+    indicator: str  # none | maintenance | minor | major | critical
     description: str
 
 
@@ -81,17 +85,24 @@ def page_indicator(
     open_incidents: Iterable[PublicIncident] | None = None,
 ) -> Indicator:
     """The page's overall status. Pass what the caller already read to spare the queries."""
-    components = shown_components() if components is None else components
-    open_incidents = (
-        PublicIncident.objects.filter(status__in=ACTIVE) if open_incidents is None else open_incidents
-    )
-    found = [COMPONENT_INDICATOR[component.status] for component in components]
+    statuses = [component.status for component in (shown_components() if components is None else components)]
+    if open_incidents is None:
+        open_incidents = PublicIncident.objects.filter(status__in=ACTIVE).only("kind", "impact", "status")
+    candidates = [ALL_OPERATIONAL]
+    if statuses and all(status == ComponentStatus.MAJOR_OUTAGE for status in statuses):
+        candidates.append(EVERYTHING_DOWN)
+    elif statuses and worst(statuses) in COMPONENT_INDICATOR:
+        candidates.append(COMPONENT_INDICATOR[worst(statuses)])
     for public in open_incidents:
         if public.status not in ACTIVE:
             continue  # resolved, or maintenance still to come
-        found.append("maintenance" if public.kind == Kind.MAINTENANCE else public.impact)
-    worst = max(found, key=INDICATOR_RANK.__getitem__, default="none")
-    return Indicator(indicator=worst, description=INDICATOR_DESCRIPTION[worst])
+        if public.kind == Kind.MAINTENANCE:
+            candidates.append(UNDER_MAINTENANCE)
+        elif public.impact in IMPACT_INDICATOR:
+            candidates.append(IMPACT_INDICATOR[public.impact])
+    # max() keeps the first of equals, so the components' wording (listed first) wins a tie.
+    chosen = max(candidates, key=lambda pair: INDICATORS.index(pair[0]))
+    return Indicator(indicator=chosen[0], description=chosen[1])
 
 
 # --- the history bars -----------------------------------------------------------------------------
@@ -196,10 +207,10 @@ def history_bars(
                 before = status  # ordered by time: the last one before the window wins
             else:
                 inside.append((at, status))
-        worst = day_worst(changes=inside, before=before, days=window)
+        statuses = day_worst(changes=inside, before=before, days=window)
         bars[pk] = [
             BarDay(date=day.date, status=status, incidents=_titles(incidents.get(pk, []), day))
-            for day, status in zip(window, worst, strict=True)
+            for day, status in zip(window, statuses, strict=True)
         ]
     return bars
 
@@ -222,10 +233,10 @@ class ComponentRow:
         troubled = [day for day in self.bar if day.status != ComponentStatus.OPERATIONAL or day.incidents]
         if not troubled:
             return f"Last {len(self.bar)} days: no incidents, operational every day."
-        worst = max((day.status for day in troubled), key=SEVERITY.__getitem__)
+        worst_day = max((day.status for day in troubled), key=SEVERITY.__getitem__)
         return (
             f"Last {len(self.bar)} days: {len(troubled)} with incidents or reduced service; "
-            f"worst: {ComponentStatus(worst).label.lower()}."
+            f"worst: {ComponentStatus(worst_day).label.lower()}."
         )
 
 

@@ -79,7 +79,7 @@ def test_status_page_fits_a_desktop_and_a_phone(live_server, browser, tmp_path):
         assert overflow[0] <= overflow[1], f"{name}: the page is {overflow[0]} px wide in {overflow[1]} px"
 
         banner = browser.find_element(By.CSS_SELECTOR, ".banner h1")
-        assert banner.is_displayed() and banner.text == "Partial System Outage"
+        assert banner.is_displayed() and banner.text == "Major Service Outage"
         groups = [group.text for group in browser.find_elements(By.CSS_SELECTOR, ".group-name")]
         assert groups == ["API", "WEB APPLICATION"]  # ungrouped components come first, without a heading
         bars = browser.find_elements(By.CSS_SELECTOR, ".bar")

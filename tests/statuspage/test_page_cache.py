@@ -55,7 +55,7 @@ def test_a_component_set_through_the_service_shows_on_the_next_get(
     with django_capture_on_commit_callbacks(execute=True):
         component_status_set(component=web, status=ComponentStatus.MAJOR_OUTAGE, by=STAFF)
     html = client.get("/status/").content.decode()
-    assert "Major Service Outage" in html and ">Major outage<" in html
+    assert "Major System Outage" in html and ">Major outage<" in html
 
 
 def test_a_404_is_not_cached(client, incident, django_assert_num_queries):

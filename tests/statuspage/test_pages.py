@@ -67,33 +67,52 @@ def test_index_shows_the_banner_groups_components_and_a_bar_a_day(client):
 
 
 def test_component_status_follows_the_incident_updates(client, django_capture_on_commit_callbacks):
-    api = component_make("REST API")
+    api, _ = component_make("REST API"), component_make("Website")
     with django_capture_on_commit_callbacks(execute=True):
         public = incident_make(
-            title="Errors on the API", impact=Impact.MAJOR, components={api: ComponentStatus.PARTIAL_OUTAGE}
+            title="Errors on the API", impact=Impact.MINOR, components={api: ComponentStatus.PARTIAL_OUTAGE}
         )
     _, html = get(client, INDEX)
-    assert "Partial outage" in html
-    assert "Partial System Outage" in html  # the banner: a partial outage is Statuspage's "major"
+    assert re.search(r'class="status s-partial_outage">Partial outage<', html)
+    # A partial outage is Statuspage's "minor"; on a tie with the impact the components' words win.
+    assert 'class="banner i-minor"' in html and "Partial System Outage" in html
     assert "Errors on the API" in html
 
     with django_capture_on_commit_callbacks(execute=True):
         update_post(public, PublicStatus.IDENTIFIED, "Bad deploy, rolling back.",
                     components={api: ComponentStatus.MAJOR_OUTAGE})  # fmt: skip
     _, html = get(client, INDEX)
-    assert "Major Service Outage" in html
+    assert 'class="banner i-major"' in html and "Partial System Outage" in html
     assert re.search(r'class="status s-major_outage">Major outage<', html)
 
     with django_capture_on_commit_callbacks(execute=True):
         update_post(public, PublicStatus.RESOLVED, "Rolled back; all good.")
     _, html = get(client, INDEX)
-    assert "All Systems Operational" in html
-    assert re.search(r'class="status s-operational">Operational<', html)
+    assert 'class="banner i-none"' in html and "All Systems Operational" in html
+    assert not re.search(r'class="status s-(?!operational)', html)
     assert "Active incidents" not in html
     # Today's cell remembers the worst of the day and names the incident.
-    today = re.findall(r'<li class=(\w) title="([^"]*)"', html)[-1]
+    today = re.findall(r'<li class=(\w) title="([^"]*)"', html)[89]  # the API's bar comes first
     assert today[0] == "x"  # statuspage.selectors.CELL_CODE
     assert "Errors on the API" in today[1]
+
+
+def test_every_component_down_is_critical(client, django_capture_on_commit_callbacks):
+    components = {component_make(name): ComponentStatus.MAJOR_OUTAGE for name in ("API", "Website")}
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_make(title="Everything is down", impact=Impact.MINOR, components=components)
+    _, html = get(client, INDEX)
+    assert 'class="banner i-critical"' in html and "Major System Outage" in html
+
+
+def test_a_critical_incident_wins_over_mild_components(client, django_capture_on_commit_callbacks):
+    api = component_make("API")
+    with django_capture_on_commit_callbacks(execute=True):
+        incident_make(
+            title="Data loss risk", impact=Impact.CRITICAL, components={api: ComponentStatus.DEGRADED}
+        )
+    _, html = get(client, INDEX)
+    assert 'class="banner i-critical"' in html and "Major System Outage" in html
 
 
 def test_active_incident_shows_its_updates_newest_first_escaped_with_line_breaks(
