@@ -15,8 +15,9 @@ components in groups of ten, --incidents resolved public incidents spread over t
 each with three updates and the status changes of the one to three components it named, and one
 open incident. Then gunicorn serves config.wsgi, and the three URLs are measured in alternating
 rounds (a slow minute of the machine lands on all of them alike), each with the same number of
-keep-alive connections: with wrk when installed (apt-get install wrk), else with Python threads
-(one http.client connection each). The goal: the pages served at >= 50% of the trivial view's rate,
+keep-alive connections: with wrk when installed (apt-get install wrk), sending Accept-Encoding:
+gzip as browsers do (--identity leaves it out), else with Python threads (one http.client connection
+each, no gzip). The goal: the pages served at >= 50% of the trivial view's rate,
 which they reach by being cached whole per page version (statuspage.cache).
 
 The client runs on the same machine as the server: its CPU use lowers every figure alike, which is
@@ -181,9 +182,11 @@ class Tally:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def wrk_round(tally: Tally, port: int, *, connections: int, seconds: float) -> None:
+def wrk_round(tally: Tally, port: int, *, connections: int, seconds: float, gzip: bool) -> None:
     command = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds:g}s", "--latency",
                f"http://127.0.0.1:{port}{tally.path}"]  # fmt: skip
+    if gzip:
+        command[1:1] = ["-H", "Accept-Encoding: gzip, deflate, br"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     done = re.search(r"(\d+) requests in ([\d.]+)(\w+)", output)
     unit = {"ms": 0.001, "s": 1.0, "m": 60.0}[done.group(3)]
@@ -198,7 +201,8 @@ def wrk_round(tally: Tally, port: int, *, connections: int, seconds: float) -> N
         found.append(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit])
 
 
-def python_round(tally: Tally, port: int, *, connections: int, seconds: float) -> None:
+def python_round(tally: Tally, port: int, *, connections: int, seconds: float, gzip: bool) -> None:
+    """Without Accept-Encoding (http.client's plain requests), whatever `gzip` says."""
     phase = Phase(tally.path, port, lambda t, i: ("GET", tally.path, None), expect=200,
                   threads=connections, seconds=seconds).run()  # fmt: skip
     tally.requests += len(phase.latencies)
@@ -220,7 +224,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     parser.add_argument("--port", type=int, default=8793)
     parser.add_argument("--reload", action="store_true")
-    parser.add_argument("--python-client", action="store_true", help="threads instead of wrk")
+    parser.add_argument("--python-client", action="store_true", help="threads instead of wrk (no gzip)")
+    parser.add_argument("--identity", action="store_true", help="ask for uncompressed answers")
     args = parser.parse_args()
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -231,6 +236,7 @@ def main() -> None:
     with transaction.atomic():  # Pages cached by an earlier run (older code, say) are not served.
         page_changed()
     use_wrk = shutil.which("wrk") is not None and not args.python_client
+    gzip = use_wrk and not args.identity
     cache = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
     logs = Path(settings.VAR_DIR) / "bench"
     logs.mkdir(parents=True, exist_ok=True)
@@ -250,7 +256,8 @@ def main() -> None:
         print(
             f"Status page: {args.components} components, {args.incidents} past incidents ({how}); "
             f"{connection.vendor}, cache {cache}; gunicorn {args.workers} gthread workers x {args.threads} "
-            f"threads; {args.connections} keep-alive connections ({'wrk' if use_wrk else 'Python threads'}); "
+            f"threads; {args.connections} keep-alive connections ({'wrk' if use_wrk else 'Python threads'}, "
+            f"{'Accept-Encoding: gzip as browsers send' if gzip else 'no Accept-Encoding'}); "
             f"{args.rounds} rounds of {args.seconds:g} s per URL; {cpus} CPUs, "
             f"load average {os.getloadavg()[0]:.1f}.",
             flush=True,
@@ -262,7 +269,7 @@ def main() -> None:
         measure = wrk_round if use_wrk else python_round
         for _ in range(args.rounds):
             for tally in tallies:
-                measure(tally, args.port, connections=args.connections, seconds=args.seconds)
+                measure(tally, args.port, connections=args.connections, seconds=args.seconds, gzip=gzip)
     finally:
         processes.stop_all()
 

@@ -1,6 +1,8 @@
 """The pages are built once per change: a second reader costs no query, and a change (an update
 posted, a component set) shows on the very next request. Private mode asks for a staff login."""
 
+import gzip
+
 import pytest
 
 from statuspage.cache import page_changed
@@ -101,3 +103,26 @@ def test_private_mode_serves_staff_and_keeps_it_out_of_shared_caches(client, pri
 def test_private_mode_refuses_a_logged_in_non_staff_user(client, private):
     client.force_login(UserFactory(username="customer", is_staff=False))
     assert client.get("/status/").status_code == 302
+
+
+# --- gzip -----------------------------------------------------------------------------------------
+
+
+def test_a_large_page_is_sent_gzipped_to_readers_that_accept_it(client, incident, django_assert_num_queries):
+    plain = client.get("/status/")
+    assert "Content-Encoding" not in plain and "Accept-Encoding" in plain["Vary"]
+    for _ in range(2):  # built by the first reader, then from the cache
+        zipped = client.get("/status/", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+        assert zipped["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped["Vary"]
+        assert gzip.decompress(zipped.content) == plain.content
+        assert len(zipped.content) < len(plain.content) / 3
+    with django_assert_num_queries(0):
+        again = client.get("/status/")  # the cached gzip, unzipped for a reader without it
+    assert "Content-Encoding" not in again and again.content == plain.content
+
+
+def test_the_first_reader_without_gzip_gets_it_plain_and_the_next_with_gzip_zipped(client, incident):
+    zipped = client.get("/status/history/", HTTP_ACCEPT_ENCODING="gzip")
+    plain = client.get("/status/history/")
+    assert zipped["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain
+    assert gzip.decompress(zipped.content) == plain.content
