@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from statuspage.branding import Branding, branding
-from statuspage.cache import page_version
+from statuspage.cache import VERSION_KEY, page_version
 
 logger = logging.getLogger(__name__)
 CACHE_SECONDS = 300  # A safety net: a change moves the version on at once anyway.
@@ -45,23 +45,25 @@ def may_read(request: HttpRequest, page: Branding) -> bool:
 
 def public_page(view: PublicView) -> PublicView:
     """Wrap a view `view(request, page: Branding, *args, **kwargs)`. Its 200 answers are cached whole
-    (body, content type, encoding, the page's settings) under the page version and the full path;
-    other answers are not cached. Headers the view sets are on its first answer only."""
+    (body, content type, encoding, the page's settings) for the full path and the page version; other
+    answers are not cached. Headers the view sets are on its first answer only."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])
-        version = page_version()
         path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
-        # "v2": entries are (body, content type, encoding, Branding); older ones are never read.
-        key = f"statuspage:response:v2:{version}:{path}"
+        # One entry per URL, (version, body, content type, encoding, the page's settings), read
+        # with the version in one round trip: a cached page costs one cache read. An entry of an
+        # older version is rebuilt and replaced. ("v2": older entries are never read.)
+        key = f"statuspage:response:v2:{path}"
         try:
-            cached = cache.get(key)
+            found = cache.get_many([VERSION_KEY, key])
         except Exception:
-            cached = None
-        # An answer carries the settings it was built with (the same version's): a cached page costs
-        # one cache read for both, not two.
+            found = {}
+        version = found.get(VERSION_KEY) or page_version()
+        entry = found.get(key)
+        cached = entry[1:] if entry is not None and entry[0] == version else None
         page = cached[3] if cached is not None else branding(version)
         if not may_read(request, page):
             return redirect_to_login(request.get_full_path())
@@ -78,7 +80,9 @@ def public_page(view: PublicView) -> PublicView:
             if response.status_code == 200 and not response.streaming:
                 body, encoding = _squeeze(response.content, response["Content-Type"])
                 try:
-                    cache.set(key, (body, response["Content-Type"], encoding, page), timeout=CACHE_SECONDS)
+                    cache.set(
+                        key, (version, body, response["Content-Type"], encoding, page), timeout=CACHE_SECONDS
+                    )
                 except Exception:
                     logger.warning("Status page cache unreachable; not caching.", exc_info=True)
                 if encoding and gzip_ok:
