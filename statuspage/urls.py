@@ -9,6 +9,9 @@ app_name = "statuspage"
 urlpatterns: list = [
     # Pages (statuspage.views.pages)
     path("", pages.index, name="index"),
+    path("incidents/<int:pk>/", pages.incident, name="incident"),
+    path("history/", pages.history, name="history"),
+    path("logo/<str:digest>/", pages.logo, name="logo"),
     # Feeds and the Statuspage-compatible JSON (statuspage.views.feeds, statuspage.views.json_api)
     path("history.atom", feeds.feed_atom, name="feed_atom"),
     path("history.rss", feeds.feed_rss, name="feed_rss"),
