@@ -16,12 +16,14 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet, Subquery
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from statuspage.branding import Branding
-from statuspage.choices import ACTIVE, ComponentStatus, Impact, Kind, PublicStatus, worst
+from statuspage.choices import ACTIVE, Kind, PublicStatus, worst
 from statuspage.models import AffectedComponent, Component, PageSettings, PublicIncident, PublicUpdate
+from statuspage.selectors import indicator_of
 
 # One page per installation: Statuspage's page id is a random string, ours a fixed one.
 PAGE_ID = "mitigate"
@@ -31,26 +33,13 @@ UNRESOLVED = (PublicStatus.INVESTIGATING, PublicStatus.IDENTIFIED, PublicStatus.
 UPCOMING = (PublicStatus.SCHEDULED,)
 RUNNING = (PublicStatus.IN_PROGRESS, PublicStatus.VERIFYING)
 
-# Indicators from least to most severe; the page shows the worst that anything gives it.
-INDICATORS = ("none", "maintenance", "minor", "major", "critical")
-ALL_OPERATIONAL = ("none", "All Systems Operational")
-UNDER_MAINTENANCE = ("maintenance", "Service Under Maintenance")
-COMPONENT_INDICATOR = {
-    ComponentStatus.DEGRADED: ("minor", "Minor Service Outage"),
-    ComponentStatus.PARTIAL_OUTAGE: ("minor", "Partial System Outage"),
-    ComponentStatus.MAJOR_OUTAGE: ("major", "Partial System Outage"),
-    ComponentStatus.MAINTENANCE: UNDER_MAINTENANCE,
-}
-EVERYTHING_DOWN = ("critical", "Major System Outage")
-IMPACT_INDICATOR = {
-    Impact.MINOR: ("minor", "Minor Service Outage"),
-    Impact.MAJOR: ("major", "Major Service Outage"),
-    Impact.CRITICAL: ("critical", "Major System Outage"),
-}
-
-
-# request.build_absolute_uri: the documents' links are absolute, on the host the reader asked.
+# The documents' links are absolute, on SITE_URL: a cached document is the same whichever host name
+# the first reader asked for (site_absolute).
 Absolute = Callable[[str], str]
+
+
+def site_absolute(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
 
 
 def timestamp(value: datetime | None, page: Branding) -> str | None:
@@ -60,12 +49,7 @@ def timestamp(value: datetime | None, page: Branding) -> str | None:
 
 
 def incident_path(pk: int) -> str:
-    """The incident's public page. Its route comes with the pages (statuspage.views.pages); until
-    it is there the path the issue gives it is used, so links never 500."""
-    try:
-        return reverse("statuspage:incident", args=[pk])
-    except NoReverseMatch:
-        return f"{reverse('statuspage:index')}incidents/{pk}/"
+    return reverse("statuspage:incident", args=[pk])
 
 
 # --- Reads (a fixed number of queries each) --------------------------------------------------------
@@ -134,28 +118,9 @@ def page_doc(page: Branding, absolute: Absolute, updated_at: datetime | None) ->
 
 
 def indicator(components: list[Component], impacts: Iterable[tuple[str, str]]) -> dict[str, str]:
-    """The page's overall status: the worst that its shown components and its open incidents give.
-
-    Components: all of them in major outage is critical "Major System Outage"; some in major outage
-    is major "Partial System Outage"; partial outage minor "Partial System Outage"; degraded minor "Minor
-    Service Outage"; under maintenance "Service Under Maintenance". Open incidents give their impact
-    (minor "Minor Service Outage", major "Major Service Outage", critical "Major System Outage"),
-    running maintenance "Service Under Maintenance". On a tie the components' wording wins: it says
-    more."""
-    candidates = [ALL_OPERATIONAL]
-    statuses = [component.status for component in components]
-    if statuses and all(status == ComponentStatus.MAJOR_OUTAGE for status in statuses):
-        candidates.append(EVERYTHING_DOWN)
-    elif statuses and worst(statuses) in COMPONENT_INDICATOR:
-        candidates.append(COMPONENT_INDICATOR[worst(statuses)])
-    for kind, impact in impacts:
-        if kind == Kind.MAINTENANCE:
-            candidates.append(UNDER_MAINTENANCE)
-        elif impact in IMPACT_INDICATOR:
-            candidates.append(IMPACT_INDICATOR[impact])
-    # max() keeps the first of equals, so the components' wording (listed first) wins a tie.
-    chosen = max(candidates, key=lambda pair: INDICATORS.index(pair[0]))
-    return {"indicator": chosen[0], "description": chosen[1]}
+    """status.indicator and status.description, by the page's one rule (selectors.indicator_of)."""
+    found = indicator_of([component.status for component in components], impacts)
+    return {"indicator": found.indicator, "description": found.description}
 
 
 def component_docs(components: list[Component], page: Branding) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from statuspage.models import (
 # Outage"; some in major outage major "Partial System Outage"; partial outage minor "Partial System
 # Outage"; degraded minor "Minor Service Outage"; under maintenance "Service Under Maintenance". Open
 # incidents give their impact, running maintenance "Service Under Maintenance". On a tie the
-# components' wording wins: it says more. (The same rule as statuspage.public_json.indicator.)
+# components' wording wins: it says more.
 INDICATORS = ("none", "maintenance", "minor", "major", "critical")
 ALL_OPERATIONAL = ("none", "All Systems Operational")
 UNDER_MAINTENANCE = ("maintenance", "Service Under Maintenance")
@@ -88,18 +88,25 @@ def page_indicator(
     statuses = [component.status for component in (shown_components() if components is None else components)]
     if open_incidents is None:
         open_incidents = PublicIncident.objects.filter(status__in=ACTIVE).only("kind", "impact", "status")
+    # Resolved incidents and maintenance still to come weigh nothing.
+    impacts = [(public.kind, public.impact) for public in open_incidents if public.status in ACTIVE]
+    return indicator_of(statuses, impacts)
+
+
+def indicator_of(statuses: Iterable[str], impacts: Iterable[tuple[str, str]]) -> Indicator:
+    """The one rule (the page's banner, status.json, summary.json, subscribers' webhooks): the worst
+    that the shown components' `statuses` and the open incidents' (kind, impact) give."""
+    statuses = list(statuses)
     candidates = [ALL_OPERATIONAL]
     if statuses and all(status == ComponentStatus.MAJOR_OUTAGE for status in statuses):
         candidates.append(EVERYTHING_DOWN)
     elif statuses and worst(statuses) in COMPONENT_INDICATOR:
         candidates.append(COMPONENT_INDICATOR[worst(statuses)])
-    for public in open_incidents:
-        if public.status not in ACTIVE:
-            continue  # resolved, or maintenance still to come
-        if public.kind == Kind.MAINTENANCE:
+    for kind, impact in impacts:
+        if kind == Kind.MAINTENANCE:
             candidates.append(UNDER_MAINTENANCE)
-        elif public.impact in IMPACT_INDICATOR:
-            candidates.append(IMPACT_INDICATOR[public.impact])
+        elif impact in IMPACT_INDICATOR:
+            candidates.append(IMPACT_INDICATOR[impact])
     # max() keeps the first of equals, so the components' wording (listed first) wins a tie.
     chosen = max(candidates, key=lambda pair: INDICATORS.index(pair[0]))
     return Indicator(indicator=chosen[0], description=chosen[1])

@@ -7,7 +7,7 @@ from functools import wraps
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from statuspage import public_json
-from statuspage.branding import Branding, branding
+from statuspage.branding import Branding
 from statuspage.views.public import PublicView, public_page
 
 
@@ -19,7 +19,8 @@ def readable_elsewhere(view: PublicView) -> PublicView:
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        if response.status_code == 200 and not branding().private:
+        # public_page marks a private page's answers private: no cache read needed to tell.
+        if response.status_code == 200 and "private" not in response.get("Cache-Control", ""):
             response["Access-Control-Allow-Origin"] = "*"
         return response
 
@@ -30,7 +31,7 @@ def json_view(build: Callable[..., dict], **options) -> PublicView:
     @readable_elsewhere
     @public_page
     def view(request: HttpRequest, page: Branding) -> HttpResponse:
-        document = build(page, request.build_absolute_uri, **options)
+        document = build(page, public_json.site_absolute, **options)
         return JsonResponse(document, json_dumps_params={"ensure_ascii": False})
 
     return view

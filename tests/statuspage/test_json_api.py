@@ -7,6 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -101,7 +102,7 @@ def stamp_or_none(value) -> bool:
 def assert_page(page: dict) -> None:
     assert set(page) == PAGE_KEYS
     assert page["id"] == PAGE_ID
-    assert page["url"] == "http://testserver/status/"
+    assert page["url"] == f"{settings.SITE_URL}/status/"
     assert STAMP.match(page["updated_at"])
 
 
@@ -130,7 +131,7 @@ def assert_incident(doc: dict, maintenance: bool = False) -> None:
         assert STAMP.match(doc[key]), key
     for key in ("monitoring_at", "resolved_at", "scheduled_for", "scheduled_until"):
         assert stamp_or_none(doc.get(key)), key
-    assert doc["shortlink"] == f"http://testserver/status/incidents/{doc['id']}/"
+    assert doc["shortlink"] == f"{settings.SITE_URL}/status/incidents/{doc['id']}/"
     for update in doc["incident_updates"]:
         assert set(update) == UPDATE_KEYS
         assert isinstance(update["id"], str) and update["incident_id"] == doc["id"]

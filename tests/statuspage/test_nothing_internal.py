@@ -63,9 +63,11 @@ def public_urls(incident_ids: list[int], component_ids: list[int]) -> tuple[list
         if not args:
             urls.append(reverse(name))
         elif len(args) == 1 and args <= INCIDENT_ARGS:
-            urls += [reverse(name, kwargs={args.pop(): pk}) for pk in incident_ids]
+            arg = next(iter(args))
+            urls += [reverse(name, kwargs={arg: pk}) for pk in incident_ids]
         elif len(args) == 1 and args <= COMPONENT_ARGS:
-            urls += [reverse(name, kwargs={args.pop(): pk}) for pk in component_ids]
+            arg = next(iter(args))
+            urls += [reverse(name, kwargs={arg: pk}) for pk in component_ids]
         else:
             skipped.append(name)
     return urls, skipped
