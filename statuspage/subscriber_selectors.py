@@ -8,10 +8,13 @@ from statuspage.models import Component, Subscriber
 
 
 def subscriber_list() -> QuerySet[Subscriber]:
-    """Every subscriber with its chosen components, in two queries whatever the count."""
+    """Every subscriber with its chosen components, in two queries whatever the count. The webhook's
+    URL and secret are left unread: lists never show them (nor decrypt them)."""
     components = Component.objects.only("id", "name", "order").order_by("order", "name")
-    return Subscriber.objects.prefetch_related(Prefetch("components", queryset=components)).order_by(
-        "-created_at", "-id"
+    return (
+        Subscriber.objects.defer("webhook_url", "webhook_secret")
+        .prefetch_related(Prefetch("components", queryset=components))
+        .order_by("-created_at", "-id")
     )
 
 
