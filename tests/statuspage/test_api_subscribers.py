@@ -13,6 +13,7 @@ from statuspage.api.subscribers import SubscriberViewSet
 from statuspage.choices import SubscriberStatus
 from statuspage.models import Component, Subscriber
 from tests.factories import UserFactory
+from tests.hostile import HOSTILE
 from tests.incidents.api_support import token_client
 
 # Routed as statuspage/api/urls.py will route it (api/v1/statuspage/subscribers/).
@@ -152,3 +153,17 @@ def test_the_list_filters_by_status_and_kind(api):
     assert [r["kind"] for r in api.get(URL, {"kind": "webhook"}).json()["results"]] == ["webhook"]
     assert [r["status"] for r in api.get(URL, {"status": "pending"}).json()["results"]] == ["pending"]
     assert api.get(URL, {"status": "bogus"}).status_code == 400
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_text_is_a_field_error_or_stored_as_sent_never_a_500(api, name):
+    value = HOSTILE[name]
+    email = api.post(URL, {"email": value}, format="json")
+    url = api.post(URL, {"kind": "webhook", "url": f"https://hooks.example.com/{value}"}, format="json")
+    for response in (email, url):
+        assert response.status_code in (201, 400), response.content
+    if url.status_code == 201:  # stored as sent, surrounding blanks trimmed
+        stored = Subscriber.objects.get(pk=url.json()["id"]).webhook_url
+        assert stored == f"https://hooks.example.com/{value}".strip()
+    if email.status_code == 400:
+        assert not Subscriber.objects.filter(kind="email").exists()

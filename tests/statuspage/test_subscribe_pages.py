@@ -14,6 +14,7 @@ from statuspage.choices import SubscriberStatus
 from statuspage.models import Component, ComponentGroup, PageSettings, Subscriber
 from statuspage.services import subscribers
 from statuspage.subscriber_links import CONFIRM, UNSUBSCRIBE, token_make
+from tests.hostile import HOSTILE
 
 URL = "/status/subscribe/"
 
@@ -155,3 +156,12 @@ def test_link_tokens_are_cut_out_of_request_logs(db, caplog):
     Client().get(reverse("statuspage:unsubscribe", args=[token + "tampered"]))  # a 400: logged
     logged = " ".join(record.getMessage() for record in caplog.records)
     assert "/status/unsubscribe/" in logged and token not in logged
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_text_in_the_form_is_a_form_error_never_a_500(client, db, name):
+    response = client.post(
+        URL, {"email": HOSTILE[name], "components": [HOSTILE[name]]}, REMOTE_ADDR=_address()
+    )
+    assert response.status_code == 400
+    assert not Subscriber.objects.exists() and not Delivery.objects.exists()
