@@ -28,6 +28,8 @@ from statuspage.subscriber_selectors import subscriber_list
 
 
 class SubscriberSerializer(serializers.ModelSerializer):
+    """A subscriber as lists show it: never the webhook's URL or secret."""
+
     address = serializers.SerializerMethodField(help_text="The email address, or the webhook's host.")
     components = serializers.SerializerMethodField(help_text="Component ids; empty: every component.")
 
@@ -44,6 +46,8 @@ class SubscriberSerializer(serializers.ModelSerializer):
 
 
 class WebhookSubscriberSerializer(SubscriberSerializer):
+    """The answer to adding a subscriber; a webhook's carries its signing secret, this once."""
+
     secret = serializers.SerializerMethodField(help_text="Signs every POST; shown this once.")
 
     class Meta(SubscriberSerializer.Meta):
@@ -55,6 +59,8 @@ class WebhookSubscriberSerializer(SubscriberSerializer):
 
 
 class SubscriberCreateInput(StrictSerializer):
+    """A new subscriber: `email` for kind email, `url` for kind webhook."""
+
     kind = serializers.ChoiceField(choices=SubscriberKind.choices, default=SubscriberKind.EMAIL)
     email = serializers.CharField(max_length=254, required=False, help_text="For kind email.")
     url = serializers.CharField(
