@@ -15,6 +15,8 @@ def logging_config(*, level: str) -> dict:
                     r"/oncall/feeds/(?P<secret>[^/?#\s\"'.]+)",
                     # A page's acknowledge link, in its path and in a login redirect's ?next=.
                     r"(?i:/|%2F)oncall(?i:/|%2F)ack(?i:/|%2F)(?P<secret>(?:%3A|[^/?#&%\s\"'])+)",
+                    # Status page subscribers' confirm and unsubscribe links.
+                    r"/status/(?:subscribe/confirm|unsubscribe)/(?P<secret>[^/?#\s\"']+)",
                 ],
             },
             "require_debug_true": {"()": "django.utils.log.RequireDebugTrue"},

@@ -7,6 +7,11 @@ class StatuspageConfig(AppConfig):
 
     def ready(self) -> None:
         from common.events import listener_register
+        from notifications.external import external_register
+        from statuspage import messages
         from statuspage.events import happening_heard
+        from statuspage.services.subscribers import EXTERNAL
 
         listener_register("statuspage", happening_heard)
+        # Subscribers' deliveries: the ledger sends them, these build what is sent.
+        external_register(EXTERNAL, message=messages.message, target=messages.target)

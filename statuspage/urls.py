@@ -3,6 +3,7 @@
 from django.urls import path
 
 from statuspage.views import feeds, json_api, pages
+from statuspage.views import subscribe as subscribe_views
 
 app_name = "statuspage"
 
@@ -32,4 +33,7 @@ urlpatterns: list = [
         name="json_maintenances_active",
     ),
     # Subscribing (statuspage.views.subscribe)
+    path("subscribe/", subscribe_views.subscribe, name="subscribe"),
+    path("subscribe/confirm/<str:token>/", subscribe_views.confirm, name="subscribe-confirm"),
+    path("unsubscribe/<str:token>/", subscribe_views.unsubscribe, name="unsubscribe"),
 ]
