@@ -6,7 +6,6 @@ Only what the public page shows goes out: the public incident's title, its updat
 never the Mitigate incident behind it. A subscriber who left after the delivery was made gets
 nothing: the builder raises PermanentSendError, and the ledger marks the delivery dead."""
 
-import hashlib
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -17,26 +16,15 @@ from django.urls import reverse
 from notifications.choices import ChannelKind, EventKind
 from notifications.models import Delivery
 from notifications.transport import Message, PermanentSendError, Target
+from statuspage import public_json
 from statuspage.branding import Branding, branding
-from statuspage.choices import ComponentStatus, Kind, PublicStatus, SubscriberKind, SubscriberStatus, worst
+from statuspage.choices import ComponentStatus, Kind, SubscriberKind, SubscriberStatus
 from statuspage.models import Component, PublicIncident, PublicUpdate, Subscriber
+from statuspage.selectors import page_indicator
 from statuspage.subscriber_links import confirm_max_age, confirm_url, unsubscribe_url
 
 DOCUMENTATION = "https://support.atlassian.com/statuspage/docs/enable-webhook-notifications/"
 PAGE_LABEL = "View the status page"
-# Statuspage's page indicator and description for the worst component status.
-INDICATORS = {
-    ComponentStatus.OPERATIONAL: ("none", "All Systems Operational"),
-    ComponentStatus.MAINTENANCE: ("maintenance", "Service Under Maintenance"),
-    ComponentStatus.DEGRADED: ("minor", "Partially Degraded Service"),
-    ComponentStatus.PARTIAL_OUTAGE: ("major", "Partial System Outage"),
-    ComponentStatus.MAJOR_OUTAGE: ("critical", "Major System Outage"),
-}
-
-
-def page_id() -> str:
-    """Statuspage gives every page an id; ours is stable per site."""
-    return hashlib.sha256(settings.SITE_URL.encode()).hexdigest()[:12]
 
 
 def _subscriber(delivery: Delivery) -> Subscriber:
@@ -71,7 +59,7 @@ def message(delivery: Delivery) -> Message:
 
 
 def incident_url(public: PublicIncident) -> str:
-    return f"{settings.SITE_URL}{reverse('statuspage:index')}incidents/{public.pk}/"
+    return f"{settings.SITE_URL}{reverse('statuspage:incident', args=[public.pk])}"
 
 
 def _unsubscribe_headers(url: str) -> tuple[tuple[str, str], ...]:
@@ -93,9 +81,12 @@ def _update(update: PublicUpdate, subscriber: Subscriber, page: Branding) -> Mes
     if public.kind == Kind.MAINTENANCE:
         start, end = _local(public.scheduled_for, page), _local(public.scheduled_until, page)
         facts.append(("Window", f"{start} to {end} {page.time_zone}"))
+    # Hidden components are left off the page, and so out of the emails.
+    hidden = {str(pk) for pk in Component.objects.filter(shown=False).values_list("pk", flat=True)}
     facts += [
         (change.get("name", ""), labels.get(change.get("new_status"), change.get("new_status", "")))
         for change in update.affected_components or []
+        if str(change.get("code")) not in hidden
     ]
     unsubscribe = unsubscribe_url(subscriber_id=subscriber.pk, key=subscriber.key)
     text = render_to_string(
@@ -111,7 +102,7 @@ def _update(update: PublicUpdate, subscriber: Subscriber, page: Branding) -> Mes
         url_label=PAGE_LABEL,
         facts=tuple(facts),
         headers=_unsubscribe_headers(unsubscribe),
-        data=webhook_body(public, unsubscribe) if subscriber.kind == SubscriberKind.WEBHOOK else {},
+        data=webhook_body(public, unsubscribe, page) if subscriber.kind == SubscriberKind.WEBHOOK else {},
     )
 
 
@@ -153,76 +144,16 @@ def _confirmation(subscriber: Subscriber, *, already: bool) -> Message:
 # --- Statuspage's webhook JSON ------------------------------------------------------------------
 
 
-def _time(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def _component_json(component: Component, pid: str) -> dict:
-    return {
-        "id": str(component.pk),
-        "name": component.name,
-        "status": component.status,
-        "created_at": _time(component.created_at),
-        "updated_at": _time(component.updated_at),
-        "position": component.order,
-        "description": component.description or None,
-        "showcase": True,
-        "start_date": None,
-        "group_id": str(component.group_id) if component.group_id else None,
-        "page_id": pid,
-        "group": False,
-        "only_show_if_degraded": False,
-    }
-
-
-def incident_json(public: PublicIncident, pid: str) -> dict:
-    """The incident as Statuspage's incidents.json gives it, with its updates (newest first)."""
-    updates = list(public.updates.order_by("-created_at", "-id"))
-    components = [row.component for row in public.affected.select_related("component")]
-    monitoring = [u.created_at for u in updates if u.status == PublicStatus.MONITORING]
-    body = {
-        "id": str(public.pk),
-        "name": public.title,
-        "status": public.status,
-        "impact": "maintenance" if public.kind == Kind.MAINTENANCE else public.impact,
-        "created_at": _time(public.created_at),
-        "updated_at": _time(updates[0].created_at if updates else public.updated_at),
-        "started_at": _time(public.started_at),
-        "monitoring_at": _time(min(monitoring) if monitoring else None),
-        "resolved_at": _time(public.resolved_at),
-        "shortlink": incident_url(public),
-        "page_id": pid,
-        "incident_updates": [
-            {
-                "id": str(update.pk),
-                "status": update.status,
-                "body": update.message,
-                "incident_id": str(public.pk),
-                "created_at": _time(update.created_at),
-                "updated_at": _time(update.updated_at),
-                "display_at": _time(update.created_at),
-                "affected_components": update.affected_components or None,
-                "deliver_notifications": update.notify,
-                "custom_tweet": None,
-                "tweet_id": None,
-            }
-            for update in updates
-        ],
-        "components": [_component_json(component, pid) for component in components],
-    }
-    if public.kind == Kind.MAINTENANCE:
-        body["scheduled_for"] = _time(public.scheduled_for)
-        body["scheduled_until"] = _time(public.scheduled_until)
-    return body
-
-
-def webhook_body(public: PublicIncident, unsubscribe: str) -> dict:
-    """Statuspage's incident webhook: meta, page (with the page's overall status), incident."""
-    pid = page_id()
-    statuses = Component.objects.filter(shown=True).values_list("status", flat=True)
-    indicator, description = INDICATORS[worst(statuses)]
+def webhook_body(public: PublicIncident, unsubscribe: str, page: Branding) -> dict:
+    """Statuspage's incident webhook: meta, page (its overall status, by the page's one rule) and the
+    incident exactly as incidents.json gives it (public_json: hidden components left out)."""
+    status = page_indicator()
     return {
         "meta": {"unsubscribe": unsubscribe, "documentation": DOCUMENTATION},
-        "page": {"id": pid, "status_indicator": indicator, "status_description": description},
-        "incident": incident_json(public, pid),
+        "page": {
+            "id": public_json.PAGE_ID,
+            "status_indicator": status.indicator,
+            "status_description": status.description,
+        },
+        "incident": public_json.incident_document(public.pk, page),
     }

@@ -81,7 +81,7 @@ def page_updated_at() -> datetime | None:
 
 
 def public_incidents(
-    *, kind: str, statuses: Iterable[str] | None = None, limit: int | None = None
+    *, kind: str, statuses: Iterable[str] | None = None, limit: int | None = None, pk: int | None = None
 ) -> list[PublicIncident]:
     """Public incidents (or maintenance), newest first, with their updates and affected components
     prefetched: three queries whatever their number."""
@@ -91,6 +91,8 @@ def public_incidents(
     )
     if statuses is not None:
         queryset = queryset.filter(status__in=list(statuses))
+    if pk is not None:
+        queryset = queryset.filter(pk=pk)
     if kind == Kind.MAINTENANCE:
         queryset = queryset.order_by("-scheduled_for", "-id")
     else:
@@ -256,6 +258,16 @@ def _incidents(
         incident_doc(public, shown, page, absolute)
         for public in public_incidents(kind=kind, statuses=statuses, limit=limit)
     ]
+
+
+def incident_document(public_pk: int, page: Branding) -> dict[str, Any] | None:
+    """One incident as incidents.json shows it (for subscribers' webhooks), or None if it is gone."""
+    components = shown_components()
+    shown = {component.pk: component for component in components}
+    found = public_incidents(kind=Kind.INCIDENT, pk=public_pk) or public_incidents(
+        kind=Kind.MAINTENANCE, pk=public_pk
+    )
+    return incident_doc(found[0], shown, page, site_absolute) if found else None
 
 
 def status_document(page: Branding, absolute: Absolute) -> dict[str, Any]:
