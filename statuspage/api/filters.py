@@ -1,13 +1,14 @@
 from django_filters import rest_framework as filters
 
+from common.api.filters import BooleanFilter, IdFilter
 from statuspage.choices import ComponentStatus, Kind, PublicStatus
 from statuspage.models import Component, PublicIncident
 
 
 class ComponentFilterSet(filters.FilterSet):
     status = filters.ChoiceFilter(choices=ComponentStatus.choices)
-    group = filters.NumberFilter(field_name="group_id", min_value=0, max_value=2**63 - 1)
-    shown = filters.BooleanFilter()
+    group = IdFilter(field_name="group_id", help_text="Group id.")
+    shown = BooleanFilter()
 
     class Meta:
         model = Component

@@ -222,7 +222,9 @@ class MaintenanceInput(StrictSerializer):
 
 class PageSettingsInput(StrictSerializer):
     name = serializers.CharField(required=False, max_length=100, **TEXT)
-    accent_colour = serializers.CharField(required=False, max_length=7, help_text="#rrggbb", **TEXT)
+    accent_colour = serializers.RegexField(
+        r"^#[0-9a-fA-F]{6}$", required=False, max_length=7, help_text="#rrggbb", **TEXT
+    )
     support_url = serializers.CharField(required=False, allow_blank=True, max_length=300, **TEXT)
     time_zone = serializers.CharField(
         required=False, max_length=64, help_text="IANA name, e.g. Europe/Berlin.", **TEXT

@@ -217,17 +217,14 @@ def test_page_settings(api):
     )
     assert changed.status_code == 200, changed.content
     assert changed.json()["private"] is True and changed.json()["has_logo"] is False
+    colour = api.patch(f"{BASE}/settings/", {"name": "Other", "accent_colour": "red"}, format="json")
+    assert colour.status_code == 400 and "accent_colour" in colour.json()
     bad = api.patch(
         f"{BASE}/settings/",
-        {
-            "name": "Other",
-            "accent_colour": "red",
-            "support_url": "javascript:alert(1)",
-            "time_zone": "Mars/Base",
-        },
+        {"name": "Other", "support_url": "javascript:alert(1)", "time_zone": "Mars/Base"},
         format="json",
     )
-    assert bad.status_code == 400 and {"accent_colour", "support_url", "time_zone"} <= set(bad.json())
+    assert bad.status_code == 400 and {"support_url", "time_zone"} <= set(bad.json())
     assert PageSettings.objects.get().name == "Acme status"
     assert api.patch(f"{BASE}/settings/", {"logo": "aGk="}, format="json").status_code == 400
 
