@@ -272,6 +272,9 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "notifications.choices.DeliveryStatus",
         "RecipientRoleEnum": "notifications.choices.RecipientRole",
         "AudienceEnum": "notifications.choices.Audience",
+        "ComponentStatusEnum": "statuspage.choices.ComponentStatus",
+        "PublicStatusEnum": "statuspage.choices.PublicStatus",
+        "ImpactEnum": "statuspage.choices.Impact",
     },
 }
 

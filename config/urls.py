@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/v1/", include("postmortems.api.urls")),
     path("api/v1/notifications/", include("notifications.api.urls")),
     path("api/v1/oncall/", include("oncall.api.urls")),
+    path("api/v1/statuspage/", include("statuspage.api.urls")),
     path("api/v1/", include("analytics.api.urls")),
     path("api/v1/", include("common.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

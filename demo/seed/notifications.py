@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from common.actor import Actor, Source
-from notifications.choices import ChannelKind, EventKind
+from notifications.choices import RULE_KINDS, ChannelKind, EventKind
 from notifications.management.receiver import (
     receiver_secret_path,
     receiver_url,
@@ -30,7 +30,7 @@ WEBHOOK_RULE = "Demo: every event to the local receiver"
 # Written by notifications/migrations/0002_defaults.py.
 DEFAULT_RULES = ("P1/P2 opened: tell the ops channel", "Runs awaiting approval: tell the approvers")
 # Test messages go to one channel by themselves (channel_test_send); a rule never routes them.
-WEBHOOK_EVENT_KINDS = [kind.value for kind in EventKind if kind != EventKind.TEST]
+WEBHOOK_EVENT_KINDS = [kind for kind in RULE_KINDS if kind != EventKind.TEST]  # Not the subscribers' kinds.
 
 
 def _seeder() -> Actor:

@@ -19,7 +19,7 @@ from django.core.management import call_command
 from common.actor import Actor
 from incidents.models import Priority, Service
 from incidents.services import incident_create
-from notifications.choices import ChannelKind, DeliveryStatus, EventKind
+from notifications.choices import RULE_KINDS, ChannelKind, DeliveryStatus, EventKind
 from notifications.integrations import webhook
 from notifications.management.receiver import (
     RECEIVER_PORT_OFFSET,
@@ -153,7 +153,7 @@ def test_seeding_sets_up_the_channels_and_rules_through_the_services(settings, t
     assert stat.S_IMODE(os.stat(receiver_secret_path()).st_mode) == 0o600
     rule = NotificationRule.objects.get(name=RULE)
     assert rule.enabled and list(rule.channels.all()) == [channel]
-    assert set(rule.event_kinds) == set(EventKind.values) - {EventKind.TEST}
+    assert set(rule.event_kinds) == set(RULE_KINDS) - {EventKind.TEST}
     assert not rule.priorities.exists() and not rule.services.exists()
     assert all(NotificationRule.objects.get(name=name).enabled for name in DEFAULT_RULES)
     # The banner says where the messages appear.

@@ -13,6 +13,7 @@ from incidents.services import incident_acknowledge, incident_close, incident_re
 from notifications.admin.incident import IncidentDeliveryInline
 from oncall.admin.incident import IncidentPageInline
 from postmortems.admin.incident import IncidentPostmortemInline
+from statuspage.admin.incident import IncidentStatusPageInline
 
 
 class FirstInline(admin.TabularInline):
@@ -70,6 +71,7 @@ def test_the_apps_above_fill_the_page_in_today_order(client, admin_user, open_in
         IncidentActionRunInline,
         IncidentPageInline,
         IncidentDeliveryInline,
+        IncidentStatusPageInline,
         TimelineInline,
         IncidentPostmortemInline,
     ]

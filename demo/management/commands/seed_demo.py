@@ -2,7 +2,8 @@
 ALLOW_LOCAL_PROVIDER is on the action templates cloned onto the worker's own machine, an
 Alertmanager source with a rule whose automated response runs Health check, for send_test_alert,
 notification channels (Ops email, a webhook to `make run`'s receiver) with their rules, and an
-on-call schedule with an escalation policy on the demo services.
+on-call schedule with an escalation policy on the demo services, and the status page (components,
+a resolved and an active public incident, a maintenance window).
 
 Incidents and their post-mortems are written only through the services, each step run under a
 scripted clock, so their timelines are what production would have written at those times. The P1
@@ -37,6 +38,7 @@ from demo.seed.catalog import (
 from demo.seed.incidents import incidents_tell
 from demo.seed.notifications import notifications_ensure, notifications_lines, receiver_secret_write
 from demo.seed.oncall import oncall_ensure, oncall_lines
+from demo.seed.statuspage import statuspage_ensure, statuspage_lines
 from demo.tokens import demo_token_write
 from incidents.models import Incident, Service
 from postmortems.choices import PostmortemStatus
@@ -66,7 +68,12 @@ class Command(BaseCommand):
             )
         # The demo's incidents happened in the past: routing them would post hundreds of messages
         # to the receiver and the Ops mailbox the moment the worker starts, and page people about them.
-        with listener_muted("notifications"), listener_muted("oncall"), transaction.atomic():
+        with (
+            listener_muted("notifications"),
+            listener_muted("oncall"),
+            listener_muted("statuspage"),
+            transaction.atomic(),
+        ):
             services, new_services = services_ensure()
             users, passwords = users_ensure()
             api_key = api_token_renew(admin=users["admin"])
@@ -76,13 +83,23 @@ class Command(BaseCommand):
             alerting = alerting_ensure(services=services)
             notifications = notifications_ensure()
             oncall = oncall_ensure(services=services, users=users)
+            statuspage = statuspage_ensure(services=services)
         # After commit: the files must never hold a token or secret the database rolled back.
         demo_token_write(alerting["source"].slug, alerting["token"])
         if notifications["secret_status"] in ("new", "rotated"):
             receiver_secret_write(notifications["secret"])
         history = self._history(load=bool(created) and not options["no_history"])
         self._report(
-            new_services, created, users, passwords, api_key, new_actions, alerting, notifications, oncall
+            new_services,
+            created,
+            users,
+            passwords,
+            api_key,
+            new_actions,
+            alerting,
+            notifications,
+            oncall,
+            statuspage,
         )
         self.stdout.write(history)
 
@@ -107,6 +124,7 @@ class Command(BaseCommand):
         alerting,
         notifications,
         oncall,
+        statuspage,
     ) -> None:
         base = web_url()
         incidents = (
@@ -135,6 +153,7 @@ class Command(BaseCommand):
             "=" * 72,
             "Mitigate demo",
             f"  Admin:     {base}/admin/",
+            f"  Status:    {base}/status/",
             f"  API docs:  {base}/api/docs/",
             "",
             f"  {'user':<8} {'password':<20} role",
@@ -152,6 +171,7 @@ class Command(BaseCommand):
         lines += alerting_lines(base=base, alerting=alerting)
         lines += notifications_lines(base=base, notifications=notifications)
         lines += oncall_lines(base=base, oncall=oncall)
+        lines += statuspage_lines(base=base, statuspage=statuspage)
         lines.append("=" * 72)
         banner = "\n".join(lines)
         self.stdout.write(banner)
