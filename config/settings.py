@@ -275,6 +275,9 @@ SPECTACULAR_SETTINGS = {
         "ComponentStatusEnum": "statuspage.choices.ComponentStatus",
         "PublicStatusEnum": "statuspage.choices.PublicStatus",
         "ImpactEnum": "statuspage.choices.Impact",
+        "PublicIncidentKindEnum": "statuspage.choices.Kind",
+        "SubscriberKindEnum": "statuspage.choices.SubscriberKind",
+        "SubscriberStatusEnum": "statuspage.choices.SubscriberStatus",
     },
 }
 
