@@ -322,6 +322,12 @@ ONCALL_SMS_ONE_CLICK_ACK = env.bool("ONCALL_SMS_ONE_CLICK_ACK", default=False)
 ONCALL_SWEEP_GRACE_SECONDS = env.float("ONCALL_SWEEP_GRACE_SECONDS", default=10.0)
 # Slack interactivity (Acknowledge / Resolve buttons): requests are verified with this secret.
 SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", default="")
+# --- Status page (statuspage/) ------------------------------------------------------------------
+# How long a subscriber's confirmation link works.
+STATUSPAGE_CONFIRM_MAX_AGE_HOURS = env.int("STATUSPAGE_CONFIRM_MAX_AGE_HOURS", default=48)
+# The public subscribe form: requests per client address an hour, confirmation emails per address a day.
+STATUSPAGE_SUBSCRIBE_PER_IP_PER_HOUR = env.int("STATUSPAGE_SUBSCRIBE_PER_IP_PER_HOUR", default=5)
+STATUSPAGE_CONFIRM_EMAILS_PER_DAY = env.int("STATUSPAGE_CONFIRM_EMAILS_PER_DAY", default=3)
 # Everyone who gets every published post-mortem, besides the incident's people and service owners.
 POSTMORTEM_STAKEHOLDERS = env.list("POSTMORTEM_STAKEHOLDERS", default=[])
 # Action items due within this many days are in the owner's daily digest along with overdue ones.

@@ -3,10 +3,10 @@ update, links to its public page and its admin page), or a "Post to the status p
 incident is resolved and its public incident is not, "Post the resolved update" (never automatic).
 Each button leads to a prefilled form in PublicIncidentAdmin; nothing is posted from here."""
 
-from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
 
+from incidents.admin.inlines import ReadOnlyInline
 from incidents.choices import IncidentStatus
 from incidents.models import Incident
 from postmortems.admin.incident import PanelsFormSet
@@ -46,15 +46,13 @@ class StatusPanelFormSet(PanelsFormSet):
     panel: StatusPanel | None = None
 
 
-class IncidentStatusPageInline(admin.TabularInline):
+class IncidentStatusPageInline(ReadOnlyInline):
     model = PublicIncident
     fk_name = "incident"
     formset = StatusPanelFormSet
     template = "admin/statuspage/incident_panel.html"
     fields = ()
-    extra = 0
     max_num = 0
-    can_delete = False
     verbose_name = "status page"
     verbose_name_plural = "Status page"
 
@@ -66,12 +64,3 @@ class IncidentStatusPageInline(admin.TabularInline):
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.has_perm(VIEW_PERMISSION) or request.user.has_perm(OPEN_PERMISSION)
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

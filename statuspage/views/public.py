@@ -52,7 +52,10 @@ def public_page(view: PublicView) -> PublicView:
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])
-        path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
+        # The path and the one parameter a public view reads (the history's ?page=): any other query
+        # string makes no entry of its own, so nobody fills the cache with ?x=<random>.
+        wanted = request.path + (f"?page={request.GET['page']}" if "page" in request.GET else "")
+        path = hashlib.sha256(wanted.encode()).hexdigest()[:32]
         # One entry per URL, (version, body, content type, encoding, the page's settings), read
         # with the version in one round trip: a cached page costs one cache read. An entry of an
         # older version is rebuilt and replaced. ("v2": older entries are never read.)

@@ -136,3 +136,11 @@ def test_a_change_made_by_another_process_shows_on_the_next_get(client, incident
     assert client.get("/status/").content == before  # cached under the same version
     cache.set(VERSION_KEY, "1234567890", timeout=None)
     assert "Renamed elsewhere" in client.get("/status/").content.decode()
+
+
+def test_a_query_string_no_view_reads_makes_no_cache_entry_of_its_own(client, django_assert_num_queries):
+    client.get("/status/")
+    client.get("/status/api/v2/summary.json")
+    with django_assert_num_queries(0):
+        assert client.get("/status/?x=1").status_code == 200
+        assert client.get("/status/api/v2/summary.json?cachebust=2").status_code == 200
