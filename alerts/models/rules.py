@@ -62,6 +62,14 @@ class AlertRule(BaseModel):
     continue_matching = models.BooleanField(
         default=False, help_text="Also try the rules after this one when it matches."
     )
+    runbook = models.ForeignKey(
+        "actions.Runbook",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="alert_rules",
+        help_text="Shown on incidents this rule's alerts open or join, besides their services' runbooks.",
+    )
 
     class Meta:
         ordering = ["order", "id"]

@@ -42,6 +42,10 @@ class AlertSource(BaseModel):
         default=16384, help_text="Longest annotation value (descriptions run long), in characters."
     )
     enabled = models.BooleanField(default=True)
+    is_drill = models.BooleanField(
+        default=False,
+        help_text="A drill source: the incidents its alerts open are drills, kept out of metrics.",
+    )
 
     class Meta:
         ordering = ["name"]
