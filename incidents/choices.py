@@ -28,10 +28,24 @@ OPEN_STATUSES = (IncidentStatus.NEW, IncidentStatus.IN_PROGRESS, IncidentStatus.
 
 
 class Phase(models.TextChoices):
+    """Where an open incident stands: triage phases while it is new, work phases once acknowledged."""
+
+    TRIAGE = "triage", "Triage"
+    PRIORITIZED = "prioritized", "Prioritized"
     INVESTIGATING = "investigating", "Investigating"
     IDENTIFIED = "identified", "Identified"
     FIXING = "fixing", "Fixing"
     MONITORING = "monitoring", "Monitoring"
+
+
+TRIAGE_PHASES = (Phase.TRIAGE, Phase.PRIORITIZED)
+WORK_PHASES = (Phase.INVESTIGATING, Phase.IDENTIFIED, Phase.FIXING, Phase.MONITORING)
+# The phases each open status allows; resolved and closed incidents claim none.
+PHASES_BY_STATUS = {
+    IncidentStatus.NEW: TRIAGE_PHASES,
+    IncidentStatus.IN_PROGRESS: WORK_PHASES,
+    IncidentStatus.ON_HOLD: WORK_PHASES,
+}
 
 
 class RootCauseCategory(models.TextChoices):

@@ -35,7 +35,7 @@ def incident_detail_queryset() -> QuerySet[Incident]:
 
 
 def incident_timeline(*, incident: Incident) -> QuerySet[TimelineEvent]:
-    return TimelineEvent.objects.filter(incident=incident).select_related("actor")
+    return TimelineEvent.objects.filter(incident=incident).select_related("actor", "pinned_by")
 
 
 def incident_status_updates(*, incident: Incident) -> QuerySet[StatusUpdate]:

@@ -13,6 +13,7 @@ from incidents.admin.display import CSS, priority_badge, status_badge
 from incidents.admin.filters import DetectedWithinFilter
 from incidents.admin.inlines import StatusUpdateAddInline, StatusUpdateHistoryInline, TimelineInline
 from incidents.admin.paginator import CappedCountPaginator
+from incidents.admin.timeline import IncidentTimelineMixin
 from incidents.admin.transitions import IncidentTransitionsMixin
 from incidents.choices import IncidentStatus, Role
 from incidents.forms import PRIORITY_RULES_HELP, ROLE_FIELDS, IncidentAdminForm, StatusUpdateAddFormSet
@@ -64,7 +65,7 @@ ROLE_DISPLAY = ("technical_lead", "communications_lead", "scribe")
 
 
 @admin.register(Incident)
-class IncidentAdmin(IncidentTransitionsMixin, ServiceSaveMixin, admin.ModelAdmin):
+class IncidentAdmin(IncidentTimelineMixin, IncidentTransitionsMixin, ServiceSaveMixin, admin.ModelAdmin):
     form = IncidentAdminForm
     list_display = (
         "reference",
@@ -81,6 +82,7 @@ class IncidentAdmin(IncidentTransitionsMixin, ServiceSaveMixin, admin.ModelAdmin
     list_filter = (
         DetectedWithinFilter,
         "status",
+        "phase",
         "priority",
         "services",
         "assignee",

@@ -176,6 +176,7 @@ class IncidentDetailSerializer(IncidentSerializer):
 
 class TimelineEventSerializer(serializers.ModelSerializer):
     actor = serializers.SlugRelatedField(slug_field=User.USERNAME_FIELD, read_only=True)
+    pinned_by = serializers.SlugRelatedField(slug_field=User.USERNAME_FIELD, read_only=True)
 
     class Meta:
         model = TimelineEvent
@@ -189,6 +190,8 @@ class TimelineEventSerializer(serializers.ModelSerializer):
             "message",
             "details",
             "pinned",
+            "pinned_by",
+            "pinned_at",
         ]
         read_only_fields = fields
 
@@ -282,7 +285,7 @@ class IncidentCreateInput(IncidentUpdateInput):
 
     title = serializers.CharField(max_length=200)
     priority = _priority_field()
-    phase = None  # Set by acknowledging, not on creation.
+    phase = None  # Every incident opens in triage.
     detected_at = serializers.DateTimeField(required=False, help_text="Default: now.")
 
 
@@ -312,6 +315,10 @@ class DismissInput(StrictSerializer):
 
 class NoteInput(StrictSerializer):
     message = serializers.CharField()
+
+
+class PinInput(StrictSerializer):
+    pinned = serializers.BooleanField(help_text="true pins the event as a key moment, false unpins it.")
 
 
 class RoleAssignInput(StrictSerializer):

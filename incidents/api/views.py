@@ -2,10 +2,13 @@
 Domain errors become {"detail", "code"} responses in common.api.exceptions."""
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -15,6 +18,7 @@ from common.api.serializers import ErrorSerializer
 from common.api.views import BAD_INPUT, FORBIDDEN, PARSERS, WRITE_ERRORS, validated
 from incidents import selectors, services
 from incidents.api.filters import IncidentFilterSet, ServiceFilterSet
+from incidents.api.renderers import CsvRenderer, MarkdownRenderer
 from incidents.api.serializers import (
     CloseInput,
     DismissInput,
@@ -23,6 +27,7 @@ from incidents.api.serializers import (
     IncidentSerializer,
     IncidentUpdateInput,
     NoteInput,
+    PinInput,
     PrioritySerializer,
     PrioritySuggestInput,
     PrioritySuggestionSerializer,
@@ -38,6 +43,7 @@ from incidents.api.serializers import (
 )
 from incidents.models import Incident
 from incidents.priority_rules import priority_suggest
+from incidents.timeline_export import FORMATS, timeline_export
 
 TRANSITION = ["incidents.transition_incident"]
 CHANGE = ["incidents.change_incident"]
@@ -80,6 +86,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     action_permissions = {
         **dict.fromkeys(services.TRANSITION_SERVICES, TRANSITION),
         "timeline": ["incidents.view_incident", "incidents.view_timelineevent"],
+        "timeline_export": ["incidents.view_incident", "incidents.view_timelineevent"],
+        "timeline_pin": CHANGE,
         "notes": CHANGE,
         "roles": CHANGE,
         "status_updates": {
@@ -102,6 +110,15 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # Query parameters filter the list only, never the object an action works on.
         return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except NotFound:
+            # ?format= names the download's format there: an unknown one is bad input, not a 404.
+            if self.action == "timeline_export":
+                raise ValidationError({"format": [f"Choose one of {', '.join(FORMATS)}."]}) from None
+            raise
 
     def detail_response(self, incident: Incident, status_code: int = status.HTTP_200_OK) -> Response:
         # Reloaded, so the answer shows exactly what the service committed.
@@ -175,6 +192,55 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         events = selectors.incident_timeline(incident=self.get_object())
         page = self.paginate_queryset(events)
         return self.get_paginated_response(TimelineEventSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Download the incident's timeline as CSV or Markdown (pinned events marked)",
+        parameters=[
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=list(FORMATS),
+                description="csv (the default) or md. CSV cells that would start a spreadsheet "
+                "formula are prefixed with a quote; Markdown text is escaped.",
+            )
+        ],
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "text/markdown"): OpenApiTypes.STR,
+            400: BAD_INPUT,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="timeline/export",
+        filter_backends=[],
+        renderer_classes=[CsvRenderer, MarkdownRenderer],
+    )
+    def timeline_export(self, request: Request, pk: str) -> Response:
+        export = timeline_export(incident=self.get_object(), fmt=request.accepted_renderer.format)
+        return Response(
+            export.content,
+            content_type=export.content_type,
+            headers={"Content-Disposition": f'attachment; filename="{export.filename}"'},
+        )
+
+    @extend_schema(
+        summary="Pin (star) or unpin a timeline event; pinned events lead the post-mortem's timeline",
+        request=PinInput,
+        responses={
+            200: TimelineEventSerializer,
+            404: OpenApiResponse(description="No such event on this incident."),
+            **WRITE_ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"], url_path=r"timeline/(?P<event_id>\d+)/pin", filter_backends=[])
+    def timeline_pin(self, request: Request, pk: str, event_id: str) -> Response:
+        incident = self.get_object()
+        event = get_object_or_404(selectors.incident_timeline(incident=incident), pk=event_id)
+        data = validated(PinInput, request)
+        event = services.timeline_event_pin(event=event, by=request_actor(request), **data)
+        return Response(TimelineEventSerializer(event).data)
 
     @extend_schema(
         summary="Add a note to the timeline",

@@ -9,8 +9,9 @@ from incidents.choices import EventKind
 class TimelineEvent(models.Model):
     """One entry of an incident's append-only audit trail.
 
-    Written by services in the same transaction as the change it records. Only `pinned` may change
-    afterwards; post-mortem timelines and analytics timestamps are read from here.
+    Written by services in the same transaction as the change it records. Only the pin (with who
+    set it and when) may change afterwards; post-mortem timelines and analytics timestamps are read
+    from here.
     """
 
     incident = models.ForeignKey(
@@ -30,7 +31,17 @@ class TimelineEvent(models.Model):
     source = models.CharField(max_length=20, choices=Source.choices)
     message = models.TextField()
     details = models.JSONField(default=dict, blank=True)
+    # A key moment, starred by a responder (incidents.services.timeline_event_pin); pinned events
+    # lead the post-mortem's timeline.
     pinned = models.BooleanField(default=False)
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="pinned_timeline_events",
+    )
+    pinned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["occurred_at", "id"]

@@ -18,7 +18,7 @@ from incidents.services.repeats import incident_repeat_mark
 from incidents.services.roles import incident_role_assign
 from incidents.services.sla import incident_sla_sweep
 from incidents.services.status_updates import status_update_create
-from incidents.services.timeline import incident_note_add, timeline_event_record
+from incidents.services.timeline import incident_note_add, timeline_event_pin, timeline_event_record
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -43,5 +43,6 @@ __all__ = [
     "service_delete",
     "service_update",
     "status_update_create",
+    "timeline_event_pin",
     "timeline_event_record",
 ]

@@ -10,14 +10,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.actor import Actor
-from incidents.choices import EventKind, IncidentStatus, Role
+from incidents.choices import EventKind, IncidentStatus, Phase, Role
 from incidents.guards import close_refusal
 from incidents.models import Incident, Priority, Service
 from incidents.models.incident import most_urgent
+from incidents.services.phases import phase_check
 from incidents.services.references import reference_next
 from incidents.services.repeats import incident_repeat_mark
 from incidents.services.roles import role_change_apply
-from incidents.services.sla import WORKING, sla_targets_apply
+from incidents.services.sla import sla_targets_apply
 from incidents.services.timeline import field_change_record, timeline_event_record
 
 ADD_PERMISSION = "incidents.add_incident"
@@ -75,6 +76,8 @@ def incident_create(
         title=" ".join((title or "").split()),
         description=description,
         priority=priority,
+        # Every incident starts in triage; prioritizing and acknowledging move it on.
+        phase=Phase.TRIAGE,
         assignee=assignee,
         commander=commander,
         created_by=by.user,
@@ -100,6 +103,7 @@ def incident_create(
         incident_repeat_mark(incident=incident)
         details: dict[str, Any] = {
             "priority": priority.code,
+            "phase": incident.phase,
             "services": [s.slug for s in services],
             "is_drill": is_drill,
         }
@@ -160,8 +164,8 @@ def incident_update(*, incident: Incident, by: Actor, changes: dict[str, Any]) -
         locked = (
             Incident.objects.select_for_update(of=("self",)).select_related("priority").get(pk=incident.pk)
         )
-        if "phase" in changes and changes["phase"] and locked.status not in WORKING:
-            raise ValidationError({"phase": ["The phase applies only while the incident is worked."]})
+        if "phase" in changes:
+            phase_check(status=locked.status, phase=changes["phase"])
         new_services = changes.get("services")
         old_services = list(locked.services.all()) if new_services is not None else []
         commander_given = "commander" in changes

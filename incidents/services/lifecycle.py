@@ -12,7 +12,7 @@ from django_fsm import can_proceed
 from common.actor import Actor
 from common.exceptions import PermissionDeniedError, TransitionNotAllowedError
 from common.fsm import locked_transition, row_lock
-from incidents.choices import DismissalReason, EventKind, IncidentStatus, Phase
+from incidents.choices import WORK_PHASES, DismissalReason, EventKind, IncidentStatus, Phase
 from incidents.guards import CloseRefusal, close_refusal
 from incidents.models import Incident
 from incidents.models.incident import most_urgent
@@ -114,13 +114,18 @@ def _required(field: str, value: str, what: str) -> str:
 
 
 def incident_acknowledge(*, incident: Incident, by: Actor) -> Incident:
+    # Triage is over: the work starts at investigating. The triage phase it left goes to the
+    # event's `details`, so triage durations read from the timeline like work phases do.
+    details: dict[str, Any] = {}
+
     def apply(locked: Incident) -> None:
         now = timezone.now()
         if locked.acknowledged_at is None:
             locked.acknowledged_at = now
         if locked.assignee_id is None and by.user is not None:
             locked.assignee = by.user
-        if not locked.phase:
+        if locked.phase not in WORK_PHASES:
+            details["phase"] = {"from": locked.phase, "to": Phase.INVESTIGATING}
             locked.phase = Phase.INVESTIGATING
         sla_next_update_schedule(incident=locked, since=now)
 
@@ -130,6 +135,7 @@ def incident_acknowledge(*, incident: Incident, by: Actor) -> Incident:
         name="acknowledge",
         kind=EventKind.ACKNOWLEDGED,
         message=f"Acknowledged by {by}.",
+        details=details,
         apply=apply,
     )
 
@@ -279,12 +285,16 @@ def incident_dismiss(
     elif duplicate_of is not None:
         raise ValidationError({"duplicate_of": ["Only a duplicate names another incident."]})
 
+    details: dict[str, Any] = {"reason": reason, "dismissal_reason": dismissal_reason}
+
     def apply(locked: Incident) -> None:
         locked.closed_at = timezone.now()
         locked.dismissal_reason = dismissal_reason
         locked.duplicate_of = duplicate_of
+        # Closed without work: it leaves its triage phase like a resolution leaves a work phase.
+        details["phase"] = {"from": locked.phase, "to": ""}
+        locked.phase = ""
 
-    details: dict[str, Any] = {"reason": reason, "dismissal_reason": dismissal_reason}
     label = DismissalReason(dismissal_reason).label.lower()
     if duplicate_of is not None:
         details["duplicate_of"] = duplicate_of.reference

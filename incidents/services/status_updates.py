@@ -4,9 +4,10 @@ from django.utils import timezone
 
 from common.actor import Actor
 from common.exceptions import TransitionNotAllowedError
-from incidents.choices import EventKind, IncidentStatus, Phase, Visibility
+from incidents.choices import PHASES_BY_STATUS, EventKind, IncidentStatus, Phase, Visibility
 from incidents.models import Incident, StatusUpdate
-from incidents.services.sla import WORKING, sla_breaches_record, sla_next_update_schedule
+from incidents.services.phases import phase_check
+from incidents.services.sla import sla_breaches_record, sla_next_update_schedule
 from incidents.services.timeline import field_change_record, timeline_event_record
 
 ADD_PERMISSION = "incidents.add_statusupdate"
@@ -20,7 +21,8 @@ def status_update_create(
     visibility: str = Visibility.INTERNAL,
     phase: str = "",
 ) -> StatusUpdate:
-    """Post a progress update; it restarts the update clock and may move the work phase on."""
+    """Post a progress update; it restarts the update clock and may move the phase on (a triage
+    phase while the incident is new, a work phase while it is worked)."""
     by.require(ADD_PERMISSION, "post status updates")
     message = (message or "").strip()
     errors = {}
@@ -39,14 +41,13 @@ def status_update_create(
         )
         if locked.status == IncidentStatus.CLOSED:
             raise TransitionNotAllowedError(f"{locked.reference} is closed: it takes no more updates.")
-        if phase and locked.status not in WORKING:
-            raise ValidationError({"phase": ["The phase applies only while the incident is worked."]})
+        phase_check(status=locked.status, phase=phase)
         now = timezone.now()
         sla_breaches_record(incident=locked, now=now)
         update = StatusUpdate.objects.create(
             incident=locked,
             message=message,
-            phase=phase or (locked.phase if locked.status in WORKING else ""),
+            phase=phase or (locked.phase if locked.status in PHASES_BY_STATUS else ""),
             visibility=visibility,
             author=by.user,
         )

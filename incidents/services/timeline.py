@@ -80,3 +80,17 @@ def field_change_record(
         message=f"{message} {note}" if note else message,
         details={"field": field, "from": old, "to": new, **(details or {})},
     )
+
+
+def timeline_event_pin(*, event: TimelineEvent, by: Actor, pinned: bool) -> TimelineEvent:
+    """Star (or unstar) a key moment; pinned events lead the post-mortem's timeline. The event itself
+    stays as recorded: only the pin, who set it and when, change. Pinning twice changes nothing."""
+    by.require(CHANGE_PERMISSION, "pin timeline events")
+    with transaction.atomic():
+        locked = TimelineEvent.objects.select_for_update().get(pk=event.pk)
+        if locked.pinned != pinned:
+            locked.pinned = pinned
+            locked.pinned_by = by.user if pinned else None
+            locked.pinned_at = timezone.now() if pinned else None
+            locked.save(update_fields=["pinned", "pinned_by", "pinned_at"])
+    return locked
