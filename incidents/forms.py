@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.forms.models import BaseInlineFormSet
 
-from incidents.choices import DismissalReason, IncidentStatus, Role
+from incidents.choices import PHASES_BY_STATUS, DismissalReason, IncidentStatus, Role
 from incidents.models import Incident, StatusUpdate
 
 # Response roles kept in RoleAssignment, edited on the incident form next to Incident.commander.
@@ -30,6 +30,13 @@ IMPACT_HELP = {
     "data_at_risk": "Suggests at least P2.",
     "security_issue": "Suggests P1.",
 }
+
+
+def phase_choices_limit(field: forms.Field, status: str) -> None:
+    """Offer the phases the status allows: triage ones while new, work ones while worked."""
+    allowed = PHASES_BY_STATUS.get(status)
+    if allowed:
+        field.choices = [("", "---------"), *((p.value, p.label) for p in allowed)]
 
 
 def _user_choices():
@@ -104,6 +111,12 @@ class IncidentAdminForm(forms.ModelForm):
                 self.fields[
                     "phase"
                 ].help_text = "None once resolved: the work is over (reopening restarts it)."
+            elif "phase" in self.fields:
+                phase_choices_limit(self.fields["phase"], self.instance.status)
+                self.fields["phase"].help_text = (
+                    "Triage, then prioritized while new; investigating, identified, fixing, "
+                    "monitoring once acknowledged."
+                )
             for assignment in self.instance.role_assignments.all():
                 for name, role in ROLE_FIELDS.items():
                     if assignment.role == role and name in self.fields:
@@ -140,7 +153,8 @@ class StatusUpdateForm(forms.ModelForm):
         widgets = {"message": forms.Textarea(attrs={"rows": 3})}
         help_texts = {
             "visibility": "Public updates reach stakeholders and the status page.",
-            "phase": "Moves the incident to this phase; only while it is worked.",
+            "phase": "Moves the incident to this phase: a triage phase while it is new, a work "
+            "phase while it is worked.",
         }
 
 

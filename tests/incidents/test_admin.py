@@ -228,7 +228,7 @@ def test_status_update_inline_goes_through_the_service(client, responder, open_i
 
 
 def test_status_update_refused_by_the_service_changes_nothing(client, responder, open_incident):
-    incident = open_incident()  # New: the phase applies only once the incident is worked.
+    incident = open_incident()  # New: the work phases apply only once the incident is acknowledged.
     client.force_login(responder)
     page = client.get(change_url(incident))
     prefix = next(i.formset.prefix for i in page.context["inline_admin_formsets"] if i.opts.extra == 1)
@@ -243,9 +243,7 @@ def test_status_update_refused_by_the_service_changes_nothing(client, responder,
     )
 
     assert response.status_code == 200
-    assert "Status update: The phase applies only while the incident is worked." in (
-        response.content.decode()
-    )
+    assert "Status update: A new incident is in triage or prioritized" in response.content.decode()
     incident.refresh_from_db()
     assert incident.title != "Renamed too"  # The whole save was rolled back.
     assert not StatusUpdate.objects.exists()
@@ -282,11 +280,9 @@ def test_phase_refused_while_new_is_a_form_error(client, responder, open_inciden
     response = client.post(change_url(incident), form_data(page, phase="fixing"))
 
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["phase"] == [
-        "The phase applies only while the incident is worked."
-    ]
+    assert "phase" in response.context["adminform"].form.errors
     incident.refresh_from_db()
-    assert incident.phase == ""
+    assert incident.phase == "triage"
 
 
 def test_closed_incident_takes_no_status_update(client, responder, open_incident, actor):

@@ -38,6 +38,8 @@ def test_timeline_lists_events_oldest_first(api, open_incident, actor):
         "message",
         "details",
         "pinned",
+        "pinned_by",
+        "pinned_at",
     }
     assert rows[0]["actor"] == "responder"
     assert rows[0]["actor_name"] == "responder"

@@ -301,11 +301,11 @@ def test_patch_refuses_status_and_timestamps(api, open_incident):
 def test_patch_reports_service_rules_as_field_errors(api, open_incident):
     incident = open_incident()
 
-    # The phase applies only while the incident is worked; this one is new.
+    # Work phases start once the incident is acknowledged; this one is new.
     response = api.patch(incidents_url(incident), {"phase": "fixing"})
 
     assert response.status_code == 400
-    assert response.data["phase"] == ["The phase applies only while the incident is worked."]
+    assert response.data["phase"][0].startswith("A new incident is in triage or prioritized")
 
 
 @pytest.mark.parametrize("method", ["put", "delete"])

@@ -66,6 +66,7 @@ class TestOpenIncident:
         )
         assert created.details == {
             "priority": "P1",
+            "phase": "triage",
             "services": ["web", "auth-sso"],
             "is_drill": False,
             "origin": "log-monitor",

@@ -68,7 +68,8 @@ WRITES = {
     "resolve": {"resolved_at", "resolution_summary"},
     "reopen": {"resolved_at", "reopen_count"},
     "close": {"closed_at"},
-    "dismiss": {"closed_at", "dismissal_reason"},
+    # Dismissing leaves triage: a closed incident claims no phase.
+    "dismiss": {"closed_at", "dismissal_reason", "phase"},
     "auto_resolve": {"resolved_at", "resolution_summary"},
 }
 CASES = [(name, path) for name in SERVICES for path in PATHS]
@@ -108,6 +109,11 @@ def test_transition_table(name, path, open_incident, actor, responder, clock):
     phase = {"from": before["phase"], "to": Phase.INVESTIGATING if name == "reopen" else ""}
     if name in PHASE_MOVES:
         extra = {**extra, "phase": phase}
+    # Both leave triage (they are legal from new only): the event says from which triage phase.
+    if name == "acknowledge":
+        extra = {**extra, "phase": {"from": Phase.TRIAGE, "to": Phase.INVESTIGATING}}
+    if name == "dismiss":
+        extra = {**extra, "phase": {"from": Phase.TRIAGE, "to": ""}}
     assert event.details == {"from": status, "to": target, **extra}
     if by is AUTOMATION:
         assert (event.actor, event.actor_name, event.source) == (None, "auto-remediation", Source.TASK)
@@ -133,7 +139,7 @@ def test_transition_table(name, path, open_incident, actor, responder, clock):
 
 def test_acknowledge_sets_acknowledged_at_once_and_takes_the_incident(open_incident, actor, responder, clock):
     incident = open_incident()
-    assert (incident.acknowledged_at, incident.assignee, incident.phase) == (None, None, "")
+    assert (incident.acknowledged_at, incident.assignee, incident.phase) == (None, None, Phase.TRIAGE)
 
     incident = incident_acknowledge(incident=incident, by=actor)
     acknowledged_at = clock.now

@@ -151,6 +151,7 @@ class TestDismiss:
             "reason": "Same outage",
             "dismissal_reason": DismissalReason.DUPLICATE,
             "duplicate_of": original.reference,
+            "phase": {"from": "triage", "to": ""},
         }
         assert f"duplicate of {original.reference}" in event.message
 

@@ -66,10 +66,10 @@ def test_an_update_restarts_the_update_clock(worked, actor, clock):
     assert Incident.objects.get(pk=worked.pk).next_update_due_at == clock.now + timedelta(hours=2)
 
 
-def test_a_new_incident_takes_updates_but_no_phase(open_incident, actor):
+def test_a_new_incident_takes_updates_but_no_work_phase(open_incident, actor):
     incident = open_incident()
     update = status_update_create(incident=incident, by=actor, message="We are aware", visibility="public")
-    assert update.phase == ""
+    assert update.phase == Phase.TRIAGE, "a new incident is in triage"
     before = snapshot(incident)
     with pytest.raises(ValidationError) as exc:
         status_update_create(incident=incident, by=actor, message="Found it", phase=Phase.IDENTIFIED)
