@@ -51,7 +51,7 @@ def postmortem_markdown(postmortem: Postmortem) -> str:
         "timeline": [
             {
                 "time": cell(_when(e.occurred_at)),
-                "event": cell(("📌 " if e.pinned else "") + e.shown),
+                "event": cell(("📌 Key moment: " if e.pinned else "") + e.shown),
                 "who": cell(e.who),
             }
             for e in postmortem_timeline(postmortem)

@@ -93,7 +93,8 @@ def postmortem_write_queryset() -> QuerySet[Postmortem]:
 
 
 def postmortem_timeline(postmortem: Postmortem, *, include_hidden: bool = False) -> list[TimelineEntry]:
-    entries = postmortem.entries.order_by("occurred_at", "id")
+    """The key moments (pinned entries) first, then the rest, each part oldest first."""
+    entries = postmortem.entries.order_by("-pinned", "occurred_at", "id")
     if not include_hidden:
         entries = entries.filter(hidden=False)
     return list(entries)

@@ -3,7 +3,9 @@
 The incident's timeline already holds every transition, alert attached or resolved, action run
 milestone, status update and role change, each with who did it; alerts add their onset (`starts_at`,
 before anyone knew). Generated entries are keyed by their record, so regenerating updates them in
-place and keeps what authors did to them (pinned, hidden, reworded); author entries are never touched."""
+place and keeps what authors did to them (pinned, hidden, reworded); author entries are never touched.
+Events responders pinned on the incident arrive pinned: they are the key moments that lead the
+post-mortem's timeline (postmortems.selectors.postmortem_timeline)."""
 
 from datetime import datetime
 from typing import Any
@@ -24,6 +26,8 @@ CHANGE_PERMISSION = "postmortems.change_postmortem"
 AUTOMATED = "Automated"
 # Field edits and the post-mortem's own milestones are not part of the incident's story.
 LEFT_OUT = (EventKind.UPDATED, EventKind.POSTMORTEM)
+# The generated fields a regeneration brings up to date.
+REFRESHED = ("occurred_at", "event", "who", "source")
 
 
 def _source_of(kind: str) -> str:
@@ -37,7 +41,8 @@ def _source_of(kind: str) -> str:
 
 
 def generated_entries(postmortem: Postmortem) -> list[dict[str, Any]]:
-    """The entries the machine record gives, in time order, as field dicts keyed by `key`."""
+    """The entries the machine record gives, in time order, as field dicts keyed by `key`; an
+    event pinned on the incident gives a pinned entry."""
     incident = postmortem.incident
     entries = []
     for alert in Alert.objects.filter(incident=incident).order_by("starts_at", "id"):
@@ -48,6 +53,7 @@ def generated_entries(postmortem: Postmortem) -> list[dict[str, Any]]:
                 "occurred_at": alert.starts_at,
                 "event": f"Alert {alert.name or alert.fingerprint} started firing ({alert.source.name}).",
                 "who": AUTOMATED,
+                "pinned": False,
             }
         )
     events = (
@@ -63,6 +69,7 @@ def generated_entries(postmortem: Postmortem) -> list[dict[str, Any]]:
                 "occurred_at": event.occurred_at,
                 "event": event.message,
                 "who": event.actor_name if event.actor_id else AUTOMATED,
+                "pinned": event.pinned,
             }
         )
     entries.sort(key=lambda entry: entry["occurred_at"])
@@ -78,7 +85,8 @@ def postmortem_editable_check(*, postmortem: Postmortem, by: Actor) -> None:
 
 def timeline_regenerate(*, postmortem: Postmortem, by: Actor) -> int:
     """Add entries for records new since the last generation and refresh the generated fields of
-    the others; authors' pins, hides and wording stay. Returns how many entries were added."""
+    the others; authors' pins, hides and wording stay. An event pinned on the incident since pins its
+    entry; unpinning it there leaves the entry to the authors. Returns how many entries were added."""
     postmortem_editable_check(postmortem=postmortem, by=by)
     with transaction.atomic():
         locked = row_lock(instance=postmortem, related=("incident",))
@@ -89,15 +97,17 @@ def timeline_regenerate(*, postmortem: Postmortem, by: Actor) -> int:
             if entry is None:
                 new.append(TimelineEntry(postmortem=locked, **spec))
                 continue
-            if any(
-                getattr(entry, field) != spec[field] for field in ("occurred_at", "event", "who", "source")
-            ):
-                for field in ("occurred_at", "event", "who", "source"):
-                    setattr(entry, field, spec[field])
+            if spec["pinned"] and not entry.pinned:
+                entry.pinned = True
                 changed.append(entry)
+            if any(getattr(entry, field) != spec[field] for field in REFRESHED):
+                for field in REFRESHED:
+                    setattr(entry, field, spec[field])
+                if entry not in changed:
+                    changed.append(entry)
         TimelineEntry.objects.bulk_create(new)
         if changed:
-            TimelineEntry.objects.bulk_update(changed, ["occurred_at", "event", "who", "source"])
+            TimelineEntry.objects.bulk_update(changed, [*REFRESHED, "pinned"])
     return len(new)
 
 

@@ -217,7 +217,7 @@ class PostmortemViewSet(
 
     @extend_schema(
         methods=["GET"],
-        summary="The post-mortem's timeline, oldest first",
+        summary="The post-mortem's timeline: key moments (pinned) first, then the rest oldest first",
         parameters=[INCLUDE_HIDDEN],
         responses=TimelineEntrySerializer(many=True),
     )
