@@ -1,16 +1,18 @@
 """Alerts, read-only: what came in, what rules matched and why, what processing did. People open
-an incident from an alert through alert_incident_create; nothing else here writes."""
+an incident from an alert through alert_incident_create (the "create incident" form, or the list
+action for several at once); nothing else here writes."""
 
 import json
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from actions.admin.base import run_status_badge
 from alerts.admin.base import CSS, alert_status_badge, key_value_table
+from alerts.admin.create_incident import create_incident_url, create_incident_view
 from alerts.models import Alert, AlertPayload
 from alerts.services.processing import alert_incident_create, alerts_processing_retry
 from common.admin.services import admin_actor
@@ -160,6 +162,20 @@ class AlertAdmin(admin.ModelAdmin):
     def has_retry_processing_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(ALERT_CHANGE)
 
+    def get_urls(self):
+        own = [
+            path(
+                "<path:object_id>/create-incident/",
+                self.admin_site.admin_view(self.create_incident_view),
+                name="alerts_alert_create_incident",
+            )
+        ]
+        # Before the defaults, whose "<path:object_id>/" would swallow it.
+        return own + super().get_urls()
+
+    def create_incident_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return create_incident_view(self, request, object_id)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         qs = super().get_queryset(request)
         if request.resolver_match and request.resolver_match.url_name.endswith("_change"):
@@ -180,7 +196,10 @@ class AlertAdmin(admin.ModelAdmin):
     def incident_link(self, obj: Alert) -> str:
         incident = obj.incident
         if incident is None:
-            return "-"
+            # The form checks the permission; a row links to it whoever reads the list.
+            return format_html(
+                '<a href="{}" class="alert-create-incident">Create incident…</a>', create_incident_url(obj)
+            )
         return _link("admin:incidents_incident_change", incident, incident.reference)
 
     @admin.display(description="Processing", ordering="processed")

@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.admin.widgets import AdminBigIntegerFieldWidget
+from django.contrib.auth import get_user_model
 from django.forms.models import construct_instance
 from django.utils.html import escape
 
@@ -13,6 +14,7 @@ from alerts.choices import SourceKind
 from alerts.models import AlertRule, AlertSource, AutomatedResponse, Silence
 from alerts.services.rules import RULE_FIELDS
 from common.forms import PrettyJSONField, ServiceErrorsMixin, ServiceRowsFormSet
+from incidents.models import Priority
 
 
 class AlertSourceAdminForm(ServiceErrorsMixin, forms.ModelForm):
@@ -170,3 +172,17 @@ class RuleTestForm(forms.Form):
             else:
                 cleaned["kind"] = source.kind
         return cleaned
+
+
+class AlertIncidentForm(forms.Form):
+    """Create incident from alert: starts from what the alert gives (alerts.incident_prefill); the
+    responder may change these four before alert_incident_create opens the incident."""
+
+    title = forms.CharField(max_length=200)
+    priority = forms.ModelChoiceField(queryset=Priority.objects.order_by("code"), empty_label=None)
+    assignee = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        required=False,
+        help_text="Leave empty to let whoever acknowledges take it.",
+    )
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 10, "cols": 80}))

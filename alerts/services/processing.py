@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -16,6 +17,7 @@ from django.utils import timezone
 from actions.choices import RunStatus
 from actions.services import action_run_cancel, action_run_request
 from alerts.choices import AlertStatus, IncidentPolicy, ResponseTrigger
+from alerts.incident_prefill import alert_incident_prefill, alert_plan_for
 from alerts.models import Alert, AlertRule, TriggeredRun
 from alerts.response_parameters import TemplateError, alert_context, response_parameters, response_problems
 from alerts.selectors import AlertPlan, alert_plan, incident_open_for_group
@@ -29,7 +31,6 @@ from incidents.services.incidents import ADD_PERMISSION
 
 logger = logging.getLogger(__name__)
 
-TITLE_LENGTH = Incident._meta.get_field("title").max_length
 # Runs a resolution makes pointless: they have not started, and a person or a timer was to start them.
 CANCELLABLE = (RunStatus.PENDING, RunStatus.AWAITING_APPROVAL, RunStatus.APPROVED, RunStatus.SCHEDULED)
 SWEEP_GRACE = timedelta(seconds=10)
@@ -197,35 +198,26 @@ def _alert_details(alert: Alert, plan: AlertPlan | None = None) -> dict[str, Any
     return details
 
 
-def incident_title_for(alert: Alert) -> str:
-    summary = " ".join(str(alert.annotations.get("summary") or alert.annotations.get("title") or "").split())
-    name = alert.name or alert.fingerprint
-    title = f"{name}: {summary}" if summary and summary != name else name
-    return title[:TITLE_LENGTH]
-
-
-def incident_description_for(alert: Alert) -> str:
-    lines = []
-    description = str(alert.annotations.get("description") or alert.annotations.get("message") or "").strip()
-    if description:
-        lines += [description, ""]
-    lines.append(f"Alert from {alert.source.name}, first received {alert.received_at:%Y-%m-%d %H:%M:%S %Z}.")
-    lines += [f"- {key}: {value}" for key, value in sorted(alert.labels.items())]
-    if alert.generator_url:
-        lines.append(f"Source: {alert.generator_url}")
-    return "\n".join(lines)
-
-
-def _incident_open(alert: Alert, plan: AlertPlan, by: Actor) -> Incident:
-    priority = (
-        Priority.objects.filter(code=plan.priority_code).first() or Priority.objects.order_by("-code")[0]
-    )
+def _incident_open(
+    alert: Alert,
+    plan: AlertPlan,
+    by: Actor,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    priority: Priority | None = None,
+    assignee: AbstractBaseUser | None = None,
+) -> Incident:
+    """Open the incident the alert gives (alerts.incident_prefill); a person may have changed the
+    title, description, priority and assignee first."""
+    prefill = alert_incident_prefill(alert=alert, plan=plan)
     return incident_create(
         by=by,
-        title=incident_title_for(alert),
-        description=incident_description_for(alert),
-        priority=priority,
-        services=[plan.service] if plan.service else [],
+        title=prefill.title if title is None else title,
+        description=prefill.description if description is None else description,
+        priority=prefill.priority if priority is None else priority,
+        services=prefill.services,
+        assignee=assignee,
         # MTTD: the impact began when the alert started; we knew when it reached us.
         started_at=min(alert.starts_at, alert.received_at),
         detected_at=alert.received_at,
@@ -343,8 +335,18 @@ def alerts_sweep(*, now: datetime | None = None) -> int:
     return alerts_process(alert_ids=ids)
 
 
-def alert_incident_create(*, alert: Alert, by: Actor) -> Incident:
-    """A person opens an incident from an alert no rule opened one for (the admin's action)."""
+def alert_incident_create(
+    *,
+    alert: Alert,
+    by: Actor,
+    title: str | None = None,
+    description: str | None = None,
+    priority: Priority | None = None,
+    assignee: AbstractBaseUser | None = None,
+) -> Incident:
+    """A person opens an incident from an alert no incident holds yet (the admin's form and action):
+    what the alert gives (alerts.incident_prefill), with the title, description, priority and
+    assignee they changed. An alert already in an incident is refused (ConflictError)."""
     by.require(ADD_PERMISSION, "open incidents")
     with transaction.atomic():
         locked = (
@@ -354,14 +356,21 @@ def alert_incident_create(*, alert: Alert, by: Actor) -> Incident:
         )
         if locked.incident is not None:
             raise ConflictError(f"Alert {locked.pk} already belongs to {locked.incident.reference}.")
-        plan = alert_plan(
-            alert_name=locked.name,
-            severity=locked.severity,
-            labels=locked.labels,
-            at=locked.received_at,
-            service=locked.service,
+        plan = alert_plan_for(locked)
+        prefill = alert_incident_prefill(alert=locked, plan=plan)
+        incident = _incident_open(
+            locked, plan, by, title=title, description=description, priority=priority, assignee=assignee
         )
-        incident = _incident_open(locked, plan, by)
+        # What the person changed from what the alert gave, so the record shows their judgement.
+        changed = sorted(
+            field
+            for field, given, kept in (
+                ("title", title, prefill.title),
+                ("description", description, prefill.description),
+                ("priority", priority, prefill.priority),
+            )
+            if given is not None and given != kept
+        )
         # A person opened it, so the closed loop leaves it alone (opened_incident stays False).
         locked.incident = incident
         _note(locked, f"{by} opened {incident.reference} from this alert.")
@@ -371,7 +380,7 @@ def alert_incident_create(*, alert: Alert, by: Actor) -> Incident:
             incident=incident,
             kind=EventKind.ALERT_ATTACHED,
             by=by,
-            message=f"Opened from alert {locked.name or locked.fingerprint}.",
-            details=_alert_details(locked),
+            message=f"{by} opened this incident from alert {locked.name or locked.fingerprint}.",
+            details={**_alert_details(locked), "opened_by": str(by), "changed_from_alert": changed},
         )
     return incident
