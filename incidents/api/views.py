@@ -2,6 +2,7 @@
 Domain errors become {"detail", "code"} responses in common.api.exceptions."""
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -114,7 +115,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def perform_content_negotiation(self, request: Request, force: bool = False):
         try:
             return super().perform_content_negotiation(request, force)
-        except NotFound:
+        except (Http404, NotFound):
             # ?format= names the download's format there: an unknown one is bad input, not a 404.
             if self.action == "timeline_export":
                 raise ValidationError({"format": [f"Choose one of {', '.join(FORMATS)}."]}) from None
