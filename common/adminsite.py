@@ -4,8 +4,9 @@ login lockouts) sits under "System" at the end."""
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 FIRST_APPS = ("incidents",)
 # Whole apps, or single models as "app_label.model_name", that operators rarely need.
@@ -40,12 +41,25 @@ class OpsAdminSite(admin.AdminSite):
                 {
                     "name": "System",
                     "app_label": SYSTEM_LABEL,
-                    "app_url": reverse(f"{self.name}:index") + f"#app-{SYSTEM_LABEL}",
+                    "app_url": reverse(f"{self.name}:system_index"),
                     "has_module_perms": True,
                     "models": system,
                 }
             )
         return kept
+
+    def get_urls(self):
+        system = path("system/", self.admin_view(self.system_index), name="system_index")
+        return [system, *super().get_urls()]
+
+    def system_index(self, request: HttpRequest) -> TemplateResponse:
+        """System's own page, as an app's: "system" is no app label, so the default has no URL."""
+        app_list = [app for app in self.get_app_list(request) if app["app_label"] == SYSTEM_LABEL]
+        if not app_list:
+            raise Http404("The requested admin page does not exist.")
+        context = {**self.each_context(request), "title": "System", "subtitle": None, "app_list": app_list}
+        request.current_app = self.name
+        return TemplateResponse(request, "admin/app_index.html", context)
 
     def index(self, request: HttpRequest, extra_context: dict | None = None):
         # Imported here: this module loads with INSTALLED_APPS, before any model may be imported.

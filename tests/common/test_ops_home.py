@@ -163,6 +163,9 @@ def test_app_list_has_incidents_first_and_the_plumbing_under_system(client, admi
     assert {"PeriodicTask", "ApiToken", "OutboxMessage", "AccessAttempt"} <= system
     common = next((app for app in app_list if app["app_label"] == "common"), None)
     assert common is None or not {"ApiToken", "OutboxMessage"} & {m["object_name"] for m in common["models"]}
+    system_page = client.get(app_list[-1]["app_url"])
+    assert system_page.status_code == 200
+    assert {m["object_name"] for m in system_page.context["app_list"][0]["models"]} == system
     # One app's own page still lists all its models.
     beat = client.get(reverse("admin:app_list", args=["django_celery_beat"]))
     assert beat.status_code == 200
@@ -204,3 +207,22 @@ def test_the_home_runs_a_constant_number_of_queries(
     add_rows(4)
     with django_assert_num_queries(QUERIES):
         client.get(INDEX)
+
+
+def test_the_list_links_open_filtered_lists(client, admin_user, open_incident, source):
+    open_incident(assignee=admin_user)
+    alert_make(source, 1)
+    for _ in range(21):  # More than the section shows: its link leads on.
+        ActionRunFactory(status=RunStatus.RUNNING, started_at=timezone.now())
+    client.force_login(admin_user)
+
+    html = client.get(INDEX).content.decode()
+
+    links = [
+        re.search(r'class="ops-home-more">.*?<a href="([^"]+)"', section(html, name), re.S).group(1)
+        for name in ("open-incidents", "my-incidents", "unlinked-alerts", "running-actions")
+    ]
+    for link in links:
+        response = client.get(link.replace("&amp;", "&"))
+        assert response.status_code == 200, link  # An unknown lookup would redirect with ?e=1.
+        assert response.context["cl"].result_count >= 1, link
