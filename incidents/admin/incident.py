@@ -23,7 +23,6 @@ from incidents.selectors import incident_detail_queryset, incident_list
 from incidents.services import (
     EDITABLE_FIELDS,
     incident_create,
-    incident_note_add,
     incident_role_assign,
     incident_update,
 )
@@ -247,8 +246,6 @@ class IncidentAdmin(IncidentQuickFormsMixin, IncidentTransitionsMixin, ServiceSa
             for field, role in roles.items():
                 if field in form.changed_data:
                     incident_role_assign(incident=obj, by=by, role=role, user=data[field])
-            if data.get("note", "").strip():
-                incident_note_add(incident=obj, by=by, message=data["note"])
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         # No form.save_m2m(): incident_create and incident_update set the services themselves.
