@@ -13,8 +13,9 @@ from oncall.selectors import oncall_at, schedule_list
 SHOWN = 20
 
 
-def oncall_now_context(request: HttpRequest) -> dict[str, Any]:
-    """Shown to everyone: knowing whom to call is never a secret among staff."""
+def oncall_now_context(request: HttpRequest) -> dict[str, Any] | None:
+    if not request.user.has_perm("oncall.view_schedule"):
+        return None
     # Without the list's prefetches: oncall_at loads the layers and members in its own fixed queries.
     schedules = list(schedule_list().prefetch_related(None).order_by("name", "id")[: SHOWN + 1])
     on_call = oncall_at(schedules=schedules[:SHOWN], at=timezone.now()) if schedules else {}
