@@ -70,6 +70,31 @@ class Walk:
         self.page.expect_message("Note added to the timeline.")
         self.screenshot("note-added")
 
+    def transition(self, name: str, done: str, **fields: str) -> None:
+        """Apply a lifecycle transition from the war-room header: a button, or a link to its form
+        (filled with `fields`, by input id) for those that take input."""
+        button = self.page.find(f'#incident-lifecycle [data-transition="{name}"]')
+        takes_input = button.tag_name == "a"
+        button.click()
+        if takes_input:
+            for field_id, value in fields.items():
+                self.page.type(f"#{field_id}", value)
+            self.page.click('input[name="_apply"]')
+        self.page.expect_message(done)
+        self.page.find("#warroom-header")
+
+    def narrow(self, width: int = 420) -> dict[str, int]:
+        """The page on a phone: returns where the timeline and the quick forms start."""
+        self.driver.set_window_size(width, 900)
+        tops = {
+            name: self.page.find(selector).location["y"]
+            for name, selector in (("timeline", "#incident-timeline"), ("quick", ".warroom-quick"))
+        }
+        path = self.shots / "war-room-narrow.png"
+        self.driver.save_screenshot(str(path))
+        self.driver.set_window_size(1400, 1100)
+        return tops
+
     def filter_timeline(self, key: str) -> list[str]:
         """Follow a filter link; returns the kinds of the lines shown."""
         self.page.click(f'a[data-timeline-filter="{key}"]')
@@ -127,4 +152,11 @@ def test_responder_finds_an_incident_on_the_home_and_works_it_in_the_war_room(
     assert walk.filter_timeline("notes") == [EventKind.NOTE]
     assert "P1 incident opened" not in walk.page.find("#timeline-events").text
     assert set(walk.filter_timeline("all")) == {EventKind.CREATED, EventKind.NOTE}
+
+    walk.transition("acknowledge", f"{incident.reference} was acknowledged.")
+    assert walk.page.find("#warroom-clocks .sla-response.sla-breached")  # Late, and it stays so.
+    walk.transition("hold", f"{incident.reference} was put on hold.", id_reason="Waiting for the vendor")
+    assert "Put on hold: Waiting for the vendor" in walk.page.find("#incident-timeline").text
+    tops = walk.narrow()
+    assert tops["quick"] > tops["timeline"]  # One column on a phone: the quick forms come after.
     assert {path.name for path in shots.iterdir()} >= {"ops-home.png", "war-room.png", "timeline-notes.png"}
