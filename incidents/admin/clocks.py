@@ -16,7 +16,7 @@ class Clock:
     name: str  # "response" or "resolution": the CSS class and the element id.
     label: str
     due_at: datetime | None
-    state: str  # "running", "breached", "met" or "none" (the priority sets no target)
+    state: str  # "running", "breached", "met" or "none" (no target, or none running)
 
     @property
     def breached(self) -> bool:
@@ -55,6 +55,16 @@ def sla_clocks(incident: Incident, *, now: datetime | None = None) -> list[Clock
             incident.resolution_breached_at,
             incident.resolved_at,
             incident.is_open,
+            now,
+        ),
+        # Set only while the incident is worked (sla_next_update_schedule); the next update resets it.
+        _clock(
+            "update",
+            "Next update",
+            incident.next_update_due_at,
+            None,
+            None,
+            incident.next_update_due_at is not None,
             now,
         ),
     ]

@@ -12,6 +12,7 @@ from django.urls import path, reverse
 
 from common.admin.services import admin_actor, form_errors_from
 from common.exceptions import ApplicationError
+from incidents.admin.warroom import ALL, timeline_filter_known
 from incidents.choices import IncidentStatus
 from incidents.forms import StatusUpdateForm
 from incidents.models import Incident
@@ -120,7 +121,10 @@ class IncidentQuickFormsMixin:
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, done)
-                return HttpResponseRedirect(change_url + "#incident-timeline")
+                # Back to the timeline as it was filtered.
+                shown = request.POST.get("timeline", ALL)
+                query = f"?timeline={shown}" if shown != ALL and timeline_filter_known(shown) else ""
+                return HttpResponseRedirect(f"{change_url}{query}#incident-timeline")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

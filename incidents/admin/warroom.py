@@ -65,6 +65,11 @@ def _event_line(event: TimelineEvent) -> Line:
     )
 
 
+def timeline_filter_known(key: str) -> bool:
+    sources = {source.name for source in panels.timeline_sources()}
+    return key in (ALL, PINNED, *EVENT_FILTERS, *sources)
+
+
 def _filter_url(key: str) -> str:
     return ("?" if key == ALL else f"?timeline={key}") + "#incident-timeline"
 
@@ -74,7 +79,7 @@ def timeline_context(request: HttpRequest, incident: Incident) -> dict[str, Any]
     first, in a fixed number of queries (events, their counts, one per registered source)."""
     sources = {source.name: source for source in panels.timeline_sources()}
     chosen = request.GET.get("timeline", ALL)
-    if chosen not in (ALL, PINNED, *EVENT_FILTERS, *sources):
+    if not timeline_filter_known(chosen):
         chosen = ALL
     counts = incident_timeline_counts(incident=incident)
 

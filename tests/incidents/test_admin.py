@@ -203,6 +203,18 @@ def test_note_is_added_to_the_timeline(client, responder, open_incident):
     assert note.source == "admin"
 
 
+def test_a_quick_form_goes_back_to_the_timeline_as_filtered(client, responder, open_incident):
+    incident = open_incident()
+    client.force_login(responder)
+    back = change_url(incident)
+
+    kept = client.post(quick_url(incident, "note"), {"quick-note-message": "One", "timeline": "notes"})
+    foreign = client.post(quick_url(incident, "note"), {"quick-note-message": "Two", "timeline": "//evil"})
+
+    assert kept["Location"] == back + "?timeline=notes#incident-timeline"
+    assert foreign["Location"] == back + "#incident-timeline"
+
+
 def test_blank_note_is_a_form_error(client, responder, open_incident):
     incident = open_incident()
     client.force_login(responder)

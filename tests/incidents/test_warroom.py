@@ -96,7 +96,7 @@ def test_header_shows_clocks_roles_phase_and_bridge(client, responder, open_inci
     assert 'id="warroom-header"' in html
     assert '<span class="warroom-phase" id="warroom-phase">Identified</span>' in html
     clocks = {clock.name: clock.state for clock in response.context["incident_clocks"]}
-    assert clocks == {"response": "met", "resolution": "breached"}
+    assert clocks == {"response": "met", "resolution": "breached", "update": "running"}
     assert "sla-clock sla-breached sla-resolution" in html
     assert dict(response.context["incident_roles"])["Scribe"].username == "scribbler"
     assert dict(response.context["incident_roles"])["Commander"] == responder
