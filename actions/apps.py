@@ -7,8 +7,11 @@ class ActionsConfig(AppConfig):
 
     def ready(self) -> None:
         from actions import checks  # noqa: F401  Registers the check of stored step commands.
+        from actions.admin import home
         from actions.admin.incident import IncidentActionRunInline, incident_run_action_url
         from incidents.admin import panels
 
         panels.inline_register("action-runs", IncidentActionRunInline, order=300)
         panels.button_register("run-action", label="Run action", url=incident_run_action_url)
+
+        home.register()  # The ops home's sections.

@@ -7,9 +7,12 @@ class AlertsConfig(AppConfig):
 
     def ready(self) -> None:
         from actions.signals import run_finished
+        from alerts.admin import home
         from alerts.admin.incident import IncidentAlertInline
         from alerts.receivers import closed_loop_enqueue
         from incidents.admin import panels
 
         run_finished.connect(closed_loop_enqueue, dispatch_uid="alerts-closed-loop")
         panels.inline_register("alerts", IncidentAlertInline, order=200)
+
+        home.register()  # The ops home's sections.

@@ -45,7 +45,8 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("MPLCONFIGDIR", str(VAR_DIR / "matplotlib"))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the ops home as its first page (common/adminsite.py).
+    "common.adminsite.OpsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

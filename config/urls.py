@@ -7,10 +7,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from common.api.views import not_found
 from common.views import healthz, readyz
 
-admin.site.site_header = "Mitigate"
-admin.site.site_title = "Mitigate"
-admin.site.index_title = "Incident response"
-
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),

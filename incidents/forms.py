@@ -4,7 +4,6 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.forms.models import BaseInlineFormSet
 
 from incidents.choices import PHASES_BY_STATUS, DismissalReason, IncidentStatus, Role
 from incidents.models import Incident, StatusUpdate
@@ -15,7 +14,7 @@ ROLE_FIELDS = {
     "communications_lead": Role.COMMUNICATIONS_LEAD,
     "scribe": Role.SCRIBE,
 }
-CHANGE_ONLY_FIELDS = (*ROLE_FIELDS, "note")
+CHANGE_ONLY_FIELDS = tuple(ROLE_FIELDS)
 
 PRIORITY_RULES_HELP = (
     "Mitigate suggests a priority from the impact, following the runbook: "
@@ -44,18 +43,13 @@ def _user_choices():
 
 
 class IncidentAdminForm(forms.ModelForm):
-    """The add and change form. Roles other than commander and the note are extra fields that the
-    admin saves through incident_role_assign and incident_note_add; they appear on change only."""
+    """The add and change form. Roles other than commander are extra fields that the admin saves
+    through incident_role_assign; they appear on change only. Notes have their own quick form
+    (incidents.admin.quick_forms)."""
 
     technical_lead = forms.ModelChoiceField(queryset=_user_choices(), required=False)
     communications_lead = forms.ModelChoiceField(queryset=_user_choices(), required=False)
     scribe = forms.ModelChoiceField(queryset=_user_choices(), required=False)
-    note = forms.CharField(
-        label="Note",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Findings, decisions, hand-overs: saved to the timeline with the rest of this form.",
-    )
 
     bridge_url = forms.URLField(
         label="Bridge URL",
@@ -156,13 +150,6 @@ class StatusUpdateForm(forms.ModelForm):
             "phase": "Moves the incident to this phase: a triage phase while it is new, a work "
             "phase while it is worked.",
         }
-
-
-class StatusUpdateAddFormSet(BaseInlineFormSet):
-    """New status updates only. The admin saves them through status_update_create, never save()."""
-
-    def filled_forms(self) -> list[forms.ModelForm]:
-        return [f for f in self.forms if f.has_changed() and not self._should_delete_form(f)]
 
 
 class TransitionForm(forms.Form):

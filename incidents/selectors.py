@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django_fsm import has_transition_perm
 
 from incidents.choices import IncidentStatus
@@ -36,6 +36,17 @@ def incident_detail_queryset() -> QuerySet[Incident]:
 
 def incident_timeline(*, incident: Incident) -> QuerySet[TimelineEvent]:
     return TimelineEvent.objects.filter(incident=incident).select_related("actor", "pinned_by")
+
+
+def incident_timeline_counts(*, incident: Incident) -> dict[str, tuple[int, int]]:
+    """Event kind -> (events, pinned events) of the incident, in one query."""
+    rows = (
+        TimelineEvent.objects.filter(incident=incident)
+        .order_by()
+        .values("kind")
+        .annotate(events=Count("id"), pinned=Count("id", filter=Q(pinned=True)))
+    )
+    return {row["kind"]: (row["events"], row["pinned"]) for row in rows}
 
 
 def incident_status_updates(*, incident: Incident) -> QuerySet[StatusUpdate]:

@@ -8,8 +8,11 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from common.events import listener_register
         from incidents.admin import panels
-        from notifications.admin.incident import IncidentDeliveryInline
+        from notifications.admin.incident import IncidentDeliveryInline, incident_timeline_entries
         from notifications.events import happening_heard
 
         listener_register("notifications", happening_heard)
         panels.inline_register("notifications", IncidentDeliveryInline, order=350)
+        panels.timeline_source_register(
+            "notifications", label="Notifications", entries=incident_timeline_entries
+        )

@@ -8,25 +8,24 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from common.admin.services import ServiceSaveMixin, admin_actor, adopt, refusals
-from incidents.admin import panels
+from incidents.admin import panels, warroom
 from incidents.admin.display import CSS, priority_badge, status_badge
 from incidents.admin.filters import DetectedWithinFilter
-from incidents.admin.inlines import StatusUpdateAddInline, StatusUpdateHistoryInline, TimelineInline
+from incidents.admin.inlines import StatusUpdateHistoryInline
 from incidents.admin.paginator import CappedCountPaginator
+from incidents.admin.quick_forms import IncidentQuickFormsMixin
 from incidents.admin.timeline import IncidentTimelineMixin
 from incidents.admin.transitions import IncidentTransitionsMixin
-from incidents.choices import IncidentStatus, Role
-from incidents.forms import PRIORITY_RULES_HELP, ROLE_FIELDS, IncidentAdminForm, StatusUpdateAddFormSet
+from incidents.choices import Role
+from incidents.forms import PRIORITY_RULES_HELP, ROLE_FIELDS, IncidentAdminForm
 from incidents.models import Incident
 from incidents.priority_rules import priority_suggest
 from incidents.selectors import incident_detail_queryset, incident_list
 from incidents.services import (
     EDITABLE_FIELDS,
     incident_create,
-    incident_note_add,
     incident_role_assign,
     incident_update,
-    status_update_create,
 )
 
 CREATE_FIELDS = (
@@ -65,7 +64,9 @@ ROLE_DISPLAY = ("technical_lead", "communications_lead", "scribe")
 
 
 @admin.register(Incident)
-class IncidentAdmin(IncidentTimelineMixin, IncidentTransitionsMixin, ServiceSaveMixin, admin.ModelAdmin):
+class IncidentAdmin(
+    IncidentQuickFormsMixin, IncidentTimelineMixin, IncidentTransitionsMixin, ServiceSaveMixin, admin.ModelAdmin
+):
     form = IncidentAdminForm
     list_display = (
         "reference",
@@ -145,6 +146,7 @@ class IncidentAdmin(IncidentTimelineMixin, IncidentTransitionsMixin, ServiceSave
             (
                 "Clock",
                 {
+                    "classes": ("collapse",),  # The header shows the SLA clocks.
                     "fields": (
                         ("started_at", "detected_at"),
                         ("acknowledged_at", "resolved_at", "closed_at"),
@@ -152,7 +154,7 @@ class IncidentAdmin(IncidentTimelineMixin, IncidentTransitionsMixin, ServiceSave
                         ("resolution_due_at", "resolution_breached_at"),
                         ("next_update_due_at", "reopen_count", "is_repeat"),
                         "created_by",
-                    )
+                    ),
                 },
             ),
         ]
@@ -163,8 +165,6 @@ class IncidentAdmin(IncidentTimelineMixin, IncidentTransitionsMixin, ServiceSave
                     {"fields": ("resolution_summary", "auto_resolved", "dismissal_reason", "duplicate_of")},
                 )
             )
-        if self.has_change_permission(request, obj):
-            fieldsets.append(("Add a note to the timeline", {"fields": ("note",)}))
         return fieldsets
 
     def get_readonly_fields(self, request: HttpRequest, obj: Incident | None = None):
@@ -174,15 +174,8 @@ class IncidentAdmin(IncidentTimelineMixin, IncidentTransitionsMixin, ServiceSave
         if obj is None:
             return []
         # The apps above add theirs (alerts, action runs, post-mortem panels) through incidents.admin.panels.
-        inlines = panels.inlines_with(
-            {panels.STATUS_UPDATES: StatusUpdateHistoryInline, panels.TIMELINE: TimelineInline}
-        )
-        can_post = request.user.has_perm("incidents.add_statusupdate")
-        # On POST the form is kept even for a closed incident: an update typed before someone
-        # closed it gets the service's refusal instead of vanishing.
-        if can_post and (obj.status != IncidentStatus.CLOSED or request.method == "POST"):
-            inlines.insert(0, StatusUpdateAddInline)
-        return inlines
+        # The timeline is not among them: the war room shows it beside the quick forms.
+        return panels.inlines_with({panels.STATUS_UPDATES: StatusUpdateHistoryInline})
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and change:
@@ -190,6 +183,9 @@ class IncidentAdmin(IncidentTimelineMixin, IncidentTransitionsMixin, ServiceSave
             context["incident_priority_badge"] = priority_badge(obj.priority)
             context["incident_status_badge"] = status_badge(obj.status)
             context["incident_buttons"] = panels.buttons_for(request, obj)
+            context.update(warroom.header_context(obj))
+            context.update(warroom.timeline_context(request, obj))
+            context.update(self.quick_forms(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     @admin.display(description="Priority", ordering="priority__code")
@@ -254,8 +250,6 @@ class IncidentAdmin(IncidentTimelineMixin, IncidentTransitionsMixin, ServiceSave
             for field, role in roles.items():
                 if field in form.changed_data:
                     incident_role_assign(incident=obj, by=by, role=role, user=data[field])
-            if data.get("note", "").strip():
-                incident_note_add(incident=obj, by=by, message=data["note"])
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         # No form.save_m2m(): incident_create and incident_update set the services themselves.
@@ -263,16 +257,5 @@ class IncidentAdmin(IncidentTimelineMixin, IncidentTransitionsMixin, ServiceSave
             self.save_formset(request, form, formset, change=change)
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        # The inlines are read-only: notes and status updates have their own quick forms.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        if not isinstance(formset, StatusUpdateAddFormSet):
-            return  # The other inlines are read-only.
-        for update_form in formset.filled_forms():
-            with refusals(prefix="Status update"):
-                update = status_update_create(
-                    incident=formset.instance,
-                    by=admin_actor(request),
-                    message=update_form.cleaned_data["message"],
-                    visibility=update_form.cleaned_data["visibility"],
-                    phase=update_form.cleaned_data["phase"],
-                )
-            formset.new_objects.append(update)

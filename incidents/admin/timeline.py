@@ -13,7 +13,6 @@ from django.views.decorators.http import require_POST
 
 from common.admin.services import admin_actor
 from common.exceptions import PermissionDeniedError
-from incidents.admin import panels
 from incidents.models import Incident
 from incidents.selectors import incident_timeline
 from incidents.services import timeline_event_pin
@@ -82,14 +81,3 @@ class IncidentTimelineMixin:
         response = HttpResponse(export.content, content_type=export.content_type)
         response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
         return response
-
-
-def _export_button(fmt: str):
-    def url(request: HttpRequest, incident: Incident) -> str | None:
-        return export_url(incident, fmt) if request.user.has_perm(VIEW_TIMELINE) else None
-
-    return url
-
-
-panels.button_register("timeline-csv", label="Timeline as CSV", url=_export_button("csv"))
-panels.button_register("timeline-md", label="Timeline as Markdown", url=_export_button("md"))

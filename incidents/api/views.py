@@ -208,7 +208,10 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         responses={
             (200, "text/csv"): OpenApiTypes.STR,
             (200, "text/markdown"): OpenApiTypes.STR,
-            400: BAD_INPUT,
+            # Errors are JSON whatever the download's format.
+            (400, "application/json"): BAD_INPUT,
+            (403, "application/json"): FORBIDDEN,
+            (404, "application/json"): OpenApiResponse(description="No such incident."),
         },
     )
     @action(

@@ -7,9 +7,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from incidents.admin.inlines import ReadOnlyInline
+from incidents.admin.panels import TimelineEntry
 from notifications.admin.deliveries import delivery_status_badge
 from notifications.models import Delivery
-from notifications.selectors import delivery_list
+from notifications.selectors import delivery_list, incident_deliveries
 
 
 class IncidentDeliveryInline(ReadOnlyInline):
@@ -54,3 +55,26 @@ class IncidentDeliveryInline(ReadOnlyInline):
     @admin.display(description="Sent")
     def sent(self, obj: Delivery) -> str:
         return display_for_value(obj.sent_at, "-")
+
+
+def incident_timeline_entries(incident) -> list[TimelineEntry]:
+    """The incident's deliveries as lines of the war-room timeline (its "Notifications" filter):
+    when each message went out, or was queued, to whom, and how it fared. One query."""
+    entries = []
+    for delivery in incident_deliveries(incident.pk).order_by("created_at", "id"):
+        if delivery.channel_id:
+            told = f"channel {delivery.channel.name}"
+        else:
+            told = str(delivery.user or delivery.external)
+        message = delivery.subject or delivery.event.get("message", "") or delivery.get_event_kind_display()
+        entries.append(
+            TimelineEntry(
+                occurred_at=delivery.sent_at or delivery.created_at,
+                label=f"Notification {delivery.get_status_display().lower()}",
+                who=told,
+                source=delivery.get_event_kind_display(),
+                message=message,
+                url=reverse("admin:notifications_delivery_change", args=[delivery.pk]),
+            )
+        )
+    return entries

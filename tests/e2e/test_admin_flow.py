@@ -119,7 +119,7 @@ def test_responder_takes_an_incident_from_open_to_closed(live_server, browser, s
     page.expect_message(f"{incident.reference} was closed.")
     page.screenshot("incident-closed")
 
-    timeline = page.find("#timeline_events-group").text
+    timeline = page.find("#incident-timeline").text
     for text in (
         "P2 incident opened: Checkout returns 502",
         "Acknowledged by ops.",

@@ -56,7 +56,7 @@ def test_admin_dashboard_and_swagger_work_under_the_csp(live_server, browser, se
     # The admin's own script runs: "select all" ticks every row.
     page.click("#action-toggle")
     assert all(box.is_selected() for box in browser.find_elements(By.CSS_SELECTOR, "input.action-select"))
-    visit(f"/admin/incidents/incident/{incident.pk}/change/", "#timeline_events-group")
+    visit(f"/admin/incidents/incident/{incident.pk}/change/", "#incident-timeline")
     visit("/admin/analytics/dashboard/?range=90d", "svg")
     visit(f"/admin/analytics/report/{report.pk}/change/", '[data-tool="send-report-now"]')
     visit(f"/admin/analytics/report/{report.pk}/preview/", 'iframe[data-preview="html"]')

@@ -16,6 +16,11 @@ CHANGELIST = changelist(Incident)
 ADD = reverse("admin:incidents_incident_add")
 
 
+def quick_url(incident: Incident, form: str) -> str:
+    """The war room's quick forms: "note" or "update"."""
+    return reverse(f"admin:incidents_incident_quick_{form}", args=[incident.pk])
+
+
 # --- Change page -----------------------------------------------------------------------------------
 
 
@@ -41,7 +46,7 @@ def test_change_page_shows_roles_suggestion_timeline_and_clock(
     assert "Response due at" in html
     assert "Timeline" in html
     assert f"P3 incident opened: {incident.title}" in html
-    assert "New status update" in html
+    assert "Post a status update" in html
 
 
 def test_viewer_sees_roles_read_only(client, viewer, open_incident, user_factory):
@@ -54,7 +59,7 @@ def test_viewer_sees_roles_read_only(client, viewer, open_incident, user_factory
 
     assert re.search(r"Scribe:</label>\s*<div class=\"readonly\">lead</div>", html)
     assert re.search(r"Technical lead:</label>\s*<div class=\"readonly\">-</div>", html)
-    assert "New status update" not in html
+    assert "Post a status update" not in html
 
 
 # --- Writes through the services ------------------------------------------------------------------
@@ -185,33 +190,67 @@ def test_roles_are_assigned_through_the_service(client, responder, open_incident
 def test_note_is_added_to_the_timeline(client, responder, open_incident):
     incident = open_incident()
     client.force_login(responder)
-    page = client.get(change_url(incident))
 
-    client.post(change_url(incident), form_data(page, note="Rolled back the 14:02 deploy."))
+    response = client.post(
+        quick_url(incident, "note"), {"quick-note-message": "Rolled back the 14:02 deploy."}
+    )
 
+    assert response.status_code == 302
+    assert response["Location"] == change_url(incident) + "#incident-timeline"
     note = incident.timeline_events.get(kind=EventKind.NOTE)
     assert note.message == "Rolled back the 14:02 deploy."
     assert note.actor == responder
+    assert note.source == "admin"
 
 
-def test_status_update_inline_goes_through_the_service(client, responder, open_incident, actor):
+def test_a_quick_form_goes_back_to_the_timeline_as_filtered(client, responder, open_incident):
+    incident = open_incident()
+    client.force_login(responder)
+    back = change_url(incident)
+
+    kept = client.post(quick_url(incident, "note"), {"quick-note-message": "One", "timeline": "notes"})
+    foreign = client.post(quick_url(incident, "note"), {"quick-note-message": "Two", "timeline": "//evil"})
+
+    assert kept["Location"] == back + "?timeline=notes#incident-timeline"
+    assert foreign["Location"] == back + "#incident-timeline"
+
+
+def test_blank_note_is_a_form_error(client, responder, open_incident):
+    incident = open_incident()
+    client.force_login(responder)
+
+    response = client.post(quick_url(incident, "note"), {"quick-note-message": "   "})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert kinds(incident) == [EventKind.CREATED]
+
+
+def test_quick_forms_take_no_get_and_no_viewer(client, viewer, open_incident):
+    incident = open_incident()
+    client.force_login(viewer)
+
+    assert client.get(quick_url(incident, "note")).status_code == 405
+    response = client.post(quick_url(incident, "note"), {"quick-note-message": "Sneaky"})
+
+    assert response.status_code == 200
+    assert "You may not add notes to incidents." in response.content.decode()
+    assert kinds(incident) == [EventKind.CREATED]
+
+
+def test_status_update_quick_form_goes_through_the_service(client, responder, open_incident, actor):
     from incidents.services import incident_acknowledge
 
     incident = incident_acknowledge(incident=open_incident(), by=actor)
     client.force_login(responder)
-    page = client.get(change_url(incident))
-    prefix = next(i.formset.prefix for i in page.context["inline_admin_formsets"] if i.opts.extra == 1)
 
     response = client.post(
-        change_url(incident),
-        form_data(
-            page,
-            **{
-                f"{prefix}-0-message": "Failover done, watching error rates.",
-                f"{prefix}-0-visibility": Visibility.PUBLIC,
-                f"{prefix}-0-phase": "monitoring",
-            },
-        ),
+        quick_url(incident, "update"),
+        {
+            "quick-update-message": "Failover done, watching error rates.",
+            "quick-update-visibility": Visibility.PUBLIC,
+            "quick-update-phase": "monitoring",
+        },
     )
 
     assert response.status_code == 302
@@ -230,22 +269,19 @@ def test_status_update_inline_goes_through_the_service(client, responder, open_i
 def test_status_update_refused_by_the_service_changes_nothing(client, responder, open_incident):
     incident = open_incident()  # New: the work phases apply only once the incident is acknowledged.
     client.force_login(responder)
-    page = client.get(change_url(incident))
-    prefix = next(i.formset.prefix for i in page.context["inline_admin_formsets"] if i.opts.extra == 1)
 
     response = client.post(
-        change_url(incident),
-        form_data(
-            page,
-            title="Renamed too",
-            **{f"{prefix}-0-message": "Looking", f"{prefix}-0-phase": "fixing"},
-        ),
+        quick_url(incident, "update"),
+        {
+            "quick-update-message": "Looking",
+            "quick-update-visibility": "internal",
+            "quick-update-phase": "fixing",
+        },
     )
 
     assert response.status_code == 200
-    assert "Status update: A new incident is in triage or prioritized" in response.content.decode()
-    incident.refresh_from_db()
-    assert incident.title != "Renamed too"  # The whole save was rolled back.
+    (error,) = response.context["form"].errors["phase"]
+    assert "A new incident is in triage or prioritized" in error
     assert not StatusUpdate.objects.exists()
     assert kinds(incident) == [EventKind.CREATED]
 
@@ -257,18 +293,18 @@ def test_status_update_typed_before_someone_closed_the_incident_is_refused(
 
     incident = incident_acknowledge(incident=open_incident(), by=actor)
     client.force_login(responder)
-    page = client.get(change_url(incident))
-    prefix = next(i.formset.prefix for i in page.context["inline_admin_formsets"] if i.opts.extra == 1)
+    assert "quick_update_form" in client.get(change_url(incident)).context
     incident = incident_resolve(incident=incident, by=actor, summary="Fixed")
     incident = postmortem_ready(incident=incident, by=actor)
     incident_close(incident=incident, by=actor)
 
-    response = client.post(change_url(incident), form_data(page, **{f"{prefix}-0-message": "Still here"}))
+    response = client.post(
+        quick_url(incident, "update"),
+        {"quick-update-message": "Still here", "quick-update-visibility": "internal"},
+    )
 
     assert response.status_code == 200
-    assert f"Status update: {incident.reference} is closed: it takes no more updates." in (
-        response.content.decode()
-    )
+    assert f"{incident.reference} is closed: it takes no more updates." in response.content.decode()
     assert not StatusUpdate.objects.exists()
 
 
@@ -294,7 +330,7 @@ def test_closed_incident_takes_no_status_update(client, responder, open_incident
     html = client.get(change_url(incident)).content.decode()
 
     assert incident.status == IncidentStatus.CLOSED
-    assert "New status update" not in html
+    assert "Post a status update" not in html
     assert "Dismissed as false alarm: Noise" in html
 
 
@@ -308,10 +344,8 @@ def test_timeline_is_read_only_and_oldest_first(client, responder, open_incident
 
     response = client.get(change_url(incident))
 
-    timeline = next(i for i in response.context["inline_admin_formsets"] if i.opts.model is TimelineEvent)
-    assert not (timeline.has_add_permission or timeline.has_change_permission)
-    assert not timeline.has_delete_permission
-    assert [f.original.kind for f in timeline] == [
+    assert TimelineEvent not in [i.opts.model for i in response.context["inline_admin_formsets"]]
+    assert [line.event.kind for line in response.context["timeline_lines"]] == [
         EventKind.CREATED,
         EventKind.ACKNOWLEDGED,
         EventKind.HELD,

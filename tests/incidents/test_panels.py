@@ -8,7 +8,7 @@ from django.urls import reverse
 from actions.admin.incident import IncidentActionRunInline
 from alerts.admin.incident import IncidentAlertInline
 from incidents.admin import panels
-from incidents.admin.inlines import StatusUpdateAddInline, StatusUpdateHistoryInline, TimelineInline
+from incidents.admin.inlines import StatusUpdateHistoryInline
 from incidents.services import incident_acknowledge, incident_close, incident_resolve
 from notifications.admin.incident import IncidentDeliveryInline
 from oncall.admin.incident import IncidentPageInline
@@ -65,14 +65,12 @@ def test_the_apps_above_fill_the_page_in_today_order(client, admin_user, open_in
     response = client.get(reverse("admin:incidents_incident_change", args=[incident.pk]))
 
     assert [type(inline.opts) for inline in response.context["inline_admin_formsets"]] == [
-        StatusUpdateAddInline,
         StatusUpdateHistoryInline,
         IncidentAlertInline,
         IncidentActionRunInline,
         IncidentPageInline,
         IncidentDeliveryInline,
         IncidentStatusPageInline,
-        TimelineInline,
         IncidentPostmortemInline,
     ]
     button = f'<a class="button incident-run-action" href="{reverse("admin:actions_action_run")}?incident='
@@ -90,5 +88,5 @@ def test_a_closed_incident_page_has_no_status_form_and_no_run_button(
 
     response = client.get(reverse("admin:incidents_incident_change", args=[incident.pk]))
 
-    assert StatusUpdateAddInline not in [type(i.opts) for i in response.context["inline_admin_formsets"]]
+    assert "quick_update_form" not in response.context
     assert "incident-run-action" not in response.content.decode()
