@@ -65,7 +65,11 @@ ROLE_DISPLAY = ("technical_lead", "communications_lead", "scribe")
 
 @admin.register(Incident)
 class IncidentAdmin(
-    IncidentQuickFormsMixin, IncidentTimelineMixin, IncidentTransitionsMixin, ServiceSaveMixin, admin.ModelAdmin
+    IncidentQuickFormsMixin,
+    IncidentTimelineMixin,
+    IncidentTransitionsMixin,
+    ServiceSaveMixin,
+    admin.ModelAdmin,
 ):
     form = IncidentAdminForm
     list_display = (
