@@ -1,5 +1,6 @@
 """Reads for actions: lists with their joins and per-action statistics aggregated in the database."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,17 @@ from django.db.models import (
 )
 
 from actions.choices import RunStatus
-from actions.models import Action, ActionRun, ActionStep, Provider, ProviderGroup, StepRun
+from actions.models import (
+    Action,
+    ActionRun,
+    ActionStep,
+    Provider,
+    ProviderGroup,
+    Runbook,
+    RunbookStep,
+    RunbookVersion,
+    StepRun,
+)
 from actions.services.capture import CAPTURE_FAILED
 from actions.services.catalog import SECRET_FIELDS
 from incidents.choices import EventKind
@@ -141,6 +152,33 @@ def incident_snapshots(*, incident_id: int) -> list[Snapshot]:
             continue  # Requested later (a retried task): the run tells the rest.
         captured.add(name)
         snapshots.append(
-            Snapshot(service_name=name, action_name=event.details.get("action", ""), error=event.details.get("error", ""))
+            Snapshot(
+                service_name=name,
+                action_name=event.details.get("action", ""),
+                error=event.details.get("error", ""),
+            )
         )
     return snapshots
+
+
+def runbook_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Runbook]:
+    """Runbooks with their service, last editor and ordered steps (with actions) in three queries."""
+    steps = RunbookStep.objects.select_related("action").order_by("position", "id")
+    return (
+        Runbook.objects.select_related("service", "updated_by")
+        .prefetch_related(Prefetch("steps", queryset=steps))
+        .filter(**(filters or {}))
+    )
+
+
+def runbook_versions(*, runbook_id: int) -> QuerySet[RunbookVersion]:
+    """Newest first."""
+    return RunbookVersion.objects.filter(runbook_id=runbook_id).select_related("author").order_by("-number")
+
+
+def runbooks_for_incident(*, incident_id: int, runbook_ids: Iterable[int] = ()) -> list[Runbook]:
+    """The runbooks of the incident's services, and those named (an alert rule's, given by the app
+    that knows them), each once, by title."""
+    wanted = Q(service__incidents__id=incident_id) | Q(pk__in=list(runbook_ids))
+    ids = Runbook.objects.filter(wanted).values("pk")
+    return list(runbook_list(filters={"pk__in": ids}).order_by("title", "id"))

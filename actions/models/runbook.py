@@ -51,7 +51,7 @@ class RunbookStep(models.Model):
     parameters = models.JSONField(
         default=dict,
         blank=True,
-        help_text='The action\'s parameters filled from the incident, e.g. {"host": "{{ alert.labels.instance }}"}.',
+        help_text='Parameters filled from the incident, e.g. {"host": "{{ alert.labels.instance }}"}.',
     )
 
     class Meta:

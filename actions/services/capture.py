@@ -27,9 +27,7 @@ CAPTURE_FAILED = "capture_failed"  # TimelineEvent.details["capture"] of a reque
 
 def capture_default_action() -> Action | None:
     """The default capture action: the oldest enabled action made from the health-check template."""
-    return (
-        Action.objects.filter(template_key=HEALTH_CHECK_KEY, enabled=True).order_by("id").first()
-    )
+    return Action.objects.filter(template_key=HEALTH_CHECK_KEY, enabled=True).order_by("id").first()
 
 
 def service_capture_save(
@@ -53,7 +51,9 @@ def service_capture_save(
     try:
         values = parameters_validate(action.parameters, parameters or {})
     except ValidationError as exc:
-        raise ValidationError({"parameters": [f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()]}) from None
+        raise ValidationError(
+            {"parameters": [f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()]}
+        ) from None
     # Only what was given is stored: the action's defaults may change later and should then apply.
     given = {name: values[name] for name in (parameters or {})}
     with transaction.atomic():
@@ -121,7 +121,9 @@ def _request_failed(*, incident: Incident, capture: ServiceCapture, by: Actor, e
         incident=incident,
         kind=EventKind.NOTE,
         by=by,
-        message=f"State capture of {capture.service.name} ({capture.action.name}) could not be requested: {error}",
+        message=(
+            f"State capture of {capture.service.name} ({capture.action.name}) could not be requested: {error}"
+        ),
         details={
             "capture": CAPTURE_FAILED,
             "service": capture.service.slug,
