@@ -123,14 +123,22 @@ class ServiceCaptureInput(StrictSerializer):
 
 
 def flatten_step_errors(detail: Any) -> Any:
-    """DRF nests step errors by position from 0; the service keys them `steps.N.field` from 1."""
-    if not isinstance(detail, dict) or not isinstance(detail.get("steps"), list):
+    """DRF nests step errors by position from 0 (a list, or a dict of the failing ones); the service
+    keys them `steps.N.field` from 1. Errors about the list itself stay under `steps`."""
+    if not isinstance(detail, dict) or "steps" not in detail:
         return detail
     steps = detail["steps"]
-    if not all(isinstance(e, dict) for e in steps):
+    if isinstance(steps, list):
+        if not all(isinstance(e, dict) for e in steps):
+            return detail
+        steps = dict(enumerate(steps))
+    if not isinstance(steps, dict):
         return detail
     flat = {k: v for k, v in detail.items() if k != "steps"}
-    for position, errors in enumerate(steps, start=1):
-        for field, messages in errors.items():
-            flat[f"steps.{position}.{field}"] = messages
+    for position, errors in steps.items():
+        if isinstance(position, int) and isinstance(errors, dict):
+            for field, messages in errors.items():
+                flat[f"steps.{position + 1}.{field}"] = messages
+        else:
+            flat.setdefault("steps", []).extend(errors if isinstance(errors, list) else [errors])
     return flat
