@@ -6,10 +6,12 @@ The request happens in a task after the incident's transaction commits (actions.
 an incident never waits on, or fails for, its captures. A capture that cannot even be requested is
 written on the incident's timeline with the reason, where the Snapshot panel shows it."""
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from actions.models import Action, ActionRun, ServiceCapture
 from actions.parameters import parameters_validate
@@ -18,11 +20,14 @@ from actions.template_library import HEALTH_CHECK_KEY
 from common.actor import Actor, Source
 from common.exceptions import ApplicationError
 from incidents.choices import EventKind
-from incidents.models import Incident, Service
+from incidents.models import Incident, Service, TimelineEvent
 from incidents.services import timeline_event_record
 
 CAPTURE_ACTOR_LABEL = "state-capture"
 CAPTURE_FAILED = "capture_failed"  # TimelineEvent.details["capture"] of a request that failed.
+# The sweep looks at incidents opened this long ago at least (their task had its chance) and at most.
+SWEEP_GRACE = timedelta(minutes=2)
+SWEEP_WINDOW = timedelta(hours=1)
 
 
 def capture_default_action() -> Action | None:
@@ -81,9 +86,14 @@ def incident_captures_request(*, incident_id: int) -> list[ActionRun]:
             "capture_service_id", flat=True
         )
     )
+    # A capture that could not be requested was said on the timeline once; the sweep does not repeat it.
+    refused = TimelineEvent.objects.filter(
+        incident=incident, kind=EventKind.NOTE, details__capture=CAPTURE_FAILED
+    ).values_list("details__service", flat=True)
     captures = (
         ServiceCapture.objects.filter(service__incidents=incident, enabled=True)
         .exclude(service_id__in=done)
+        .exclude(service__slug__in=list(refused))
         .select_related("service", "action")
         .order_by("service__name", "id")
     )
@@ -105,6 +115,21 @@ def incident_captures_request(*, incident_id: int) -> list[ActionRun]:
             continue  # Another delivery of the task requested it meanwhile.
         except (ValidationError, ApplicationError) as exc:
             _request_failed(incident=incident, capture=capture, by=by, error=_reason(exc))
+    return runs
+
+
+def incident_captures_sweep(*, now: datetime | None = None) -> list[ActionRun]:
+    """Beat: request the captures of incidents opened in the last hour whose task was lost (a
+    worker died before it ran); incident_captures_request skips what is requested or refused."""
+    now = now or timezone.now()
+    recent = Incident.objects.filter(
+        created_at__gte=now - SWEEP_WINDOW,
+        created_at__lte=now - SWEEP_GRACE,
+        services__capture__enabled=True,
+    )
+    runs = []
+    for incident_id in recent.values_list("pk", flat=True).distinct():
+        runs += incident_captures_request(incident_id=incident_id)
     return runs
 
 

@@ -3,14 +3,17 @@ its services' capture actions after commit; low risk runs at once, high risk wai
 a capture that fails (or cannot even be requested) is shown on the incident page and listed in the
 post-mortem, and never stops the incident from opening."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from actions.choices import Risk, RunStatus
 from actions.models import ActionRun, ServiceCapture
 from actions.services import action_run_execute
-from actions.services.capture import service_capture_save
+from actions.services.capture import incident_captures_sweep, service_capture_save
 from actions.tasks import capture_incident_state
 from alerts.services import alert_rule_save, alert_source_create
 from common.actor import Actor
@@ -267,3 +270,25 @@ def test_the_admin_sets_a_service_capture_through_the_service(
     saved = client.post(add, form_data(page, service=db.pk, action="", parameters="{}"))
     assert saved.status_code == 302
     assert ServiceCapture.objects.get(service=db).action == health_capture  # Blank: the health check.
+
+
+def test_the_beat_sweep_requests_a_capture_whose_task_was_lost(web, health_capture, open_incident, local):
+    incident = open_incident(services=[web])  # Its task never ran.
+    refused = make_action(local, "uptime", name="Refused")
+    other = open_incident(services=[web])
+    capture_incident_state(incident_id=other.pk)  # Its task ran: nothing left to do.
+
+    assert incident_captures_sweep() == []  # Too recent: its own task may still come.
+    later = timezone.now() + timedelta(minutes=5)
+    (run,) = incident_captures_sweep(now=later)
+    assert run.incident == incident and run.capture_service == web
+    assert incident_captures_sweep(now=later) == []
+    assert incident_captures_sweep(now=timezone.now() + timedelta(hours=2)) == []  # Too old.
+
+    service_capture_save(by=SYSTEM, service=web, action=refused)
+    refused.enabled = False
+    refused.save()
+    third = open_incident(services=[web])
+    capture_incident_state(incident_id=third.pk)
+    incident_captures_sweep(now=later)
+    assert third.timeline_events.filter(kind=EventKind.NOTE).count() == 1  # Said once, not each sweep.
