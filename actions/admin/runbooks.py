@@ -131,6 +131,7 @@ class ServiceCaptureAdmin(ServiceSaveMixin, admin.ModelAdmin):
     list_filter = ("enabled",)
     search_fields = ("service__name", "action__name")
     autocomplete_fields = ("service",)
+    show_full_result_count = False
 
     def get_readonly_fields(self, request: HttpRequest, obj: ServiceCapture | None = None):
         return ("service",) if obj is not None else ()

@@ -292,3 +292,16 @@ def test_the_beat_sweep_requests_a_capture_whose_task_was_lost(web, health_captu
     capture_incident_state(incident_id=third.pk)
     incident_captures_sweep(now=later)
     assert third.timeline_events.filter(kind=EventKind.NOTE).count() == 1  # Said once, not each sweep.
+
+
+def test_the_admin_changelist_runs_a_fixed_number_of_queries(
+    client, catalog_admin, health_capture, service_factory, django_assert_num_queries
+):
+    for n in range(4):
+        service_capture_save(by=SYSTEM, service=service_factory(name=f"S{n}"), action=health_capture)
+    client.force_login(catalog_admin)
+
+    with django_assert_num_queries(6):  # Session, user, permissions (2), count, page.
+        response = client.get(reverse("admin:actions_servicecapture_changelist"))
+
+    assert response.status_code == 200 and "S3" in response.content.decode()
