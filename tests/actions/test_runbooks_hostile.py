@@ -43,7 +43,9 @@ def test_runbook_text(api, runnable_action, value):
 @pytest.mark.parametrize("value", VALUES, ids=IDS)
 def test_service_capture_parameters(api, runnable_action, service_factory, value):
     service_factory(slug="web")
-    health = runnable_action(name="Health check", parameters=[{"name": "endpoint", "pattern": "^[0-9]{1,5}$"}])
+    health = runnable_action(
+        name="Health check", parameters=[{"name": "endpoint", "pattern": "^[0-9]{1,5}$"}]
+    )
 
     response = api.post(
         "/api/v1/service-captures/",
