@@ -78,6 +78,11 @@ def test_opening_from_the_admin_captures_the_services_state(
     assert run.capture_service == web and run.action == health_capture
     assert run.status == RunStatus.SCHEDULED  # Low risk: at once.
     assert run.automated and run.requested_label == "state-capture"
+    # Told apart from other runs: on the incident page, in the API and in the runs' filter.
+    assert "Health check (state capture)" in client.get(change_url(incident)).content.decode()
+    assert client_for(responder).get(f"/api/v1/action-runs/{run.pk}/").data["capture_service_id"] == web.pk
+    runs_list = reverse("admin:actions_actionrun_changelist")
+    assert client.get(runs_list, {"capture_service__isempty": "0"}).context["cl"].result_count == 1
 
 
 def test_opening_from_the_api_and_from_an_alert_captures_too(
