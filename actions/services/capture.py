@@ -107,7 +107,9 @@ def incident_captures_request(*, incident_id: int) -> list[ActionRun]:
                         by=by,
                         parameters=capture.parameters,
                         incident=incident,
-                        automated=True,
+                        # Not a remediation: the closed loop must neither credit a capture with the
+                        # fix nor wait on a failed one (a health check that finds the disk full).
+                        automated=False,
                         capture_service=capture.service,
                     )
                 )

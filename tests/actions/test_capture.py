@@ -16,6 +16,7 @@ from actions.services import action_run_execute
 from actions.services.capture import incident_captures_sweep, service_capture_save
 from actions.tasks import capture_incident_state
 from alerts.services import alert_rule_save, alert_source_create
+from alerts.services.closed_loop import closed_loop_verdict
 from common.actor import Actor
 from incidents.choices import EventKind, UsersAffected
 from incidents.models import Incident
@@ -77,7 +78,7 @@ def test_opening_from_the_admin_captures_the_services_state(
     (run,) = captures(incident)
     assert run.capture_service == web and run.action == health_capture
     assert run.status == RunStatus.SCHEDULED  # Low risk: at once.
-    assert run.automated and run.requested_label == "state-capture"
+    assert not run.automated and run.requested_by is None and run.requested_label == "state-capture"
     # Told apart from other runs: on the incident page, in the API and in the runs' filter.
     assert "Health check (state capture)" in client.get(change_url(incident)).content.decode()
     assert client_for(responder).get(f"/api/v1/action-runs/{run.pk}/").data["capture_service_id"] == web.pk
@@ -310,3 +311,26 @@ def test_the_admin_changelist_runs_a_fixed_number_of_queries(
         response = client.get(reverse("admin:actions_servicecapture_changelist"))
 
     assert response.status_code == 200 and "S3" in response.content.decode()
+
+
+def test_the_closed_loop_neither_credits_nor_waits_on_a_capture(local, web, open_incident):
+    source, _ = alert_source_create(by=SYSTEM, name="Prometheus", kind="alertmanager")
+    alert_rule_save(
+        by=SYSTEM,
+        data={
+            "name": "Down",
+            "service": web,
+            "matchers": [{"label": "alertname", "op": "eq", "value": "Down"}],
+        },
+    )
+    failing = make_action(local, "echo 'disk 97%' >&2; exit 1", name="Disk capture")
+    service_capture_save(by=SYSTEM, service=web, action=failing)
+    (alert,) = fire(source, am_alert("Down"))
+    capture_incident_state(incident_id=alert.incident.pk)
+    (run,) = captures(alert.incident)
+    action_run_execute(run_id=run.pk, task_id=run.task_id)
+    fire(source, am_alert("Down", status="resolved"))
+
+    fixer, reason = closed_loop_verdict(Incident.objects.get(pk=alert.incident.pk))
+
+    assert fixer is None and reason == "no automated run succeeded"  # Not "did not succeed".
