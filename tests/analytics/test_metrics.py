@@ -251,7 +251,9 @@ def test_action_effectiveness_and_mttr_with_automation(history):
         )
     # A state capture taken when "a" opened is requested by the system too, but remedies nothing.
     capture = ActionFactory(name="State capture")
-    ActionRunFactory(action=capture, incident=history["a"], requested_by=None, capture_service=ServiceFactory())
+    ActionRunFactory(
+        action=capture, incident=history["a"], requested_by=None, capture_service=ServiceFactory()
+    )
     result = action_effectiveness(RANGE)
     stats = next(s for s in result.actions if s.action == "Health check")
     assert (stats.action, stats.runs, stats.succeeded, stats.mean_duration) == ("Health check", 3, 2, 4 * M)
