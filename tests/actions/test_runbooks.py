@@ -245,3 +245,23 @@ def test_admin_changelist_runs_a_fixed_number_of_queries(
     with django_assert_num_queries(8):  # Session, user, permissions (2), service filter, count, page, steps.
         response = client.get(reverse("admin:actions_runbook_changelist"))
     assert response.status_code == 200 and "R4" in response.content.decode()
+
+
+def test_an_alert_rule_names_a_runbook_through_the_api(catalog_admin):
+    runbook = runbook_create(by=Actor.system(), title="Instance down", steps=[{"text": "Ping it."}])
+    api = client_for(catalog_admin)
+
+    created = api.post(
+        "/api/v1/alert-rules/",
+        {
+            "name": "Down",
+            "matchers": [{"label": "alertname", "op": "eq", "value": "Down"}],
+            "runbook": runbook.pk,
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.data
+    assert created.data["runbook_id"] == runbook.pk
+
+    missing = api.patch(f"/api/v1/alert-rules/{created.data['id']}/", {"runbook": 999999}, format="json")
+    assert missing.status_code == 400 and "runbook" in missing.data
