@@ -5,6 +5,7 @@ flattened to one line with pipes escaped, so an author's text cannot break the t
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from actions.selectors import Snapshot, incident_snapshots
 from common.formatting import duration_hours_minutes
 from postmortems.models import Postmortem
 from postmortems.selectors import (
@@ -27,6 +28,16 @@ def bullets(text: str) -> list[str]:
         if line:
             items.append(line)
     return items
+
+
+def snapshot_line(snapshot: Snapshot) -> str:
+    """A state capture taken when the incident opened, failed ones with their reason."""
+    what = f"{snapshot.service_name}, {snapshot.action_name}"
+    if snapshot.run is None:
+        return cell(f"{what}: not requested ({snapshot.error})")
+    status = snapshot.run.get_status_display().lower()
+    error = f" ({snapshot.run.error})" if snapshot.failed and snapshot.run.error else ""
+    return cell(f"{what}: {status}{error}, run #{snapshot.run.pk} at {_when(snapshot.run.created_at)}")
 
 
 def _when(value) -> str:
@@ -69,6 +80,7 @@ def postmortem_markdown(postmortem: Postmortem) -> str:
             }
             for item in postmortem.action_items.select_related("owner").order_by("due_date", "id")
         ],
+        "snapshots": [snapshot_line(s) for s in incident_snapshots(incident_id=incident.pk)],
         "root_cause_category": incident.get_root_cause_category_display()
         if incident.root_cause_category
         else "",

@@ -271,7 +271,9 @@ class ActionAdmin(ServiceDeleteMixin, ServiceRowsSaveMixin, ServiceSaveMixin, ad
                 if response is not None:
                     return response
         else:
-            form = RunActionForm(action=action)
+            # A runbook step's "Run" link prefills the parameters (`?param_<name>=`): shown in the form,
+            # checked against the action's patterns and quoted into commands like typed values.
+            form = RunActionForm(action=action, initial=prefilled(request, action))
 
         incident_url = reverse("admin:incidents_incident_change", args=[incident.pk]) if incident else None
         context = self._page(
@@ -322,6 +324,11 @@ class ActionAdmin(ServiceDeleteMixin, ServiceRowsSaveMixin, ServiceSaveMixin, ad
         else:
             messages.success(request, f"Started {action.name} (run #{run.pk}): its output appears below.")
         return HttpResponseRedirect(reverse("admin:actions_actionrun_change", args=[run.pk]))
+
+
+def prefilled(request: HttpRequest, action: Action) -> dict[str, str]:
+    names = (parameter_field_name(d["name"]) for d in action.parameters)
+    return {name: request.GET[name] for name in names if name in request.GET}
 
 
 def _int(value: str) -> int:

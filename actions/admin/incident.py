@@ -52,7 +52,8 @@ class IncidentActionRunInline(admin.TabularInline):
 
     @admin.display(description="Action")
     def action_name(self, obj: ActionRun) -> str:
-        return obj.action.name
+        # A state capture taken when the incident opened; its output is in the Snapshot panel.
+        return f"{obj.action.name} (state capture)" if obj.capture_service_id else obj.action.name
 
     @admin.display(description="Status")
     def status_badge(self, obj: ActionRun) -> str:

@@ -70,7 +70,7 @@ def requester(run: ActionRun) -> str:
 class ActionRunAdmin(TransitionPageMixin, admin.ModelAdmin):
     list_display = ("run", "action", "status_badge", "incident_link", "requested", "created_at", "took")
     list_display_links = ("run",)
-    list_filter = ("status", "requested_via", "action")
+    list_filter = ("status", "requested_via", "action", ("capture_service", admin.EmptyFieldListFilter))
     search_fields = ("action__name", "incident__reference")
     list_select_related = ("action", "incident", "requested_by")
     show_full_result_count = False

@@ -1,4 +1,5 @@
 from actions.models.action import Action, ActionStep
+from actions.models.capture import ServiceCapture
 from actions.models.provider import Provider, ProviderGroup
 from actions.models.run import ActionRun, StepRun
 from actions.models.runbook import Runbook, RunbookStep, RunbookVersion
@@ -12,5 +13,6 @@ __all__ = [
     "Runbook",
     "RunbookStep",
     "RunbookVersion",
+    "ServiceCapture",
     "StepRun",
 ]

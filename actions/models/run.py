@@ -20,7 +20,8 @@ class ActionRun(ConcurrentTransitionMixin, BaseModel):
     editing the action afterwards changes nothing about this run. `context` is what the requester
     added to the placeholders' names besides params.* and incident.* (alert.* for an automated
     response), kept as the record of what the snapshot was rendered from; `automated` marks runs
-    that automation (an alert rule's response), not a person, asked for.
+    that automation (an alert rule's response), not a person, asked for; `capture_service` marks
+    the state capture of that service taken when the incident opened (the incident's snapshot).
     """
 
     action = models.ForeignKey("actions.Action", on_delete=models.PROTECT, related_name="runs")
@@ -44,6 +45,14 @@ class ActionRun(ConcurrentTransitionMixin, BaseModel):
         default=dict, blank=True, help_text="Extra template context the run was requested with (alert.*)."
     )
     automated = models.BooleanField(default=False, help_text="Requested by automation, not by a person.")
+    capture_service = models.ForeignKey(
+        "incidents.Service",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="capture_runs",
+        help_text="Set on the state capture run for this service when the incident opened.",
+    )
     snapshot = models.JSONField(
         default=dict,
         blank=True,
@@ -85,6 +94,14 @@ class ActionRun(ConcurrentTransitionMixin, BaseModel):
             models.Index(fields=["status", "due_at"], name="actions_run_due"),
         ]
         permissions = [("approve_actionrun", "Can approve or reject action runs")]
+        constraints = [
+            # One capture per service and incident, however often the capture task is delivered.
+            models.UniqueConstraint(
+                fields=["incident", "capture_service"],
+                condition=models.Q(capture_service__isnull=False),
+                name="actions_actionrun_one_capture_per_service",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Run #{self.pk} of {self.action}"

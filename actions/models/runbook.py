@@ -48,6 +48,11 @@ class RunbookStep(models.Model):
         blank=True,
         related_name="runbook_steps",
     )
+    parameters = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Parameters filled from the incident, e.g. {"host": "{{ alert.labels.instance }}"}.',
+    )
 
     class Meta:
         ordering = ["runbook", "position"]

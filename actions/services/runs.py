@@ -25,7 +25,7 @@ from common.exceptions import PermissionDeniedError, TransitionNotAllowedError
 from common.fsm import locked_transition, row_lock
 from common.tasks import enqueue_on_commit
 from incidents.choices import EventKind
-from incidents.models import Incident
+from incidents.models import Incident, Service
 from incidents.services import timeline_event_record
 
 
@@ -86,6 +86,7 @@ def action_run_request(
     due_at: datetime | None = None,
     context: dict[str, Any] | None = None,
     automated: bool = False,
+    capture_service: Service | None = None,
 ) -> ActionRun:
     """Ask for a run. High-risk actions and requests that ask for it wait for an approver;
     the rest are scheduled at once (or at `due_at`).
@@ -93,7 +94,8 @@ def action_run_request(
     The run's snapshot fixes now what it will execute (actions.services.snapshot) and why it needs
     approval; `context` adds what commands may name besides params.* and incident.* (alert.* for
     an automated response) and is stored on the run. `automated` marks a request made by automation
-    rather than a person (the closed loop weighs only those)."""
+    rather than a person (the closed loop weighs only those); `capture_service` marks the state
+    capture of that service when the incident opened (actions.services.capture)."""
     by.require(RUN_PERMISSION, "run actions")
     if not action.enabled:
         raise ValidationError({"action": [f"{action.name} is disabled."]})
@@ -118,6 +120,7 @@ def action_run_request(
             require_approval=needs_approval,
             context=context or {},
             automated=automated,
+            capture_service=capture_service,
             snapshot=run_snapshot_build(
                 action=action, parameters=values, incident=incident, approval_reasons=reasons, context=context
             ),

@@ -29,7 +29,19 @@ from actions.template_library.cleanup import DISK_CLEANUP_TEMPLATE, MEMORY_CLEAN
 from actions.template_library.diagnostics import HEALTH_CHECK_TEMPLATE, LOG_COLLECTION_TEMPLATE
 from actions.template_library.restart import SERVICE_RESTART_TEMPLATE
 
-__all__ = ["TEMPLATES", "Template", "param", "sh", "step", "template_get", "template_list"]
+__all__ = [
+    "HEALTH_CHECK_KEY",
+    "TEMPLATES",
+    "Template",
+    "param",
+    "sh",
+    "step",
+    "template_get",
+    "template_list",
+]
+
+# The default state capture action of a service (actions.services.capture) is made from this one.
+HEALTH_CHECK_KEY = HEALTH_CHECK_TEMPLATE["key"]
 
 # In the order the admin lists them.
 TEMPLATES: list[dict[str, Any]] = [

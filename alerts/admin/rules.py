@@ -70,7 +70,7 @@ class AlertRuleAdmin(ServiceRowsSaveMixin, ServiceSaveMixin, admin.ModelAdmin):
                 "description": "A rule matches an alert when every condition here holds.",
             },
         ),
-        ("What happens", {"fields": ("service", "priority", "incident_policy", "group_by")}),
+        ("What happens", {"fields": ("service", "priority", "incident_policy", "group_by", "runbook")}),
     )
 
     class Media:

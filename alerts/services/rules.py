@@ -24,6 +24,7 @@ RULE_FIELDS = (
     "incident_policy",
     "group_by",
     "continue_matching",
+    "runbook",
 )
 RESPONSE_FIELDS = ("action", "trigger", "delay_seconds", "parameters", "enabled")
 SILENCE_FIELDS = ("matchers", "starts_at", "ends_at", "reason")

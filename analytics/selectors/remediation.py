@@ -66,7 +66,12 @@ def action_effectiveness(filters: Filters) -> ActionEffectiveness:
     """`action_stats`, and MTTR of incidents that had an automated run (requested by the system,
     e.g. an alert rule) against the rest."""
     actions = action_stats(filters)
-    automated = Exists(ActionRun.objects.filter(incident=OuterRef("pk"), requested_by__isnull=True))
+    # A state capture (capture_service) is system-requested too, but remedies nothing.
+    automated = Exists(
+        ActionRun.objects.filter(
+            incident=OuterRef("pk"), requested_by__isnull=True, capture_service__isnull=True
+        )
+    )
     qs = incidents_in(filters).annotate(automated=automated)
     split = clock_stats(qs, "mttr", F("automated"))
     return ActionEffectiveness(

@@ -7,6 +7,7 @@ from typing import Any
 from unittest import mock
 
 from common.actor import Actor
+from demo.seed.runbooks import snapshots_request
 from incidents.models import Incident
 from incidents.services import incident_create
 from postmortems.models import ActionItem, Postmortem
@@ -30,6 +31,7 @@ class Story:
             self.incident = incident_create(
                 detected_at=detected_at, started_at=detected_at - timedelta(minutes=impact_before), **create
             )
+            snapshots_request(incident=self.incident, by=create["by"])
 
     def at(self, minutes: int, service: Callable[..., Any], **kwargs: Any) -> "Story":
         """Run one service call as if it happened `minutes` after detection."""

@@ -25,7 +25,7 @@ from incidents.models import Incident, Priority
 from incidents.services import incident_repeat_mark
 from postmortems.models import ActionItem, Postmortem
 from tests.actions.factories import ActionFactory, ActionRunFactory
-from tests.factories import IncidentFactory
+from tests.factories import IncidentFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 # Mondays at 10:00 UTC, one week apart.
@@ -249,8 +249,13 @@ def test_action_effectiveness_and_mttr_with_automation(history):
             finished_at=start + minutes * M,
             requested_by=None,
         )
+    # A state capture taken when "a" opened is requested by the system too, but remedies nothing.
+    capture = ActionFactory(name="State capture")
+    ActionRunFactory(
+        action=capture, incident=history["a"], requested_by=None, capture_service=ServiceFactory()
+    )
     result = action_effectiveness(RANGE)
-    (stats,) = result.actions
+    stats = next(s for s in result.actions if s.action == "Health check")
     assert (stats.action, stats.runs, stats.succeeded, stats.mean_duration) == ("Health check", 3, 2, 4 * M)
     assert stats.success_rate == pytest.approx(0.6667)
     assert result.mttr_with_automation.mean == 16 * M  # b only.

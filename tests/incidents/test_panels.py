@@ -6,7 +6,9 @@ from django.contrib import admin
 from django.urls import reverse
 
 from actions.admin.incident import IncidentActionRunInline
+from actions.admin.snapshot import IncidentSnapshotInline
 from alerts.admin.incident import IncidentAlertInline
+from alerts.admin.runbooks import IncidentRunbooksWithRulesInline
 from incidents.admin import panels
 from incidents.admin.inlines import StatusUpdateHistoryInline
 from incidents.services import incident_acknowledge, incident_close, incident_resolve
@@ -68,6 +70,8 @@ def test_the_apps_above_fill_the_page_in_today_order(client, admin_user, open_in
         StatusUpdateHistoryInline,
         IncidentAlertInline,
         IncidentActionRunInline,
+        IncidentSnapshotInline,
+        IncidentRunbooksWithRulesInline,
         IncidentPageInline,
         IncidentDeliveryInline,
         IncidentStatusPageInline,

@@ -76,6 +76,7 @@ class ActionRunSerializer(serializers.ModelSerializer):
             "parameters",
             "incident",
             "incident_id",
+            "capture_service_id",
             "requested_by",
             "requested_via",
             "requested_label",

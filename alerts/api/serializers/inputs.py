@@ -8,7 +8,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from actions.models import Action
+from actions.models import Action, Runbook
 from alerts.choices import IncidentPolicy, MatcherOp, ResponseTrigger, SourceKind
 from alerts.models import AlertSource
 from common.api.fields import IdOrSlugRelatedField
@@ -116,6 +116,12 @@ class AlertRuleUpdateInput(StrictSerializer):
         required=False, help_text="Label names grouping alerts into one incident (policy attach)."
     )
     continue_matching = serializers.BooleanField(required=False)
+    runbook = serializers.PrimaryKeyRelatedField(
+        queryset=Runbook.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Runbook id: shown on the incidents the rule's alerts open or join.",
+    )
     responses = ResponseInput(many=True, required=False)
 
     def to_internal_value(self, data):

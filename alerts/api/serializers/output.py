@@ -183,6 +183,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
             "incident_policy",
             "group_by",
             "continue_matching",
+            "runbook_id",
             "responses",
             "created_at",
             "updated_at",

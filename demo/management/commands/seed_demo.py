@@ -38,6 +38,7 @@ from demo.seed.catalog import (
 from demo.seed.incidents import incidents_tell
 from demo.seed.notifications import notifications_ensure, notifications_lines, receiver_secret_write
 from demo.seed.oncall import oncall_ensure, oncall_lines
+from demo.seed.runbooks import captures_ensure, runbooks_ensure, snapshots_count
 from demo.seed.statuspage import statuspage_ensure, statuspage_lines
 from demo.tokens import demo_token_write
 from incidents.models import Incident, Service
@@ -72,15 +73,20 @@ class Command(BaseCommand):
             listener_muted("notifications"),
             listener_muted("oncall"),
             listener_muted("statuspage"),
+            # The demo requests captures itself, for the alert-opened incidents only (demo.seed.story).
+            listener_muted("actions"),
             transaction.atomic(),
         ):
             services, new_services = services_ensure()
             users, passwords = users_ensure()
             api_key = api_token_renew(admin=users["admin"])
+            new_actions = actions_ensure()
+            # Before the incidents: those the demo's monitoring opened capture their services' state.
+            captures = captures_ensure(services=services)
             # Incidents only into an empty database: never mixed into someone's real ones.
             created = 0 if Incident.objects.exists() else len(incidents_tell(services=services, users=users))
-            new_actions = actions_ensure()
             alerting = alerting_ensure(services=services)
+            runbooks = runbooks_ensure(services=services, rule=alerting["rule"])
             notifications = notifications_ensure()
             oncall = oncall_ensure(services=services, users=users)
             statuspage = statuspage_ensure(services=services)
@@ -100,6 +106,10 @@ class Command(BaseCommand):
             notifications,
             oncall,
             statuspage,
+        )
+        self.stdout.write(
+            f"Runbooks: {runbooks} new. State captures: {captures} services newly captured by Health "
+            f"check; {snapshots_count()} snapshots on the alert-opened incidents (the worker runs them)."
         )
         self.stdout.write(history)
 
