@@ -120,3 +120,52 @@ class ReportRun(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.report} {self.period_start:%Y-%m-%d}..{self.period_end:%Y-%m-%d}"
+
+
+class HourlyRate(BaseModel):
+    """What an hour of a team's response costs (teams are incidents.Service.owner_team). Written
+    only through analytics.services.cost, which reprices the team's incidents afterwards."""
+
+    team = models.CharField(max_length=100, unique=True, help_text="A service's owner team, as written there.")
+    rate = models.DecimalField(
+        max_digits=10, decimal_places=2, help_text="Per person-hour, in COST_CURRENCY."
+    )
+
+    class Meta:
+        ordering = ["team"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(rate__gte=0), name="%(app_label)s_%(class)s_rate_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.rate}/h"
+
+
+class IncidentCost(models.Model):
+    """An incident's cost as analytics.cost computes it from the record, stored so analytics sums
+    and averages a column. Kept current by analytics.services.cost (after each timeline event,
+    a rate change, and a beat sweep of open incidents); `rebuild_incident_costs` recomputes all."""
+
+    incident = models.OneToOneField(
+        "incidents.Incident", on_delete=models.CASCADE, primary_key=True, related_name="cost"
+    )
+    responders = models.PositiveIntegerField(default=0)
+    responder_seconds = models.PositiveBigIntegerField(default=0)
+    meeting_seconds = models.PositiveBigIntegerField(default=0)
+    # The team whose rate applied; blank when the default rate did.
+    team = models.CharField(max_length=100, blank=True, db_index=True)
+    rate = models.DecimalField(max_digits=10, decimal_places=2)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    # Still open when computed: the responder time ran to `computed_at`.
+    open = models.BooleanField(default=False, db_index=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-computed_at"]
+
+    def __str__(self) -> str:
+        return f"Cost of incident {self.incident_id}: {self.amount}"
+
+    @property
+    def hours(self) -> float:
+        return (self.responder_seconds + self.meeting_seconds) / 3600

@@ -12,6 +12,7 @@ from postmortems.selectors import (
     incident_duration,
     postmortem_timeline,
 )
+from postmortems.sections import sections_markdown
 
 
 def cell(value: object) -> str:
@@ -69,6 +70,7 @@ def postmortem_markdown(postmortem: Postmortem) -> str:
             }
             for item in postmortem.action_items.select_related("owner").order_by("due_date", "id")
         ],
+        "extra_impact": sections_markdown(postmortem),
         "root_cause_category": incident.get_root_cause_category_display()
         if incident.root_cause_category
         else "",
