@@ -126,7 +126,9 @@ class HourlyRate(BaseModel):
     """What an hour of a team's response costs (teams are incidents.Service.owner_team). Written
     only through analytics.services.cost, which reprices the team's incidents afterwards."""
 
-    team = models.CharField(max_length=100, unique=True, help_text="A service's owner team, as written there.")
+    team = models.CharField(
+        max_length=100, unique=True, help_text="A service's owner team, as written there."
+    )
     rate = models.DecimalField(
         max_digits=10, decimal_places=2, help_text="Per person-hour, in COST_CURRENCY."
     )
@@ -134,7 +136,9 @@ class HourlyRate(BaseModel):
     class Meta:
         ordering = ["team"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(rate__gte=0), name="%(app_label)s_%(class)s_rate_not_negative")
+            models.CheckConstraint(
+                condition=models.Q(rate__gte=0), name="%(app_label)s_%(class)s_rate_not_negative"
+            )
         ]
 
     def __str__(self) -> str:

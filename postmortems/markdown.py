@@ -7,12 +7,12 @@ from django.utils import timezone
 
 from common.formatting import duration_hours_minutes
 from postmortems.models import Postmortem
+from postmortems.sections import sections_markdown
 from postmortems.selectors import (
     detection_facts,
     incident_duration,
     postmortem_timeline,
 )
-from postmortems.sections import sections_markdown
 
 
 def cell(value: object) -> str:

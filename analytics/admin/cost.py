@@ -42,9 +42,7 @@ def postmortem_cost_markdown(postmortem: Postmortem) -> str:
     ]
     lines += [f"  - {r.name.replace('|', '/')}: {r.hours:.2f} h" for r in cost.responders]
     if cost.meeting_at is not None:
-        lines.append(
-            f"- **Review meeting**: {cost.meeting_hours:.2f} h ({cost.meeting_invitees} invitees)"
-        )
+        lines.append(f"- **Review meeting**: {cost.meeting_hours:.2f} h ({cost.meeting_invitees} invitees)")
     return "\n".join(lines)
 
 

@@ -137,9 +137,9 @@ def incident_cost_breakdown(incident: Incident, *, now: datetime | None = None) 
             by_id.setdefault(actor_id, []).append(at)
         for username in _assigned_usernames(kind, details or {}):
             by_username.setdefault(username, []).append(at)
-    User = get_user_model()
-    users = User.objects.filter(
-        Q(pk__in=by_id) | Q(**{f"{User.USERNAME_FIELD}__in": list(by_username)})
+    user_model = get_user_model()
+    users = user_model.objects.filter(
+        Q(pk__in=by_id) | Q(**{f"{user_model.USERNAME_FIELD}__in": list(by_username)})
     ).order_by("pk")
     responders = []
     for user in users:
@@ -147,7 +147,9 @@ def incident_cost_breakdown(incident: Incident, *, now: datetime | None = None) 
         seconds = int(involvement(starts=starts, windows=windows, now=now).total_seconds())
         if seconds > 0:
             responders.append(
-                ResponderTime(user_id=user.pk, name=user.get_full_name() or user.get_username(), seconds=seconds)
+                ResponderTime(
+                    user_id=user.pk, name=user.get_full_name() or user.get_username(), seconds=seconds
+                )
             )
     responders.sort(key=lambda r: (-r.seconds, r.name))
 

@@ -7,7 +7,6 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from analytics.cost.record import default_rate, incident_cost_breakdown
 from analytics.models import HourlyRate, IncidentCost
@@ -89,9 +88,7 @@ def _rate_clean(*, team: str, rate: object, instance: HourlyRate | None = None) 
     return team, value
 
 
-def hourly_rate_save(
-    *, by: Actor, team: str, rate: object, instance: HourlyRate | None = None
-) -> HourlyRate:
+def hourly_rate_save(*, by: Actor, team: str, rate: object, instance: HourlyRate | None = None) -> HourlyRate:
     """Add a team's rate or change it; the incidents of the team (old and new name) are repriced
     after commit."""
     by.require(CHANGE_RATES if instance else ADD_RATES, "change hourly rates")

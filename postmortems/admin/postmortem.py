@@ -22,9 +22,9 @@ from postmortems.admin.incident import create_for_incident_view
 from postmortems.admin.timeline import TimelineViewsMixin
 from postmortems.admin.transitions import PostmortemTransitionsMixin, transition_buttons
 from postmortems.choices import PostmortemStatus
-from postmortems.sections import sections_html
 from postmortems.markdown import postmortem_markdown
 from postmortems.models import ActionItem, Postmortem
+from postmortems.sections import sections_html
 from postmortems.selectors import (
     postmortem_detail_queryset,
     postmortem_list,
