@@ -1,10 +1,10 @@
 """The numbers broken down: series over time, groups, the monthly trend and peak times."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Avg, Case, Count, F, Q, Value, When
+from django.db.models import Avg, Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import (
     Coalesce,
     ExtractHour,
@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from analytics.filters import BUCKETS, GROUP_BYS, UNCLASSIFIED, Filters, incidents_in
 from analytics.selectors.clocks import CLOCKS, DurationStats, clock_stats
-from analytics.selectors.summary import ratio
+from analytics.selectors.summary import COST_AGGREGATES, CostStats, cost_stats, ratio
+from incidents.models import Service
 
 GROUP_FIELDS = {
     "priority": F("priority__code"),
@@ -29,6 +30,9 @@ GROUP_FIELDS = {
     "team": F("services__owner_team"),
     "month": TruncMonth("detected_at"),
 }
+# Grouped by these, an incident joins once per service: its cost goes to the first of its services
+# of each type or team, so two services of one team do not count it twice there.
+SERVICE_GROUPS = {"service_type": "type", "team": "owner_team"}
 TRUNCS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 
 
@@ -38,6 +42,23 @@ def _group_expression(group_by: str | None):
     if group_by not in GROUP_FIELDS:
         raise ValueError(f"Unknown group-by {group_by!r}; expected one of {', '.join(GROUP_BYS)}.")
     return GROUP_FIELDS[group_by]
+
+
+def _cost_aggregates(group_by: str | None) -> dict[str, Any]:
+    if group_by not in SERVICE_GROUPS:
+        return COST_AGGREGATES
+    field = SERVICE_GROUPS[group_by]
+    first = (
+        Service.objects.filter(incidents=OuterRef("pk"), **{field: OuterRef(f"services__{field}")})
+        .order_by("pk")
+        .values("pk")[:1]
+    )
+    once = Q(services__pk=Subquery(first)) | Q(services__isnull=True)
+    return {
+        "cost_incidents": Count("cost", filter=once),
+        "cost_total": Sum("cost__amount", filter=once),
+        "cost_seconds": Sum(F("cost__responder_seconds") + F("cost__meeting_seconds"), filter=once),
+    }
 
 
 def _plain(value: Any) -> Any:
@@ -55,6 +76,7 @@ class SeriesPoint:
     group: str | None
     incidents: int
     mttr_mean: timedelta | None
+    cost: CostStats = field(default_factory=CostStats)
 
 
 def incident_series(
@@ -76,6 +98,7 @@ def incident_series(
         .annotate(
             incidents=Count("pk", distinct=True),
             mttr_mean=Avg(CLOCKS["mttr"][0], filter=Q(resolved_at__isnull=False)),
+            **_cost_aggregates(group_by),
         )
         .order_by(*fields)
     )
@@ -85,6 +108,7 @@ def incident_series(
             group=_plain(row["group"]) if group is not None else None,
             incidents=row["incidents"],
             mttr_mean=row["mttr_mean"],
+            cost=cost_stats(row),
         )
         for row in rows
     ]
@@ -120,6 +144,7 @@ class GroupRow:
     mttr: DurationStats
     mtta: DurationStats
     auto_resolution_rate: float | None
+    cost: CostStats = field(default_factory=CostStats)
 
 
 def grouped_metrics(filters: Filters, group_by: str) -> list[GroupRow]:
@@ -136,6 +161,7 @@ def grouped_metrics(filters: Filters, group_by: str) -> list[GroupRow]:
             incidents=Count("pk", distinct=True),
             resolved=Count("pk", distinct=True, filter=Q(resolved_at__isnull=False)),
             auto=Count("pk", distinct=True, filter=Q(resolved_at__isnull=False, auto_resolved=True)),
+            **_cost_aggregates(group_by),
         )
     }
     mttr = clock_stats(qs, "mttr", group)
@@ -147,6 +173,7 @@ def grouped_metrics(filters: Filters, group_by: str) -> list[GroupRow]:
             mttr=mttr.get(key, DurationStats()),
             mtta=mtta.get(key, DurationStats()),
             auto_resolution_rate=ratio(row["auto"], row["resolved"]),
+            cost=cost_stats(row),
         )
         for key, row in counts.items()
     ]
