@@ -44,6 +44,7 @@ class ReportMetric(models.TextChoices):
     ACTION_ITEMS = "action_items", "Post-mortem and action item status"
     AUTOMATION = "automation", "Automation effectiveness"
     RECOMMENDATIONS = "recommendations", "Recommendations"
+    COST = "cost", "Cost impact (person-hours and cost, by group)"
 
 
 class RunStatus(models.TextChoices):

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from analytics.api.rates import HourlyRateViewSet
 from analytics.api.views import PeakTimesView, RecommendationsView, ReportViewSet, SeriesView, SummaryView
 from common.api.routers import Router
 
@@ -7,6 +8,7 @@ from common.api.routers import Router
 router = Router()
 router.include_root_view = False
 router.register("reports", ReportViewSet, basename="report")
+router.register("analytics/hourly-rates", HourlyRateViewSet, basename="hourly-rate")
 
 urlpatterns = [
     path("analytics/summary/", SummaryView.as_view(), name="analytics-summary"),

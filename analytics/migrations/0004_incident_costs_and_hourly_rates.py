@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from common.groups import groups_sync
+
 
 class Migration(migrations.Migration):
 
@@ -43,4 +45,6 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(('rate__gte', 0)), name='analytics_hourlyrate_rate_not_negative')],
             },
         ),
+        # The new models' permissions into the built-in groups (Viewer sees rates, Admin sets them).
+        migrations.RunPython(groups_sync, migrations.RunPython.noop),
     ]

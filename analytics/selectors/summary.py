@@ -176,3 +176,8 @@ class SummaryChange:
 
 def summary_with_change(filters: Filters, *, now: datetime | None = None) -> SummaryChange:
     return SummaryChange(current=summary(filters, now=now), previous=summary(filters.previous(), now=now))
+
+
+def cost_summary(filters: Filters) -> CostStats:
+    """The cost impact of the filtered incidents alone (1 query), for reports."""
+    return cost_stats(incidents_in(filters).aggregate(**COST_AGGREGATES))
