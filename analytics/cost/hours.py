@@ -60,6 +60,16 @@ def involvement(*, starts: Iterable[datetime], windows: Sequence[Window], now: d
     return union_length(intervals)
 
 
+def involved(*, starts: Iterable[datetime], windows: Sequence[Window], now: datetime) -> bool:
+    """Whether a person took part: a start within a window, its closing moment included (whoever
+    resolved it is a responder, if one with no time of their own)."""
+    return any(
+        window.start <= at <= (window.end if window.end is not None else max(now, window.start))
+        for at in starts
+        for window in windows
+    )
+
+
 def meeting_time(*, length: timedelta, invitees: int) -> timedelta:
     """The review meeting in person-time: its length once per invitee."""
     return length * invitees

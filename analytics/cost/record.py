@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
-from analytics.cost.hours import involvement, meeting_time, working_windows
+from analytics.cost.hours import involved, involvement, meeting_time, working_windows
 from analytics.models import HourlyRate
 from incidents.choices import EventKind
 from incidents.models import Incident, TimelineEvent
@@ -144,8 +144,8 @@ def incident_cost_breakdown(incident: Incident, *, now: datetime | None = None) 
     responders = []
     for user in users:
         starts = by_id.get(user.pk, []) + by_username.get(user.get_username(), [])
-        seconds = int(involvement(starts=starts, windows=windows, now=now).total_seconds())
-        if seconds > 0:
+        if involved(starts=starts, windows=windows, now=now):
+            seconds = int(involvement(starts=starts, windows=windows, now=now).total_seconds())
             responders.append(
                 ResponderTime(
                     user_id=user.pk, name=user.get_full_name() or user.get_username(), seconds=seconds

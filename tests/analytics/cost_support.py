@@ -18,10 +18,14 @@ def at(minutes: int) -> datetime:
 
 
 def event(incident: Incident, minutes: int, kind: str, actor=None, **details) -> TimelineEvent:
+    return event_at(incident, at(minutes), kind, actor, **details)
+
+
+def event_at(incident: Incident, when: datetime, kind: str, actor=None, **details) -> TimelineEvent:
     return TimelineEvent.objects.create(
         incident=incident,
         kind=kind,
-        occurred_at=at(minutes),
+        occurred_at=when,
         actor=actor,
         actor_name=actor.get_username() if actor else "system",
         source="admin" if actor else "system",
