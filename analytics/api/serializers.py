@@ -247,6 +247,13 @@ class ReportUpdateInput(ReportInput):
 
 
 class HourlyRateSerializer(serializers.ModelSerializer):
+    rate = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        coerce_to_string=False,
+        help_text="Per person-hour, in COST_CURRENCY.",
+    )
+
     class Meta:
         model = HourlyRate
         fields = ("id", "team", "rate", "created_at", "updated_at")
@@ -258,10 +265,13 @@ class HourlyRateInput(StrictSerializer):
 
     team = serializers.CharField(max_length=100, help_text="A service's owner team, as written there.")
     rate = serializers.DecimalField(
-        max_digits=10, decimal_places=2, help_text="Per person-hour, in COST_CURRENCY."
+        max_digits=10,
+        decimal_places=2,
+        coerce_to_string=False,
+        help_text="Per person-hour, in COST_CURRENCY; a JSON number.",
     )
 
 
 class HourlyRateUpdateInput(HourlyRateInput):
     team = serializers.CharField(max_length=100, required=False)
-    rate = serializers.DecimalField(max_digits=10, decimal_places=2, required=False)
+    rate = serializers.DecimalField(max_digits=10, decimal_places=2, coerce_to_string=False, required=False)
