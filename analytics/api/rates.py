@@ -1,17 +1,31 @@
-"""Hourly rates per team over the API: thin CRUD whose writes go through analytics.services.cost
-(400 with field errors for a team named twice or a negative rate)."""
+"""Cost over the API: hourly rates per team, thin CRUD whose writes go through
+analytics.services.cost (400 with field errors for a team named twice or a negative rate), and one
+incident's cost."""
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from analytics.api.serializers import HourlyRateInput, HourlyRateSerializer, HourlyRateUpdateInput
+from analytics.api.serializers import (
+    HourlyRateInput,
+    HourlyRateSerializer,
+    HourlyRateUpdateInput,
+    IncidentCostSerializer,
+)
+from analytics.api.views import CanViewIncidents
+from analytics.cost.record import incident_cost_breakdown
 from analytics.models import HourlyRate
 from analytics.services.cost import hourly_rate_delete, hourly_rate_save
 from common.api.actors import request_actor
+from common.api.serializers import ErrorSerializer
 from common.api.views import FORBIDDEN, PARSERS, WRITE_ERRORS, validated
+from incidents.models import Incident
+
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such incident.")
 
 
 @extend_schema_view(
@@ -68,3 +82,39 @@ class HourlyRateViewSet(
 
     def perform_destroy(self, instance: HourlyRate) -> None:
         hourly_rate_delete(by=request_actor(self.request), rate=instance)
+
+
+class IncidentCostView(APIView):
+    """An incident's cost computed now from its record: what its page shows (analytics sums the
+    stored copy, refreshed after each timeline event)."""
+
+    permission_classes = [CanViewIncidents]
+
+    @extend_schema(
+        operation_id="analytics_incident_cost",
+        summary="An incident's cost: responders and their hours, the review meeting, the rate, the total",
+        responses={200: IncidentCostSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
+        tags=["analytics"],
+    )
+    def get(self, request: Request, incident_id: int) -> Response:
+        incident = get_object_or_404(Incident, pk=incident_id)
+        cost = incident_cost_breakdown(incident)
+        body = {
+            "incident": incident.pk,
+            "reference": incident.reference,
+            "responders": [
+                {"user": r.user_id, "name": r.name, "hours": round(r.hours, 2)} for r in cost.responders
+            ],
+            "responder_hours": round(cost.responder_hours, 2),
+            "meeting_at": cost.meeting_at,
+            "meeting_invitees": cost.meeting_invitees,
+            "meeting_hours": round(cost.meeting_hours, 2),
+            "hours": round(cost.hours, 2),
+            "team": cost.rate.team or None,
+            "rate": cost.rate.rate,
+            "currency": cost.currency,
+            "amount": cost.amount,
+            "open": cost.open,
+            "computed_at": cost.computed_at,
+        }
+        return Response(IncidentCostSerializer(body).data)

@@ -275,3 +275,26 @@ class HourlyRateInput(StrictSerializer):
 class HourlyRateUpdateInput(HourlyRateInput):
     team = serializers.CharField(max_length=100, required=False)
     rate = serializers.DecimalField(max_digits=10, decimal_places=2, coerce_to_string=False, required=False)
+
+
+class ResponderHoursSerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    name = serializers.CharField()
+    hours = serializers.FloatField(help_text="From their first action or role to resolution, overlaps once.")
+
+
+class IncidentCostSerializer(serializers.Serializer):
+    incident = serializers.IntegerField()
+    reference = serializers.CharField()
+    responders = ResponderHoursSerializer(many=True)
+    responder_hours = serializers.FloatField()
+    meeting_at = serializers.DateTimeField(allow_null=True, help_text="The post-mortem review, if scheduled.")
+    meeting_invitees = serializers.IntegerField()
+    meeting_hours = serializers.FloatField(help_text="The review's length once per invitee.")
+    hours = serializers.FloatField()
+    team = serializers.CharField(allow_null=True, help_text="Whose rate applied; null for the default rate.")
+    rate = serializers.DecimalField(max_digits=10, decimal_places=2, coerce_to_string=False)
+    currency = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
+    open = serializers.BooleanField(help_text="Still open: responder time is counted to computed_at.")
+    computed_at = serializers.DateTimeField()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics.api.rates import HourlyRateViewSet
+from analytics.api.rates import HourlyRateViewSet, IncidentCostView
 from analytics.api.views import PeakTimesView, RecommendationsView, ReportViewSet, SeriesView, SummaryView
 from common.api.routers import Router
 
@@ -15,5 +15,10 @@ urlpatterns = [
     path("analytics/series/", SeriesView.as_view(), name="analytics-series"),
     path("analytics/peak-times/", PeakTimesView.as_view(), name="analytics-peak-times"),
     path("analytics/recommendations/", RecommendationsView.as_view(), name="analytics-recommendations"),
+    path(
+        "analytics/incidents/<int:incident_id>/cost/",
+        IncidentCostView.as_view(),
+        name="analytics-incident-cost",
+    ),
     *router.urls,
 ]

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from analytics.cost.hours import involved, involvement, meeting_time, working_windows
@@ -119,7 +119,7 @@ def _assigned_usernames(kind: str, details: dict) -> list[str]:
 
 
 def incident_cost_breakdown(incident: Incident, *, now: datetime | None = None) -> IncidentCostBreakdown:
-    """The cost of one incident from its record (6 queries)."""
+    """The cost of one incident from its record (5 queries)."""
     now = now or timezone.now()
     events = list(
         TimelineEvent.objects.filter(incident=incident)
@@ -153,10 +153,13 @@ def incident_cost_breakdown(incident: Incident, *, now: datetime | None = None) 
             )
     responders.sort(key=lambda r: (-r.seconds, r.name))
 
-    meeting_at, invitees = None, 0
-    postmortem = Postmortem.objects.filter(incident=incident).only("pk", "review_at").first()
-    if postmortem is not None and postmortem.review_at is not None:
-        meeting_at, invitees = postmortem.review_at, postmortem.review_attendees.count()
+    review = (
+        Postmortem.objects.filter(incident=incident, review_at__isnull=False)
+        .annotate(invitees=Count("review_attendees"))
+        .values_list("review_at", "invitees")
+        .first()
+    )
+    meeting_at, invitees = review if review is not None else (None, 0)
     meeting = meeting_time(length=REVIEW_LENGTH, invitees=invitees)
     return IncidentCostBreakdown(
         responders=responders,

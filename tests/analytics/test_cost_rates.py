@@ -118,3 +118,26 @@ def test_the_admin_adds_through_the_service_and_refuses_a_team_twice(staff):
     assert again.status_code == 200
     assert again.context["adminform"].form.errors["team"]
     assert list(HourlyRate.objects.values_list("team", "rate")) == [("payments", Decimal("120.00"))]
+
+
+def test_an_incidents_cost_over_the_api(viewer, django_assert_num_queries):
+    incident = hand_computed_incident()
+    api = APIClient()
+    api.force_login(viewer)
+
+    # The incident, then the breakdown's 5 (analytics.cost.record).
+    with django_assert_num_queries(AUTH_QUERIES + 6):
+        response = api.get(f"/api/v1/analytics/incidents/{incident.pk}/cost/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert [(r["name"], r["hours"]) for r in body["responders"]] == [
+        ("alice", 1.5),
+        ("carol", 1.5),
+        ("bob", 1.17),
+    ]
+    assert (body["meeting_invitees"], body["meeting_hours"], body["hours"]) == (4, 4.0, 8.17)
+    assert (body["team"], body["rate"], body["amount"], body["currency"]) == ("payments", 120.0, 980.0, "USD")
+    assert api.get(f"/api/v1/analytics/incidents/{incident.pk + 99}/cost/").status_code == 404
+    anonymous = APIClient().get(f"/api/v1/analytics/incidents/{incident.pk}/cost/")
+    assert anonymous.status_code in (401, 403)
