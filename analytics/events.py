@@ -1,12 +1,24 @@
-"""Every incident timeline event may change its cost (a new responder, a resolution, a reopen, a
-role, the review meeting): the listener only enqueues the refresh, after commit."""
+"""What makes a stored incident cost stale at once: a resolution, a dismissal or a reopen (they end
+or start the stretches response time is counted in). The listener only enqueues the refresh, after
+commit. Everything else is caught without a message per timeline event: while an incident is open
+its cost is recomputed by the beat sweep (the incident page computes it live), the resolution
+recomputes it with all that happened before, and the sweep also picks up review meetings changed
+afterwards (analytics.services.cost.incident_costs_sweep)."""
 
 from common.events import Happening
 from common.tasks import enqueue_on_commit
+from incidents.choices import EventKind
 
 REFRESH_TASK = "analytics.tasks.incident_cost_refresh"
+RECOMPUTE_ON = {
+    EventKind.RESOLVED,
+    EventKind.AUTO_RESOLVED,
+    EventKind.REOPENED,
+    EventKind.DISMISSED,
+    EventKind.CLOSED,
+}
 
 
 def happening_heard(happening: Happening) -> None:
-    if happening.topic == "incident" and happening.incident_id is not None:
+    if happening.topic == "incident" and happening.kind in RECOMPUTE_ON and happening.incident_id:
         enqueue_on_commit(REFRESH_TASK, incident_id=happening.incident_id)

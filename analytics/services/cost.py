@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from analytics.cost.record import default_rate, incident_cost_breakdown
 from analytics.models import HourlyRate, IncidentCost
@@ -55,12 +55,14 @@ def incident_costs_refresh(*, incidents: QuerySet[Incident], chunk: int = 500) -
 
 
 def incident_costs_sweep(*, limit: int = 1000) -> int:
-    """Beat: open incidents' costs grow with time, an incident whose refresh message was lost has
-    no row, and rows priced at an earlier default rate are stale; up to `limit` of each are
-    recomputed per run, so a sweep after an upgrade works through history in bounded steps
-    (`rebuild_incident_costs` does it all at once)."""
+    """Beat: recompute the costs that went stale without a refresh of their own: open incidents'
+    (their time grows and new responders join), those whose post-mortem changed since (the review
+    meeting), rows priced at an earlier default rate, and incidents without a row (a lost message,
+    history from before this feature). Up to `limit` of each per run, so a sweep after an upgrade
+    works through history in bounded steps (`rebuild_incident_costs` does it all at once)."""
     batches = (
         IncidentCost.objects.filter(open=True),
+        IncidentCost.objects.filter(incident__postmortem__updated_at__gt=F("computed_at")),
         IncidentCost.objects.filter(team="").exclude(rate=default_rate()),
     )
     ids = [pk for batch in batches for pk in batch.order_by("pk").values_list("pk", flat=True)[:limit]]

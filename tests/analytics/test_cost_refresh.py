@@ -12,9 +12,8 @@ from django.utils import timezone
 from analytics import tasks
 from analytics.models import IncidentCost
 from analytics.services.cost import incident_costs_sweep
-from common.actor import Actor, Source
 from incidents.choices import EventKind
-from incidents.services import incident_note_add
+from incidents.services import incident_acknowledge, incident_note_add, incident_resolve
 from tests.analytics.cost_support import event_at, hand_computed_incident
 from tests.enqueued import enqueued
 from tests.factories import IncidentFactory, UserFactory
@@ -22,18 +21,24 @@ from tests.factories import IncidentFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_a_timeline_event_enqueues_the_refresh_which_stores_the_cost(
-    responder, django_capture_on_commit_callbacks
+def test_a_resolution_enqueues_the_refresh_and_a_note_does_not(
+    open_incident, actor, django_capture_on_commit_callbacks
 ):
-    incident = IncidentFactory(detected_at=timezone.now() - timedelta(hours=1))
+    """A note while open changes the cost only as time passes: the sweep and the resolution catch
+    it, without a message per timeline event."""
+    incident = open_incident()
+    with django_capture_on_commit_callbacks() as callbacks:
+        incident_note_add(incident=incident, by=actor, message="Looking.")
+        incident = incident_acknowledge(incident=incident, by=actor)
+    assert enqueued(callbacks, "analytics.") == []
 
     with django_capture_on_commit_callbacks() as callbacks:
-        incident_note_add(incident=incident, by=Actor(user=responder, source=Source.API), message="Looking.")
+        incident_resolve(incident=incident, by=actor, summary="Rolled back.")
     assert enqueued(callbacks, "analytics.") == ["analytics.tasks.incident_cost_refresh"]
 
     assert tasks.incident_cost_refresh(incident.pk) == "refreshed"
     cost = IncidentCost.objects.get(incident=incident)
-    assert (cost.responders, cost.open, cost.team, cost.rate) == (1, True, "", Decimal("100.00"))
+    assert (cost.responders, cost.open, cost.team, cost.rate) == (1, False, "", Decimal("100.00"))
     assert tasks.incident_cost_refresh(incident.pk + 1000) == "gone"
 
 
@@ -54,6 +59,20 @@ def test_the_sweep_refreshes_open_incidents_missing_rows_and_old_default_rates(s
     settings.COST_DEFAULT_HOURLY_RATE = "50"
     incident_costs_sweep()
     assert IncidentCost.objects.get(pk=still_open.pk).rate == Decimal("50.00")
+
+
+def test_the_sweep_picks_up_a_review_meeting_changed_after_the_cost():
+    incident = hand_computed_incident()  # 980.00 with 4 invitees.
+    tasks.incident_cost_refresh(incident.pk)
+    postmortem = incident.postmortem
+    assert incident_costs_sweep() == 0
+
+    postmortem.review_attendees.set(postmortem.review_attendees.all()[:1])
+    postmortem.save(update_fields=["updated_at"])
+    assert incident_costs_sweep() == 1
+
+    # 15,000 + 3,600 person-seconds at 120/h.
+    assert IncidentCost.objects.get(pk=incident.pk).amount == Decimal("620.00")
 
 
 def test_the_rebuild_command_recomputes_every_incident():

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from actions.admin.incident import IncidentActionRunInline
 from alerts.admin.incident import IncidentAlertInline
+from analytics.admin.cost import IncidentCostInline
 from incidents.admin import panels
 from incidents.admin.inlines import StatusUpdateAddInline, StatusUpdateHistoryInline, TimelineInline
 from incidents.services import incident_acknowledge, incident_close, incident_resolve
@@ -74,6 +75,7 @@ def test_the_apps_above_fill_the_page_in_today_order(client, admin_user, open_in
         IncidentStatusPageInline,
         TimelineInline,
         IncidentPostmortemInline,
+        IncidentCostInline,
     ]
     button = f'<a class="button incident-run-action" href="{reverse("admin:actions_action_run")}?incident='
     assert button + f'{incident.pk}" id="incident-run-action">Run action</a>' in response.content.decode()
