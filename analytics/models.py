@@ -148,8 +148,9 @@ class HourlyRate(BaseModel):
 
 class IncidentCost(models.Model):
     """An incident's cost as analytics.cost computes it from the record, stored so analytics sums
-    and averages a column. Kept current by analytics.services.cost (after each timeline event,
-    a rate change, and a beat sweep of open incidents); `rebuild_incident_costs` recomputes all."""
+    and averages a column. Kept current by analytics.services.cost (after a resolution, dismissal
+    or reopen, after a rate change, and by a beat sweep of open incidents and changed review
+    meetings); `rebuild_incident_costs` recomputes all."""
 
     incident = models.OneToOneField(
         "incidents.Incident", on_delete=models.CASCADE, primary_key=True, related_name="cost"

@@ -86,7 +86,7 @@ class HourlyRateViewSet(
 
 class IncidentCostView(APIView):
     """An incident's cost computed now from its record: what its page shows (analytics sums the
-    stored copy, refreshed after each timeline event)."""
+    stored copy, see analytics.events)."""
 
     permission_classes = [CanViewIncidents]
 
