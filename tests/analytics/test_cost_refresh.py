@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -82,6 +83,8 @@ def test_the_rebuild_command_recomputes_every_incident():
     call_command("rebuild_incident_costs", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
     assert IncidentCost.objects.get(pk=incident.pk).amount == Decimal("980.00")
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("rebuild_incident_costs", since="June")
 
 
 def test_the_post_mortem_page_shows_the_cost_impact(admin_user, client):

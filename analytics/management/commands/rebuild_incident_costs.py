@@ -1,7 +1,9 @@
 """Recompute every incident's stored cost from its record: after installing the cost feature, after
 changing COST_DEFAULT_HOURLY_RATE, or to repair rows. Safe to run at any time and to repeat."""
 
-from django.core.management.base import BaseCommand
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
 
 from analytics.services.cost import incident_costs_refresh
 from incidents.models import Incident
@@ -16,6 +18,10 @@ class Command(BaseCommand):
     def handle(self, *args, since: str | None = None, **options):
         incidents = Incident.objects.all()
         if since:
-            incidents = incidents.filter(detected_at__date__gte=since)
+            try:
+                day = date.fromisoformat(since)
+            except ValueError as exc:
+                raise CommandError(f"--since takes a date as YYYY-MM-DD, not {since!r}.") from exc
+            incidents = incidents.filter(detected_at__date__gte=day)
         done = incident_costs_refresh(incidents=incidents)
         self.stdout.write(f"Recomputed the cost of {done} incidents.")
