@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Avg, Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import Avg, Case, Count, F, Min, Q, Sum, Value, When
 from django.db.models.functions import (
     Coalesce,
     ExtractHour,
@@ -18,7 +18,7 @@ from django.utils import timezone
 from analytics.filters import BUCKETS, GROUP_BYS, UNCLASSIFIED, Filters, incidents_in
 from analytics.selectors.clocks import CLOCKS, DurationStats, clock_stats
 from analytics.selectors.summary import COST_AGGREGATES, CostStats, cost_stats, ratio
-from incidents.models import Service
+from incidents.models import Incident
 
 GROUP_FIELDS = {
     "priority": F("priority__code"),
@@ -30,8 +30,9 @@ GROUP_FIELDS = {
     "team": F("services__owner_team"),
     "month": TruncMonth("detected_at"),
 }
-# Grouped by these, an incident joins once per service: its cost goes to the first of its services
-# of each type or team, so two services of one team do not count it twice there.
+# Grouped by these, an incident joins once per service, and two services of one team would sum its
+# cost twice: the cost then comes from a second query over the first service of each team (or type)
+# per incident (_service_group_costs); the main query keeps only the incidents without services.
 SERVICE_GROUPS = {"service_type": "type", "team": "owner_team"}
 TRUNCS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 
@@ -47,18 +48,39 @@ def _group_expression(group_by: str | None):
 def _cost_aggregates(group_by: str | None) -> dict[str, Any]:
     if group_by not in SERVICE_GROUPS:
         return COST_AGGREGATES
-    field = SERVICE_GROUPS[group_by]
-    first = (
-        Service.objects.filter(incidents=OuterRef("pk"), **{field: OuterRef(f"services__{field}")})
-        .order_by("pk")
-        .values("pk")[:1]
-    )
-    once = Q(services__pk=Subquery(first)) | Q(services__isnull=True)
+    alone = Q(services__isnull=True)
     return {
-        "cost_incidents": Count("cost", filter=once),
-        "cost_total": Sum("cost__amount", filter=once),
-        "cost_seconds": Sum(F("cost__responder_seconds") + F("cost__meeting_seconds"), filter=once),
+        "cost_incidents": Count("cost", filter=alone),
+        "cost_total": Sum("cost__amount", filter=alone),
+        "cost_seconds": Sum(F("cost__responder_seconds") + F("cost__meeting_seconds"), filter=alone),
     }
+
+
+def _service_group_costs(filters: Filters, group_by: str | None, trunc=None) -> dict[tuple, dict]:
+    """Cost per team or service type (and period), each incident once per group: summed over the
+    first link of each incident to each group, found by one GROUP BY (no per-row subquery), in one
+    query. Empty for the other group-bys, whose main query sums the cost itself."""
+    if group_by not in SERVICE_GROUPS:
+        return {}
+    field = f"service__{SERVICE_GROUPS[group_by]}"
+    selected = incidents_in(filters).values("pk")
+    links = Incident.services.through.objects.filter(incident__in=selected)
+    first = links.values("incident_id", field).annotate(first=Min("pk")).values("first")
+    keys = {"group": F(field)}
+    if trunc is not None:
+        keys["period"] = trunc("incident__detected_at")
+    rows = (
+        links.filter(pk__in=first)
+        .annotate(**keys)
+        .values(*keys)
+        .annotate(
+            cost_incidents=Count("incident__cost"),
+            cost_total=Sum("incident__cost__amount"),
+            cost_seconds=Sum(F("incident__cost__responder_seconds") + F("incident__cost__meeting_seconds")),
+        )
+        .order_by()
+    )
+    return {(row["group"], row.get("period")): row for row in rows}
 
 
 def _plain(value: Any) -> Any:
@@ -82,13 +104,15 @@ class SeriesPoint:
 def incident_series(
     filters: Filters, *, bucket: str = "day", group_by: str | None = None
 ) -> list[SeriesPoint]:
-    """Incidents (and mean MTTR) per day, week or month, optionally split by a group, in one query;
-    periods without incidents are absent (see `periods`). Grouping by service type or team counts an
-    incident once under each of its services' types or teams."""
+    """Incidents, mean MTTR and cost per day, week or month, optionally split by a group, in one
+    query (two by team or service type: their cost); periods without incidents are absent (see
+    `periods`). Grouping by service type or team counts an incident once under each of its
+    services' types or teams."""
     if bucket not in BUCKETS:
         raise ValueError(f"Unknown bucket {bucket!r}; expected one of {', '.join(BUCKETS)}.")
     group = _group_expression(group_by)
     qs = incidents_in(filters).annotate(period=TRUNCS[bucket]("detected_at"))
+    extra = _service_group_costs(filters, group_by, TRUNCS[bucket])
     fields = ["period"]
     if group is not None:
         qs = qs.annotate(group=group)
@@ -108,7 +132,7 @@ def incident_series(
             group=_plain(row["group"]) if group is not None else None,
             incidents=row["incidents"],
             mttr_mean=row["mttr_mean"],
-            cost=cost_stats(row),
+            cost=cost_stats(extra.get((row.get("group"), row["period"])) or row),
         )
         for row in rows
     ]
@@ -148,8 +172,8 @@ class GroupRow:
 
 
 def grouped_metrics(filters: Filters, group_by: str) -> list[GroupRow]:
-    """Incidents, MTTR and MTTA (mean, median, p90) and auto-resolution per group (1 query plus
-    `queries_per_clock()` per clock).
+    """Incidents, MTTR and MTTA (mean, median, p90), auto-resolution and cost per group (1 query, 2
+    by team or service type, plus `queries_per_clock()` per clock).
     Grouped by service type or team, an incident counts once under each of its services."""
     group = _group_expression(group_by)
     qs = incidents_in(filters)
@@ -166,6 +190,7 @@ def grouped_metrics(filters: Filters, group_by: str) -> list[GroupRow]:
     }
     mttr = clock_stats(qs, "mttr", group)
     mtta = clock_stats(qs, "mtta", group)
+    extra = _service_group_costs(filters, group_by)
     rows = [
         GroupRow(
             group=_plain(key),
@@ -173,7 +198,7 @@ def grouped_metrics(filters: Filters, group_by: str) -> list[GroupRow]:
             mttr=mttr.get(key, DurationStats()),
             mtta=mtta.get(key, DurationStats()),
             auto_resolution_rate=ratio(row["auto"], row["resolved"]),
-            cost=cost_stats(row),
+            cost=cost_stats(extra.get((key, None)) or row),
         )
         for key, row in counts.items()
     ]
