@@ -1,5 +1,6 @@
 """What makes a stored incident cost stale at once: a resolution, a dismissal or a reopen (they end
-or start the stretches response time is counted in). The listener only enqueues the refresh, after
+or start the stretches response time is counted in), and a change of its services (the rate, the
+teams it counts under). The listener only enqueues the refresh, after
 commit. Everything else is caught without a message per timeline event: while an incident is open
 its cost is recomputed by the beat sweep (the incident page computes it live), the resolution
 recomputes it with all that happened before, and the sweep also picks up review meetings changed
@@ -20,5 +21,11 @@ RECOMPUTE_ON = {
 
 
 def happening_heard(happening: Happening) -> None:
-    if happening.topic == "incident" and happening.kind in RECOMPUTE_ON and happening.incident_id:
+    if happening.topic != "incident" or not happening.incident_id:
+        return
+    # Changed services change the rate and the teams the cost counts under.
+    services_changed = happening.kind == EventKind.UPDATED and "services" in happening.details.get(
+        "fields", []
+    )
+    if happening.kind in RECOMPUTE_ON or services_changed:
         enqueue_on_commit(REFRESH_TASK, incident_id=happening.incident_id)

@@ -175,3 +175,28 @@ class IncidentCost(models.Model):
     @property
     def hours(self) -> float:
         return (self.responder_seconds + self.meeting_seconds) / 3600
+
+
+class CostGroupKind(models.TextChoices):
+    TEAM = "team", "Team"
+    SERVICE_TYPE = "service_type", "Service type"
+
+
+class IncidentCostGroup(models.Model):
+    """A team or service type an incident's cost counts under in analytics: one row per distinct
+    owner team and type of its services, written with its cost, so grouping by team sums each
+    incident once per team however many of its services the team owns."""
+
+    cost = models.ForeignKey(IncidentCost, on_delete=models.CASCADE, related_name="groups")
+    kind = models.CharField(max_length=20, choices=CostGroupKind.choices)
+    key = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["cost", "kind", "key"]
+        indexes = [models.Index(fields=["kind", "cost"], name="analytics_costgroup_kind")]
+        constraints = [
+            models.UniqueConstraint(fields=["cost", "kind", "key"], name="%(app_label)s_%(class)s_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cost_id} {self.kind}={self.key}"

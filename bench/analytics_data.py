@@ -175,6 +175,13 @@ def load(incidents: int) -> None:
             "100, ROUND(COALESCE(EXTRACT(EPOCH FROM resolved_at - detected_at) * 2 / 36, 0)::numeric, 2), "
             "resolved_at IS NULL, NOW() FROM incidents_incident ON CONFLICT DO NOTHING"
         )
+        cursor.execute(
+            "INSERT INTO analytics_incidentcostgroup (cost_id, kind, key) "
+            "SELECT DISTINCT t.incident_id, 'team', s.owner_team FROM incidents_incident_services t "
+            "JOIN incidents_service s ON s.id = t.service_id UNION "
+            "SELECT DISTINCT t.incident_id, 'service_type', s.type FROM incidents_incident_services t "
+            "JOIN incidents_service s ON s.id = t.service_id ON CONFLICT DO NOTHING"
+        )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     print(

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Avg, Case, Count, F, Min, Q, Sum, Value, When
+from django.db.models import Avg, Case, Count, F, Q, Sum, Value, When
 from django.db.models.functions import (
     Coalesce,
     ExtractHour,
@@ -16,9 +16,9 @@ from django.db.models.functions import (
 from django.utils import timezone
 
 from analytics.filters import BUCKETS, GROUP_BYS, UNCLASSIFIED, Filters, incidents_in
+from analytics.models import IncidentCostGroup
 from analytics.selectors.clocks import CLOCKS, DurationStats, clock_stats
 from analytics.selectors.summary import COST_AGGREGATES, CostStats, cost_stats, ratio
-from incidents.models import Incident
 
 GROUP_FIELDS = {
     "priority": F("priority__code"),
@@ -31,9 +31,9 @@ GROUP_FIELDS = {
     "month": TruncMonth("detected_at"),
 }
 # Grouped by these, an incident joins once per service, and two services of one team would sum its
-# cost twice: the cost then comes from a second query over the first service of each team (or type)
-# per incident (_service_group_costs); the main query keeps only the incidents without services.
-SERVICE_GROUPS = {"service_type": "type", "team": "owner_team"}
+# cost twice: the cost then comes from a second query over analytics.IncidentCostGroup (each
+# incident once per team or type); the main query keeps only the incidents without services.
+SERVICE_GROUPS = ("service_type", "team")
 TRUNCS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 
 
@@ -57,26 +57,22 @@ def _cost_aggregates(group_by: str | None) -> dict[str, Any]:
 
 
 def _service_group_costs(filters: Filters, group_by: str | None, trunc=None) -> dict[tuple, dict]:
-    """Cost per team or service type (and period), each incident once per group: summed over the
-    first link of each incident to each group, found by one GROUP BY (no per-row subquery), in one
-    query. Empty for the other group-bys, whose main query sums the cost itself."""
+    """Cost per team or service type (and period), each incident once per group, in one query
+    over the stored groups of the incidents' costs. Empty for the other group-bys, whose main query
+    sums the cost itself."""
     if group_by not in SERVICE_GROUPS:
         return {}
-    field = f"service__{SERVICE_GROUPS[group_by]}"
-    selected = incidents_in(filters).values("pk")
-    links = Incident.services.through.objects.filter(incident__in=selected)
-    first = links.values("incident_id", field).annotate(first=Min("pk")).values("first")
-    keys = {"group": F(field)}
+    keys = {"group": F("key")}
     if trunc is not None:
-        keys["period"] = trunc("incident__detected_at")
+        keys["period"] = trunc("cost__incident__detected_at")
     rows = (
-        links.filter(pk__in=first)
+        IncidentCostGroup.objects.filter(kind=group_by, cost__in=incidents_in(filters).values("pk"))
         .annotate(**keys)
         .values(*keys)
         .annotate(
-            cost_incidents=Count("incident__cost"),
-            cost_total=Sum("incident__cost__amount"),
-            cost_seconds=Sum(F("incident__cost__responder_seconds") + F("incident__cost__meeting_seconds")),
+            cost_incidents=Count("pk"),
+            cost_total=Sum("cost__amount"),
+            cost_seconds=Sum(F("cost__responder_seconds") + F("cost__meeting_seconds")),
         )
         .order_by()
     )

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 
 from analytics.cost.record import default_rate, incident_cost_breakdown
-from analytics.models import HourlyRate, IncidentCost
+from analytics.models import CostGroupKind, HourlyRate, IncidentCost, IncidentCostGroup
 from common.actor import Actor
 from common.tasks import enqueue_on_commit
 from incidents.models import Incident
@@ -41,7 +41,25 @@ def incident_cost_refresh(*, incident_id: int, now: datetime | None = None) -> I
                 "computed_at": breakdown.computed_at,
             },
         )
+        incident_cost_groups_store(cost=cost)
     return cost
+
+
+def incident_cost_groups_store(*, cost: IncidentCost) -> None:
+    """The distinct teams and service types of the incident's services (analytics groups by them)."""
+    pairs = Incident.services.through.objects.filter(incident_id=cost.pk).values_list(
+        "service__owner_team", "service__type"
+    )
+    wanted = {(CostGroupKind.TEAM, team) for team, _ in pairs} | {
+        (CostGroupKind.SERVICE_TYPE, kind) for _, kind in pairs
+    }
+    stored = {(g.kind, g.key): g.pk for g in IncidentCostGroup.objects.filter(cost=cost)}
+    gone = [pk for pair, pk in stored.items() if pair not in wanted]
+    if gone:
+        IncidentCostGroup.objects.filter(pk__in=gone).delete()
+    IncidentCostGroup.objects.bulk_create(
+        [IncidentCostGroup(cost=cost, kind=kind, key=key) for kind, key in wanted - set(stored)]
+    )
 
 
 def incident_costs_refresh(*, incidents: QuerySet[Incident], chunk: int = 500) -> int:

@@ -7,13 +7,15 @@ from django.utils import timezone
 from analytics.filters import Filters
 from analytics.models import IncidentCost
 from analytics.selectors import grouped_metrics, incident_series, summary
+from analytics.services.cost import incident_cost_groups_store
 from tests.factories import IncidentFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def costed(incident, amount: str, hours: float) -> None:
-    IncidentCost.objects.create(
+    """A stored cost with chosen figures, and the groups it counts under, as the refresh stores them."""
+    cost = IncidentCost.objects.create(
         incident=incident,
         responders=1,
         responder_seconds=int(hours * 3600),
@@ -22,6 +24,7 @@ def costed(incident, amount: str, hours: float) -> None:
         amount=Decimal(amount),
         computed_at=timezone.now(),
     )
+    incident_cost_groups_store(cost=cost)
 
 
 @pytest.fixture
