@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analytics import tasks
-from analytics.models import IncidentCost
+from analytics.models import HourlyRate, IncidentCost, IncidentCostGroup
 from analytics.services.cost import incident_costs_sweep
 from incidents.choices import EventKind
-from incidents.services import incident_acknowledge, incident_note_add, incident_resolve
+from incidents.services import incident_acknowledge, incident_note_add, incident_resolve, incident_update
 from tests.analytics.cost_support import event_at, hand_computed_incident
 from tests.enqueued import enqueued
 from tests.factories import IncidentFactory, UserFactory
@@ -97,3 +97,28 @@ def test_the_post_mortem_page_shows_the_cost_impact(admin_user, client):
     html = page.content.decode()
     assert 'id="postmortem-section-cost"' in html
     assert '<strong id="postmortem-cost-total">980.00 USD</strong>' in html
+
+
+def test_changed_services_refresh_the_rate_and_the_groups(
+    open_incident, actor, service_factory, django_capture_on_commit_callbacks
+):
+    web = service_factory(slug="web", owner_team="storefront", type="web")
+    db = service_factory(slug="db", owner_team="data", type="database")
+    HourlyRate.objects.create(team="data", rate=Decimal("80"))
+    incident = open_incident(services=[web])
+    tasks.incident_cost_refresh(incident.pk)
+    assert set(IncidentCostGroup.objects.values_list("kind", "key")) == {
+        ("team", "storefront"),
+        ("service_type", "web"),
+    }
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        incident_update(incident=incident, by=actor, changes={"services": [db]})
+    assert enqueued(callbacks, "analytics.") == ["analytics.tasks.incident_cost_refresh"]
+    tasks.incident_cost_refresh(incident.pk)
+
+    assert set(IncidentCostGroup.objects.values_list("kind", "key")) == {
+        ("team", "data"),
+        ("service_type", "database"),
+    }
+    assert IncidentCost.objects.get(pk=incident.pk).team == "data"
