@@ -44,6 +44,7 @@ class ReportMetric(models.TextChoices):
     ACTION_ITEMS = "action_items", "Post-mortem and action item status"
     AUTOMATION = "automation", "Automation effectiveness"
     RECOMMENDATIONS = "recommendations", "Recommendations"
+    COST = "cost", "Cost impact (person-hours and cost, by group)"
 
 
 class RunStatus(models.TextChoices):
@@ -120,3 +121,82 @@ class ReportRun(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.report} {self.period_start:%Y-%m-%d}..{self.period_end:%Y-%m-%d}"
+
+
+class HourlyRate(BaseModel):
+    """What an hour of a team's response costs (teams are incidents.Service.owner_team). Written
+    only through analytics.services.cost, which reprices the team's incidents afterwards."""
+
+    team = models.CharField(
+        max_length=100, unique=True, help_text="A service's owner team, as written there."
+    )
+    rate = models.DecimalField(
+        max_digits=10, decimal_places=2, help_text="Per person-hour, in COST_CURRENCY."
+    )
+
+    class Meta:
+        ordering = ["team"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rate__gte=0), name="%(app_label)s_%(class)s_rate_not_negative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.rate}/h"
+
+
+class IncidentCost(models.Model):
+    """An incident's cost as analytics.cost computes it from the record, stored so analytics sums
+    and averages a column. Kept current by analytics.services.cost (after a resolution, dismissal
+    or reopen, after a rate change, and by a beat sweep of open incidents and changed review
+    meetings); `rebuild_incident_costs` recomputes all."""
+
+    incident = models.OneToOneField(
+        "incidents.Incident", on_delete=models.CASCADE, primary_key=True, related_name="cost"
+    )
+    responders = models.PositiveIntegerField(default=0)
+    responder_seconds = models.PositiveBigIntegerField(default=0)
+    meeting_seconds = models.PositiveBigIntegerField(default=0)
+    # The team whose rate applied; blank when the default rate did.
+    team = models.CharField(max_length=100, blank=True, db_index=True)
+    rate = models.DecimalField(max_digits=10, decimal_places=2)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    # Still open when computed: the responder time ran to `computed_at`.
+    open = models.BooleanField(default=False, db_index=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-computed_at"]
+
+    def __str__(self) -> str:
+        return f"Cost of incident {self.incident_id}: {self.amount}"
+
+    @property
+    def hours(self) -> float:
+        return (self.responder_seconds + self.meeting_seconds) / 3600
+
+
+class CostGroupKind(models.TextChoices):
+    TEAM = "team", "Team"
+    SERVICE_TYPE = "service_type", "Service type"
+
+
+class IncidentCostGroup(models.Model):
+    """A team or service type an incident's cost counts under in analytics: one row per distinct
+    owner team and type of its services, written with its cost, so grouping by team sums each
+    incident once per team however many of its services the team owns."""
+
+    cost = models.ForeignKey(IncidentCost, on_delete=models.CASCADE, related_name="groups")
+    kind = models.CharField(max_length=20, choices=CostGroupKind.choices)
+    key = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["cost", "kind", "key"]
+        indexes = [models.Index(fields=["kind", "cost"], name="analytics_costgroup_kind")]
+        constraints = [
+            models.UniqueConstraint(fields=["cost", "kind", "key"], name="%(app_label)s_%(class)s_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cost_id} {self.kind}={self.key}"

@@ -7,6 +7,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from analytics.models import Report
+from analytics.services import cost as cost_services
 from analytics.services.reports import ReportDeliveryError, ReportRunningError, report_period, report_send
 
 logger = logging.getLogger(__name__)
@@ -47,3 +48,21 @@ def send_scheduled_report(
         logger.error("Report %s not sent for %s: %s", report_id, start.date(), exc.message)
         return "failed"
     return "sent" if sent else "already sent"
+
+
+@shared_task(acks_late=True)
+def incident_cost_refresh(incident_id: int) -> str:
+    """After a timeline event of the incident: store its cost anew (idempotent)."""
+    return "refreshed" if cost_services.incident_cost_refresh(incident_id=incident_id) else "gone"
+
+
+@shared_task(acks_late=True)
+def incident_costs_reprice_team(team: str) -> int:
+    """After a team's hourly rate changed: its incidents' costs anew."""
+    return cost_services.incident_costs_reprice_team(team=team)
+
+
+@shared_task(acks_late=True)
+def sweep_incident_costs() -> int:
+    """Beat: open incidents' growing costs, lost refreshes and default-rate changes."""
+    return cost_services.incident_costs_sweep()

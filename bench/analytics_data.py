@@ -164,6 +164,24 @@ def load(incidents: int) -> None:
             cursor.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
             )
+    with transaction.atomic(), connection.cursor() as cursor:
+        # No timeline events here to compute costs from (analytics.cost): a stand-in cost per
+        # incident, two people from detection to resolution at 100/h, so the cost aggregates run
+        # over a full analytics_incidentcost table as they would in production.
+        cursor.execute(
+            "INSERT INTO analytics_incidentcost (incident_id, responders, responder_seconds, "
+            "meeting_seconds, team, rate, amount, open, computed_at) "
+            "SELECT id, 2, COALESCE(EXTRACT(EPOCH FROM resolved_at - detected_at)::bigint * 2, 0), 0, '', "
+            "100, ROUND(COALESCE(EXTRACT(EPOCH FROM resolved_at - detected_at) * 2 / 36, 0)::numeric, 2), "
+            "resolved_at IS NULL, NOW() FROM incidents_incident ON CONFLICT DO NOTHING"
+        )
+        cursor.execute(
+            "INSERT INTO analytics_incidentcostgroup (cost_id, kind, key) "
+            "SELECT DISTINCT t.incident_id, 'team', s.owner_team FROM incidents_incident_services t "
+            "JOIN incidents_service s ON s.id = t.service_id UNION "
+            "SELECT DISTINCT t.incident_id, 'service_type', s.type FROM incidents_incident_services t "
+            "JOIN incidents_service s ON s.id = t.service_id ON CONFLICT DO NOTHING"
+        )
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     print(

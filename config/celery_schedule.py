@@ -20,6 +20,7 @@ TASK_ROUTES = {
     "postmortems.tasks.send_action_item_reminders": {"queue": PERIODIC_QUEUE},
     "postmortems.tasks.sweep_postmortem_emails": {"queue": PERIODIC_QUEUE},
     "analytics.tasks.send_scheduled_report": {"queue": PERIODIC_QUEUE},
+    "analytics.tasks.sweep_incident_costs": {"queue": PERIODIC_QUEUE},
     # Beat installs it by itself (result_expires); a no-op without a result backend.
     "common.tasks.outbox_flush": {"queue": PERIODIC_QUEUE},
     "notifications.tasks.deliveries_sweep": {"queue": PERIODIC_QUEUE},
@@ -72,6 +73,11 @@ def beat_schedule(env: environ.Env) -> dict[str, dict]:
         "task": "statuspage.tasks.maintenance_sweep",
         # Maintenance starts and ends within this many seconds of its window.
         "schedule": timedelta(seconds=env.int("STATUSPAGE_SWEEP_SECONDS", default=30)),
+    }
+    schedule["analytics-incident-costs-sweep"] = {
+        "task": "analytics.tasks.sweep_incident_costs",
+        # How stale an open incident's cost may get on the dashboards (the incident page is live).
+        "schedule": timedelta(seconds=env.int("COST_SWEEP_SECONDS", default=900)),
     }
     schedule["postmortems-drafts-sweep"] = {
         "task": "postmortems.tasks.sweep_postmortem_drafts",

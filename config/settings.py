@@ -333,6 +333,10 @@ STATUSPAGE_CONFIRM_EMAILS_PER_DAY = env.int("STATUSPAGE_CONFIRM_EMAILS_PER_DAY",
 POSTMORTEM_STAKEHOLDERS = env.list("POSTMORTEM_STAKEHOLDERS", default=[])
 # Action items due within this many days are in the owner's daily digest along with overdue ones.
 ACTION_ITEM_DUE_SOON_DAYS = env.int("ACTION_ITEM_DUE_SOON_DAYS", default=3)
+# The cost of an incident (analytics.cost): the hourly rate of teams without one of their own (set
+# in the admin), and the one currency all rates are in, so costs add up across teams.
+COST_DEFAULT_HOURLY_RATE = env.str("COST_DEFAULT_HOURLY_RATE", default="100")
+COST_CURRENCY = env.str("COST_CURRENCY", default="USD")
 
 # --- Notifications -----------------------------------------------------------------------------
 # Where messages link for the public status (the status page, or your own); empty leaves it out.

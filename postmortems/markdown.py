@@ -8,6 +8,7 @@ from django.utils import timezone
 from actions.selectors import Snapshot, incident_snapshots
 from common.formatting import duration_hours_minutes
 from postmortems.models import Postmortem
+from postmortems.sections import sections_markdown
 from postmortems.selectors import (
     detection_facts,
     incident_duration,
@@ -81,6 +82,7 @@ def postmortem_markdown(postmortem: Postmortem) -> str:
             for item in postmortem.action_items.select_related("owner").order_by("due_date", "id")
         ],
         "snapshots": [snapshot_line(s) for s in incident_snapshots(incident_id=incident.pk)],
+        "extra_impact": sections_markdown(postmortem),
         "root_cause_category": incident.get_root_cause_category_display()
         if incident.root_cause_category
         else "",

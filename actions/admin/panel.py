@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
+from incidents.admin import panels
 from incidents.models import Incident
 
 
@@ -51,7 +52,8 @@ class PanelInline(admin.TabularInline):
         formset = super().get_formset(request, obj, **kwargs)
         if obj is None:
             return formset
-        return type(formset.__name__, (formset,), {"panel": self.panel_for(request, obj)})
+        panel = panels.once_per_request(request, (type(self), obj.pk), lambda: self.panel_for(request, obj))
+        return type(formset.__name__, (formset,), {"panel": panel})
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.has_perm(self.view_permission)

@@ -9,8 +9,10 @@ import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -129,7 +131,22 @@ def cards(change: selectors.SummaryChange) -> list[Card]:
             f"{now.repeats} repeats, {now.reopened} reopened",
             lower_is_better=True,
         ),
+        Card(
+            title="Cost impact",
+            value=money_text(now.cost.total),
+            detail=(
+                f"mean {money_text(now.cost.mean)} · {now.cost.hours:.1f} person-hours "
+                f"· n={now.cost.incidents}"
+            ),
+            previous=money_text(before.cost.total),
+            change=svg.relative_change(float(now.cost.total), float(before.cost.total)),
+            lower_is_better=True,
+        ),
     ]
+
+
+def money_text(value: Decimal | None) -> str:
+    return f"{value:,.2f} {settings.COST_CURRENCY}" if value is not None else "n/a"
 
 
 # --- Charts and the tables behind them --------------------------------------------------------
@@ -163,6 +180,29 @@ def incidents_chart(params: AnalyticsParams) -> Chart:
             for group in groups
         ],
         svg=svg.stacked_bars(every, groups, values, title=title, bucket=params.bucket),
+    )
+
+
+def cost_chart(params: AnalyticsParams) -> Chart:
+    """Cost impact per period, stacked by team (an incident under each of its services' teams)."""
+    points = selectors.incident_series(params.filters, bucket=params.bucket, group_by="team")
+    every = selectors.periods(params.filters, params.bucket)
+    groups = sorted({p.group for p in points})
+    values = {(p.period, p.group): float(p.cost.total) for p in points}
+    title = f"Cost impact per {params.bucket} by team ({settings.COST_CURRENCY})"
+    return Chart(
+        name="cost",
+        title=title,
+        header=["period", "team", "cost", "hours"],
+        rows=[
+            [period.isoformat(), p.group, p.cost.total, round(p.cost.hours, 2)]
+            for period in every
+            for p in points
+            if p.period == period
+        ],
+        svg=svg.stacked_bars(
+            every, groups, values, title=title, bucket=params.bucket, unit=settings.COST_CURRENCY
+        ),
     )
 
 
@@ -201,6 +241,7 @@ GROUPED_HEADER = [
     "mttr_p90_seconds",
     "mtta_mean_seconds",
     "auto_resolution_rate",
+    "cost_total",
 ]
 
 
@@ -214,6 +255,7 @@ def _grouped_rows(rows: list[selectors.GroupRow]) -> list[list[Any]]:
             seconds(row.mttr.p90),
             seconds(row.mtta.mean),
             row.auto_resolution_rate,
+            row.cost.total,
         ]
         for row in rows
     ]
@@ -272,6 +314,7 @@ def grouped_table(params: AnalyticsParams) -> Chart:
             "mtta_mean": duration_rounded(row.mtta.mean),
             "mtta_median": duration_rounded(row.mtta.median),
             "auto": percent_text(row.auto_resolution_rate),
+            "cost": money_text(row.cost.total),
         }
         for row in rows
     ]
@@ -281,6 +324,7 @@ def grouped_table(params: AnalyticsParams) -> Chart:
 CHARTS: dict[str, Callable[[AnalyticsParams], Chart]] = {
     "incidents": incidents_chart,
     "mttr_trend": mttr_trend_chart,
+    "cost": cost_chart,
     "service_types": service_types_chart,
     "root_causes": root_causes_chart,
     "peak_times": peak_times_chart,
@@ -357,7 +401,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         return export_csv(CHARTS[export](params), params)
 
     chart_list = [
-        CHARTS[name](params) for name in ("incidents", "mttr_trend", "service_types", "root_causes")
+        CHARTS[name](params) for name in ("incidents", "mttr_trend", "service_types", "root_causes", "cost")
     ]
     peak = peak_times_chart(params)
     grouped = grouped_table(params)

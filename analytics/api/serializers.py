@@ -5,7 +5,15 @@ priorities, a valid crontab) and writes."""
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from analytics.models import Report, ReportGroupBy, ReportMetric, ReportRange, ReportRun, ReportType
+from analytics.models import (
+    HourlyRate,
+    Report,
+    ReportGroupBy,
+    ReportMetric,
+    ReportRange,
+    ReportRun,
+    ReportType,
+)
 from analytics.services.reports import crontab_text
 from common.api.serializers import StrictSerializer
 
@@ -15,6 +23,14 @@ class DurationStatsSerializer(serializers.Serializer):
     mean = serializers.FloatField(allow_null=True, help_text="Seconds.")
     median = serializers.FloatField(allow_null=True, help_text="Seconds (nearest rank).")
     p90 = serializers.FloatField(allow_null=True, help_text="Seconds (nearest rank).")
+
+
+class CostStatsSerializer(serializers.Serializer):
+    incidents = serializers.IntegerField(help_text="Incidents whose cost is computed.")
+    total = serializers.FloatField(help_text="Sum of their costs, in `currency`.")
+    mean = serializers.FloatField(allow_null=True, help_text="Per incident.")
+    hours = serializers.FloatField(help_text="Person-hours: responders' and review meetings'.")
+    currency = serializers.CharField()
 
 
 class SummarySerializer(serializers.Serializer):
@@ -36,6 +52,7 @@ class SummarySerializer(serializers.Serializer):
     )
     sla_response_rate = serializers.FloatField(allow_null=True)
     sla_resolution_rate = serializers.FloatField(allow_null=True)
+    cost = CostStatsSerializer(help_text="Cost impact (analytics.cost).")
 
 
 class PeriodSerializer(serializers.Serializer):
@@ -56,6 +73,7 @@ class SummaryChangeSerializer(serializers.Serializer):
     repeat_rate = serializers.FloatField(allow_null=True)
     sla_response_rate = serializers.FloatField(allow_null=True)
     sla_resolution_rate = serializers.FloatField(allow_null=True)
+    cost_total = serializers.FloatField(allow_null=True)
 
 
 class SummaryResponseSerializer(serializers.Serializer):
@@ -70,11 +88,13 @@ class SeriesPointSerializer(serializers.Serializer):
     period = serializers.DateField(help_text="First day of the day, week (Monday) or month.")
     incidents = serializers.IntegerField()
     mttr_mean_seconds = serializers.FloatField(allow_null=True)
+    cost = serializers.FloatField(help_text="Total cost impact of the period's incidents.")
 
 
 class SeriesGroupSerializer(serializers.Serializer):
     group = serializers.CharField(allow_null=True, help_text="The group's key; null without group_by.")
     incidents = serializers.IntegerField(help_text="Total over the range.")
+    cost = serializers.FloatField(help_text="Total cost impact over the range.")
     points = SeriesPointSerializer(many=True, help_text="One per period, zero-filled.")
 
 
@@ -224,3 +244,57 @@ class ReportInput(StrictSerializer):
 class ReportUpdateInput(ReportInput):
     name = serializers.CharField(max_length=150, required=False)
     type = serializers.ChoiceField(choices=ReportType.choices, required=False)
+
+
+class HourlyRateSerializer(serializers.ModelSerializer):
+    rate = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        coerce_to_string=False,
+        help_text="Per person-hour, in COST_CURRENCY.",
+    )
+
+    class Meta:
+        model = HourlyRate
+        fields = ("id", "team", "rate", "created_at", "updated_at")
+
+
+class HourlyRateInput(StrictSerializer):
+    """The shape only; analytics.services.cost.hourly_rate_save checks the values (a team named
+    once, a rate from 0)."""
+
+    team = serializers.CharField(max_length=100, help_text="A service's owner team, as written there.")
+    rate = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        coerce_to_string=False,
+        help_text="Per person-hour, in COST_CURRENCY; a JSON number.",
+    )
+
+
+class HourlyRateUpdateInput(HourlyRateInput):
+    team = serializers.CharField(max_length=100, required=False)
+    rate = serializers.DecimalField(max_digits=10, decimal_places=2, coerce_to_string=False, required=False)
+
+
+class ResponderHoursSerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    name = serializers.CharField()
+    hours = serializers.FloatField(help_text="From their first action or role to resolution, overlaps once.")
+
+
+class IncidentCostSerializer(serializers.Serializer):
+    incident = serializers.IntegerField()
+    reference = serializers.CharField()
+    responders = ResponderHoursSerializer(many=True)
+    responder_hours = serializers.FloatField()
+    meeting_at = serializers.DateTimeField(allow_null=True, help_text="The post-mortem review, if scheduled.")
+    meeting_invitees = serializers.IntegerField()
+    meeting_hours = serializers.FloatField(help_text="The review's length once per invitee.")
+    hours = serializers.FloatField()
+    team = serializers.CharField(allow_null=True, help_text="Whose rate applied; null for the default rate.")
+    rate = serializers.DecimalField(max_digits=10, decimal_places=2, coerce_to_string=False)
+    currency = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False)
+    open = serializers.BooleanField(help_text="Still open: responder time is counted to computed_at.")
+    computed_at = serializers.DateTimeField()

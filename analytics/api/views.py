@@ -3,6 +3,7 @@
 seconds. Reports go through analytics.services.reports: CRUD, preview (reads only) and send-now."""
 
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -138,6 +139,7 @@ class SummaryView(AnalyticsView):
                 "mtta_mean": clock("mtta", "mean"),
                 "mttr_mean": clock("mttr", "mean"),
                 "mttr_median": clock("mttr", "median"),
+                "cost_total": relative_change(current["cost"]["total"], previous["cost"]["total"]),
                 **{
                     name: relative_change(current[name], previous[name])
                     for name in (
@@ -177,10 +179,16 @@ class SeriesView(AnalyticsView):
                         "period": day,
                         "incidents": point.incidents if point else 0,
                         "mttr_mean_seconds": round(mttr.total_seconds(), 1) if mttr is not None else None,
+                        "cost": float(point.cost.total) if point else 0.0,
                     }
                 )
             series.append(
-                {"group": _plain(group), "incidents": sum(r["incidents"] for r in rows), "points": rows}
+                {
+                    "group": _plain(group),
+                    "incidents": sum(r["incidents"] for r in rows),
+                    "cost": float(sum((p.cost.total for p in points if p.group == group), Decimal(0))),
+                    "points": rows,
+                }
             )
         body = {
             "period": period(params.filters),

@@ -99,10 +99,11 @@ def period_label(period: date, bucket: str) -> str:
 def stacked_bars(
     periods: Sequence[date],
     groups: Sequence[str],
-    values: Mapping[tuple[date, str], int],
+    values: Mapping[tuple[date, str], float],
     *,
     title: str,
     bucket: str = "day",
+    unit: str = "incidents",
 ) -> str:
     """One bar per period, stacked by group (e.g. priority), with a legend; gaps are bars of zero."""
     totals = [sum(values.get((p, g), 0) for g in groups) for p in periods]
@@ -112,7 +113,7 @@ def stacked_bars(
     plot_h = HEIGHT - TOP - BOTTOM
     slot = (WIDTH - LEFT - RIGHT) / len(periods)
     bar_w = max(slot * 0.8, 1)
-    body = _y_axis(top_value, "incidents")
+    body = _y_axis(top_value, unit)
     for i, period in enumerate(periods):
         y = TOP + plot_h
         x = LEFT + slot * i + (slot - bar_w) / 2

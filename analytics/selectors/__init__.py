@@ -37,8 +37,10 @@ from analytics.selectors.remediation import (
 )
 from analytics.selectors.reports import report_list
 from analytics.selectors.summary import (
+    CostStats,
     Summary,
     SummaryChange,
+    cost_summary,
     ratio,
     repeat_rate,
     root_cause_shares,
@@ -49,6 +51,7 @@ from analytics.selectors.summary import (
 __all__ = [
     "ActionEffectiveness",
     "ActionStats",
+    "CostStats",
     "DurationStats",
     "FollowThrough",
     "GroupRow",
@@ -62,6 +65,7 @@ __all__ = [
     "action_stats",
     "action_unreliable",
     "clock_stats",
+    "cost_summary",
     "duration_between",
     "filter_choices",
     "grouped_metrics",

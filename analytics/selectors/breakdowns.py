@@ -1,10 +1,10 @@
 """The numbers broken down: series over time, groups, the monthly trend and peak times."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Avg, Case, Count, F, Q, Value, When
+from django.db.models import Avg, Case, Count, F, Q, Sum, Value, When
 from django.db.models.functions import (
     Coalesce,
     ExtractHour,
@@ -16,8 +16,9 @@ from django.db.models.functions import (
 from django.utils import timezone
 
 from analytics.filters import BUCKETS, GROUP_BYS, UNCLASSIFIED, Filters, incidents_in
+from analytics.models import IncidentCostGroup
 from analytics.selectors.clocks import CLOCKS, DurationStats, clock_stats
-from analytics.selectors.summary import ratio
+from analytics.selectors.summary import COST_AGGREGATES, CostStats, cost_stats, ratio
 
 GROUP_FIELDS = {
     "priority": F("priority__code"),
@@ -29,6 +30,10 @@ GROUP_FIELDS = {
     "team": F("services__owner_team"),
     "month": TruncMonth("detected_at"),
 }
+# Grouped by these, an incident joins once per service, and two services of one team would sum its
+# cost twice: the cost then comes from a second query over analytics.IncidentCostGroup (each
+# incident once per team or type); the main query keeps only the incidents without services.
+SERVICE_GROUPS = ("service_type", "team")
 TRUNCS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 
 
@@ -38,6 +43,40 @@ def _group_expression(group_by: str | None):
     if group_by not in GROUP_FIELDS:
         raise ValueError(f"Unknown group-by {group_by!r}; expected one of {', '.join(GROUP_BYS)}.")
     return GROUP_FIELDS[group_by]
+
+
+def _cost_aggregates(group_by: str | None) -> dict[str, Any]:
+    if group_by not in SERVICE_GROUPS:
+        return COST_AGGREGATES
+    alone = Q(services__isnull=True)
+    return {
+        "cost_incidents": Count("cost", filter=alone),
+        "cost_total": Sum("cost__amount", filter=alone),
+        "cost_seconds": Sum(F("cost__responder_seconds") + F("cost__meeting_seconds"), filter=alone),
+    }
+
+
+def _service_group_costs(filters: Filters, group_by: str | None, trunc=None) -> dict[tuple, dict]:
+    """Cost per team or service type (and period), each incident once per group, in one query
+    over the stored groups of the incidents' costs. Empty for the other group-bys, whose main query
+    sums the cost itself."""
+    if group_by not in SERVICE_GROUPS:
+        return {}
+    keys = {"group": F("key")}
+    if trunc is not None:
+        keys["period"] = trunc("cost__incident__detected_at")
+    rows = (
+        IncidentCostGroup.objects.filter(kind=group_by, cost__in=incidents_in(filters).values("pk"))
+        .annotate(**keys)
+        .values(*keys)
+        .annotate(
+            cost_incidents=Count("pk"),
+            cost_total=Sum("cost__amount"),
+            cost_seconds=Sum(F("cost__responder_seconds") + F("cost__meeting_seconds")),
+        )
+        .order_by()
+    )
+    return {(row["group"], row.get("period")): row for row in rows}
 
 
 def _plain(value: Any) -> Any:
@@ -55,18 +94,21 @@ class SeriesPoint:
     group: str | None
     incidents: int
     mttr_mean: timedelta | None
+    cost: CostStats = field(default_factory=CostStats)
 
 
 def incident_series(
     filters: Filters, *, bucket: str = "day", group_by: str | None = None
 ) -> list[SeriesPoint]:
-    """Incidents (and mean MTTR) per day, week or month, optionally split by a group, in one query;
-    periods without incidents are absent (see `periods`). Grouping by service type or team counts an
-    incident once under each of its services' types or teams."""
+    """Incidents, mean MTTR and cost per day, week or month, optionally split by a group, in one
+    query (two by team or service type: their cost); periods without incidents are absent (see
+    `periods`). Grouping by service type or team counts an incident once under each of its
+    services' types or teams."""
     if bucket not in BUCKETS:
         raise ValueError(f"Unknown bucket {bucket!r}; expected one of {', '.join(BUCKETS)}.")
     group = _group_expression(group_by)
     qs = incidents_in(filters).annotate(period=TRUNCS[bucket]("detected_at"))
+    extra = _service_group_costs(filters, group_by, TRUNCS[bucket])
     fields = ["period"]
     if group is not None:
         qs = qs.annotate(group=group)
@@ -76,6 +118,7 @@ def incident_series(
         .annotate(
             incidents=Count("pk", distinct=True),
             mttr_mean=Avg(CLOCKS["mttr"][0], filter=Q(resolved_at__isnull=False)),
+            **_cost_aggregates(group_by),
         )
         .order_by(*fields)
     )
@@ -85,6 +128,7 @@ def incident_series(
             group=_plain(row["group"]) if group is not None else None,
             incidents=row["incidents"],
             mttr_mean=row["mttr_mean"],
+            cost=cost_stats(extra.get((row.get("group"), row["period"])) or row),
         )
         for row in rows
     ]
@@ -120,11 +164,12 @@ class GroupRow:
     mttr: DurationStats
     mtta: DurationStats
     auto_resolution_rate: float | None
+    cost: CostStats = field(default_factory=CostStats)
 
 
 def grouped_metrics(filters: Filters, group_by: str) -> list[GroupRow]:
-    """Incidents, MTTR and MTTA (mean, median, p90) and auto-resolution per group (1 query plus
-    `queries_per_clock()` per clock).
+    """Incidents, MTTR and MTTA (mean, median, p90), auto-resolution and cost per group (1 query, 2
+    by team or service type, plus `queries_per_clock()` per clock).
     Grouped by service type or team, an incident counts once under each of its services."""
     group = _group_expression(group_by)
     qs = incidents_in(filters)
@@ -136,10 +181,12 @@ def grouped_metrics(filters: Filters, group_by: str) -> list[GroupRow]:
             incidents=Count("pk", distinct=True),
             resolved=Count("pk", distinct=True, filter=Q(resolved_at__isnull=False)),
             auto=Count("pk", distinct=True, filter=Q(resolved_at__isnull=False, auto_resolved=True)),
+            **_cost_aggregates(group_by),
         )
     }
     mttr = clock_stats(qs, "mttr", group)
     mtta = clock_stats(qs, "mtta", group)
+    extra = _service_group_costs(filters, group_by)
     rows = [
         GroupRow(
             group=_plain(key),
@@ -147,6 +194,7 @@ def grouped_metrics(filters: Filters, group_by: str) -> list[GroupRow]:
             mttr=mttr.get(key, DurationStats()),
             mtta=mtta.get(key, DurationStats()),
             auto_resolution_rate=ratio(row["auto"], row["resolved"]),
+            cost=cost_stats(extra.get((key, None)) or row),
         )
         for key, row in counts.items()
     ]

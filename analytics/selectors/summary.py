@@ -1,15 +1,57 @@
-"""The summary of a range: counts, clocks, auto-resolution, repeats and SLA compliance."""
+"""The summary of a range: counts, clocks, auto-resolution, repeats, SLA compliance and cost."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Q
+from django.conf import settings
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.filters import UNCLASSIFIED, Filters, incidents_in
 from analytics.selectors.clocks import CLOCKS, DurationStats, clock_stats
+
+
+@dataclass(frozen=True)
+class CostStats:
+    """The cost impact of the incidents whose cost is stored (analytics.models.IncidentCost):
+    the total, the mean per incident and the person-hours."""
+
+    incidents: int = 0
+    total: Decimal = Decimal("0.00")
+    hours: float = 0.0
+
+    @property
+    def mean(self) -> Decimal | None:
+        return (self.total / self.incidents).quantize(Decimal("0.01")) if self.incidents else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "incidents": self.incidents,
+            "total": float(self.total),
+            "mean": float(self.mean) if self.mean is not None else None,
+            "hours": round(self.hours, 2),
+            "currency": settings.COST_CURRENCY,
+        }
+
+
+# The cost aggregates, one definition for the summary, the groups and the series.
+COST_AGGREGATES = {
+    "cost_incidents": Count("cost"),
+    "cost_total": Sum("cost__amount"),
+    "cost_seconds": Sum(F("cost__responder_seconds") + F("cost__meeting_seconds")),
+}
+
+
+def cost_stats(row: dict[str, Any]) -> CostStats:
+    """CostStats from a row carrying COST_AGGREGATES."""
+    return CostStats(
+        incidents=row["cost_incidents"] or 0,
+        total=Decimal(row["cost_total"] or 0).quantize(Decimal("0.01")),
+        hours=(row["cost_seconds"] or 0) / 3600,
+    )
 
 
 @dataclass(frozen=True)
@@ -28,6 +70,7 @@ class Summary:
     repeat_rate: float | None
     sla_response_rate: float | None
     sla_resolution_rate: float | None
+    cost: CostStats = field(default_factory=CostStats)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +88,7 @@ class Summary:
             "repeat_rate": self.repeat_rate,
             "sla_response_rate": self.sla_response_rate,
             "sla_resolution_rate": self.sla_resolution_rate,
+            "cost": self.cost.as_dict(),
         }
 
 
@@ -88,6 +132,7 @@ def summary(filters: Filters, *, now: datetime | None = None) -> Summary:
             filter=Q(response_due_at__isnull=False)
             & (Q(acknowledged_at__isnull=False) | Q(resolved_at__isnull=False) | Q(response_due_at__lt=now)),
         ),
+        **COST_AGGREGATES,
     )
     response = qs.annotate(first_response=Coalesce("acknowledged_at", "resolved_at")).aggregate(
         met=Count("pk", filter=Q(response_due_at__isnull=False, first_response__lte=F("response_due_at"))),
@@ -117,6 +162,7 @@ def summary(filters: Filters, *, now: datetime | None = None) -> Summary:
         repeat_rate=repeat_rate(counts["repeat_or_reopened"], counts["incidents"]),
         sla_response_rate=ratio(response["met"], counts["response_due"]),
         sla_resolution_rate=ratio(response["resolution_met"], response["resolution_due"]),
+        cost=cost_stats(counts),
     )
 
 
@@ -130,3 +176,8 @@ class SummaryChange:
 
 def summary_with_change(filters: Filters, *, now: datetime | None = None) -> SummaryChange:
     return SummaryChange(current=summary(filters, now=now), previous=summary(filters.previous(), now=now))
+
+
+def cost_summary(filters: Filters) -> CostStats:
+    """The cost impact of the filtered incidents alone (1 query), for reports."""
+    return cost_stats(incidents_in(filters).aggregate(**COST_AGGREGATES))

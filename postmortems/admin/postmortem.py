@@ -24,6 +24,7 @@ from postmortems.admin.transitions import PostmortemTransitionsMixin, transition
 from postmortems.choices import PostmortemStatus
 from postmortems.markdown import postmortem_markdown
 from postmortems.models import ActionItem, Postmortem
+from postmortems.sections import sections_html
 from postmortems.selectors import (
     postmortem_detail_queryset,
     postmortem_list,
@@ -234,6 +235,7 @@ class PostmortemAdmin(
                 pm_severity_badge=priority_badge(obj.severity) if obj.severity else "",
                 pm_transitions=transition_buttons(self, request, obj),
                 pm_markdown=postmortem_markdown(obj),
+                pm_sections=sections_html(obj),
                 pm_markdown_url=reverse("admin:postmortems_postmortem_markdown", args=[obj.pk]),
                 pm_review_url=reverse("admin:postmortems_postmortem_review", args=[obj.pk])
                 if can_edit

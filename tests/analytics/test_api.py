@@ -84,8 +84,14 @@ def test_series_by_week_and_priority_is_zero_filled(api, history, django_assert_
         "period": "2026-06-01",
         "incidents": 1,
         "mttr_mean_seconds": 58 * MIN,
+        "cost": 0.0,
     }
-    assert series["P1"]["points"][1] == {"period": "2026-06-08", "incidents": 0, "mttr_mean_seconds": None}
+    assert series["P1"]["points"][1] == {
+        "period": "2026-06-08",
+        "incidents": 0,
+        "mttr_mean_seconds": None,
+        "cost": 0.0,
+    }
 
 
 def test_series_defaults_to_days_without_groups(api, history):  # noqa: F811

@@ -1,6 +1,7 @@
 """One definition per metric: on the same filters, the summary, the recommendations, the action
-table, the API and the report preview give the same repeat rate, action success rate and root-cause
-share, and the dashboard's range selector shows the range its numbers are for.
+table, the API and the report preview give the same repeat rate, action success rate, root-cause
+share and cost (the incident page's too), and the dashboard's range selector shows the range its
+numbers are for.
 
 The history (test_metrics' June 2026) is built so that other windows give other numbers: the year
 up to the end of June also holds May's incident and most of an action's runs."""
@@ -13,11 +14,14 @@ from rest_framework.test import APIClient
 
 from actions.choices import RunStatus
 from analytics.selectors import action_stats, recommendations, summary
+from analytics.services.cost import incident_cost_refresh
 from analytics.services.reports import report_preview, report_save
 from common.actor import Actor, Source
+from incidents.choices import EventKind
 from tests.actions.factories import ActionFactory, ActionRunFactory
+from tests.analytics.cost_support import at, event, hand_computed_incident
 from tests.analytics.test_metrics import RANGE, history  # noqa: F401 (a fixture)
-from tests.factories import IncidentFactory
+from tests.factories import IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 JUNE = {"range": "custom", "start": "2026-06-01", "end": "2026-06-30"}
@@ -132,3 +136,49 @@ def test_the_range_selector_shows_the_range_the_numbers_are_for(viewer, client):
     page = client.get(url, {"range": "90d"})
     selected = [o["value"] for o in page.context["options"]["ranges"] if o["selected"]]
     assert page.context["params"].range == "90d" and selected == ["90d"]
+
+
+def test_the_incident_page_dashboard_api_and_report_give_one_cost(admin_user, viewer, client):
+    """The hand-computed incident (980.00 at the payments rate; tests/analytics/cost_support.py)
+    and one more in June at the default rate (100/h): a responder's note 2 h before resolution,
+    200.00. June's cost impact is 1,180.00 everywhere."""
+    incident = hand_computed_incident()
+    other = IncidentFactory(detected_at=at(60 * 24 * 5), status="resolved", resolved_at=at(60 * 24 * 5 + 120))
+    event(other, 60 * 24 * 5, EventKind.NOTE, UserFactory(username="erin"))
+    event(other, 60 * 24 * 5 + 120, EventKind.RESOLVED, None)
+    for each in (incident, other):
+        incident_cost_refresh(incident_id=each.pk)
+
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:incidents_incident_change", args=[incident.pk])).content.decode()
+    assert '<strong id="incident-cost-breakdown-total">980.00 USD</strong>' in page
+
+    client.force_login(viewer)
+    dashboard = client.get(reverse("analytics_dashboard:index"), JUNE)
+    cards = {card.title: card for card in dashboard.context["cards"]}
+    assert cards["Cost impact"].value == "1,180.00 USD"
+    grouped = {row["label"]: row["cost"] for row in dashboard.context["grouped"].display}
+    assert grouped == {"P3": "1,180.00 USD"}
+
+    api = APIClient()
+    api.force_login(viewer)
+    body = api.get("/api/v1/analytics/summary/", JUNE).json()
+    assert body["current"]["cost"]["total"] == 1180.0
+    assert body["current"]["cost"]["mean"] == 590.0
+    by_team = api.get("/api/v1/analytics/series/", {**JUNE, "group_by": "team"}).json()["series"]
+    assert {s["group"]: s["cost"] for s in by_team} == {"payments": 980.0, "platform": 980.0, "none": 200.0}
+
+    report = report_save(
+        by=Actor.system(Source.TASK),
+        data={
+            "name": "June cost",
+            "type": "incident_summary",
+            "parameters": {"range": "previous_month", "metrics": ["cost"], "group_by": "team"},
+            "extra_recipients": ["cto@example.com"],
+        },
+        recipient_users=[],
+        schedule="0 7 1 * *",
+    )
+    text = report_preview(report=report, now=datetime(2026, 7, 1, 12, tzinfo=UTC)).text
+    assert "- 1,180.00 USD for 10.2 person-hours over 2 incidents (mean 590.00 USD)" in text
+    assert "- payments: 980.00 USD, 8.2 person-hours, 1 incidents" in text

@@ -104,6 +104,7 @@ EXPORT_HEADERS = {
         "mttr_p90_seconds",
         "mtta_mean_seconds",
         "auto_resolution_rate",
+        "cost_total",
     ],
     "root_causes": [
         "root_cause",
@@ -113,8 +114,10 @@ EXPORT_HEADERS = {
         "mttr_p90_seconds",
         "mtta_mean_seconds",
         "auto_resolution_rate",
+        "cost_total",
     ],
     "peak_times": ["weekday", "hour", "incidents"],
+    "cost": ["period", "team", "cost", "hours"],
     "grouped": [
         "priority",
         "incidents",
@@ -123,6 +126,7 @@ EXPORT_HEADERS = {
         "mttr_p90_seconds",
         "mtta_mean_seconds",
         "auto_resolution_rate",
+        "cost_total",
     ],
 }
 
@@ -156,6 +160,9 @@ def test_each_chart_exports_its_table_as_csv(viewer_client, url, history, chart)
     elif chart == "peak_times":
         assert len(body) == 7 * 24 and ["Fri", "22", "1"] in body
         assert sum(int(row[2]) for row in body) == 5
+    elif chart == "cost":
+        # No costs computed in this history: each day with incidents, per team, at zero.
+        assert body and {(row[2], row[3]) for row in body} == {("0.00", "0.0")}
     else:
         assert {row[0]: row[1] for row in body} == {"P1": "1", "P2": "2", "P3": "2"}
 

@@ -9,6 +9,7 @@ from actions.admin.incident import IncidentActionRunInline
 from actions.admin.snapshot import IncidentSnapshotInline
 from alerts.admin.incident import IncidentAlertInline
 from alerts.admin.runbooks import IncidentRunbooksWithRulesInline
+from analytics.admin.cost import IncidentCostInline
 from incidents.admin import panels
 from incidents.admin.inlines import StatusUpdateHistoryInline
 from incidents.services import incident_acknowledge, incident_close, incident_resolve
@@ -76,6 +77,7 @@ def test_the_apps_above_fill_the_page_in_today_order(client, admin_user, open_in
         IncidentDeliveryInline,
         IncidentStatusPageInline,
         IncidentPostmortemInline,
+        IncidentCostInline,
     ]
     button = f'<a class="button incident-run-action" href="{reverse("admin:actions_action_run")}?incident='
     assert button + f'{incident.pk}" id="incident-run-action">Run action</a>' in response.content.decode()

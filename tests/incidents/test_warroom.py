@@ -26,8 +26,8 @@ from tests.notifications.support import SYSTEM
 pytestmark = pytest.mark.django_db
 # Session, user, the incident with its joins and roles, the transitions' guards, the timeline's
 # events and counts, the registered timeline sources, and each panel's rows (status updates, alerts,
-# runs, snapshot, runbooks, paging, notifications, status page, post-mortem, ...).
-QUERIES = 43
+# runs, snapshot, runbooks, paging, notifications, status page, post-mortem, cost, ...).
+QUERIES = 37
 
 
 def page(client, incident: Incident, **params):

@@ -5,6 +5,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -67,6 +68,10 @@ def _change(current: Any, previous: Any, *, lower_is_better: bool, rate: bool = 
         return {"text": "no change", "tone": "neutral"}
     better = (delta < 0) if lower_is_better else (delta > 0)
     return {"text": text, "tone": "better" if better else "worse"}
+
+
+def _money(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value:,.2f} {settings.COST_CURRENCY}"
 
 
 def _group_label(group_by: str, value: Any) -> str:
@@ -327,6 +332,36 @@ def report_render(report: Report, period: tuple[datetime, datetime]) -> Rendered
             rows.append(
                 ["automation", a.action, "success_rate", "" if a.success_rate is None else a.success_rate]
             )
+
+    if ReportMetric.COST in metrics:
+        previous_start, previous_end = previous_period(parameters["range"], start, end)
+        cost = selectors.cost_summary(filters)
+        before = selectors.cost_summary(filters.with_range(previous_start, previous_end))
+        by_group = [row for row in selectors.grouped_metrics(filters, group_by) if row.cost.incidents]
+        context["cost"] = {
+            "total": _money(cost.total),
+            "previous": _money(before.total),
+            "change": _change(float(cost.total), float(before.total), lower_is_better=True),
+            "mean": _money(cost.mean),
+            "hours": f"{cost.hours:.1f}",
+            "incidents": cost.incidents,
+            "groups": [
+                {
+                    "label": _group_label(group_by, row.group),
+                    "total": _money(row.cost.total),
+                    "hours": f"{row.cost.hours:.1f}",
+                    "incidents": row.cost.incidents,
+                }
+                for row in sorted(by_group, key=lambda r: (-r.cost.total, str(r.group)))
+            ],
+        }
+        rows.append(["cost", "", "total", cost.total])
+        rows.append(["cost", "", "mean", "" if cost.mean is None else cost.mean])
+        rows.append(["cost", "", "person_hours", round(cost.hours, 2)])
+        for row in by_group:
+            key = row.group.isoformat() if isinstance(row.group, date) else str(row.group)
+            rows.append([f"cost_by_{group_by}", key, "total", row.cost.total])
+            rows.append([f"cost_by_{group_by}", key, "person_hours", round(row.cost.hours, 2)])
 
     if ReportMetric.RECOMMENDATIONS in metrics:
         context["recommendations"] = selectors.recommendations(filters)

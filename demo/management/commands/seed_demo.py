@@ -3,7 +3,8 @@ ALLOW_LOCAL_PROVIDER is on the action templates cloned onto the worker's own mac
 Alertmanager source with a rule whose automated response runs Health check, for send_test_alert,
 notification channels (Ops email, a webhook to `make run`'s receiver) with their rules, and an
 on-call schedule with an escalation policy on the demo services, and the status page (components,
-a resolved and an active public incident, a maintenance window).
+a resolved and an active public incident, a maintenance window), and hourly rates for the demo
+teams with every incident's cost.
 
 Incidents and their post-mortems are written only through the services, each step run under a
 scripted clock, so their timelines are what production would have written at those times. The P1
@@ -35,6 +36,7 @@ from demo.seed.catalog import (
     users_ensure,
     web_url,
 )
+from demo.seed.cost import cost_ensure, cost_lines
 from demo.seed.incidents import incidents_tell
 from demo.seed.notifications import notifications_ensure, notifications_lines, receiver_secret_write
 from demo.seed.oncall import oncall_ensure, oncall_lines
@@ -75,6 +77,8 @@ class Command(BaseCommand):
             listener_muted("statuspage"),
             # The demo requests captures itself, for the alert-opened incidents only (demo.seed.story).
             listener_muted("actions"),
+            # Costs are computed all at once below, not by a task per timeline event.
+            listener_muted("analytics-cost"),
             transaction.atomic(),
         ):
             services, new_services = services_ensure()
@@ -95,6 +99,8 @@ class Command(BaseCommand):
         if notifications["secret_status"] in ("new", "rotated"):
             receiver_secret_write(notifications["secret"])
         history = self._history(load=bool(created) and not options["no_history"])
+        with transaction.atomic():
+            cost = cost_ensure()
         self._report(
             new_services,
             created,
@@ -106,6 +112,7 @@ class Command(BaseCommand):
             notifications,
             oncall,
             statuspage,
+            cost,
         )
         self.stdout.write(
             f"Runbooks: {runbooks} new. State captures: {captures} services newly captured by Health "
@@ -135,6 +142,7 @@ class Command(BaseCommand):
         notifications,
         oncall,
         statuspage,
+        cost,
     ) -> None:
         base = web_url()
         incidents = (
@@ -182,6 +190,7 @@ class Command(BaseCommand):
         lines += notifications_lines(base=base, notifications=notifications)
         lines += oncall_lines(base=base, oncall=oncall)
         lines += statuspage_lines(base=base, statuspage=statuspage)
+        lines += cost_lines(base=base, cost=cost)
         lines.append("=" * 72)
         banner = "\n".join(lines)
         self.stdout.write(banner)
