@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "oncall",
     "statuspage",
     "analytics",
+    "drills",
     "demo",
 ]
 
