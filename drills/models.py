@@ -35,7 +35,9 @@ class DrillScenario(BaseModel):
         help_text="The drill source the synthetic alert is posted through.",
     )
     alert_labels = models.JSONField(
-        default=dict, blank=True, help_text='The synthetic alert\'s labels, e.g. {"alertname": "PgPoolExhausted"}.'
+        default=dict,
+        blank=True,
+        help_text='The synthetic alert\'s labels, e.g. {"alertname": "PgPoolExhausted"}.',
     )
     alert_annotations = models.JSONField(default=dict, blank=True, help_text="Summary, description, ...")
     priority = models.ForeignKey(
@@ -85,8 +87,7 @@ class DrillScenario(BaseModel):
         for name in ("alert_labels", "alert_annotations"):
             value = getattr(self, name)
             if name not in errors and (
-                not isinstance(value, dict)
-                or not all(isinstance(v, str) for v in value.values())
+                not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values())
             ):
                 errors[name] = ["An object of text values."]
         if errors:
@@ -99,7 +100,9 @@ class DrillSchedule(BaseModel):
 
     name = models.CharField(max_length=150, unique=True)
     scenario = models.ForeignKey(DrillScenario, on_delete=models.CASCADE, related_name="schedules")
-    participants = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="drill_schedules")
+    participants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="drill_schedules"
+    )
     periodic_task = models.OneToOneField(
         PeriodicTask, null=True, blank=True, on_delete=models.SET_NULL, related_name="drill_schedule"
     )

@@ -14,7 +14,9 @@ DRILLS_SHOWN = 50
 
 def drills_panel(params: AnalyticsParams) -> SafeString:
     runs = list(
-        drill_runs_completed(since=params.filters.start).filter(started_at__lt=params.filters.end)[:DRILLS_SHOWN]
+        drill_runs_completed(since=params.filters.start).filter(started_at__lt=params.filters.end)[
+            :DRILLS_SHOWN
+        ]
     )
     rows = []
     for run in runs:
@@ -25,7 +27,9 @@ def drills_panel(params: AnalyticsParams) -> SafeString:
                 "label": f"{run.started_at:%d %b}",
                 "timings": [duration_text(getattr(timings, name)) for name in TIMING_LABELS],
                 "minutes": {
-                    name: value.total_seconds() / 60 if (value := getattr(timings, name)) is not None else None
+                    name: value.total_seconds() / 60
+                    if (value := getattr(timings, name)) is not None
+                    else None
                     for name in TIMING_LABELS
                 },
             }

@@ -11,7 +11,7 @@ report, the admin, the API and the analytics panel all use:
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import F, Prefetch, Min, OuterRef, QuerySet, Subquery, Value
+from django.db.models import F, Min, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from actions.models import ActionRun
@@ -159,7 +159,9 @@ def drill_responders(run: DrillRun) -> list[Responder]:
     for field, label in (("commander", "Commander"), ("assignee", "Assignee")):
         user = getattr(incident, field)
         if user is not None:
-            entry = people.setdefault(user.pk, {"name": user.get_username(), "roles": [], "first": incident.created_at})
+            entry = people.setdefault(
+                user.pk, {"name": user.get_username(), "roles": [], "first": incident.created_at}
+            )
             entry["roles"].append(label)
     return sorted(
         (Responder(name=p["name"], roles=p["roles"], first_at=p["first"]) for p in people.values()),
@@ -194,5 +196,3 @@ def drill_runs_completed(*, since: datetime | None = None) -> QuerySet[DrillRun]
     """Completed runs, oldest first: the analytics panel's series."""
     runs = drill_run_list(status=DrillStatus.COMPLETED).order_by("started_at", "id")
     return runs.filter(started_at__gte=since) if since else runs
-
-

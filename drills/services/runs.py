@@ -49,7 +49,9 @@ def _action_request(action: Action, by: Actor, what: str) -> ActionRun:
 
 
 def _with_field(exc: ValidationError, field: str) -> ValidationError:
-    messages = [m for ms in exc.message_dict.values() for m in ms] if hasattr(exc, "error_dict") else exc.messages
+    messages = (
+        [m for ms in exc.message_dict.values() for m in ms] if hasattr(exc, "error_dict") else exc.messages
+    )
     return ValidationError({field: messages})
 
 
@@ -69,7 +71,9 @@ def drill_run_start(
     scenario.clean()  # Its start settings may have been valid once and not now (a source changed).
     now = timezone.now()
     with transaction.atomic():
-        run = DrillRun.objects.create(scenario=scenario, started_by=by.user, started_at=now, schedule=schedule)
+        run = DrillRun.objects.create(
+            scenario=scenario, started_by=by.user, started_at=now, schedule=schedule
+        )
         run.participants.set(list(participants))
         if scenario.injection_action_id is not None:
             try:
@@ -96,7 +100,9 @@ def _synthetic_alert(scenario: DrillScenario, run: DrillRun) -> Alert:
         raise ValidationError({"source": [f"The alert source {source.slug!r} is disabled."]})
     labels = {**scenario.alert_labels, RUN_LABEL: str(run.pk)}
     annotations = {"drill": "true", **scenario.alert_annotations}
-    raw = build_payload(source.kind, labels=labels, annotations=annotations, resolved=False, starts_at=run.started_at)
+    raw = build_payload(
+        source.kind, labels=labels, annotations=annotations, resolved=False, starts_at=run.started_at
+    )
     try:
         payload = parse(source.kind, raw)
         payload_check(source=source, payload=payload)
@@ -141,7 +147,9 @@ def _end(*, run: DrillRun, by: Actor, name: str, reason: str = "") -> DrillRun:
         if reason:
             locked.cancel_reason = reason
         if locked.incident_id is None and locked.alert_id is not None:
-            locked.incident_id = Alert.objects.filter(pk=locked.alert_id).values_list("incident_id", flat=True)[0]
+            locked.incident_id = Alert.objects.filter(pk=locked.alert_id).values_list(
+                "incident_id", flat=True
+            )[0]
         _cleanup_request(locked, by)
 
     def record(locked: DrillRun, from_status: str) -> None:

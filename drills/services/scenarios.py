@@ -33,7 +33,9 @@ def drill_scenario_save(
     """Create a scenario (scenario=None) or change the fields `data` names; `services` replaces the
     incident's services for the direct mode when given."""
     creating = scenario is None
-    by.require("drills.add_drillscenario" if creating else "drills.change_drillscenario", "manage drill scenarios")
+    by.require(
+        "drills.add_drillscenario" if creating else "drills.change_drillscenario", "manage drill scenarios"
+    )
     scenario = scenario or DrillScenario()
     for field, value in data.items():
         if field not in SCENARIO_FIELDS:
