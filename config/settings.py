@@ -266,6 +266,9 @@ SPECTACULAR_SETTINGS = {
         # Kept under its earlier name now that reports also have a "type".
         "TypeEnum": "incidents.choices.ServiceType",
         "ReportRunStatusEnum": "analytics.models.RunStatus",
+        "DrillScenarioKindEnum": "drills.choices.ScenarioKind",
+        "DrillStartModeEnum": "drills.choices.StartMode",
+        "DrillStatusEnum": "drills.choices.DrillStatus",
         "ApiTokenStatusEnum": "common.models.ApiTokenStatus",
         "ChannelKindEnum": "notifications.choices.ChannelKind",
         "ContactKindEnum": "notifications.choices.ContactKind",
