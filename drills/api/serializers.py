@@ -148,32 +148,30 @@ class DrillResponderSerializer(serializers.Serializer):
     first_at = serializers.DateTimeField()
 
 
-class DrillReportSerializer(serializers.ModelSerializer):
+class DrillReportListSerializer(serializers.ModelSerializer):
+    """A list row; who responded is read from each incident's timeline, so only the detail has it."""
+
     scenario = serializers.CharField(source="run.scenario.name", read_only=True)
     kind = serializers.CharField(source="run.scenario.kind", read_only=True)
     status = serializers.CharField(source="run.status", read_only=True)
     timings = serializers.SerializerMethodField()
-    responders = serializers.SerializerMethodField()
 
     class Meta:
         model = DrillReport
-        fields = [
-            "id",
-            "run",
-            "scenario",
-            "kind",
-            "status",
-            "timings",
-            "responders",
-            "observations",
-            "score",
-            "improvements",
-        ]
+        fields = ["id", "run", "scenario", "kind", "status", "timings", "observations", "score", "improvements"]
         read_only_fields = fields
 
     @extend_schema_field(DrillTimingsSerializer)
     def get_timings(self, report: DrillReport) -> dict:
         return drill_timings(report.run).as_seconds()
+
+
+class DrillReportSerializer(DrillReportListSerializer):
+    responders = serializers.SerializerMethodField()
+
+    class Meta(DrillReportListSerializer.Meta):
+        fields = [*DrillReportListSerializer.Meta.fields, "responders"]
+        read_only_fields = fields
 
     @extend_schema_field(DrillResponderSerializer(many=True))
     def get_responders(self, report: DrillReport) -> list[dict]:

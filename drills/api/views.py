@@ -16,6 +16,7 @@ from common.api.views import FORBIDDEN, PARSERS, WRITE_ERRORS, validated
 from common.exceptions import ConflictError
 from drills.api.serializers import (
     DrillReportInput,
+    DrillReportListSerializer,
     DrillReportSerializer,
     DrillRunCancelInput,
     DrillRunSerializer,
@@ -122,6 +123,9 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_queryset(self) -> QuerySet[DrillReport]:
         return drill_report_list()
+
+    def get_serializer_class(self):
+        return DrillReportListSerializer if self.action == "list" else DrillReportSerializer
 
     @extend_schema(request=DrillReportInput, responses={200: DrillReportSerializer, **WRITE_ERRORS})
     def partial_update(self, request: Request, pk: str) -> Response:
