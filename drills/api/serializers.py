@@ -158,7 +158,10 @@ class DrillReportListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = DrillReport
-        fields = ["id", "run", "scenario", "kind", "status", "timings", "observations", "score", "improvements"]
+        fields = [
+            *("id", "run", "scenario", "kind", "status", "timings"),
+            *("observations", "score", "improvements"),
+        ]
         read_only_fields = fields
 
     @extend_schema_field(DrillTimingsSerializer)

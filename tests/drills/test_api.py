@@ -22,9 +22,9 @@ def as_admin(user_factory):
     return client_for(user_factory(username="drill-admin", groups=["Admin"]))
 
 
-def ended_runs(scenario, responder, count: int) -> list[DrillRun]:
+def ended_runs(scenario, responder, count: int, **data) -> list[DrillRun]:
     by = Actor(user=responder, source=Source.API)
-    made = scenario()
+    made = scenario(**data)
     return [drill_run_cancel(run=drill_run_start(scenario=made, by=by), by=by) for _ in range(count)]
 
 
@@ -170,9 +170,8 @@ def test_lists_run_a_constant_number_of_queries(
 ):
     ended_runs(scenario, responder, 1)
     for n in range(3):
-        made = scenario(name=f"Extra {n}")
-        made.services.set([service_factory(name=f"S{n}")])
-        ended_runs(lambda **kw: made, responder, 1)
+        (run,) = ended_runs(scenario, responder, 1, name=f"Extra {n}")
+        run.scenario.services.set([service_factory(name=f"S{n}")])
     with django_assert_num_queries(LIST_QUERIES[path]):
         response = as_responder.get(f"/api/v1/drills/{path}/")
     assert response.status_code == 200 and response.json()["count"] >= 4
