@@ -35,6 +35,7 @@ from demo.seed.catalog import (
     users_ensure,
     web_url,
 )
+from demo.seed.drills import drills_ensure, drills_lines
 from demo.seed.incidents import incidents_tell
 from demo.seed.notifications import notifications_ensure, notifications_lines, receiver_secret_write
 from demo.seed.oncall import oncall_ensure, oncall_lines
@@ -84,6 +85,7 @@ class Command(BaseCommand):
             notifications = notifications_ensure()
             oncall = oncall_ensure(services=services, users=users)
             statuspage = statuspage_ensure(services=services)
+            drills = drills_ensure(services=services, users=users)
         # After commit: the files must never hold a token or secret the database rolled back.
         demo_token_write(alerting["source"].slug, alerting["token"])
         if notifications["secret_status"] in ("new", "rotated"):
@@ -100,6 +102,7 @@ class Command(BaseCommand):
             notifications,
             oncall,
             statuspage,
+            drills,
         )
         self.stdout.write(history)
 
@@ -125,6 +128,7 @@ class Command(BaseCommand):
         notifications,
         oncall,
         statuspage,
+        drills,
     ) -> None:
         base = web_url()
         incidents = (
@@ -172,6 +176,7 @@ class Command(BaseCommand):
         lines += notifications_lines(base=base, notifications=notifications)
         lines += oncall_lines(base=base, oncall=oncall)
         lines += statuspage_lines(base=base, statuspage=statuspage)
+        lines += drills_lines(base=base, drills=drills)
         lines.append("=" * 72)
         banner = "\n".join(lines)
         self.stdout.write(banner)
