@@ -13,11 +13,9 @@ DRILLS_SHOWN = 50
 
 
 def drills_panel(params: AnalyticsParams) -> SafeString:
-    runs = list(
-        drill_runs_completed(since=params.filters.start).filter(started_at__lt=params.filters.end)[
-            :DRILLS_SHOWN
-        ]
-    )
+    in_range = drill_runs_completed(since=params.filters.start).filter(started_at__lt=params.filters.end)
+    # The latest drills, drawn oldest first.
+    runs = list(in_range.order_by("-started_at", "-id")[:DRILLS_SHOWN])[::-1]
     rows = []
     for run in runs:
         timings = drill_timings(run)
