@@ -9,7 +9,7 @@ from common.admin.services import ServiceSaveMixin, admin_actor, adopt, refusals
 from common.exceptions import ApplicationError
 from drills.models import DrillScenario
 from drills.selectors import drill_scenario_list
-from drills.services import drill_run_start, drill_scenario_save
+from drills.services import drill_run_start, drill_scenario_delete, drill_scenario_save
 from drills.services.runs import START_PERMISSION
 from drills.services.scenarios import SCENARIO_FIELDS
 
@@ -58,6 +58,13 @@ class DrillScenarioAdmin(ServiceSaveMixin, admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change) -> None:
         pass  # The service set the services.
+
+    def delete_model(self, request: HttpRequest, obj: DrillScenario) -> None:
+        drill_scenario_delete(by=admin_actor(request), scenario=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for scenario in queryset:
+            drill_scenario_delete(by=admin_actor(request), scenario=scenario)
 
     def get_urls(self):
         return [

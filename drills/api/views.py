@@ -13,7 +13,6 @@ from rest_framework.response import Response
 from common.api.actors import request_actor
 from common.api.serializers import ErrorSerializer
 from common.api.views import FORBIDDEN, PARSERS, WRITE_ERRORS, validated
-from common.exceptions import ConflictError
 from drills.api.serializers import (
     DrillReportInput,
     DrillReportListSerializer,
@@ -28,7 +27,13 @@ from drills.api.serializers import (
 from drills.markdown import report_filename, report_markdown
 from drills.models import DrillReport, DrillRun, DrillScenario
 from drills.selectors import drill_report_list, drill_run_list, drill_scenario_list
-from drills.services import drill_report_update, drill_run_cancel, drill_run_start, drill_scenario_save
+from drills.services import (
+    drill_report_update,
+    drill_run_cancel,
+    drill_run_start,
+    drill_scenario_delete,
+    drill_scenario_save,
+)
 
 REFUSED = OpenApiResponse(ErrorSerializer, description="The drill is not running (anymore).")
 
@@ -68,9 +73,7 @@ class ScenarioViewSet(
         return self._answer(scenario)
 
     def perform_destroy(self, instance: DrillScenario) -> None:
-        if instance.runs.exists():
-            raise ConflictError("The scenario has drills on record; disable it instead.")
-        instance.delete()
+        drill_scenario_delete(by=request_actor(self.request), scenario=instance)
 
 
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -9,7 +9,11 @@ from drills.services.runs import (
     drill_runs_end_for_incident,
     drill_runs_sweep,
 )
-from drills.services.scenarios import drill_scenario_save, drill_scenarios_seed_standard
+from drills.services.scenarios import (
+    drill_scenario_delete,
+    drill_scenario_save,
+    drill_scenarios_seed_standard,
+)
 from drills.services.schedules import drill_schedule_delete, drill_schedule_run, drill_schedule_save
 
 __all__ = [
@@ -19,6 +23,7 @@ __all__ = [
     "drill_run_start",
     "drill_runs_end_for_incident",
     "drill_runs_sweep",
+    "drill_scenario_delete",
     "drill_scenario_save",
     "drill_scenarios_seed_standard",
     "drill_schedule_delete",

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from common.actor import Actor
+from common.exceptions import ConflictError
 from drills.choices import ScenarioKind, StartMode
 from drills.models import DrillScenario
 from incidents.models import Priority
@@ -47,6 +48,15 @@ def drill_scenario_save(
         if services is not None:
             scenario.services.set(services)
     return scenario
+
+
+def drill_scenario_delete(*, by: Actor, scenario: DrillScenario) -> None:
+    """Delete a scenario that never ran; one with drills on record is kept (disable it instead)."""
+    by.require("drills.delete_drillscenario", "delete drill scenarios")
+    if scenario.runs.exists():
+        raise ConflictError(f"{scenario.name!r} has drills on record; disable it instead.")
+    with transaction.atomic():
+        scenario.delete()
 
 
 STANDARD: list[dict[str, str]] = [

@@ -175,3 +175,12 @@ def test_lists_run_a_constant_number_of_queries(
     with django_assert_num_queries(LIST_QUERIES[path]):
         response = as_responder.get(f"/api/v1/drills/{path}/")
     assert response.status_code == 200 and response.json()["count"] >= 4
+
+
+def test_a_scenario_with_drills_on_record_is_kept(as_admin, scenario, responder):
+    (run,) = ended_runs(scenario, responder, 1)
+    unused = scenario(name="Unused")
+    kept = as_admin.delete(f"/api/v1/drills/scenarios/{run.scenario_id}/")
+    assert kept.status_code == 409 and DrillScenario.objects.filter(pk=run.scenario_id).exists()
+    assert as_admin.delete(f"/api/v1/drills/scenarios/{unused.pk}/").status_code == 204
+    assert not DrillScenario.objects.filter(pk=unused.pk).exists()
