@@ -174,3 +174,18 @@ def test_changelists_run_a_constant_number_of_queries(
 
 # Session, user, count(s), the page; runs also prefetch participants and count for the date drill-down.
 QUERIES = {DrillRun: 8, DrillReport: 6, DrillScenario: 6}
+
+
+def test_a_drill_incidents_page_links_to_its_drill_then_to_its_report(responder_client, responder, scenario):
+    by = Actor(user=responder, source=Source.ADMIN)
+    run = drill_run_start(scenario=scenario(), by=by)
+    assert f'href="{change_url(run)}"' in responder_client.get(change_url(run.incident)).content.decode()
+
+    drill_run_cancel(run=run, by=by)
+    report = DrillReport.objects.get(run=run)
+    assert f'href="{change_url(report)}"' in responder_client.get(change_url(run.incident)).content.decode()
+
+
+def test_a_real_incidents_page_has_no_drill_button(responder_client, open_incident):
+    incident = open_incident()
+    assert "incident-drill" not in responder_client.get(change_url(incident)).content.decode()
