@@ -83,7 +83,7 @@ def drill_schedule_run(*, schedule_id: int) -> DrillRun | None:
     must not start a second one)."""
     with transaction.atomic():
         schedule = (
-            DrillSchedule.objects.select_for_update()
+            DrillSchedule.objects.select_for_update(of=("self",))
             .select_related("scenario__source", "scenario__priority")
             .filter(pk=schedule_id, enabled=True)
             .first()
