@@ -3,8 +3,10 @@ alerts never join a drill incident."""
 
 import pytest
 
+from alerts.models import Alert
+from alerts.services.processing import alerts_process
 from incidents.models import Incident
-from tests.alerts.support import am_alert, fire
+from tests.alerts.support import am_alert, am_payload, fire, post
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +49,15 @@ def test_a_drill_alert_never_joins_an_open_real_incident_but_joins_its_drill(sou
     assert first.incident != real.incident and first.incident.is_drill
     assert second.incident == first.incident  # Drill alerts group together like real ones.
     assert Incident.objects.count() == 2
+
+
+def test_an_alert_posted_to_the_webhook_of_a_drill_source_opens_a_drill_incident(client, make_source, rule):
+    rule()
+    _source, token = make_source(name="Drills", slug="drills", is_drill=True)
+
+    response = post(client, f"/hooks/{token}/", am_payload(am_alert()))
+    assert response.status_code == 202
+    (alert_id,) = response.json()["alerts"]
+    alerts_process(alert_ids=[alert_id])
+
+    assert Alert.objects.get(pk=alert_id).incident.is_drill

@@ -221,3 +221,19 @@ def test_timings_of_a_drill_whose_incident_is_not_open_yet_are_empty(scenario, b
     run = drill_run_start(scenario=made, by=by)
     timings = drill_timings(drill_run_get(pk=run.pk))
     assert timings.detect is None and timings.resolve is None
+
+
+def test_the_sweeper_completes_a_drill_whose_resolution_message_was_lost(
+    scenario, by, drill_source, drill_rule
+):
+    run = drill_run_start(scenario=scenario(start_mode=StartMode.SYNTHETIC_ALERT, source=drill_source), by=by)
+    alerts_process(alert_ids=[run.alert_id])
+    incident = Alert.objects.get(pk=run.alert_id).incident
+    resolve(incident, by)  # Its task never ran.
+    assert DrillRun.objects.get(pk=run.pk).status == DrillStatus.RUNNING
+
+    assert drill_runs_sweep() == 1
+    assert drill_runs_sweep() == 0
+
+    ended = DrillRun.objects.get(pk=run.pk)
+    assert ended.status == DrillStatus.COMPLETED and ended.incident == incident  # Linked at the end.
