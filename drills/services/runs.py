@@ -117,7 +117,9 @@ def _incident_open(scenario: DrillScenario, run: DrillRun, by: Actor) -> Inciden
         by=by,
         title=f"Drill: {scenario.name}",
         description="\n\n".join(
-            part for part in (scenario.description, f"Simulated: {scenario.simulated}") if part.strip()
+            part
+            for part in (scenario.description, scenario.simulated and f"Simulated: {scenario.simulated}")
+            if part and part.strip()
         ),
         priority=scenario.priority,
         services=list(scenario.services.all()),

@@ -52,6 +52,7 @@ def test_direct_mode_opens_a_drill_incident_through_the_incidents_service(scenar
     incident = run.incident
     assert incident.is_drill and incident.priority.code == "P3" and list(incident.services.all()) == [web]
     assert incident.title == "Drill: Database connection exhaustion"
+    assert "Simulated" not in incident.description  # Nothing to say, nothing said.
     kinds = set(incident.timeline_events.values_list("kind", flat=True))
     assert {EventKind.CREATED, EventKind.NOTE} <= kinds
 
@@ -75,6 +76,13 @@ def test_synthetic_mode_posts_the_alert_through_the_webhook_ingest_with_the_dril
     incident = drill_incident(drill_run_get(pk=run.pk))
     assert incident is not None and incident.is_drill
     assert Alert.objects.get(pk=alert.pk).incident == incident
+
+
+def test_the_drill_incident_describes_the_scenario(scenario, by):
+    run = drill_run_start(
+        scenario=scenario(description="The pool fills.", simulated="200 sleeping sessions"), by=by
+    )
+    assert run.incident.description == "The pool fills.\n\nSimulated: 200 sleeping sessions"
 
 
 def test_two_synthetic_drills_of_one_scenario_post_two_alerts(scenario, by, drill_source, drill_rule):
