@@ -4,7 +4,7 @@ acknowledged, worked and resolved by alice, then written up).
 
 Written through the services under a scripted clock, like the demo incidents. Safe to run again:
 scenarios, the source and the rule are looked up by name, and the drill is told only while there is
-no drill on record."""
+no drill on record, and only with the demo incidents (never into a database with incidents of its own)."""
 
 import contextlib
 from datetime import timedelta
@@ -56,10 +56,11 @@ def _source_and_rule(system: Actor, services: dict[str, Service]) -> AlertSource
             by=system,
             data={
                 "name": DRILL_RULE,
-                "description": "Demo: the connection-exhaustion drill's synthetic alert opens a P2 drill.",
+                "description": "Demo: the connection-exhaustion drill's synthetic alert opens a P3 drill.",
                 "matchers": [{"label": "alertname", "op": "eq", "value": DRILL_ALERT}],
                 "service": services["postgres-primary"],
-                "priority": Priority.objects.filter(code="P2").first(),
+                # P3: below the priorities that need a post-mortem, which a drill does not.
+                "priority": Priority.objects.filter(code="P3").first(),
             },
         )
     return source
@@ -91,8 +92,7 @@ def _completed_drill(scenario: DrillScenario, users: dict[str, Any]) -> DrillRun
 
     with at(0):
         run = drill_run_start(scenario=scenario, by=alice, participants=[users["alice"], users["bob"]])
-    with at(1):  # What the worker does with the alert a moment later.
-        alerts_process(alert_ids=[run.alert_id])
+        alerts_process(alert_ids=[run.alert_id])  # What the worker does with the alert at once.
     incident = Incident.objects.get(alerts__pk=run.alert_id)
     with at(4):
         incident = incident_acknowledge(incident=incident, by=alice)
@@ -129,11 +129,12 @@ def _completed_drill(scenario: DrillScenario, users: dict[str, Any]) -> DrillRun
     return DrillRun.objects.get(pk=run.pk)
 
 
-def drills_ensure(*, services: dict[str, Service], users: dict[str, Any]) -> dict[str, Any]:
+def drills_ensure(*, services: dict[str, Service], users: dict[str, Any], tell: bool) -> dict[str, Any]:
+    """`tell`: the demo incidents were just told (an empty database), so the drill may join them."""
     system = Actor.system(source=Source.CLI, label="seed_demo")
     source = _source_and_rule(system, services)
     scenario = _scenario(system, source)
-    run = None if DrillRun.objects.exists() else _completed_drill(scenario, users)
+    run = _completed_drill(scenario, users) if tell and not DrillRun.objects.exists() else None
     return {"scenarios": DrillScenario.objects.count(), "run": run}
 
 

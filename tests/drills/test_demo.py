@@ -36,9 +36,9 @@ def test_the_demo_has_a_completed_drill_with_its_report_and_timings():
     assert run.status == DrillStatus.COMPLETED and run.scenario.start_mode == StartMode.SYNTHETIC_ALERT
     assert run.incident.is_drill and run.alert.incident == run.incident
     timings = drill_timings(run)
-    assert timings.detect == timedelta(minutes=1)
-    assert timings.acknowledge == timedelta(minutes=3)
-    assert timings.resolve == timedelta(minutes=30)
+    assert timings.detect == timedelta(0)  # The alert was processed as it came in.
+    assert timings.acknowledge == timedelta(minutes=4)
+    assert timings.resolve == timedelta(minutes=31)
     report = DrillReport.objects.get(run=run)
     assert report.score == 7 and "pg_stat_activity" in report.observations
     assert "alice" in report_markdown(report)

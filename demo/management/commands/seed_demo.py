@@ -85,7 +85,7 @@ class Command(BaseCommand):
             notifications = notifications_ensure()
             oncall = oncall_ensure(services=services, users=users)
             statuspage = statuspage_ensure(services=services)
-            drills = drills_ensure(services=services, users=users)
+            drills = drills_ensure(services=services, users=users, tell=bool(created))
         # After commit: the files must never hold a token or secret the database rolled back.
         demo_token_write(alerting["source"].slug, alerting["token"])
         if notifications["secret_status"] in ("new", "rotated"):
