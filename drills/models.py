@@ -9,6 +9,7 @@ from django.db import models
 from django_celery_beat.models import PeriodicTask
 from django_fsm import FSMField, transition
 
+from actions.parameters import parameters_validate
 from common.models import BaseModel
 from drills.choices import DrillStatus, ScenarioKind, StartMode
 
@@ -57,6 +58,9 @@ class DrillScenario(BaseModel):
         related_name="drill_injections",
         help_text="Run when the drill starts, to cause the symptom.",
     )
+    injection_parameters = models.JSONField(
+        default=dict, blank=True, help_text='The injection action\'s parameters, e.g. {"host": "db-1"}.'
+    )
     cleanup_action = models.ForeignKey(
         "actions.Action",
         null=True,
@@ -64,6 +68,9 @@ class DrillScenario(BaseModel):
         on_delete=models.PROTECT,
         related_name="drill_cleanups",
         help_text="Run once when the drill ends, completed or cancelled.",
+    )
+    cleanup_parameters = models.JSONField(
+        default=dict, blank=True, help_text="The cleanup action's parameters."
     )
     enabled = models.BooleanField(default=True)
 
@@ -90,6 +97,14 @@ class DrillScenario(BaseModel):
                 not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values())
             ):
                 errors[name] = ["An object of text values."]
+        for role in ("injection", "cleanup"):
+            action, values = getattr(self, f"{role}_action"), getattr(self, f"{role}_parameters")
+            if action is None:
+                continue
+            try:
+                parameters_validate(action.parameters, values)
+            except ValidationError as exc:
+                errors[f"{role}_parameters"] = [f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()]
         if errors:
             raise ValidationError(errors)
 

@@ -38,7 +38,15 @@ class DrillScenarioAdmin(ServiceSaveMixin, admin.ModelAdmin):
         (None, {"fields": ("name", "kind", "enabled", "description", "simulated", "expected_response")}),
         ("How it starts", {"fields": ("start_mode", "source", "alert_labels", "alert_annotations")}),
         ("Incident opened directly", {"fields": ("priority", "services")}),
-        ("Actions", {"fields": ("injection_action", "cleanup_action")}),
+        (
+            "Actions",
+            {
+                "fields": (
+                    ("injection_action", "injection_parameters"),
+                    ("cleanup_action", "cleanup_parameters"),
+                )
+            },
+        ),
     )
 
     def get_queryset(self, request: HttpRequest):

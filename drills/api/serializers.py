@@ -45,7 +45,9 @@ class DrillScenarioSerializer(serializers.ModelSerializer):
             "priority",
             "services",
             "injection_action",
+            "injection_parameters",
             "cleanup_action",
+            "cleanup_parameters",
             "enabled",
         ]
         read_only_fields = fields
@@ -72,7 +74,13 @@ class DrillScenarioInput(serializers.Serializer):
         child=IdField(queryset=Service.objects.all()), required=False, default=list
     )
     injection_action = IdField(queryset=Action.objects.all(), required=False, allow_null=True, default=None)
+    injection_parameters = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False, default=dict
+    )
     cleanup_action = IdField(queryset=Action.objects.all(), required=False, allow_null=True, default=None)
+    cleanup_parameters = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False, default=dict
+    )
     enabled = serializers.BooleanField(required=False, default=True)
 
 

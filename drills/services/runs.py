@@ -42,10 +42,12 @@ def _note(run: DrillRun, line: str) -> None:
     run.notes = [*run.notes, f"{timezone.now():%Y-%m-%d %H:%M:%S} {line}"]
 
 
-def _action_request(action: Action, by: Actor, what: str) -> ActionRun:
+def _action_request(action: Action, by: Actor, what: str, parameters: dict[str, str]) -> ActionRun:
     """Request an injection or cleanup run. Not attached to the incident: it is the drill's own
     doing, not the responders', so it never counts as their first action."""
-    return action_run_request(action=action, by=by, parameters={}, automated=True, context={"drill": what})
+    return action_run_request(
+        action=action, by=by, parameters=parameters, automated=True, context={"drill": what}
+    )
 
 
 def _with_field(exc: ValidationError, field: str) -> ValidationError:
@@ -78,7 +80,9 @@ def drill_run_start(
         if scenario.injection_action_id is not None:
             try:
                 with transaction.atomic():
-                    run.injection_run = _action_request(scenario.injection_action, by, "injection")
+                    run.injection_run = _action_request(
+                        scenario.injection_action, by, "injection", scenario.injection_parameters
+                    )
             except ValidationError as exc:
                 raise _with_field(exc, "injection_action") from exc
             _note(run, f"Injection {scenario.injection_action.name}: run #{run.injection_run.pk} requested.")
@@ -190,7 +194,7 @@ def _cleanup_request(run: DrillRun, by: Actor) -> None:
         return
     try:
         with transaction.atomic():
-            run.cleanup_run = _action_request(action, by, "cleanup")
+            run.cleanup_run = _action_request(action, by, "cleanup", run.scenario.cleanup_parameters)
     except (ValidationError, ApplicationError) as exc:
         text = "; ".join(exc.messages) if isinstance(exc, ValidationError) else exc.message
         _note(run, f"Cleanup {action.name} was not requested: {text}")

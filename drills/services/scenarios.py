@@ -23,7 +23,9 @@ SCENARIO_FIELDS = (
     "alert_annotations",
     "priority",
     "injection_action",
+    "injection_parameters",
     "cleanup_action",
+    "cleanup_parameters",
     "enabled",
 )
 

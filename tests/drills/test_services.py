@@ -245,3 +245,21 @@ def test_the_sweeper_completes_a_drill_whose_resolution_message_was_lost(
 
     ended = DrillRun.objects.get(pk=run.pk)
     assert ended.status == DrillStatus.COMPLETED and ended.incident == incident  # Linked at the end.
+
+
+def test_injection_and_cleanup_get_the_scenarios_parameters_checked_when_saved(scenario, by, runnable_action):
+    parameters = [{"name": "host", "required": True, "pattern": r"[a-z0-9-]+"}]
+    inject = runnable_action(name="Fill the disk", parameters=parameters)
+    cleanup = runnable_action(name="Free the disk", parameters=parameters)
+    with pytest.raises(ValidationError) as refused:
+        scenario(injection_action=inject, cleanup_action=cleanup, cleanup_parameters={"host": "db 1; rm"})
+    assert set(refused.value.message_dict) == {"injection_parameters", "cleanup_parameters"}
+
+    made = scenario(
+        injection_action=inject,
+        injection_parameters={"host": "db-1"},
+        cleanup_action=cleanup,
+        cleanup_parameters={"host": "db-1"},
+    )
+    run = drill_run_cancel(run=drill_run_start(scenario=made, by=by), by=by)
+    assert run.injection_run.parameters == {"host": "db-1"} and run.cleanup_run.parameters == {"host": "db-1"}
