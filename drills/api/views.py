@@ -3,6 +3,7 @@ Markdown export)."""
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from common.api.actors import request_actor
 from common.api.serializers import ErrorSerializer
 from common.api.views import FORBIDDEN, PARSERS, WRITE_ERRORS, validated
+from drills.api.filters import DrillRunFilterSet
 from drills.api.serializers import (
     DrillReportInput,
     DrillReportListSerializer,
@@ -79,7 +81,8 @@ class ScenarioViewSet(
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = DrillRunSerializer
     parser_classes = PARSERS
-    filter_backends = []
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = DrillRunFilterSet
     lookup_value_regex = r"\d+"
     action_permissions = {"start": ["drills.add_drillrun"], "cancel": ["drills.change_drillrun"]}
 

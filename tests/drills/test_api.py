@@ -184,3 +184,21 @@ def test_a_scenario_with_drills_on_record_is_kept(as_admin, scenario, responder)
     assert kept.status_code == 409 and DrillScenario.objects.filter(pk=run.scenario_id).exists()
     assert as_admin.delete(f"/api/v1/drills/scenarios/{unused.pk}/").status_code == 204
     assert not DrillScenario.objects.filter(pk=unused.pk).exists()
+
+
+def test_runs_filter_by_status_scenario_and_kind(as_responder, scenario, responder):
+    (ended,) = ended_runs(scenario, responder, 1)
+    running = drill_run_start(
+        scenario=scenario(name="Latency", kind="network_latency"), by=Actor(user=responder, source=Source.API)
+    )
+
+    def ids(query: str) -> list[int]:
+        response = as_responder.get(f"/api/v1/drills/runs/?{query}")
+        assert response.status_code == 200, response.json()
+        return [row["id"] for row in response.json()["results"]]
+
+    assert ids("status=running") == [running.pk]
+    assert ids("status=cancelled&status=running") == [running.pk, ended.pk]
+    assert ids(f"scenario={ended.scenario_id}") == [ended.pk]
+    assert ids("kind=network_latency") == [running.pk]
+    assert as_responder.get("/api/v1/drills/runs/?status=exploded").status_code == 400
