@@ -11,9 +11,11 @@ from drills.admin.display import incident_link, status_badge, timings_table
 from drills.choices import DrillStatus
 from drills.markdown import TIMING_LABELS, duration_text
 from drills.models import DrillRun
-from drills.selectors import drill_run_list, drill_timings
+from drills.selectors import drill_incident, drill_run_list, drill_timings
 from drills.services import drill_run_cancel
 from drills.services.runs import CHANGE_PERMISSION
+
+AWAITING_REFRESH_SECONDS = 5
 
 
 @admin.register(DrillRun)
@@ -128,6 +130,12 @@ class DrillRunAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         run = self.get_object(request, unquote(object_id))
         extra = {
+            # A synthetic alert's incident opens when the worker has processed it: until then the
+            # page reloads itself, so the responder sees it appear.
+            "awaiting_incident": run is not None
+            and run.status == DrillStatus.RUNNING
+            and drill_incident(run) is None,
+            "refresh_seconds": AWAITING_REFRESH_SECONDS,
             "cancel_url": reverse("admin:drills_drillrun_cancel", args=[object_id]),
             "can_cancel": run is not None
             and run.status == DrillStatus.RUNNING

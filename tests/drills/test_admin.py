@@ -189,3 +189,19 @@ def test_a_drill_incidents_page_links_to_its_drill_then_to_its_report(responder_
 def test_a_real_incidents_page_has_no_drill_button(responder_client, open_incident):
     incident = open_incident()
     assert "incident-drill" not in responder_client.get(change_url(incident)).content.decode()
+
+
+def test_the_run_page_reloads_until_the_synthetic_alerts_incident_opens(
+    responder_client, responder, scenario, drill_source, drill_rule
+):
+    from alerts.services.processing import alerts_process
+    from drills.choices import StartMode
+
+    made = scenario(start_mode=StartMode.SYNTHETIC_ALERT, source=drill_source)
+    run = drill_run_start(scenario=made, by=Actor(user=responder, source=Source.ADMIN))
+    waiting = responder_client.get(change_url(run)).content.decode()
+    assert 'http-equiv="refresh"' in waiting and "not opened yet" in waiting
+
+    alerts_process(alert_ids=[run.alert_id])
+    opened = responder_client.get(change_url(run)).content.decode()
+    assert 'http-equiv="refresh"' not in opened and "INC-" in opened
