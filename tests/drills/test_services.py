@@ -263,3 +263,15 @@ def test_injection_and_cleanup_get_the_scenarios_parameters_checked_when_saved(s
     )
     run = drill_run_cancel(run=drill_run_start(scenario=made, by=by), by=by)
     assert run.injection_run.parameters == {"host": "db-1"} and run.cleanup_run.parameters == {"host": "db-1"}
+
+
+def test_a_dismissed_drill_incident_ends_its_drill_too(scenario, by, django_capture_on_commit_callbacks):
+    from incidents.services import incident_dismiss
+
+    run = drill_run_start(scenario=scenario(), by=by)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        incident_dismiss(incident=run.incident, by=by, reason="Started by mistake.")
+    assert "drills.tasks.end_drill_runs" in enqueued(callbacks)
+
+    (ended,) = drill_runs_end_for_incident(incident_id=run.incident.pk)
+    assert ended.status == DrillStatus.COMPLETED and DrillReport.objects.filter(run=run).exists()
