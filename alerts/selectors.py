@@ -128,10 +128,14 @@ def alert_plan(
     )
 
 
-def incident_open_for_group(*, rule: AlertRule, key: str) -> Incident | None:
-    """The most recently detected open incident an alert of this rule and group key joined."""
+def incident_open_for_group(*, rule: AlertRule, key: str, is_drill: bool = False) -> Incident | None:
+    """The most recently detected open incident an alert of this rule and group key joined; only
+    drill incidents for a drill alert, never one for a real alert (a drill must not swallow a real
+    alert, nor a real incident a drill's)."""
     alert = (
-        Alert.objects.filter(rule=rule, group_key=key, incident__status__in=OPEN_STATUSES)
+        Alert.objects.filter(
+            rule=rule, group_key=key, incident__status__in=OPEN_STATUSES, incident__is_drill=is_drill
+        )
         .select_related("incident")
         .order_by("-incident__detected_at", "-incident_id")
         .first()

@@ -13,6 +13,7 @@ DOMAIN_APPS = (
     "oncall",
     "statuspage",
     "analytics",
+    "drills",
 )
 # API tokens and login lockouts: an Admin issues and revokes tokens and unlocks logins.
 ACCESS_APPS = ("common", "axes")
@@ -56,6 +57,10 @@ RESPONDER_PERMISSIONS = [
     "statuspage.change_publicincident",
     "statuspage.add_publicupdate",
     "statuspage.change_component",
+    # Running a drill and writing up how it went is what responders practise.
+    "drills.add_drillrun",
+    "drills.change_drillrun",
+    "drills.change_drillreport",
 ]
 # People's phone numbers and addresses: each person manages their own; only an Admin sees them all.
 # Calendar feeds are secret URLs: each person sees and manages their own (the services check).

@@ -27,6 +27,8 @@ TASK_ROUTES = {
     "celery.backend_cleanup": {"queue": PERIODIC_QUEUE},
     "oncall.tasks.pages_sweep": {"queue": PERIODIC_QUEUE},
     "statuspage.tasks.maintenance_sweep": {"queue": PERIODIC_QUEUE},
+    "drills.tasks.sweep_drill_runs": {"queue": PERIODIC_QUEUE},
+    "drills.tasks.start_scheduled_drill": {"queue": PERIODIC_QUEUE},
     "incidents.tasks.*": {"queue": "default"},
     "alerts.tasks.*": {"queue": "default"},
     "postmortems.tasks.*": {"queue": "default"},
@@ -42,6 +44,7 @@ TASK_ROUTES = {
     # Escalation steps are due at a given second: never queued behind an alert storm's routing.
     "oncall.tasks.*": {"queue": "paging"},
     "statuspage.tasks.*": {"queue": "notifications"},
+    "drills.tasks.*": {"queue": "default"},
 }
 
 
@@ -91,6 +94,10 @@ def beat_schedule(env: environ.Env) -> dict[str, dict]:
         "task": "postmortems.tasks.send_action_item_reminders",
         # Daily at 08:00 in CELERY_TIMEZONE; the digest's once-a-day row makes extra runs harmless.
         "schedule": crontab(hour=env.int("ACTION_ITEM_REMINDER_HOUR", default=8), minute=0),
+    }
+    schedule["drills-runs-sweep"] = {
+        "task": "drills.tasks.sweep_drill_runs",
+        "schedule": timedelta(minutes=5),
     }
     schedule["common-outbox-flush"] = {
         "task": "common.tasks.outbox_flush",

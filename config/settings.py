@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "oncall",
     "statuspage",
     "analytics",
+    "drills",
     "demo",
 ]
 
@@ -266,6 +267,9 @@ SPECTACULAR_SETTINGS = {
         # Kept under its earlier name now that reports also have a "type".
         "TypeEnum": "incidents.choices.ServiceType",
         "ReportRunStatusEnum": "analytics.models.RunStatus",
+        "DrillScenarioKindEnum": "drills.choices.ScenarioKind",
+        "DrillStartModeEnum": "drills.choices.StartMode",
+        "DrillStatusEnum": "drills.choices.DrillStatus",
         "ApiTokenStatusEnum": "common.models.ApiTokenStatus",
         "ChannelKindEnum": "notifications.choices.ChannelKind",
         "ContactKindEnum": "notifications.choices.ContactKind",

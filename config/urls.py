@@ -24,6 +24,7 @@ urlpatterns = [
     path("api/v1/oncall/", include("oncall.api.urls")),
     path("api/v1/statuspage/", include("statuspage.api.urls")),
     path("api/v1/", include("analytics.api.urls")),
+    path("api/v1/drills/", include("drills.api.urls")),
     path("api/v1/", include("common.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view loads its start-up script from ?script instead of inline: the CSP allows no

@@ -39,6 +39,7 @@ class EventKind(models.TextChoices):
     CHANNEL_DISABLED = "channel_disabled", "Channel disabled after failures"
     PAGE = "page", "Paged (on call)"
     TEST = "test", "Test message"
+    DRILL_STARTED = "drill_started", "Drill started (to its participants)"
     STATUS_PAGE = "status_page", "Status page update (to subscribers)"
     STATUS_PAGE_CONFIRM = "status_page_confirm", "Status page subscription confirmation"
 

@@ -47,6 +47,7 @@ class AlertSourceAdminForm(ServiceErrorsMixin, forms.ModelForm):
             "max_label_value_length",
             "max_annotation_value_length",
             "enabled",
+            "is_drill",
         )
         # The admin's integer box fits six digits: 1048576 would show as 104857.
         widgets = {"max_body_bytes": AdminBigIntegerFieldWidget}

@@ -79,7 +79,7 @@ class AlertSourceAdmin(ServiceSaveMixin, admin.ModelAdmin):
         "default_service",
         "rate_limit_per_minute",
     )
-    list_filter = ("kind", "enabled")
+    list_filter = ("kind", "enabled", "is_drill")
     list_select_related = ("default_service",)
     search_fields = ("name", "slug")
     readonly_fields = ("token_hint", "hmac_status")
@@ -91,7 +91,7 @@ class AlertSourceAdmin(ServiceSaveMixin, admin.ModelAdmin):
         css = {"all": CSS}
 
     def get_fieldsets(self, request: HttpRequest, obj: AlertSource | None = None):
-        main = ("name", "slug", "kind", "enabled", "default_service")
+        main = ("name", "slug", "kind", "enabled", "is_drill", "default_service")
         if obj is not None:
             main += ("token_hint",)
         secret = (

@@ -165,7 +165,7 @@ def _incident_for(alert: Alert, plan: AlertPlan) -> Incident | None:
     if plan.policy == IncidentPolicy.ATTACH:
         # The rule's row lock serializes alerts of one rule, so two of a group cannot both open one.
         AlertRule.objects.select_for_update().filter(pk=plan.rule.pk).first()
-        incident = incident_open_for_group(rule=plan.rule, key=plan.group_key)
+        incident = incident_open_for_group(rule=plan.rule, key=plan.group_key, is_drill=alert.source.is_drill)
     if incident is None:
         incident = _incident_open(alert, plan, by)
         alert.opened_incident = True
@@ -221,6 +221,8 @@ def _incident_open(
         # MTTD: the impact began when the alert started; we knew when it reached us.
         started_at=min(alert.starts_at, alert.received_at),
         detected_at=alert.received_at,
+        # An alert posted through a drill source is an exercise: its incident is a drill.
+        is_drill=alert.source.is_drill,
     )
 
 

@@ -44,6 +44,7 @@ def alert_source_create(
     max_label_value_length: int | None = None,
     max_annotation_value_length: int | None = None,
     enabled: bool = True,
+    is_drill: bool = False,
 ) -> tuple[AlertSource, str]:
     """Create a source; returns it with its token, which is not stored and cannot be shown again."""
     by.require("alerts.add_alertsource", "add alert sources")
@@ -67,6 +68,7 @@ def alert_source_create(
             max_annotation_value_length, settings.ALERT_MAX_ANNOTATION_VALUE_LENGTH
         ),
         enabled=enabled,
+        is_drill=is_drill,
     )
     token = _new_token(source)
     source.full_clean()
@@ -102,6 +104,7 @@ SOURCE_FIELDS = (
     "max_label_value_length",
     "max_annotation_value_length",
     "enabled",
+    "is_drill",
 )
 
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from analytics import selectors
 from analytics.charts import svg
 from analytics.filters import BUCKETS, GROUP_BYS
+from analytics.panels import panels_render
 from analytics.params import CUSTOM, RANGE_LABELS, AnalyticsParams, InvalidParamsError, default_range, parse
 from common.formatting import duration_rounded, percent_text
 from incidents.choices import RootCauseCategory, ServiceType
@@ -436,5 +437,6 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         follow=follow,
         follow_rate=percent_text(follow.completion_rate),
         recommendations=selectors.recommendations(params.filters),
+        extra_panels=panels_render(params),
     )
     return TemplateResponse(request, "admin/analytics/dashboard.html", context)

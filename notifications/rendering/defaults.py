@@ -159,6 +159,14 @@ Fix its settings and enable it again: {{ links.channel }}""",
         "Test message from Mitigate",
         "This is a test message for the channel {{ event.details.channel }}, sent by {{ event.by }}.",
     ),
+    (K.DRILL_STARTED, Audience.INTERNAL): (
+        "Drill started: {{ event.details.scenario }}",
+        """{{ event.message }}
+
+This is an exercise. Respond as you would to a real incident; the drill ends when its incident is
+resolved.{% if links.incident %}
+Incident: {{ links.incident }}{% endif %}""",
+    ),
     (K.INCIDENT_OPENED, Audience.CUSTOMER): (
         "Service disruption: {{ incident.services|join:', ' }}",
         CUSTOMER_INITIAL,

@@ -211,7 +211,7 @@ class TestSeedDemo:
         out = self.seed()
         assert "History: 300 generated incidents over 12 months" in out
         assert history_incidents().count() == 300
-        assert Incident.objects.count() == 308  # And the 8 demo incidents.
+        assert Incident.objects.count() == 309  # And the 8 demo incidents and the demo drill's.
         again = self.seed()
         assert "History: 300 generated incidents already present." in again
         assert history_incidents().count() == 300

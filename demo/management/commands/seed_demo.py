@@ -37,6 +37,7 @@ from demo.seed.catalog import (
     web_url,
 )
 from demo.seed.cost import cost_ensure, cost_lines
+from demo.seed.drills import drills_ensure, drills_lines
 from demo.seed.incidents import incidents_tell
 from demo.seed.notifications import notifications_ensure, notifications_lines, receiver_secret_write
 from demo.seed.oncall import oncall_ensure, oncall_lines
@@ -94,6 +95,7 @@ class Command(BaseCommand):
             notifications = notifications_ensure()
             oncall = oncall_ensure(services=services, users=users)
             statuspage = statuspage_ensure(services=services)
+            drills = drills_ensure(services=services, users=users, tell=bool(created))
         # After commit: the files must never hold a token or secret the database rolled back.
         demo_token_write(alerting["source"].slug, alerting["token"])
         if notifications["secret_status"] in ("new", "rotated"):
@@ -113,6 +115,7 @@ class Command(BaseCommand):
             oncall,
             statuspage,
             cost,
+            drills,
         )
         self.stdout.write(
             f"Runbooks: {runbooks} new. State captures: {captures} services newly captured by Health "
@@ -143,6 +146,7 @@ class Command(BaseCommand):
         oncall,
         statuspage,
         cost,
+        drills,
     ) -> None:
         base = web_url()
         incidents = (
@@ -191,6 +195,7 @@ class Command(BaseCommand):
         lines += oncall_lines(base=base, oncall=oncall)
         lines += statuspage_lines(base=base, statuspage=statuspage)
         lines += cost_lines(base=base, cost=cost)
+        lines += drills_lines(base=base, drills=drills)
         lines.append("=" * 72)
         banner = "\n".join(lines)
         self.stdout.write(banner)
