@@ -12,14 +12,14 @@ been edited in between."""
 import re
 from typing import TYPE_CHECKING, Any
 
-from actions.templating import PLACEHOLDER, TemplateError, placeholders, render_value
+from actions.parameter_mappings import mapping_problems
+from actions.templating import TemplateError, placeholders, render_value
 from alerts.choices import ResponseTrigger
 
 if TYPE_CHECKING:
     from alerts.models import Alert, AutomatedResponse
     from incidents.models import Incident
 
-ROOTS = ("alert", "incident")
 # A pattern that accepts one of these is not an allow-list.
 PATTERN_PROBES = (
     "$(touch /tmp/x)",
@@ -42,18 +42,7 @@ def response_problems(response: "AutomatedResponse") -> dict[str, list[str]]:
             'Map each parameter name to a text template, e.g. {"host": "{{ alert.labels.instance }}"}.'
         ]
     elif response.action_id is not None:
-        declared = {p["name"] for p in response.action.parameters}
-        problems = []
-        for name, template in mapping.items():
-            if name not in declared:
-                problems.append(f"{response.action.name} declares no parameter '{name}'.")
-            for placeholder in placeholders(template):
-                root, _, rest = placeholder.partition(".")
-                if root not in ROOTS or not rest:
-                    problems.append(f"{name}: {{{{ {placeholder} }}}} must start with alert. or incident.")
-            leftover = PLACEHOLDER.sub("", template)
-            if "{{" in leftover or "}}" in leftover:
-                problems.append(f"{name}: a '{{{{' or '}}}}' does not form a placeholder.")
+        problems = mapping_problems(action=response.action, mapping=mapping)
         problems += _pattern_problems(response)
         if problems:
             errors["parameters"] = problems

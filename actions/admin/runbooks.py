@@ -8,7 +8,6 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from actions.admin.base import CSS
-from actions.admin.panel import PanelInline
 from actions.forms.runbooks import RunbookAdminForm, RunbookStepForm, RunbookStepFormSet, ServiceCaptureForm
 from actions.models import Runbook, RunbookStep, RunbookVersion, ServiceCapture
 from actions.selectors import runbook_list, runbook_versions
@@ -16,6 +15,7 @@ from actions.services.capture import service_capture_delete, service_capture_sav
 from actions.services.runbooks import runbook_create, runbook_delete, runbook_update
 from common.actor import Actor
 from common.admin.deletes import ServiceDeleteMixin
+from common.admin.panel import PanelInline
 from common.admin.services import (
     ServiceRowsInlineMixin,
     ServiceRowsSaveMixin,

@@ -13,13 +13,13 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
-from actions.admin.panel import PanelInline
 from actions.forms.runs import parameter_field_name
 from actions.markdown import markdown_html
 from actions.models import ActionRun, Runbook, RunbookStep
 from actions.models.run import RUN_PERMISSION
 from actions.selectors import runbooks_for_incident
 from actions.templating import TemplateError, render_value
+from common.admin.panel import PanelInline
 from incidents.choices import IncidentStatus
 from incidents.models import Incident
 

@@ -8,9 +8,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from actions.admin.base import run_status_badge
-from actions.admin.panel import PanelInline
 from actions.models import ActionRun
 from actions.selectors import Snapshot, incident_snapshots
+from common.admin.panel import PanelInline
 from incidents.models import Incident
 
 

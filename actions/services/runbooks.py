@@ -12,11 +12,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from actions.models import Action, Runbook, RunbookStep, RunbookVersion
-from actions.templating import PLACEHOLDER, placeholders
+from actions.parameter_mappings import mapping_problems
 from common.actor import Actor
 from incidents.models import Service
 
-ROOTS = ("alert", "incident")
 MAX_STEPS = 100
 
 
@@ -37,18 +36,7 @@ def _step_problems(position: int, spec: dict[str, Any]) -> dict[str, list[str]]:
     if mapping and action is None:
         errors[f"{key}.parameters"] = ["Parameters need an action to fill."]
         return errors
-    problems = []
-    declared = {p["name"] for p in action.parameters} if action is not None else set()
-    for name, template in mapping.items():
-        if name not in declared:
-            problems.append(f"{action.name} declares no parameter '{name}'.")
-        for placeholder in placeholders(template):
-            root, _, rest = placeholder.partition(".")
-            if root not in ROOTS or not rest:
-                problems.append(f"{name}: {{{{ {placeholder} }}}} must start with alert. or incident.")
-        leftover = PLACEHOLDER.sub("", template)
-        if "{{" in leftover or "}}" in leftover:
-            problems.append(f"{name}: a '{{{{' or '}}}}' does not form a placeholder.")
+    problems = mapping_problems(action=action, mapping=mapping) if action is not None else []
     if problems:
         errors[f"{key}.parameters"] = problems
     return errors

@@ -5,7 +5,6 @@ Both show the breakdown computed live from the record, the one analytics stores.
 
 from django import forms
 from django.contrib import admin
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
@@ -15,9 +14,9 @@ from analytics.models import HourlyRate, IncidentCost
 from analytics.services.cost import hourly_rate_delete, hourly_rate_save
 from common.actor import Actor
 from common.admin.deletes import ServiceDeleteMixin
+from common.admin.panel import NoRowsFormSet, once_per_request
 from common.admin.services import ServiceSaveMixin, admin_actor, adopt, refusals
 from common.forms import ServiceErrorsMixin
-from incidents.admin import panels
 from incidents.models import Incident
 from postmortems.models import Postmortem
 
@@ -47,26 +46,10 @@ def postmortem_cost_markdown(postmortem: Postmortem) -> str:
     return "\n".join(lines)
 
 
-class CostFormSet(BaseInlineFormSet):
+class CostFormSet(NoRowsFormSet):
     """No rows to edit: the inline only carries the breakdown to its template."""
 
     cost: IncidentCostBreakdown | None = None
-
-    def get_queryset(self):
-        return self.model.objects.none()
-
-    def initial_form_count(self) -> int:
-        return 0
-
-    def total_form_count(self) -> int:
-        return 0
-
-    def full_clean(self) -> None:
-        self._errors = []
-        self._non_form_errors = self.error_class(renderer=self.renderer)
-
-    def save(self, commit: bool = True) -> list:
-        return []
 
 
 class IncidentCostInline(admin.TabularInline):
@@ -88,7 +71,7 @@ class IncidentCostInline(admin.TabularInline):
         formset = super().get_formset(request, obj, **kwargs)
         if obj is None:
             return formset
-        cost = panels.once_per_request(request, (type(self), obj.pk), lambda: incident_cost_breakdown(obj))
+        cost = once_per_request(request, (type(self), obj.pk), lambda: incident_cost_breakdown(obj))
         return type(formset.__name__, (formset,), {"cost": cost})
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:

@@ -93,12 +93,3 @@ def timeline_source_register(
 
 def timeline_sources() -> list[TimelineSource]:
     return list(_timeline_sources.values())
-
-
-def once_per_request(request: HttpRequest, key: object, compute: Callable[[], object]) -> object:
-    """Django's change view asks each inline for its formset more than once per page (the formsets,
-    then the page's media and errors); a panel that computes what it shows does it once."""
-    memo = request.__dict__.setdefault("_incident_panel_memo", {})
-    if key not in memo:
-        memo[key] = compute()
-    return memo[key]

@@ -8,11 +8,11 @@ from functools import cached_property
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
+from common.admin.panel import NoRowsFormSet
 from common.admin.services import admin_actor
 from common.exceptions import ApplicationError, ConflictError
 from incidents.models import Incident
@@ -64,28 +64,10 @@ class IncidentPanels:
         ]
 
 
-class PanelsFormSet(BaseInlineFormSet):
-    """No rows and nothing to validate or save: the inline only carries the panels to its template.
-    A POST of the incident page without this inline's management form (an API-like client, an old
-    tab) is fine too."""
+class PanelsFormSet(NoRowsFormSet):
+    """The inline only carries the panels to its template."""
 
     panels: IncidentPanels | None = None
-
-    def get_queryset(self):
-        return self.model.objects.none()
-
-    def initial_form_count(self) -> int:
-        return 0
-
-    def total_form_count(self) -> int:
-        return 0
-
-    def full_clean(self) -> None:
-        self._errors = []
-        self._non_form_errors = self.error_class(renderer=self.renderer)
-
-    def save(self, commit: bool = True) -> list:
-        return []
 
 
 class IncidentPostmortemInline(admin.TabularInline):
