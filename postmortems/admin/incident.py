@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from common.admin.panel import NoRowsFormSet
+from common.admin.panel import NoRowsFormSet, once_per_request
 from common.admin.services import admin_actor
 from common.exceptions import ApplicationError, ConflictError
 from incidents.models import Incident
@@ -88,7 +88,8 @@ class IncidentPostmortemInline(admin.TabularInline):
         formset = super().get_formset(request, obj, **kwargs)
         if obj is None:
             return formset
-        return type(formset.__name__, (formset,), {"panels": IncidentPanels(request, obj)})
+        panels = once_per_request(request, (type(self), obj.pk), lambda: IncidentPanels(request, obj))
+        return type(formset.__name__, (formset,), {"panels": panels})
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.has_perm(VIEW_PERMISSION) or request.user.has_perm(ADD_PERMISSION)

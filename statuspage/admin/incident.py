@@ -6,6 +6,7 @@ Each button leads to a prefilled form in PublicIncidentAdmin; nothing is posted 
 from django.http import HttpRequest
 from django.urls import reverse
 
+from common.admin.panel import once_per_request
 from incidents.admin.inlines import ReadOnlyInline
 from incidents.choices import IncidentStatus
 from incidents.models import Incident
@@ -60,7 +61,8 @@ class IncidentStatusPageInline(ReadOnlyInline):
         formset = super().get_formset(request, obj, **kwargs)
         if obj is None:
             return formset
-        return type(formset.__name__, (formset,), {"panel": StatusPanel(request, obj)})
+        panel = once_per_request(request, (type(self), obj.pk), lambda: StatusPanel(request, obj))
+        return type(formset.__name__, (formset,), {"panel": panel})
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return request.user.has_perm(VIEW_PERMISSION) or request.user.has_perm(OPEN_PERMISSION)

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 # Session, user, the incident with its joins and roles, the transitions' guards, the timeline's
 # events and counts, the registered timeline sources, and each panel's rows (status updates, alerts,
 # runs, snapshot, runbooks, paging, notifications, status page, post-mortem, cost, ...).
-QUERIES = 37
+QUERIES = 33
 
 
 def page(client, incident: Incident, **params):
