@@ -25,25 +25,26 @@ INCIDENT_COLUMNS = [
     "root_cause_category", "users_affected", "services_down", "data_at_risk", "security_issue", "is_drill",
     "started_at", "detected_at", "acknowledged_at", "resolved_at", "closed_at", "resolution_summary",
     "dismissal_reason", "reopen_count", "auto_resolved", "is_repeat", "response_due_at", "resolution_due_at",
-    "response_breached_at", "resolution_breached_at", "created_at", "updated_at",
+    "response_breached_at", "resolution_breached_at", "created_at", "updated_at", "peak_priority",
+    "bridge_url",
 ]  # fmt: skip
 ALERT_COLUMNS = [
     "source_id", "fingerprint", "name", "status", "severity", "labels", "annotations", "starts_at", "ends_at",
     "received_at", "last_received_at", "occurrence_count", "generator_url", "extra", "service_id",
     "incident_id", "processed", "processed_at", "matches", "group_key", "opened_incident", "notes",
-    "created_at", "updated_at",
+    "created_at", "updated_at", "processing_attempts", "processing_error", "replays",
 ]  # fmt: skip
 RUN_COLUMNS = [
     "action_id", "parameters", "incident_id", "requested_by_id", "requested_via", "requested_label",
     "require_approval", "status", "decision_comment", "task_id", "started_at", "finished_at", "error",
-    "created_at", "updated_at",
+    "created_at", "updated_at", "snapshot", "automated", "context",
 ]  # fmt: skip
 POSTMORTEM_COLUMNS = [
     "id", "incident_id", "status", "severity", "executive_summary", "users_affected", "data_loss",
     "data_loss_details", "failed_transactions", "financial_impact", "detection", "root_cause", "five_whys",
     "contributing_factors", "resolution", "what_went_well", "what_could_be_improved", "lessons_learned",
     "supporting_links", "review_sequence", "submitted_at", "published_at", "published_to", "created_at",
-    "updated_at",
+    "updated_at", "publication_email", "publication_error", "review_invitation_error",
 ]  # fmt: skip
 ITEM_COLUMNS = [
     "postmortem_id", "description", "kind", "owner_id", "due_date", "status", "wont_do_reason",
@@ -101,7 +102,7 @@ def load(incidents: int) -> None:
                 plan.detected_at, plan.acknowledged_at, plan.resolved_at, plan.closed_at, "",
                 plan.dismissal_reason, plan.reopen_count, plan.auto_resolved, False, plan.response_due_at,
                 plan.resolution_due_at, plan.response_breached_at, plan.resolution_breached_at,
-                plan.detected_at, last,
+                plan.detected_at, last, "", "",
             ))  # fmt: skip
             links.extend((pk, service_ids[slug]) for slug in plan.services)
             if index % ALERT_SHARE == 0:
@@ -112,20 +113,21 @@ def load(incidents: int) -> None:
                         catalog.source.pk, a.fingerprint, a.name, "resolved", a.severity, labels, "{}",
                         a.starts_at, a.ends_at, a.received_at, a.ends_at, 1, "", "{}", service_ids[slug], pk,
                         True, a.received_at, "[]", "", a.opened_incident, "[]", a.received_at, a.ends_at,
+                        1, "", 0,
                     ))  # fmt: skip
             for r in plan.runs:
                 runs.append((
                     action_ids[r.action], "{}", pk, None if r.automated else assignee,
                     Source.TASK if r.automated else Source.ADMIN, "auto-remediation" if r.automated else "",
                     False, r.status, "", "", r.started_at, r.finished_at, r.error, r.started_at,
-                    r.finished_at,
+                    r.finished_at, "[]", r.automated, "{}",
                 ))  # fmt: skip
             pm = plan.postmortem
             if pm is not None:
                 pms.append((
                     postmortem_id, pk, pm.status, plan.priority, plan.title, "", False, "", "", "", "",
                     pm.root_cause, "[]", "", "", "", "", "", "[]", 0, pm.submitted_at, pm.published_at, "[]",
-                    pm.created_at, pm.published_at or pm.submitted_at or pm.created_at,
+                    pm.created_at, pm.published_at or pm.submitted_at or pm.created_at, "", "", "",
                 ))  # fmt: skip
                 pm_links.extend((postmortem_id, service_ids[slug]) for slug in plan.services)
                 for item in pm.items:
