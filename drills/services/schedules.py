@@ -1,15 +1,13 @@
 """Drill schedules: a crontab (like analytics reports') that starts the scenario with its
 participants, who are told through the notifications app that the drill has begun."""
 
-import json
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django_celery_beat.models import CrontabSchedule, PeriodicTask
+from django_celery_beat.models import PeriodicTask
 
-from analytics.services.reports.schedule import crontab_fields, crontab_text
+from analytics.services.reports.schedule import crontab_fields, crontab_text, periodic_task_save
 from common.actor import Actor, Source
 from drills.choices import DrillStatus
 from drills.models import DrillRun, DrillSchedule
@@ -24,20 +22,15 @@ __all__ = ["crontab_text", "drill_schedule_delete", "drill_schedule_run", "drill
 
 
 def _periodic_task_save(schedule: DrillSchedule, fields: dict[str, str]) -> PeriodicTask:
-    crontab = CrontabSchedule.objects.filter(**fields, timezone=settings.TIME_ZONE).order_by("pk").first()
-    if crontab is None:
-        crontab = CrontabSchedule.objects.create(**fields, timezone=settings.TIME_ZONE)
-    task = schedule.periodic_task or PeriodicTask(task=TASK_NAME)
-    task.name = f"Drill schedule #{schedule.pk}: {schedule.name}"[:200]
-    task.task = TASK_NAME
-    task.crontab = crontab
-    task.interval = task.solar = task.clocked = None
-    task.args = json.dumps([schedule.pk])
-    task.kwargs = "{}"
-    task.enabled = schedule.enabled
-    task.description = f"Starts the drill {schedule.scenario.name!r}."
-    task.save()
-    return task
+    return periodic_task_save(
+        task=schedule.periodic_task,
+        task_name=TASK_NAME,
+        name=f"Drill schedule #{schedule.pk}: {schedule.name}",
+        fields=fields,
+        pk=schedule.pk,
+        enabled=schedule.enabled,
+        description=f"Starts the drill {schedule.scenario.name!r}.",
+    )
 
 
 @transaction.atomic

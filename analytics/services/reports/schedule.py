@@ -199,27 +199,48 @@ def _task_name(report: Report) -> str:
     return f"Report #{report.pk}: {report.name}"[:200]
 
 
+def periodic_task_save(
+    *,
+    task: PeriodicTask | None,
+    task_name: str,
+    name: str,
+    fields: dict[str, str],
+    pk: int,
+    enabled: bool,
+    description: str,
+) -> PeriodicTask:
+    """Create or update a crontab PeriodicTask that calls `task_name` with `pk` (saved through the
+    model, so beat's change tracking sees it). Crontab rows are shared by equal schedules and never
+    edited in place. Reports and drill schedules both use it."""
+    crontab = CrontabSchedule.objects.filter(**fields, timezone=settings.TIME_ZONE).order_by("pk").first()
+    if crontab is None:
+        crontab = CrontabSchedule.objects.create(**fields, timezone=settings.TIME_ZONE)
+    task = task or PeriodicTask(task=task_name)
+    task.name = name[:200]
+    task.task = task_name
+    task.crontab = crontab
+    task.interval = task.solar = task.clocked = None
+    task.args = json.dumps([pk])
+    task.kwargs = "{}"
+    task.enabled = enabled
+    task.description = description
+    task.save()
+    return task
+
+
 def _schedule_save(report: Report, fields: dict[str, str] | None) -> PeriodicTask:
-    """Create or update the report's PeriodicTask (saved through the model, so beat's change
-    tracking sees it). Crontab rows are shared by equal schedules and never edited in place."""
     task = report.schedule
     if fields is None:
         fields = crontab_fields(crontab_text(task) or DEFAULT_SCHEDULE)
-    schedule = CrontabSchedule.objects.filter(**fields, timezone=settings.TIME_ZONE).order_by("pk").first()
-    if schedule is None:
-        schedule = CrontabSchedule.objects.create(**fields, timezone=settings.TIME_ZONE)
-    if task is None:
-        task = PeriodicTask(task=TASK_NAME)
-    task.name = _task_name(report)
-    task.task = TASK_NAME
-    task.crontab = schedule
-    task.interval = task.solar = task.clocked = None
-    task.args = json.dumps([report.pk])
-    task.kwargs = "{}"
-    task.enabled = report.enabled
-    task.description = f"Sends the analytics report {report.name!r} for its period."
-    task.save()
-    return task
+    return periodic_task_save(
+        task=task,
+        task_name=TASK_NAME,
+        name=_task_name(report),
+        fields=fields,
+        pk=report.pk,
+        enabled=report.enabled,
+        description=f"Sends the analytics report {report.name!r} for its period.",
+    )
 
 
 @transaction.atomic
