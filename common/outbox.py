@@ -7,6 +7,7 @@ message waits in an OutboxMessage row that the beat task common.tasks.outbox_flu
 Tasks are idempotent, so a message published twice does no harm."""
 
 import logging
+import threading
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -20,12 +21,19 @@ logger = logging.getLogger(__name__)
 FLUSH_BATCH = 500
 
 
+_import_lock = threading.Lock()
+
+
 def registered_task(task_name: str) -> Task:
     """The task of that name; NotRegistered for an unknown one. The apps' tasks modules are imported
-    on first use: a web process has no reason to import them before."""
+    on first use: a web process has no reason to import them before. One thread imports them while
+    the process's other threads wait: without the lock, a second request arriving during the import
+    found the task missing and answered 500 (the bench's first requests did)."""
     tasks = current_app.tasks
     if task_name not in tasks:
-        current_app.loader.import_default_modules()
+        with _import_lock:
+            if task_name not in tasks:
+                current_app.loader.import_default_modules()
     return tasks[task_name]
 
 
