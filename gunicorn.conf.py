@@ -9,11 +9,12 @@ import os
 
 def on_starting(server) -> None:
     """In the master, before any worker: an empty folder, so counters start from this run."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings") != "config.settings":
+        return  # Another app under the same gunicorn (a bench's floor): not ours to touch.
+    # Importing the settings sets PROMETHEUS_MULTIPROC_DIR, which the workers inherit.
     from django.conf import settings
 
-    if "observability" not in getattr(settings, "INSTALLED_APPS", ()):
-        return  # Another app under the same gunicorn (bench/ingest.py's floor).
+    settings.VAR_DIR  # noqa: B018 (loads the settings module)
     from observability.multiproc import multiproc_dir_reset
 
     multiproc_dir_reset()
