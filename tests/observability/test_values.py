@@ -13,6 +13,7 @@ from django.utils import timezone
 from actions.choices import RunStatus
 from alerts.models import Alert
 from alerts.services.processing import alerts_process
+from alerts.tasks import sweep_alerts
 from incidents.models import Incident
 from incidents.services.sla import incident_sla_sweep
 from notifications.choices import ChannelKind, DeliveryStatus, EventKind
@@ -200,11 +201,9 @@ def test_an_unreachable_broker_leaves_its_part_out_and_the_rest_stands(client):
 
 
 def test_sweeps_record_their_last_success_when_celery_runs_them(client, settings):
-    from config.celery import app
-
     assert value(samples(client), "mitigate_sweep_interval_seconds", sweep="alerts-sweep") == 30
     # Celery's own signal, as a worker sends it after the task: only a sweep's success counts.
-    sweep = app.tasks["alerts.tasks.sweep_alerts"]
+    sweep = sweep_alerts
     receivers.sweep_finished(sender=sweep, state="FAILURE")
     assert (
         "mitigate_sweep_last_success_timestamp_seconds",
