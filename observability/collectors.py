@@ -83,6 +83,11 @@ class StateCollector(Collector):
         if backlog.oldest_received_at is not None:
             lag = max(0.0, (timezone.now() - backlog.oldest_received_at).total_seconds())
         yield GaugeMetricFamily(
+            "mitigate_alerts_processing_failed",
+            "Alerts whose processing failed ALERT_PROCESSING_MAX_ATTEMPTS times and was given up.",
+            value=selectors.alerts_processing_failed(),
+        )
+        yield GaugeMetricFamily(
             "mitigate_alert_processing_lag_seconds",
             "Age of the oldest alert waiting for processing (0 when none waits).",
             value=lag,

@@ -1,4 +1,4 @@
-"""What /metrics reads at scrape time. Each reader is one grouped query (four in all, pinned by
+"""What /metrics reads at scrape time. Each reader is one grouped query (five in all, pinned by
 tests/observability/test_metrics.py), so a scrape costs the same however busy Mitigate is; the
 notification ledger and the runs are counted whole, which on PostgreSQL is a scan of each table."""
 
@@ -70,6 +70,11 @@ def alert_backlog() -> AlertBacklog:
         unprocessed=Count("id"), oldest=Min("last_received_at")
     )
     return AlertBacklog(unprocessed=row["unprocessed"], oldest_received_at=row["oldest"])
+
+
+def alerts_processing_failed() -> int:
+    """Alerts given up on after ALERT_PROCESSING_MAX_ATTEMPTS: the partial index alerts_alert_failed."""
+    return Alert.objects.filter(processing_failed_at__isnull=False, processed=False).count()
 
 
 def action_run_counts() -> RunCounts:

@@ -74,9 +74,9 @@ def test_gunicorn_hooks_empty_the_folder_at_start_and_mark_dead_workers(tmp_path
     assert sorted(path.name for path in folder.iterdir()) == ["counter_4242.db"]
 
 
-def test_a_scrape_runs_four_queries_however_much_there_is(django_assert_num_queries, incident_factory):
+def test_a_scrape_runs_five_queries_however_much_there_is(django_assert_num_queries, incident_factory):
     for _ in range(3):
         incident_factory()
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         text = exposition()
     assert b"mitigate_incidents_open" in text

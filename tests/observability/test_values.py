@@ -73,12 +73,20 @@ def test_processing_lag_open_incidents_and_sla_breaches(client, make_source, rul
     assert value(found, "mitigate_alerts_unprocessed") == 1
     assert 90 <= value(found, "mitigate_alert_processing_lag_seconds") < 150
 
+    # One given up on (as processing marks it after its last attempt) is not waiting any more.
+    Alert.objects.filter(pk=alert.pk).update(processing_failed_at=timezone.now())
+    found = samples(client)
+    assert value(found, "mitigate_alerts_processing_failed") == 1
+    assert value(found, "mitigate_alerts_unprocessed", -1) == 0
+    Alert.objects.filter(pk=alert.pk).update(processing_failed_at=None)
+
     alerts_process(alert_ids=[alert.pk])
     incident = Incident.objects.get()
     code = incident.priority.code
     found = samples(client)
     assert value(found, "mitigate_alerts_unprocessed", -1) == 0
     assert value(found, "mitigate_alert_processing_lag_seconds", -1) == 0
+    assert value(found, "mitigate_alerts_processing_failed", -1) == 0
     assert value(found, "mitigate_incidents_open", priority=code, status="new") == 1
     assert value(found, "mitigate_incidents_open", -1, priority=code, status="in_progress") == 0
     assert value(found, "mitigate_incidents_sla_breached", -1, priority=code, target="response") == 0
