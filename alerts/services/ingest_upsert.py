@@ -65,9 +65,9 @@ _REPEAT = [
 ]
 
 
-def _defaults() -> tuple[list[str], list[str], dict]:
-    """(columns, SQL values, parameters) of a new row: _NEW_ROW, and the defaults of the rest."""
-    columns, values, params = [], [], {}
+def _defaults() -> tuple[list[str], list[str]]:
+    """(columns, SQL values) of a new row: _NEW_ROW, and the defaults of the rest as literals."""
+    columns, values = [], []
     for field in Alert._meta.concrete_fields:
         if field.primary_key:
             continue
@@ -75,14 +75,14 @@ def _defaults() -> tuple[list[str], list[str], dict]:
         if field.column in _NEW_ROW:
             values.append(_NEW_ROW[field.column])
         else:
-            key = f"default_{field.column}"
-            params[key] = field.get_db_prep_save(field.get_default(), connection)
-            values.append(f"CAST(%({key})s AS {field.db_type(connection)})")
-    return columns, values, params
+            default = field.get_db_prep_save(field.get_default(), connection)
+            literal = connection.ops.compose_sql("%s", [default])
+            values.append(f"CAST({literal} AS {field.db_type(connection)})")
+    return columns, values
 
 
-def _statement() -> tuple[str, dict]:
-    columns, values, params = _defaults()
+def _statement() -> str:
+    columns, values = _defaults()
     returning = columns_sql(Alert, "alerts_alert")
     payload_table = AlertPayload._meta.db_table
     sql = f"""
@@ -123,10 +123,11 @@ WITH payload AS (
 )
 SELECT * FROM upserted UNION ALL SELECT * FROM replayed
 """
-    return sql, params
+    # Literals of the defaults contain no %: the statement's only placeholders are the parameters.
+    return sql
 
 
-_SQL: tuple[str, dict] | None = None
+_SQL: str | None = None
 
 
 def upsert_applies(payload: ParsedPayload) -> bool:
@@ -149,10 +150,8 @@ def alerts_upsert(
     global _SQL
     if _SQL is None:
         _SQL = _statement()
-    sql, defaults = _SQL
     alerts = payload.alerts
     params = {
-        **defaults,
         "source": source.pk,
         "service": source.default_service_id,
         "now": now,
@@ -167,7 +166,7 @@ def alerts_upsert(
         "generator_url": [alert.generator_url for alert in alerts],
         "extra": [json.dumps(alert.extra) for alert in alerts],
     }
-    rows = _execute(sql, params, source)
+    rows = _execute(_SQL, params, source)
     by_fingerprint = {alert.fingerprint: alert for alert in models_from_rows(Alert, rows)}
     return [by_fingerprint[alert.fingerprint] for alert in alerts]
 
