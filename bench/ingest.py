@@ -338,7 +338,11 @@ def main() -> None:
         mitigate = processes.start(
             gunicorn_command("config.wsgi:application", mitigate_port, args), mitigate_log
         )
-        floor = processes.start(gunicorn_command("bench.floor_app:application", floor_port, args), floor_log)
+        # Not Mitigate's settings: gunicorn.conf.py then leaves the floor alone, and the floor
+        # configures its own (bench/floor_app.py).
+        floor_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.floor_app"}
+        floor_command = gunicorn_command("bench.floor_app:application", floor_port, args)
+        floor = processes.start(floor_command, floor_log, env=floor_env)
         wait_for_http(mitigate_port, mitigate, mitigate_log)
         wait_for_http_post(floor_port, floor, floor_log)
         print(
