@@ -136,11 +136,13 @@ def _responses_by_rule(rules: set[AlertRule]) -> dict[int, list[AutomatedRespons
     """The enabled responses of these rules, in order; no query when there are no rules."""
     by_rule: dict[int, list[AutomatedResponse]] = {}
     if rules:
+        loaded = {rule.pk: rule for rule in rules}
         for response in (
             AutomatedResponse.objects.filter(rule__in=rules, enabled=True)
             .select_related("action")
             .order_by("order", "id")
         ):
+            response.rule = loaded[response.rule_id]  # Its rule is at hand: no query to load it again.
             by_rule.setdefault(response.rule_id, []).append(response)
     return by_rule
 

@@ -204,7 +204,7 @@ def _batch_process(alert_ids: list[int]) -> list[Alert]:
         batch.events_flush()
         _alerts_write(alerts)
         for incident in batch.repeat_checks.values():
-            incident_repeat_mark(incident=incident)  # Its alert names just grew.
+            incident_repeat_mark(incident=incident)
     if batch.closed_loop_checks:
         from alerts.services.closed_loop import incident_closed_loop_check
 
@@ -242,8 +242,9 @@ def _process_firing(alert: Alert, plan: AlertPlan, batch: _Batch) -> None:
     alert.rule = plan.rule
     alert.group_key = plan.group_key
     incident = _incident_for(alert, plan, batch)
-    if incident is not None and not incident.is_repeat:
-        # A repeat stays one when alerts join (more alert names only find more precedents).
+    # Its alert names just grew. A repeat stays one (more names only find more precedents), and an
+    # incident opened here without a service shares none with a precedent.
+    if incident is not None and not incident.is_repeat and (plan.service or not alert.opened_incident):
         batch.repeat_checks[incident.pk] = incident
     _responses_trigger(alert, plan, incident, batch)
 
@@ -323,6 +324,7 @@ def _incident_open(
         detected_at=alert.received_at,
         # An alert posted through a drill source is an exercise: its incident is a drill.
         is_drill=alert.source.is_drill,
+        mark_repeat=False,  # Callers mark it once the alert is linked.
     )
 
 
