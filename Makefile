@@ -28,7 +28,9 @@ migrate: setup
 demo: migrate
 	MITIGATE_WEB_PORT=$(PORT) $(PY) manage.py seed_demo
 
+# Counters for /metrics start from zero with each run (gunicorn.conf.py does the same for gunicorn).
 run: demo
+	$(PY) manage.py metrics_reset
 	PORT=$(PORT) MITIGATE_WEB_PORT=$(PORT) $(VENV)/bin/honcho start
 
 lint: setup

@@ -9,5 +9,9 @@ CAPTURE_TASK = "actions.tasks.capture_incident_state"
 
 
 def happening_heard(happening: Happening) -> None:
-    if happening.topic == "incident" and happening.kind == "created" and happening.incident_id is not None:
+    if happening.topic != "incident" or happening.kind != "created" or happening.incident_id is None:
+        return
+    # Captures are per service: an incident opened without one (its `created` event lists them) has
+    # none to request, and no task is sent for it (an alert storm opens many such incidents).
+    if happening.details.get("services", True):
         enqueue_on_commit(CAPTURE_TASK, incident_id=happening.incident_id)

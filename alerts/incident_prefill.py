@@ -66,16 +66,20 @@ def alert_plan_for(alert: Alert) -> AlertPlan:
     )
 
 
-def alert_incident_prefill(*, alert: Alert, plan: AlertPlan | None = None) -> IncidentPrefill:
+def alert_incident_prefill(
+    *, alert: Alert, plan: AlertPlan | None = None, priorities: dict[str, Priority] | None = None
+) -> IncidentPrefill:
     """The incident this alert would open: priority from the matching rule, else from the
-    severity (alerts.matching.SEVERITY_PRIORITY); services from the rule, else the source's."""
+    severity (alerts.matching.SEVERITY_PRIORITY); services from the rule, else the source's.
+    `priorities` (by code) spares a batch one query per alert."""
     plan = plan or alert_plan_for(alert)
+    priority = (priorities or {}).get(plan.priority_code) or priority_for(plan.priority_code)
     rule_priority = plan.rule is not None and plan.rule.priority_id is not None
     severity = alert.severity or "unset"
     return IncidentPrefill(
         title=incident_title_for(alert),
         description=incident_description_for(alert),
-        priority=priority_for(plan.priority_code),
+        priority=priority,
         services=[plan.service] if plan.service else [],
         rule=plan.rule,
         priority_source=f"rule {plan.rule.name}" if rule_priority else f"severity {severity}",

@@ -41,13 +41,16 @@ def _rule_match(rule: AlertRule, alert_name: str, severity: str, labels: Mapping
     return ok and matched, reasons + why
 
 
-def rules_matching(*, alert_name: str, severity: str, labels: Mapping[str, Any]) -> list[RuleMatch]:
-    """The enabled rules this alert matches, in rule order: the first match ends the walk unless
-    that rule says `continue_matching`."""
-    matches: list[RuleMatch] = []
-    rules = (
+def _enabled_rules() -> list[AlertRule]:
+    return list(
         AlertRule.objects.filter(enabled=True).select_related("service", "priority").order_by("order", "id")
     )
+
+
+def _rules_walk(
+    rules: list[AlertRule], alert_name: str, severity: str, labels: Mapping[str, Any]
+) -> list[RuleMatch]:
+    matches: list[RuleMatch] = []
     for rule in rules:
         ok, reasons = _rule_match(rule, alert_name, severity, labels)
         if not ok:
@@ -58,18 +61,28 @@ def rules_matching(*, alert_name: str, severity: str, labels: Mapping[str, Any])
     return matches
 
 
-def silence_active(*, labels: Mapping[str, Any], at: datetime) -> Silence | None:
-    """A silence active at `at` (starts_at <= at < ends_at) whose matchers all hold for these labels,
-    the earliest-created first; None if nothing silences them. A silence without matchers never
-    silences anything."""
-    candidates = Silence.objects.filter(starts_at__lte=at, ends_at__gt=at).order_by("created_at", "id")
-    for silence in candidates:
-        if not silence.matchers:
+def rules_matching(*, alert_name: str, severity: str, labels: Mapping[str, Any]) -> list[RuleMatch]:
+    """The enabled rules this alert matches, in rule order: the first match ends the walk unless
+    that rule says `continue_matching`."""
+    return _rules_walk(_enabled_rules(), alert_name, severity, labels)
+
+
+def _silence_covering(silences: list[Silence], labels: Mapping[str, Any], at: datetime) -> Silence | None:
+    for silence in silences:
+        if not silence.matchers or not silence.starts_at <= at < silence.ends_at:
             continue
         ok, _ = labels_match(silence.matchers, labels)
         if ok:
             return silence
     return None
+
+
+def silence_active(*, labels: Mapping[str, Any], at: datetime) -> Silence | None:
+    """A silence active at `at` (starts_at <= at < ends_at) whose matchers all hold for these labels,
+    the earliest-created first; None if nothing silences them. A silence without matchers never
+    silences anything."""
+    candidates = Silence.objects.filter(starts_at__lte=at, ends_at__gt=at).order_by("created_at", "id")
+    return _silence_covering(list(candidates), labels, at)
 
 
 @dataclass
@@ -91,13 +104,14 @@ class AlertPlan:
         return [{"rule": m.rule.pk, "name": m.rule.name, "reasons": m.reasons} for m in self.matches]
 
 
-def alert_plan(
-    *, alert_name: str, severity: str, labels: Mapping[str, Any], at: datetime, service: Service | None
+def _plan(
+    silence: Silence | None,
+    matches: list[RuleMatch],
+    severity: str,
+    labels: Mapping[str, Any],
+    service: Service | None,
+    responses_by_rule: dict[int, list[AutomatedResponse]],
 ) -> AlertPlan:
-    """The silence, rule matches, service, priority, incident policy and responses for an alert
-    with these fields, received at `at`, whose source's default service is `service`."""
-    silence = silence_active(labels=labels, at=at)
-    matches = [] if silence else rules_matching(alert_name=alert_name, severity=severity, labels=labels)
     primary = next((m.rule for m in matches if m.rule.incident_policy != IncidentPolicy.NONE), None)
     for match in matches:
         if match.rule.service is not None:
@@ -106,16 +120,6 @@ def alert_plan(
     priority_code = priority_code_for(severity)
     if primary is not None and primary.priority is not None:
         priority_code = primary.priority.code
-    responses: list[AutomatedResponse] = []
-    if matches:
-        by_rule: dict[int, list[AutomatedResponse]] = {}
-        for response in (
-            AutomatedResponse.objects.filter(rule__in=[m.rule for m in matches], enabled=True)
-            .select_related("action")
-            .order_by("order", "id")
-        ):
-            by_rule.setdefault(response.rule_id, []).append(response)
-        responses = [r for m in matches for r in by_rule.get(m.rule.pk, [])]
     return AlertPlan(
         silence=silence,
         matches=matches,
@@ -124,8 +128,58 @@ def alert_plan(
         priority_code=priority_code,
         policy=primary.incident_policy if primary else IncidentPolicy.NONE,
         group_key=group_key(primary.group_by, labels) if primary else "",
-        responses=responses,
+        responses=[r for m in matches for r in responses_by_rule.get(m.rule.pk, [])],
     )
+
+
+def _responses_by_rule(rules: set[AlertRule]) -> dict[int, list[AutomatedResponse]]:
+    """The enabled responses of these rules, in order; no query when there are no rules."""
+    by_rule: dict[int, list[AutomatedResponse]] = {}
+    if rules:
+        loaded = {rule.pk: rule for rule in rules}
+        for response in (
+            AutomatedResponse.objects.filter(rule__in=rules, enabled=True)
+            .select_related("action")
+            .order_by("order", "id")
+        ):
+            response.rule = loaded[response.rule_id]  # Its rule is at hand: no query to load it again.
+            by_rule.setdefault(response.rule_id, []).append(response)
+    return by_rule
+
+
+def alert_plan(
+    *, alert_name: str, severity: str, labels: Mapping[str, Any], at: datetime, service: Service | None
+) -> AlertPlan:
+    """The silence, rule matches, service, priority, incident policy and responses for an alert
+    with these fields, received at `at`, whose source's default service is `service`."""
+    silence = silence_active(labels=labels, at=at)
+    matches = [] if silence else rules_matching(alert_name=alert_name, severity=severity, labels=labels)
+    responses = _responses_by_rule({m.rule for m in matches})
+    return _plan(silence, matches, severity, labels, service, responses)
+
+
+def alert_plans(alerts: list[Alert]) -> list[AlertPlan]:
+    """`alert_plan` of each alert (by its name, severity, labels, received_at and service), for a
+    batch in three queries whatever its size: the silences active over the batch's span, the
+    enabled rules, and the matched rules' responses. Same answers as one at a time."""
+    if not alerts:
+        return []
+    first = min(alert.received_at for alert in alerts)
+    last = max(alert.received_at for alert in alerts)
+    silences = list(
+        Silence.objects.filter(starts_at__lte=last, ends_at__gt=first).order_by("created_at", "id")
+    )
+    rules = _enabled_rules()
+    found = []
+    for alert in alerts:
+        silence = _silence_covering(silences, alert.labels, alert.received_at)
+        matches = [] if silence else _rules_walk(rules, alert.name, alert.severity, alert.labels)
+        found.append((alert, silence, matches))
+    responses = _responses_by_rule({m.rule for _, _, matches in found for m in matches})
+    return [
+        _plan(silence, matches, alert.severity, alert.labels, alert.service, responses)
+        for alert, silence, matches in found
+    ]
 
 
 def incident_open_for_group(*, rule: AlertRule, key: str, is_drill: bool = False) -> Incident | None:

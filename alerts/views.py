@@ -6,6 +6,7 @@ slug or token prefix, never by its token."""
 
 import hmac
 import logging
+import time
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
@@ -13,6 +14,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from alerts.metrics import SOURCE_ATTRIBUTE, webhook_observe
 from alerts.models import AlertSource
 from alerts.parsers import PayloadError, parse
 from alerts.parsers.body import SIGNATURE_HEADER, body_decode, signature_valid
@@ -71,14 +73,17 @@ def _read_body(request: HttpRequest, limit: int) -> bytes | None:
 def webhook(request: HttpRequest, key: str) -> JsonResponse:
     """Every failure is JSON with Retry-After, so Alertmanager retries it: the database unreachable
     (also when the source is looked up) is a 503, anything unexpected a 500."""
+    started = time.perf_counter()
     try:
-        return _receive(request, key)
+        response = _receive(request, key)
     except DatabaseError:
         logger.exception("Webhook: the database is unavailable (source %s)", redact_key(key))
-        return _error(503, "unavailable", "The alerts could not be stored; retry.", Retry_After="5")
+        response = _error(503, "unavailable", "The alerts could not be stored; retry.", Retry_After="5")
     except Exception:
         logger.exception("Webhook: unexpected error (source %s)", redact_key(key))
-        return _error(500, "server_error", "The alerts could not be stored; retry.", Retry_After="30")
+        response = _error(500, "server_error", "The alerts could not be stored; retry.", Retry_After="30")
+    webhook_observe(request=request, response=response, seconds=time.perf_counter() - started)
+    return response
 
 
 def _receive(request: HttpRequest, key: str) -> JsonResponse:
@@ -96,6 +101,7 @@ def _receive(request: HttpRequest, key: str) -> JsonResponse:
     if source is None:
         auth_failure_record(client)
         return _error(401, "not_authenticated", "Unknown or missing alert source token.")
+    setattr(request, SOURCE_ATTRIBUTE, source.slug)  # for the metrics (alerts.metrics)
     if not source.enabled:
         return _error(403, "source_disabled", f"The alert source {source.slug!r} is disabled.")
 

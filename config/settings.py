@@ -4,6 +4,7 @@ Embedded default: SQLite and Celery's filesystem broker under `var/`, so nothing
 Production: set DATABASE_URL (PostgreSQL) and REDIS_URL (broker and cache).
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -41,6 +42,11 @@ ACTION_MAX_PARALLEL_HOSTS = env.int("ACTION_MAX_PARALLEL_HOSTS", default=50)
 ACTION_ABANDON_MARGIN = timedelta(seconds=env.int("ACTION_ABANDON_MARGIN_SECONDS", default=30))
 VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Prometheus metrics (observability/): each web process writes its counters to files here, read
+# together at /metrics. Set before anything imports prometheus_client, which reads it at import;
+# gunicorn.conf.py and `make run` empty it at start.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 # Report charts use matplotlib, which caches its font list: keep that under var/, not in $HOME.
 os.environ.setdefault("MPLCONFIGDIR", str(VAR_DIR / "matplotlib"))
 
@@ -69,6 +75,7 @@ INSTALLED_APPS = [
     "statuspage",
     "analytics",
     "drills",
+    "observability",
     "demo",
 ]
 
@@ -285,6 +292,19 @@ SPECTACULAR_SETTINGS = {
         "SubscriberStatusEnum": "statuspage.choices.SubscriberStatus",
     },
 }
+
+# --- /metrics (observability/) ------------------------------------------------------------------
+# Who may scrape: a bearer token, or clients in these networks (CIDR, comma-separated; addresses as
+# NUM_PROXIES reads them). Neither set: /metrics refuses everyone.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(network.strip(), strict=False)
+        for network in env.list("METRICS_ALLOWED_NETWORKS", default=[])
+        if network.strip()
+    ]
+except ValueError as error:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {error}") from None
 
 # --- Requests ----------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=1024 * 1024)

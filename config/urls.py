@@ -6,11 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from common.api.views import not_found
 from common.views import healthz, readyz
+from observability.views import metrics
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/analytics/dashboard/", include("analytics.admin_dashboard_urls")),
     path("admin/", admin.site.urls),
     path("hooks/", include("alerts.urls")),

@@ -1,3 +1,7 @@
+import atexit
+import os
+import shutil
+import tempfile
 from contextlib import contextmanager
 
 import pytest
@@ -13,6 +17,11 @@ from incidents.services import incident_create
 from tests.factories import IncidentFactory, ServiceFactory, UserFactory
 from tests.incidents.support import seed_reference_data
 from tests.programs import missing
+
+# Each test process (and the subprocesses it starts) writes its metrics to a folder of its own, not
+# to var/ where a running `make run` keeps its own. Before anything imports prometheus_client.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mitigate-prometheus-")
+atexit.register(shutil.rmtree, os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 

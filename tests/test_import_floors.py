@@ -22,6 +22,7 @@ FLOORS = [
     "statuspage",
     "analytics",
     "drills",
+    "observability",
     "demo",
 ]
 # `config` wires every app together (urls, celery) and sits above them all.

@@ -20,13 +20,19 @@ from alerts.choices import AlertStatus, IncidentPolicy, ResponseTrigger
 from alerts.incident_prefill import alert_incident_prefill, alert_plan_for
 from alerts.models import Alert, AlertRule, TriggeredRun
 from alerts.response_parameters import TemplateError, alert_context, response_parameters, response_problems
-from alerts.selectors import AlertPlan, alert_plan, incident_open_for_group
+from alerts.selectors import AlertPlan, alert_plans, incident_open_for_group
 from alerts.services.ingest import processing_enqueue
 from common.actor import Actor, Source
 from common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from incidents.choices import EventKind
 from incidents.models import Incident, Priority
-from incidents.services import incident_create, incident_repeat_mark, timeline_event_record
+from incidents.services import (
+    TimelineEntry,
+    incident_create,
+    incident_repeat_mark,
+    timeline_event_record,
+    timeline_events_record,
+)
 from incidents.services.incidents import ADD_PERMISSION
 
 logger = logging.getLogger(__name__)
@@ -42,14 +48,24 @@ def _actor(rule: AlertRule | None) -> Actor:
 
 
 def alerts_process(*, alert_ids: list[int]) -> int:
-    """Process each alert in its own transaction; returns how many were processed by this call."""
+    """Process the alerts of one message together, in one transaction (see `_batch_process`);
+    returns how many were processed by this call. When the batch fails, each alert is tried again
+    in a transaction of its own, so one bad alert does not hold back the rest."""
+    if not alert_ids:
+        return 0
+    try:
+        return len(_batch_process(alert_ids))
+    except Exception:
+        if len(alert_ids) > 1:
+            logger.warning(
+                "Processing %d alerts together failed; one by one now", len(alert_ids), exc_info=True
+            )
     done = 0
     for alert_id in alert_ids:
         try:
             done += alert_process(alert_id=alert_id) is not None
         except Exception as error:
-            # One bad alert must not hold back the rest; it stays unprocessed for the sweeper to retry,
-            # a bounded number of times.
+            # It stays unprocessed for the sweeper to retry, a bounded number of times.
             logger.exception("Processing alert %s failed", alert_id)
             _failure_record(alert_id, error)
     return done
@@ -102,45 +118,118 @@ def alerts_processing_retry(*, alert_ids: list[int], by: Actor) -> int:
 
 
 def alert_process(*, alert_id: int) -> Alert | None:
-    """Process one alert's latest change; None if it is gone or already processed."""
+    """Process one alert's latest change; None if it is gone, already processed, or being
+    processed (or changed) by someone else right now."""
+    processed = _batch_process([alert_id])
+    return processed[0] if processed else None
+
+
+# What processing changes on an alert, written with one bulk UPDATE per batch.
+PROCESSED_FIELDS = [
+    "matches",
+    "silenced_by",
+    "notes",
+    "service",
+    "rule",
+    "group_key",
+    "incident",
+    "opened_incident",
+    "processed",
+    "processed_at",
+    *FAILURE_FIELDS,
+    "updated_at",
+]
+
+
+class _Batch:
+    """What one batch shares: the rules it locked, the incident each group is in by now, the
+    priorities by code, and the writes gathered to be made at once (timeline events, incidents whose
+    repeat flag may change, incidents whose closed loop to check after commit)."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[int, str, bool], Incident | None] = {}
+        self.events: list[TimelineEntry] = []
+        self.repeat_checks: dict[int, Incident] = {}
+        self.closed_loop_checks: list[int] = []
+        self._priorities: dict[str, Priority] | None = None
+
+    @property
+    def priorities(self) -> dict[str, Priority]:
+        if self._priorities is None:
+            self._priorities = {priority.code: priority for priority in Priority.objects.all()}
+        return self._priorities
+
+    def events_flush(self) -> None:
+        timeline_events_record(entries=self.events)
+        self.events = []
+
+
+def _batch_process(alert_ids: list[int]) -> list[Alert]:
+    """Process the latest change of these alerts in one transaction: one locking read of the
+    alerts, one of the rules that group them, rule matching in memory (alerts.selectors.alert_plans),
+    the joins' timeline events in one INSERT and the alerts in one UPDATE, one repeat check per
+    incident. Alerts already processed are skipped, and so are alerts another transaction holds
+    (another worker with the same message, or an ingestion changing them, which sends a message of
+    its own after it commits): `processed` flips once, under the row lock. Returns the processed
+    alerts, in id order."""
+    batch = _Batch()
+    now = timezone.now()
     with transaction.atomic():
-        alert = (
-            Alert.objects.select_for_update(of=("self",))
+        alerts = list(
+            Alert.objects.select_for_update(of=("self",), skip_locked=True)
             .select_related("source", "service", "incident")
-            .filter(pk=alert_id)
-            .first()
+            .filter(pk__in=alert_ids, processed=False)
+            .order_by("pk")
         )
-        if alert is None or alert.processed:
-            return None
-        if alert.status == AlertStatus.FIRING:
-            _process_firing(alert)
-        else:
-            _process_resolved(alert)
-        alert.processed = True
-        alert.processed_at = timezone.now()
-        alert.processing_attempts, alert.processing_error, alert.processing_failed_at = 0, "", None
-        alert.save()
-        if alert.status == AlertStatus.FIRING and alert.incident is not None:
-            incident_repeat_mark(incident=alert.incident)  # Its alert names just grew.
-    if alert.status == AlertStatus.RESOLVED and alert.incident_id is not None:
+        if not alerts:
+            return []
+        firing = [alert for alert in alerts if alert.status == AlertStatus.FIRING]
+        plans = dict(zip((alert.pk for alert in firing), alert_plans(firing), strict=True))
+        # The rules' row locks serialize alerts of one rule, so two of a group in different batches
+        # cannot both open an incident. Taken at once, in id order: two batches never deadlock.
+        attach = sorted(
+            {p.rule.pk for p in plans.values() if p.policy == IncidentPolicy.ATTACH and p.rule is not None}
+        )
+        if attach:
+            list(AlertRule.objects.select_for_update().filter(pk__in=attach).order_by("pk").values_list("pk"))
+        for alert in alerts:
+            if alert.status == AlertStatus.FIRING:
+                _process_firing(alert, plans[alert.pk], batch)
+            else:
+                _process_resolved(alert, batch)
+            alert.processed = True
+            alert.processed_at = now
+            alert.processing_attempts, alert.processing_error, alert.processing_failed_at = 0, "", None
+            alert.updated_at = now  # bulk_update does not apply auto_now
+        batch.events_flush()
+        _alerts_write(alerts)
+        for incident in batch.repeat_checks.values():
+            incident_repeat_mark(incident=incident)
+    if batch.closed_loop_checks:
         from alerts.services.closed_loop import incident_closed_loop_check
 
-        incident_closed_loop_check(incident_id=alert.incident_id)
-    return alert
+        for incident_id in dict.fromkeys(batch.closed_loop_checks):
+            incident_closed_loop_check(incident_id=incident_id)
+    return alerts
+
+
+def _alerts_write(alerts: list[Alert]) -> None:
+    """One statement for the batch: an INSERT ... ON CONFLICT (id) DO UPDATE of PROCESSED_FIELDS,
+    which always conflicts (the rows exist, locked by us). Django's bulk_update would build a CASE
+    per field and row, which costs more than all the rest of the batch."""
+    created = [alert.created_at for alert in alerts]
+    Alert.objects.bulk_create(
+        alerts, update_conflicts=True, unique_fields=["id"], update_fields=PROCESSED_FIELDS
+    )
+    for alert, created_at in zip(alerts, created, strict=True):
+        alert.created_at = created_at  # bulk_create's auto_now_add set it on the instance (not the row)
 
 
 def _note(alert: Alert, line: str) -> None:
     alert.notes = [*alert.notes, f"{timezone.now():%Y-%m-%d %H:%M:%S} {line}"]
 
 
-def _process_firing(alert: Alert) -> None:
-    plan = alert_plan(
-        alert_name=alert.name,
-        severity=alert.severity,
-        labels=alert.labels,
-        at=alert.received_at,
-        service=alert.service,
-    )
+def _process_firing(alert: Alert, plan: AlertPlan, batch: _Batch) -> None:
     alert.matches = plan.matches_record()
     if plan.silence is not None:
         alert.silenced_by = plan.silence
@@ -152,35 +241,46 @@ def _process_firing(alert: Alert) -> None:
     alert.service = plan.service
     alert.rule = plan.rule
     alert.group_key = plan.group_key
-    incident = _incident_for(alert, plan)
-    _responses_trigger(alert, plan, incident)
+    incident = _incident_for(alert, plan, batch)
+    # Its alert names just grew. A repeat stays one (more names only find more precedents), and an
+    # incident opened here without a service shares none with a precedent.
+    if incident is not None and not incident.is_repeat and (plan.service or not alert.opened_incident):
+        batch.repeat_checks[incident.pk] = incident
+    _responses_trigger(alert, plan, incident, batch)
 
 
-def _incident_for(alert: Alert, plan: AlertPlan) -> Incident | None:
+def _incident_for(alert: Alert, plan: AlertPlan, batch: _Batch) -> Incident | None:
     if plan.policy == IncidentPolicy.NONE or plan.rule is None:
         _note(alert, "Matched rules open no incident.")
         return None
     by = _actor(plan.rule)
     incident = None
+    group = (plan.rule.pk, plan.group_key, alert.source.is_drill)
     if plan.policy == IncidentPolicy.ATTACH:
-        # The rule's row lock serializes alerts of one rule, so two of a group cannot both open one.
-        AlertRule.objects.select_for_update().filter(pk=plan.rule.pk).first()
-        incident = incident_open_for_group(rule=plan.rule, key=plan.group_key, is_drill=alert.source.is_drill)
+        if group not in batch.groups:
+            batch.groups[group] = incident_open_for_group(
+                rule=plan.rule, key=plan.group_key, is_drill=alert.source.is_drill
+            )
+        incident = batch.groups[group]
     if incident is None:
-        incident = _incident_open(alert, plan, by)
+        incident = _incident_open(alert, plan, by, priorities=batch.priorities)
         alert.opened_incident = True
         _note(alert, f"Opened {incident.reference} ({plan.rule.name}).")
+        if plan.policy == IncidentPolicy.ATTACH:
+            batch.groups[group] = incident  # The group's next alerts in this batch join it.
     else:
         _note(alert, f"Joined {incident.reference}, open for group {plan.group_key}.")
     alert.incident = incident
-    timeline_event_record(
-        incident=incident,
-        kind=EventKind.ALERT_ATTACHED,
-        by=by,
-        message=f"Alert {alert.name or alert.fingerprint} fired"
-        + (" and opened this incident." if alert.opened_incident else " and joined this incident."),
-        details=_alert_details(alert, plan),
-        at=alert.received_at,
+    batch.events.append(
+        TimelineEntry(
+            incident=incident,
+            kind=EventKind.ALERT_ATTACHED,
+            by=by,
+            message=f"Alert {alert.name or alert.fingerprint} fired"
+            + (" and opened this incident." if alert.opened_incident else " and joined this incident."),
+            details=_alert_details(alert, plan),
+            at=alert.received_at,
+        )
     )
     return incident
 
@@ -207,10 +307,11 @@ def _incident_open(
     description: str | None = None,
     priority: Priority | None = None,
     assignee: AbstractBaseUser | None = None,
+    priorities: dict[str, Priority] | None = None,
 ) -> Incident:
     """Open the incident the alert gives (alerts.incident_prefill); a person may have changed the
     title, description, priority and assignee first."""
-    prefill = alert_incident_prefill(alert=alert, plan=plan)
+    prefill = alert_incident_prefill(alert=alert, plan=plan, priorities=priorities)
     return incident_create(
         by=by,
         title=prefill.title if title is None else title,
@@ -223,10 +324,15 @@ def _incident_open(
         detected_at=alert.received_at,
         # An alert posted through a drill source is an exercise: its incident is a drill.
         is_drill=alert.source.is_drill,
+        mark_repeat=False,  # Callers mark it once the alert is linked.
     )
 
 
-def _responses_trigger(alert: Alert, plan: AlertPlan, incident: Incident | None) -> None:
+def _responses_trigger(alert: Alert, plan: AlertPlan, incident: Incident | None, batch: _Batch) -> None:
+    if not plan.responses:
+        return
+    # The alert's own event first on the timeline, then the runs it requested, as one by one.
+    batch.events_flush()
     context = alert_context(alert, incident)
     for response in plan.responses:
         by = _actor(response.rule)
@@ -254,13 +360,16 @@ def _responses_trigger(alert: Alert, plan: AlertPlan, incident: Incident | None)
             TriggeredRun.objects.create(alert=alert, response=response, trigger=response.trigger, error=error)
             _note(alert, f"{response.action.name}: not requested: {error}")
             if incident is not None:
-                timeline_event_record(
-                    incident=incident,
-                    kind=EventKind.NOTE,
-                    by=by,
-                    message=f"Automated response {response.action.name} was not requested: {error}",
-                    details={"alert": alert.pk, "response": response.pk},
+                batch.events.append(
+                    TimelineEntry(
+                        incident=incident,
+                        kind=EventKind.NOTE,
+                        by=by,
+                        message=f"Automated response {response.action.name} was not requested: {error}",
+                        details={"alert": alert.pk, "response": response.pk},
+                    )
                 )
+                batch.events_flush()
             continue
         TriggeredRun.objects.create(alert=alert, response=response, run=run, trigger=response.trigger)
         _note(alert, f"{response.action.name}: run #{run.pk} {_when(response.trigger, due_at)}.")
@@ -282,7 +391,7 @@ def _error_text(exc: Exception) -> str:
     return str(exc)
 
 
-def _process_resolved(alert: Alert) -> None:
+def _process_resolved(alert: Alert, batch: _Batch) -> None:
     by = Actor.system(source=Source.TASK, label="alert-processing")
     for triggered in TriggeredRun.objects.filter(
         alert=alert,
@@ -304,14 +413,20 @@ def _process_resolved(alert: Alert) -> None:
         else:
             _note(alert, "Resolved.")
         return
-    timeline_event_record(
-        incident=alert.incident,
-        kind=EventKind.ALERT_RESOLVED,
-        by=by,
-        message=f"Alert {alert.name or alert.fingerprint} resolved.",
-        details={**_alert_details(alert), "ends_at": alert.ends_at.isoformat() if alert.ends_at else None},
-        at=alert.last_received_at,
+    batch.events.append(
+        TimelineEntry(
+            incident=alert.incident,
+            kind=EventKind.ALERT_RESOLVED,
+            by=by,
+            message=f"Alert {alert.name or alert.fingerprint} resolved.",
+            details={
+                **_alert_details(alert),
+                "ends_at": alert.ends_at.isoformat() if alert.ends_at else None,
+            },
+            at=alert.last_received_at,
+        )
     )
+    batch.closed_loop_checks.append(alert.incident_id)
     _note(alert, f"Resolved; recorded on {alert.incident.reference}.")
 
 

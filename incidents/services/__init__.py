@@ -18,11 +18,18 @@ from incidents.services.repeats import incident_repeat_mark
 from incidents.services.roles import incident_role_assign
 from incidents.services.sla import incident_sla_sweep
 from incidents.services.status_updates import status_update_create
-from incidents.services.timeline import incident_note_add, timeline_event_pin, timeline_event_record
+from incidents.services.timeline import (
+    TimelineEntry,
+    incident_note_add,
+    timeline_event_pin,
+    timeline_event_record,
+    timeline_events_record,
+)
 
 __all__ = [
     "EDITABLE_FIELDS",
     "TRANSITION_SERVICES",
+    "TimelineEntry",
     "incident_acknowledge",
     "incident_auto_resolve",
     "incident_close",
@@ -45,4 +52,5 @@ __all__ = [
     "status_update_create",
     "timeline_event_pin",
     "timeline_event_record",
+    "timeline_events_record",
 ]

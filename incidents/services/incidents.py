@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.rollups.services import analytics_rollups_refresh
 from common.actor import Actor
 from incidents.choices import EventKind, IncidentStatus, Phase, Role
 from incidents.guards import close_refusal
@@ -65,7 +66,11 @@ def incident_create(
     is_drill: bool = False,
     root_cause_category: str = "",
     bridge_url: str = "",
+    mark_repeat: bool = True,
 ) -> Incident:
+    """Open an incident in triage, with its SLA due times, reference and `created` event.
+    `mark_repeat=False` is for a caller that links what decides a repeat (alerts) in the same
+    transaction and marks it then (incident_repeat_mark), rather than twice."""
     by.require(ADD_PERMISSION, "open incidents")
     now = timezone.now()
     detected_at = detected_at or now
@@ -100,7 +105,9 @@ def incident_create(
         incident.save()
         if services:
             incident.services.set(services)
-        incident_repeat_mark(incident=incident)
+        if mark_repeat and services:  # A repeat shares a service with its precedent: none, none.
+            incident_repeat_mark(incident=incident)
+        analytics_rollups_refresh(incident_ids=[incident.pk])
         details: dict[str, Any] = {
             "priority": priority.code,
             "phase": incident.phase,
@@ -129,15 +136,37 @@ def _validate(incident: Incident) -> None:
     constraint alone would only say "constraint violated", against no field."""
     errors: dict[str, list[str]] = {}
     started, detected = incident.started_at, incident.detected_at
-    if isinstance(started, datetime) and isinstance(detected, datetime) and started > detected:
+    both_times = isinstance(started, datetime) and isinstance(detected, datetime)
+    if both_times and started > detected:
         errors["started_at"] = ["The impact cannot start after it was detected."]
+    # A priority loaded from the database exists: no query to check it again.
+    priority = incident._state.fields_cache.get("priority")  # Unset: no instance, and no query.
+    loaded = (
+        ["priority"]
+        if isinstance(priority, Priority)
+        and priority.pk == incident.priority_id
+        and not priority._state.adding
+        else []
+    )
     try:
-        # A field already in error is excluded, and with it the constraint that reads it.
-        incident.full_clean(exclude=["reference", "status", *errors])
+        # A field already in error is excluded, and with it the constraint that reads it. The one
+        # constraint is checked above, in Python, with a field to report on; another one added
+        # later is validated by its query again.
+        incident.full_clean(
+            exclude=["reference", "status", *loaded, *errors],
+            validate_constraints=not both_times or _constraints_unchecked(),
+        )
     except ValidationError as exc:
         errors = exc.update_error_dict(errors)
     if errors:
         raise ValidationError(errors)
+
+
+CHECKED_IN_PYTHON = {"incidents_incident_started_before_detected"}
+
+
+def _constraints_unchecked() -> bool:
+    return {constraint.name for constraint in Incident._meta.constraints} != CHECKED_IN_PYTHON
 
 
 def _plain(value: Any) -> Any:
@@ -190,6 +219,7 @@ def incident_update(*, incident: Incident, by: Actor, changes: dict[str, Any]) -
             locked.services.set(new_services)
         if "services" in diff or "root_cause_category" in diff:
             incident_repeat_mark(incident=locked)
+        analytics_rollups_refresh(incident_ids=[locked.pk])
         if commander_given:
             role_change_apply(incident=locked, by=by, role=Role.COMMANDER, user=changes["commander"])
         _record_changes(incident=locked, by=by, diff=diff)

@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +49,56 @@ def timeline_event_record(
         )
     )
     return event
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One event for `timeline_events_record`: the arguments of `timeline_event_record`."""
+
+    incident: Incident
+    kind: EventKind
+    by: Actor
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+
+
+def timeline_events_record(*, entries: Sequence[TimelineEntry]) -> list[TimelineEvent]:
+    """Append many events with one INSERT (a batch of alerts joining incidents), then tell the apps
+    above of each, in order, exactly as `timeline_event_record` would. Callers run inside the
+    transaction of the changes being recorded."""
+    if not entries:
+        return []
+    now = timezone.now()
+    events = TimelineEvent.objects.bulk_create(
+        [
+            TimelineEvent(
+                incident=entry.incident,
+                kind=entry.kind,
+                occurred_at=entry.at or now,
+                actor=entry.by.user,
+                actor_name=str(entry.by),
+                source=entry.by.source,
+                message=entry.message,
+                details=entry.details or {},
+            )
+            for entry in entries
+        ]
+    )
+    for entry, event in zip(entries, events, strict=True):
+        happening_publish(
+            Happening(
+                topic="incident",
+                kind=entry.kind,
+                by=entry.by,
+                at=event.occurred_at,
+                message=entry.message,
+                details=event.details,
+                incident_id=entry.incident.pk,
+                subject_id=event.pk,
+            )
+        )
+    return events
 
 
 def incident_note_add(*, incident: Incident, by: Actor, message: str) -> TimelineEvent:

@@ -334,3 +334,15 @@ def test_the_closed_loop_neither_credits_nor_waits_on_a_capture(local, web, open
     fixer, reason = closed_loop_verdict(Incident.objects.get(pk=alert.incident.pk))
 
     assert fixer is None and reason == "no automated run succeeded"  # Not "did not succeed".
+
+
+def test_an_incident_opened_without_a_service_sends_no_capture_task(
+    priorities, health_capture, django_capture_on_commit_callbacks
+):
+    """Captures are per service: nothing to request, so no message (an alert storm opens many)."""
+    from incidents.services import incident_create
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        incident_create(by=SYSTEM, title="No service named", priority=priorities["P3"])
+    assert CAPTURE_TASK not in enqueued(callbacks)
+    assert captures(Incident.objects.get(title="No service named")) == []

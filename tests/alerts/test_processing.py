@@ -200,10 +200,10 @@ def test_one_failing_alert_does_not_stop_the_others(source, rule, monkeypatch):
 
     real = processing._process_firing
 
-    def flaky(alert):
+    def flaky(alert, plan, batch):
         if alert.fingerprint == "a":
             raise RuntimeError("boom")
-        real(alert)
+        real(alert, plan, batch)
 
     monkeypatch.setattr(processing, "_process_firing", flaky)
     assert alerts_process(alert_ids=[a.pk, b.pk]) == 1

@@ -8,9 +8,10 @@ from django.db import connection
 
 from alerts.models import Alert
 from alerts.services import alert_rule_save
-from alerts.services.processing import alert_process
+from alerts.services.processing import alert_process, alerts_process
 from common.actor import Actor
-from incidents.models import Incident
+from incidents.choices import EventKind
+from incidents.models import Incident, TimelineEvent
 from tests.alerts.support import am_alert, am_payload, ingest
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -67,3 +68,52 @@ def test_one_alert_processed_by_two_workers_at_once_is_processed_once(make_sourc
     assert not [o for o in outcomes if isinstance(o, Exception)]
     assert sum(o is not None for o in outcomes) == 1
     assert Incident.objects.count() == 1
+
+
+def test_overlapping_batches_processed_at_once_process_each_alert_once(make_source):
+    """Messages naming overlapping alerts (a payload's, the sweeper's, a redelivery), processed by
+    workers at the same moment: every alert once, one incident per group, one event per alert, and
+    no deadlock between the batches' locks."""
+    alert_rule_save(
+        by=Actor.system(),
+        data={"name": "Grouped", "incident_policy": "attach", "group_by": ["alertname"]},
+    )
+    source, _ = make_source()
+    stored = ingest(
+        source,
+        am_payload(
+            *(
+                am_alert(f"Group{i % 3}", fingerprint=f"fp-{i}", instance=f"web-{i}:9100")
+                for i in range(THREADS * 3)
+            )
+        ),
+    )
+    ids = [a.pk for a in stored]
+    batches = [ids[i : i + 9] for i in range(0, len(ids), 3)][:THREADS]  # each overlaps the next
+
+    barrier = threading.Barrier(len(batches))
+    outcomes: list = [None] * len(batches)
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            outcomes[i] = alerts_process(alert_ids=list(reversed(batches[i])) if i % 2 else batches[i])
+        except Exception as exc:
+            outcomes[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not [o for o in outcomes if isinstance(o, Exception)]
+    covered = {pk for batch in batches for pk in batch}
+    assert sum(outcomes) == len(covered)  # each alert counted by the one batch that processed it
+    assert Alert.objects.filter(pk__in=covered, processed=True, processing_attempts=0).count() == len(covered)
+    assert Incident.objects.count() == 3
+    assert Alert.objects.filter(opened_incident=True).count() == 3
+    events = TimelineEvent.objects.filter(kind=EventKind.ALERT_ATTACHED)
+    assert sorted(events.values_list("details__alert", flat=True)) == sorted(covered)

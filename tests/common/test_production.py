@@ -26,7 +26,12 @@ HOST = "mitigate.example.com"
 def production_env(tmp_path: Path) -> dict[str, str]:
     """The variables README.md's Configuration section lists for production (the database and
     Redis left out: nothing here needs them), with everything else under tmp_path."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    # The metrics folder too: gunicorn empties its own at start (gunicorn.conf.py), not this run's.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")
+    }
     env.update(
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(50),

@@ -1,0 +1,142 @@
+"""Processing a message's alerts together (alerts.services.processing._batch_process): one batch
+mixing joins, new incidents and resolves does what one alert at a time did; a repeated task changes
+nothing; joins cost a constant number of queries whatever their number."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from alerts.models import Alert
+from alerts.tasks import process_alerts
+from incidents.choices import EventKind
+from incidents.models import Incident, TimelineEvent
+from tests.alerts.support import am_alert, am_payload, fire, ingest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rules(rule):
+    """Team a's alerts join the open incident of their alertname; team b's open one each."""
+    rule(
+        "Team a",
+        matchers=[{"label": "team", "op": "eq", "value": "a"}],
+        incident_policy="attach",
+        group_by=["alertname"],
+    )
+    rule("Team b", matchers=[{"label": "team", "op": "eq", "value": "b"}], incident_policy="create")
+
+
+def attached(alert: Alert) -> list[int]:
+    return list(
+        TimelineEvent.objects.filter(kind=EventKind.ALERT_ATTACHED, details__alert=alert.pk).values_list(
+            "incident_id", flat=True
+        )
+    )
+
+
+def test_a_batch_mixing_joins_new_incidents_and_resolves(source, rules):
+    (open_a,) = fire(source, am_alert("Down", fingerprint="a0", team="a"))
+    (open_b,) = fire(source, am_alert("Slow", fingerprint="b0", team="b"))
+    before = Incident.objects.count()
+
+    stored = ingest(
+        source,
+        am_payload(
+            am_alert("Down", fingerprint="a1", team="a"),  # joins open_a's incident
+            am_alert("Full", fingerprint="n1", team="a"),  # a new group: opens an incident
+            am_alert("Full", fingerprint="n2", team="a"),  # ...which its group's next alert joins
+            am_alert("Slow", fingerprint="b1", team="b"),  # opens its own
+            am_alert("Slow", fingerprint="b2", team="b"),  # opens its own
+            am_alert("Slow", status="resolved", fingerprint="b0", team="b"),  # resolves open_b
+            am_alert("Quiet", fingerprint="x1", team="c"),  # no rule
+            am_alert("Down", fingerprint="a2", team="a"),  # joins open_a's incident too
+        ),
+    )
+    assert process_alerts(alert_ids=[a.pk for a in stored]) == len(stored)
+
+    got = {a.fingerprint: a for a in Alert.objects.filter(pk__in=[a.pk for a in stored])}
+    assert all(a.processed and a.processing_attempts == 0 for a in got.values())
+    assert got["a1"].incident == got["a2"].incident == open_a.incident
+    assert not got["a1"].opened_incident and not got["a2"].opened_incident
+    assert got["n1"].opened_incident and got["n2"].incident == got["n1"].incident
+    assert not got["n2"].opened_incident
+    assert got["b1"].opened_incident and got["b2"].opened_incident
+    assert len({got["b1"].incident_id, got["b2"].incident_id, open_b.incident_id}) == 3
+    assert got["x1"].incident is None and "No rule matched" in got["x1"].notes[-1]
+    assert Incident.objects.count() == before + 3  # n1's, b1's and b2's
+    # One "attached" event per firing alert, on its own incident; the resolve recorded on open_b's.
+    for fingerprint in ("a1", "a2", "n1", "n2", "b1", "b2"):
+        assert attached(got[fingerprint]) == [got[fingerprint].incident_id]
+    resolved = TimelineEvent.objects.filter(kind=EventKind.ALERT_RESOLVED, incident=open_b.incident)
+    assert [e.details["fingerprint"] for e in resolved] == ["b0"]
+    joined = open_a.incident.timeline_events.filter(kind=EventKind.ALERT_ATTACHED).order_by("id")
+    assert [e.details["fingerprint"] for e in joined] == ["a0", "a1", "a2"]
+
+
+def test_a_repeated_task_changes_nothing(source, rules, django_capture_on_commit_callbacks):
+    stored = ingest(
+        source,
+        am_payload(
+            am_alert("Down", fingerprint="a1", team="a"),
+            am_alert("Down", fingerprint="a2", team="a"),
+            am_alert("Slow", fingerprint="b1", team="b"),
+        ),
+    )
+    ids = [a.pk for a in stored]
+    assert process_alerts(alert_ids=ids) == 3
+    events = TimelineEvent.objects.count()
+    rows = list(Alert.objects.order_by("pk").values())
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert process_alerts(alert_ids=ids) == 0
+
+    assert Incident.objects.count() == 2
+    assert TimelineEvent.objects.count() == events
+    assert list(Alert.objects.order_by("pk").values()) == rows
+    assert callbacks == []  # and nothing enqueued: no notification twice
+
+
+def test_joins_cost_the_same_queries_whatever_their_number(source, rules):
+    fire(source, am_alert("Down", fingerprint="first", team="a"))
+
+    def queries(count: int, prefix: str) -> int:
+        stored = ingest(
+            source,
+            am_payload(*(am_alert("Down", fingerprint=f"{prefix}{i}", team="a") for i in range(count))),
+        )
+        with CaptureQueriesContext(connection) as captured:
+            assert process_alerts(alert_ids=[a.pk for a in stored]) == count
+        return len(captured)
+
+    assert queries(3, "few") == queries(30, "many")
+    assert Incident.objects.count() == 1
+    assert TimelineEvent.objects.filter(kind=EventKind.ALERT_ATTACHED).count() == 34
+
+
+def test_a_batch_that_fails_is_processed_one_by_one(source, rules, monkeypatch):
+    """The batch rolls back as a whole; one at a time, the good alerts go through and the bad one
+    counts a failed attempt for the sweeper."""
+    import alerts.services.processing as processing
+
+    real = processing._process_firing
+
+    def flaky(alert, plan, batch):
+        if alert.fingerprint == "bad":
+            raise RuntimeError("boom")
+        real(alert, plan, batch)
+
+    monkeypatch.setattr(processing, "_process_firing", flaky)
+    good, bad, other = ingest(
+        source,
+        am_payload(
+            am_alert("Down", fingerprint="good", team="a"),
+            am_alert("Down", fingerprint="bad", team="a"),
+            am_alert("Slow", fingerprint="other", team="b"),
+        ),
+    )
+    assert process_alerts(alert_ids=[good.pk, bad.pk, other.pk]) == 2
+    bad.refresh_from_db()
+    assert not bad.processed and bad.incident is None and bad.processing_attempts == 1
+    assert Incident.objects.count() == 2
+    assert TimelineEvent.objects.filter(kind=EventKind.ALERT_ATTACHED).count() == 2
