@@ -146,39 +146,51 @@ def _upsert(table: str, keys: dict[str, Any], deltas: dict[str, Any]) -> None:
         cursor.execute(sql, [*keys.values(), *deltas.values()])
 
 
-def _apply(member: dict[str, Any], sign: int) -> None:
-    """Add (sign 1) or take away (sign -1) one member's contribution to the rollups."""
-    deltas = {k: v * sign for k, v in contribution(member).items()}
-    _upsert(
-        IncidentDayRollup._meta.db_table, {"day": member["day"], "segment_id": member["segment_id"]}, deltas
+Deltas = dict[tuple[str, tuple], dict[str, Any]]
+
+
+def _add_deltas(deltas: Deltas, table: str, keys: dict[str, Any], values: dict[str, Any], sign: int) -> None:
+    row = deltas.setdefault((table, tuple(keys.items())), {})
+    for column, value in values.items():
+        row[column] = row.get(column, 0) + value * sign
+
+
+def _contribute(deltas: Deltas, member: dict[str, Any], sign: int) -> None:
+    """Add (sign 1) or take away (sign -1) one member's contribution to the rollups' deltas."""
+    day, segment = member["day"], member["segment_id"]
+    _add_deltas(
+        deltas,
+        IncidentDayRollup._meta.db_table,
+        {"day": day, "segment_id": segment},
+        contribution(member),
+        sign,
     )
     for name in CLOCK_NAMES:
         if member[f"{name}_b"] is not None:
-            _upsert(
-                ClockDayHistogram._meta.db_table,
-                {
-                    "day": member["day"],
-                    "is_drill": member["is_drill"],
-                    "clock": name,
-                    "bucket": member[f"{name}_b"],
-                },
-                {"n": sign},
-            )
+            keys = {"day": day, "is_drill": member["is_drill"], "clock": name, "bucket": member[f"{name}_b"]}
+            _add_deltas(deltas, ClockDayHistogram._meta.db_table, keys, {"n": 1}, sign)
     for kind, key in member["cost_groups"]:
-        _upsert(
-            CostGroupDayRollup._meta.db_table,
-            {"day": member["day"], "segment_id": member["segment_id"], "kind": kind, "key": key},
-            {
-                "cost_incidents": sign,
-                "cost_total": (member["cost_amount"] or 0) * sign,
-                "cost_seconds": (member["cost_seconds"] or 0) * sign,
-            },
-        )
-    _upsert(
-        IncidentHourRollup._meta.db_table,
-        {"day": member["day"], "hour": member["hour"], "is_drill": member["is_drill"]},
-        {"incidents": sign},
-    )
+        cost = {
+            "cost_incidents": 1,
+            "cost_total": member["cost_amount"] or 0,
+            "cost_seconds": member["cost_seconds"] or 0,
+        }
+        keys = {"day": day, "segment_id": segment, "kind": kind, "key": key}
+        _add_deltas(deltas, CostGroupDayRollup._meta.db_table, keys, cost, sign)
+    keys = {"day": day, "hour": member["hour"], "is_drill": member["is_drill"]}
+    _add_deltas(deltas, IncidentHourRollup._meta.db_table, keys, {"incidents": 1}, sign)
+
+
+def _write(deltas: Deltas) -> set[str]:
+    """One upsert per changed row (a change within one row nets out: an acknowledgement touches
+    its day's sums and one histogram bucket); returns the tables where some row lost incidents."""
+    shrunk = set()
+    for (table, keys), values in deltas.items():
+        if any(values.values()):
+            _upsert(table, dict(keys), values)
+        if any(v < 0 for c, v in values.items() if c in ("incidents", "n", "cost_incidents")):
+            shrunk.add(table)
+    return shrunk
 
 
 def analytics_rollups_refresh(*, incident_ids: Iterable[int]) -> int:
@@ -197,21 +209,26 @@ def analytics_rollups_refresh(*, incident_ids: Iterable[int]) -> int:
         changed = [pk for pk in ids if old.get(pk) != new.get(pk)]
         if not changed:
             return 0
+        deltas: Deltas = {}
         for pk in changed:
             if pk in old:
-                _apply(old[pk], -1)
+                _contribute(deltas, old[pk], -1)
             if pk in new:
-                _apply(new[pk], 1)
+                _contribute(deltas, new[pk], 1)
+        shrunk = _write(deltas)
         gone = [old[pk] for pk in changed if pk in old]
         if gone:
             IncidentRollupMember.objects.filter(pk__in=[m["incident_id"] for m in gone]).delete()
-            # Rows whose last incident left: deleted, as the rebuild would not write them (only a
-            # subtraction can empty a row, so a new incident skips these).
-            days = {m["day"] for m in gone}
-            IncidentDayRollup.objects.filter(day__in=days, incidents=0).delete()
-            ClockDayHistogram.objects.filter(day__in=days, n=0).delete()
-            IncidentHourRollup.objects.filter(day__in=days, incidents=0).delete()
-            CostGroupDayRollup.objects.filter(day__in=days, cost_incidents=0).delete()
+        # Rows whose last incident left: deleted, as the rebuild would not write them.
+        days = {m["day"] for m in gone}
+        for model, empty in (
+            (IncidentDayRollup, {"incidents": 0}),
+            (ClockDayHistogram, {"n": 0}),
+            (IncidentHourRollup, {"incidents": 0}),
+            (CostGroupDayRollup, {"cost_incidents": 0}),
+        ):
+            if model._meta.db_table in shrunk:
+                model.objects.filter(day__in=days, **empty).delete()
         IncidentRollupMember.objects.bulk_create(
             [IncidentRollupMember(**new[pk]) for pk in changed if pk in new]
         )
