@@ -7,6 +7,7 @@ message waits in an OutboxMessage row that the beat task common.tasks.outbox_flu
 Tasks are idempotent, so a message published twice does no harm."""
 
 import logging
+import threading
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -18,14 +19,19 @@ from common.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 FLUSH_BATCH = 500
+_import_lock = threading.Lock()
 
 
 def registered_task(task_name: str) -> Task:
     """The task of that name; NotRegistered for an unknown one. The apps' tasks modules are imported
-    on first use: a web process has no reason to import them before."""
+    on first use: a web process has no reason to import them before. One thread imports them while
+    the others wait: threads importing them together (the first requests of a gthread worker) may
+    be handed a half-imported module, whose tasks are not registered yet (a 500 on a webhook)."""
     tasks = current_app.tasks
     if task_name not in tasks:
-        current_app.loader.import_default_modules()
+        with _import_lock:
+            if task_name not in tasks:
+                current_app.loader.import_default_modules()
     return tasks[task_name]
 
 
