@@ -281,6 +281,8 @@ class IncidentRollupMember(models.Model):
     cost = models.BooleanField(default=False)
     cost_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
     cost_seconds = models.BigIntegerField(null=True)
+    # [kind, key] of its analytics.IncidentCostGroup rows, sorted: where its cost counts by team or type.
+    cost_groups = models.JSONField(default=list)
 
     class Meta:
         indexes = [
@@ -337,6 +339,30 @@ class IncidentDayRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} segment {self.segment_id}"
+
+
+class CostGroupDayRollup(models.Model):
+    """Cost per day, segment and analytics.IncidentCostGroup (team or service type): what the
+    series by team or type show as cost, each incident once per group (sums of the members'
+    cost over their `cost_groups`)."""
+
+    day = models.DateField()
+    segment = models.ForeignKey(RollupSegment, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20)
+    key = models.CharField(max_length=100, blank=True)
+    cost_incidents = models.IntegerField(default=0)
+    cost_total = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    cost_seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "segment", "kind", "key"], name="%(app_label)s_%(class)s_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} segment {self.segment_id} {self.kind}={self.key}"
 
 
 class ClockDayHistogram(models.Model):

@@ -63,8 +63,9 @@ def services_key(service_ids) -> str:
     return ",".join(str(pk) for pk in sorted(set(service_ids)))
 
 
-def member_values(row: dict[str, Any]) -> dict[str, Any]:
-    """The IncidentRollupMember columns (but the segment) of an incident row of SOURCE_FIELDS."""
+def member_values(row: dict[str, Any], cost_groups: list[list[str]] | None = None) -> dict[str, Any]:
+    """The IncidentRollupMember columns (but the segment) of an incident row of SOURCE_FIELDS and
+    its cost groups ([kind, key] pairs)."""
     detected = timezone.localtime(row["detected_at"])
     ack, resolved_at = row["acknowledged_at"], row["resolved_at"]
     resolved = resolved_at is not None
@@ -96,6 +97,7 @@ def member_values(row: dict[str, Any]) -> dict[str, Any]:
         "cost": has_cost,
         "cost_amount": row["cost__amount"] if has_cost else None,
         "cost_seconds": (row["cost__responder_seconds"] + row["cost__meeting_seconds"]) if has_cost else None,
+        "cost_groups": sorted(cost_groups or []) if has_cost else [],
     }
     for name, us in clocks.items():
         values[f"{name}_us"] = us

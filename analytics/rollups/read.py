@@ -20,6 +20,7 @@ from django.utils import timezone
 from analytics.filters import UNCLASSIFIED, Filters
 from analytics.models import (
     ClockDayHistogram,
+    CostGroupDayRollup,
     IncidentDayRollup,
     IncidentHourRollup,
     IncidentRollupMember,
@@ -227,6 +228,42 @@ def totals(
     return out
 
 
+def group_costs(filters: Filters, cut: Split, *, bucket: str, group_by: str) -> dict[tuple[Any, Any], dict]:
+    """Cost per (team or service type, period), each incident once per group as
+    analytics.IncidentCostGroup says: CostGroupDayRollup for the whole days, the edges' members."""
+    chosen = segments(filters)
+    rows = CostGroupDayRollup.objects.filter(
+        day__gte=cut.first, day__lt=cut.stop, segment__in=chosen, kind=group_by
+    ).annotate(period=PERIODS[bucket]("day") if PERIODS[bucket] else F("day"))
+    out: dict[tuple[Any, Any], dict] = {}
+    for row in (
+        rows.values("key", "period")
+        .annotate(n=Sum("cost_incidents"), total=Sum("cost_total"), seconds=Sum("cost_seconds"))
+        .order_by()
+    ):
+        out[(row["key"], _as_date(row["period"]))] = {
+            "cost_incidents": row["n"],
+            "cost_total": row["total"],
+            "cost_seconds": row["seconds"],
+        }
+    if cut.edges:
+        edge = Q()
+        for start, end in cut.edges:
+            edge |= Q(detected_at__gte=start, detected_at__lt=end)
+        for member in IncidentRollupMember.objects.filter(edge, segment__in=chosen, cost=True).values():
+            for kind, key in member["cost_groups"]:
+                if kind != group_by:
+                    continue
+                sums = out.setdefault(
+                    (key, _period(member["day"], bucket)),
+                    {"cost_incidents": 0, "cost_total": 0, "cost_seconds": 0},
+                )
+                sums["cost_incidents"] += 1
+                sums["cost_total"] += member["cost_amount"] or 0
+                sums["cost_seconds"] += member["cost_seconds"] or 0
+    return out
+
+
 def _as_date(value: Any) -> date | None:
     if isinstance(value, datetime):
         return value.date()
@@ -312,6 +349,35 @@ def percentiles(
             )
             out[name][point] = timedelta(microseconds=value)
     return out
+
+
+def member_percentiles(
+    filters: Filters, points: tuple[tuple[int, int], ...]
+) -> dict[str, dict[tuple[int, int], timedelta | None]]:
+    """Nearest-rank percentiles of each clock over the members of narrowing filters' segments, in
+    one PostgreSQL query (PERCENTILE_DISC, as the direct query): a scan of the range's narrow
+    member rows instead of the incidents and their services."""
+    from analytics.selectors.clocks import PercentileDisc
+
+    members = IncidentRollupMember.objects.filter(
+        detected_at__gte=filters.start, detected_at__lt=filters.end, segment__in=segments(filters)
+    )
+    found = members.aggregate(
+        **{
+            f"{name}_{num}_{den}": PercentileDisc(f"{name}_us", num / den, output_field=BigIntegerField())
+            for name in CLOCK_NAMES
+            for num, den in points
+        }
+    )
+    return {
+        name: {
+            (num, den): None
+            if found[f"{name}_{num}_{den}"] is None
+            else timedelta(microseconds=found[f"{name}_{num}_{den}"])
+            for num, den in points
+        }
+        for name in CLOCK_NAMES
+    }
 
 
 def peak_grid(filters: Filters, cut: Split) -> list[list[int]]:

@@ -144,12 +144,13 @@ def _series_from_rollups(
 ) -> list[SeriesPoint]:
     """`incident_series` from the rollups, in the database's order of (period, group): NULL (an
     incident without services) after the groups on PostgreSQL, before them on SQLite. By service
-    type or team the cost still comes from analytics.IncidentCostGroup (one query)."""
+    type or team the cost comes from the cost groups' rollup (analytics.CostGroupDayRollup)."""
     rows = rollups.totals(filters, cut, bucket=bucket, group_by=group_by)
-    extra = {
-        (group, _plain(period)): row
-        for (group, period), row in _service_group_costs(filters, group_by, TRUNCS[bucket]).items()
-    }
+    extra = (
+        rollups.group_costs(filters, cut, bucket=bucket, group_by=group_by)
+        if group_by in SERVICE_GROUPS
+        else {}
+    )
     nulls_last = connection.vendor == "postgresql"
 
     def order(key: tuple) -> tuple:

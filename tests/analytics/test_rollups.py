@@ -13,6 +13,7 @@ from django.core.management import call_command
 from analytics.filters import GROUP_BYS, Filters
 from analytics.models import (
     ClockDayHistogram,
+    CostGroupDayRollup,
     IncidentCost,
     IncidentDayRollup,
     IncidentHourRollup,
@@ -29,7 +30,7 @@ from analytics.selectors import (
     recommendations,
     summary,
 )
-from analytics.services.cost import incident_cost_groups_store
+from analytics.services.cost import incident_cost_groups_store, incident_cost_refresh
 from common.actor import Actor, Source
 from incidents.choices import RootCauseCategory, ServiceType
 from incidents.models import Priority
@@ -188,7 +189,12 @@ def _snapshot() -> dict:
     }
     hist = set(ClockDayHistogram.objects.values_list("day", "is_drill", "clock", "bucket", "n"))
     hours = set(IncidentHourRollup.objects.values_list("day", "hour", "is_drill", "incidents"))
-    return {"days": days, "members": members, "hist": hist, "hours": hours}
+    costs = set(
+        CostGroupDayRollup.objects.values_list(
+            "day", "segment__services_key", "kind", "key", "cost_incidents", "cost_total", "cost_seconds"
+        )
+    )
+    return {"days": days, "members": members, "hist": hist, "hours": hours, "costs": costs}
 
 
 def test_services_maintain_the_rollups_as_the_rebuild_computes_them(
@@ -207,6 +213,8 @@ def test_services_maintain_the_rollups_as_the_rebuild_computes_them(
     before = _snapshot()
     first = incident_acknowledge(incident=first, by=actor)
     first = incident_resolve(incident=first, by=actor, summary="Rolled back.")
+    incident_cost_refresh(incident_id=first.pk)
+    incident_cost_refresh(incident_id=second.pk)
     first = incident_reopen(incident=first, by=actor, reason="Back again.")
     second = incident_update(
         incident=second, by=actor, changes={"priority": p1, "root_cause_category": "capacity"}
@@ -216,6 +224,7 @@ def test_services_maintain_the_rollups_as_the_rebuild_computes_them(
     maintained = _snapshot()
     assert maintained != before
     assert maintained["members"][first.pk][1]["reopened"] is True
+    assert maintained["members"][second.pk][1]["cost_groups"] and maintained["costs"]
     assert maintained["members"][second.pk][0] == ",".join(
         str(s.pk) for s in sorted([db, dns, cache], key=lambda s: s.pk)
     )
