@@ -142,6 +142,7 @@ def _responses_by_rule(rules: set[AlertRule]) -> dict[int, list[AutomatedRespons
         for response in (
             AutomatedResponse.objects.filter(rule__in=rules, enabled=True)
             .select_related("action")
+            .prefetch_related("action__steps")  # Checked against the alert's values before a request.
             .order_by("order", "id")
         ):
             response.rule = loaded[response.rule_id]  # Its rule is at hand: no query to load it again.
@@ -187,16 +188,14 @@ def alert_plans(alerts: list[Alert]) -> list[AlertPlan]:
 def incident_open_for_group(*, rule: AlertRule, key: str, is_drill: bool = False) -> Incident | None:
     """The most recently detected open incident an alert of this rule and group key joined; only
     drill incidents for a drill alert, never one for a real alert (a drill must not swallow a real
-    alert, nor a real incident a drill's)."""
-    alert = (
-        Alert.objects.filter(
-            rule=rule, group_key=key, incident__status__in=OPEN_STATUSES, incident__is_drill=is_drill
-        )
-        .select_related("incident")
-        .order_by("-incident__detected_at", "-incident_id")
+    alert, nor a real incident a drill's). The group's incidents are found first (a storm's group
+    has thousands of alerts in few incidents), then the open ones among them."""
+    joined = Alert.objects.filter(rule=rule, group_key=key, incident__isnull=False).values("incident_id")
+    return (
+        Incident.objects.filter(pk__in=joined, status__in=OPEN_STATUSES, is_drill=is_drill)
+        .order_by("-detected_at", "-id")
         .first()
     )
-    return alert.incident if alert else None
 
 
 @dataclass

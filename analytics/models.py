@@ -200,3 +200,216 @@ class IncidentCostGroup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cost_id} {self.kind}={self.key}"
+
+
+class RollupSegment(models.Model):
+    """A combination of what analytics filters and groups by that is fixed per incident: priority,
+    root cause, drill or not, and the exact set of services (`services_key`, sorted ids joined by
+    commas). The rollups are keyed by day and segment, so a filter selects segments and counts each
+    incident once, as analytics.filters.incidents_in does."""
+
+    priority = models.ForeignKey("incidents.Priority", on_delete=models.CASCADE, related_name="+")
+    root_cause_category = models.CharField(max_length=30, blank=True)
+    is_drill = models.BooleanField(default=False)
+    services_key = models.CharField(max_length=1000, blank=True)
+    services = models.ManyToManyField("incidents.Service", related_name="+", blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["priority", "root_cause_category", "is_drill", "services_key"],
+                name="%(app_label)s_%(class)s_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"segment {self.pk}"
+
+
+class RollupSegmentGroup(models.Model):
+    """A service type or owner team a segment's incidents count under when grouped by it, and how
+    many of the segment's services have it (`mult`): grouped by these, an incident counts once per
+    group while a mean weighs it once per service, as the direct query's join does. A segment
+    without services has one row per kind with key NULL."""
+
+    segment = models.ForeignKey(RollupSegment, on_delete=models.CASCADE, related_name="groups")
+    kind = models.CharField(max_length=20)  # "service_type" or "team"
+    key = models.CharField(max_length=100, null=True, blank=True)
+    mult = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "kind", "key"], name="%(app_label)s_%(class)s_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"segment {self.segment_id} {self.kind}={self.key} x{self.mult}"
+
+
+class IncidentRollupMember(models.Model):
+    """Where one incident counts in the rollups and what it adds there: analytics.rollups.facts
+    computes these from the incident; a change subtracts the old row's contribution and adds the
+    new one. No foreign key constraint, so a deleted incident's row stays until refreshed."""
+
+    incident = models.OneToOneField(
+        "incidents.Incident",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        primary_key=True,
+        related_name="+",
+    )
+    segment = models.ForeignKey(RollupSegment, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()  # detected_at's date in TIME_ZONE
+    hour = models.PositiveSmallIntegerField()
+    detected_at = models.DateTimeField(db_index=True)
+    is_drill = models.BooleanField(default=False)
+    resolved = models.BooleanField(default=False)
+    auto_resolved = models.BooleanField(default=False)
+    repeat = models.BooleanField(default=False)
+    reopened = models.BooleanField(default=False)
+    repeated = models.BooleanField(default=False)
+    response_settled = models.BooleanField(default=False)
+    response_met = models.BooleanField(default=False)
+    resolution_settled = models.BooleanField(default=False)
+    resolution_met = models.BooleanField(default=False)
+    mttd_us = models.BigIntegerField(null=True)
+    mtta_us = models.BigIntegerField(null=True)
+    mttr_us = models.BigIntegerField(null=True)
+    mttd_b = models.IntegerField(null=True)
+    mtta_b = models.IntegerField(null=True)
+    mttr_b = models.IntegerField(null=True)
+    cost = models.BooleanField(default=False)
+    cost_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    cost_seconds = models.BigIntegerField(null=True)
+    # [kind, key] of its analytics.IncidentCostGroup rows, sorted: where its cost counts by team or type.
+    cost_groups = models.JSONField(default=list)
+
+    class Meta:
+        indexes = [
+            # The percentile's last step: the k-th value within one histogram bucket.
+            models.Index(
+                fields=["mttd_b", "mttd_us", "detected_at", "is_drill"], name="analytics_member_mttd"
+            ),
+            models.Index(
+                fields=["mtta_b", "mtta_us", "detected_at", "is_drill"], name="analytics_member_mtta"
+            ),
+            models.Index(
+                fields=["mttr_b", "mttr_us", "detected_at", "is_drill"], name="analytics_member_mttr"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"incident {self.incident_id} on {self.day}"
+
+
+class IncidentDayRollup(models.Model):
+    """Counts and sums per day (TIME_ZONE) and segment, the sums of IncidentRollupMember's columns.
+    Clock sums are kept as whole days and the remaining microseconds, so the mean can be derived
+    exactly as PostgreSQL's avg(interval) does."""
+
+    day = models.DateField()
+    segment = models.ForeignKey(RollupSegment, on_delete=models.PROTECT, related_name="+")
+    incidents = models.IntegerField(default=0)
+    resolved = models.IntegerField(default=0)
+    auto_resolved = models.IntegerField(default=0)
+    repeats = models.IntegerField(default=0)
+    reopened = models.IntegerField(default=0)
+    repeated = models.IntegerField(default=0)
+    response_settled = models.IntegerField(default=0)
+    response_met = models.IntegerField(default=0)
+    resolution_settled = models.IntegerField(default=0)
+    resolution_met = models.IntegerField(default=0)
+    mttd_n = models.IntegerField(default=0)
+    mttd_days = models.BigIntegerField(default=0)
+    mttd_us = models.BigIntegerField(default=0)
+    mtta_n = models.IntegerField(default=0)
+    mtta_days = models.BigIntegerField(default=0)
+    mtta_us = models.BigIntegerField(default=0)
+    mttr_n = models.IntegerField(default=0)
+    mttr_days = models.BigIntegerField(default=0)
+    mttr_us = models.BigIntegerField(default=0)
+    cost_incidents = models.IntegerField(default=0)
+    cost_total = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    cost_seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "segment"], name="%(app_label)s_%(class)s_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} segment {self.segment_id}"
+
+
+class CostGroupDayRollup(models.Model):
+    """Cost per day, segment and analytics.IncidentCostGroup (team or service type): what the
+    series by team or type show as cost, each incident once per group (sums of the members'
+    cost over their `cost_groups`)."""
+
+    day = models.DateField()
+    segment = models.ForeignKey(RollupSegment, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20)
+    key = models.CharField(max_length=100, blank=True)
+    cost_incidents = models.IntegerField(default=0)
+    cost_total = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    cost_seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "segment", "kind", "key"], name="%(app_label)s_%(class)s_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} segment {self.segment_id} {self.kind}={self.key}"
+
+
+class ClockDayHistogram(models.Model):
+    """How many incidents of a day (drills apart) have a clock value in each bucket
+    (analytics.rollups.facts.bucket: exact integer edges), to find a percentile's bucket without
+    reading the incidents; the value itself comes from IncidentRollupMember's index."""
+
+    day = models.DateField()
+    is_drill = models.BooleanField(default=False)
+    clock = models.CharField(max_length=4)
+    bucket = models.IntegerField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "is_drill", "clock", "bucket"], name="%(app_label)s_%(class)s_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.clock} bucket {self.bucket}: {self.n}"
+
+
+class IncidentHourRollup(models.Model):
+    """Incidents per day and hour (TIME_ZONE), drills apart, for the peak-times grid."""
+
+    day = models.DateField()
+    hour = models.PositiveSmallIntegerField()
+    is_drill = models.BooleanField(default=False)
+    incidents = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "hour", "is_drill"], name="%(app_label)s_%(class)s_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.hour}h: {self.incidents}"
+
+
+class RollupState(models.Model):
+    """One row once the rollups were built, with the TIME_ZONE their days are in: the selectors read
+    the rollups only when it exists and matches (otherwise they query the incidents directly)."""
+
+    time_zone = models.CharField(max_length=64)
+    built_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"rollups built {self.built_at} in {self.time_zone}"

@@ -19,16 +19,14 @@ from common.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 FLUSH_BATCH = 500
-
-
 _import_lock = threading.Lock()
 
 
 def registered_task(task_name: str) -> Task:
     """The task of that name; NotRegistered for an unknown one. The apps' tasks modules are imported
     on first use: a web process has no reason to import them before. One thread imports them while
-    the process's other threads wait: without the lock, a second request arriving during the import
-    found the task missing and answered 500 (the bench's first requests did)."""
+    the others wait: threads importing them together (the first requests of a gthread worker) may
+    be handed a half-imported module, whose tasks are not registered yet (a 500 on a webhook)."""
     tasks = current_app.tasks
     if task_name not in tasks:
         with _import_lock:

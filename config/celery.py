@@ -2,7 +2,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import task_postrun, task_prerun, worker_process_init, worker_ready
 
 from config.runtime import startup_objects_freeze
 
@@ -28,3 +28,20 @@ def _mark_ready(**kwargs) -> None:
 def _freeze_startup(**kwargs) -> None:
     # Each prefork child, once Django and the tasks are loaded (config/runtime.py says why).
     startup_objects_freeze()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _database_connections_recycle(**kwargs) -> None:
+    """Around each task, what Django does around each request: close a connection that is broken
+    or older than CONN_MAX_AGE, and health-check the rest on first use (CONN_HEALTH_CHECKS). Celery's
+    own Django fixup would close every connection before and after every task (settings.py's
+    CELERY_DB_REUSE_MAX says why it does not): a new PostgreSQL connection per task, which was most
+    of an alert's way to its first step. A task run eagerly (tests) runs inside its caller's
+    transaction, which is left alone, as Celery's fixup does."""
+    from django.db import close_old_connections
+
+    task = kwargs.get("task")
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    close_old_connections()

@@ -184,6 +184,9 @@ CELERY_TASK_ROUTES = celery_schedule.TASK_ROUTES
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every database connection before and after every task unless this is
+# set, then only every this many tasks; config/celery.py recycles them as Django does per request.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_IGNORE_RESULT = True
 # What a task prints is output, not a warning (celery's default level for it).
 CELERY_WORKER_REDIRECT_STDOUTS_LEVEL = "INFO"

@@ -30,6 +30,7 @@ from actions.services.snapshot import (
     run_planned_steps,
     unsafe_placement_error,
 )
+from actions.services.step_writes import StepWrites
 from actions.signals import run_finished
 from common.actor import Actor, Source
 from incidents.choices import EventKind
@@ -160,6 +161,7 @@ def _execute_steps(run: ActionRun) -> Outcome:
     if not run.snapshot:
         outcome.unhandled.append(Failure(step="run", status=StepStatus.FAILED, message=LEGACY_ERROR))
     pool = RunnerPool()
+    writes = StepWrites(run_id=run.pk)
     previous_ok: bool | None = None
     try:
         for index, step in enumerate(steps):
@@ -185,7 +187,7 @@ def _execute_steps(run: ActionRun) -> Outcome:
                     for planned, provider, why in refused
                 ]
                 if hosts:
-                    results += _run_on_hosts(run, step, hosts, step.command, pool)
+                    results += _run_on_hosts(run, step, hosts, step.command, pool, writes)
                 statuses = [r.status for r in results]
                 message = _summary(results)
             if StepStatus.CANCELLED in statuses:
@@ -269,26 +271,40 @@ def _record_step(
 
 
 def _run_on_hosts(
-    run: ActionRun, step: PlannedStep, hosts: list[Provider], command: str, pool: RunnerPool
+    run: ActionRun,
+    step: PlannedStep,
+    hosts: list[Provider],
+    command: str,
+    pool: RunnerPool,
+    writes: StepWrites,
 ) -> list[StepRun]:
     if len(hosts) == 1:
-        return [_run_on_host(run, step, hosts[0], command, pool)]
+        return [_run_on_host(run, step, hosts[0], command, pool, writes)]
     limit = min(step.max_parallel or 1, settings.ACTION_MAX_PARALLEL_HOSTS)
 
     def work(provider: Provider) -> StepRun:
         try:
-            return _run_on_host(run, step, provider, command, pool)
+            return _run_on_host(run, step, provider, command, pool, writes)
         finally:
-            connection.close()  # Each pool thread has its own database connection.
+            connection.close()  # Only if something did open one: the writes are the run thread's.
 
+    # The pool threads hand their database writes to this thread (StepWrites), which makes them
+    # while it waits: no host opens a connection of its own.
     with ThreadPoolExecutor(max_workers=max(1, limit), thread_name_prefix=f"run{run.pk}") as executor:
-        return list(executor.map(work, hosts))
+        futures = [executor.submit(work, provider) for provider in hosts]
+        writes.serve(futures)
+        return [future.result() for future in futures]
 
 
 def _run_on_host(
-    run: ActionRun, step: PlannedStep, provider: Provider, command: str, pool: RunnerPool
+    run: ActionRun,
+    step: PlannedStep,
+    provider: Provider,
+    command: str,
+    pool: RunnerPool,
+    writes: StepWrites,
 ) -> StepRun:
-    step_run = StepRun.objects.create(
+    step_run = StepRun(
         run=run,
         step_id=step.step_id,
         step_order=step.order,
@@ -300,13 +316,14 @@ def _run_on_host(
         attempts=1,
         started_at=timezone.now(),
     )
-    output = StepOutput(step_run_id=step_run.pk, run_id=run.pk, cap=settings.ACTION_OUTPUT_CAP_BYTES)
+    writes.create(step_run)
+    output = StepOutput(step_run_id=step_run.pk, writes=writes, cap=settings.ACTION_OUTPUT_CAP_BYTES)
     status, exit_code, error = StepStatus.FAILED, None, ""
     attempts = step.retries + 1
     for attempt in range(1, attempts + 1):
         if attempt > 1:
             step_run.attempts = attempt
-            StepRun.objects.filter(pk=step_run.pk).update(attempts=attempt)
+            writes.update(step_run.pk, {"attempts": attempt})
             output.note(f"--- attempt {attempt} of {attempts} ---\n")
         error = ""
         try:
@@ -332,7 +349,7 @@ def _run_on_host(
     # One write for the result and the last of the output: fifty hosts finish at once.
     final = {**output.fields(), "status": status, "exit_code": exit_code, "error": error}
     final["finished_at"] = timezone.now()
-    StepRun.objects.filter(pk=step_run.pk).update(**final)
+    writes.update(step_run.pk, final)
     for name, value in final.items():
         setattr(step_run, name, value)
     return step_run

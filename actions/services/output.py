@@ -1,13 +1,13 @@
 """Captured output of one step on one host: capped, and written to the StepRun about once a
-second while the command runs, so the admin shows progress."""
+second while the command runs, so the admin shows progress. The writes go through the run's
+StepWrites, so a host on a pool thread needs no database connection of its own."""
 
 import threading
 import time
 
-from actions.models import ActionRun, StepRun
+from actions.services.step_writes import StepWrites
 
 FLUSH_SECONDS = 1.0
-CANCEL_CHECK_SECONDS = 1.0
 
 
 def _text(data: bytes) -> str:
@@ -18,17 +18,14 @@ def _text(data: bytes) -> str:
 class StepOutput:
     """The runner's OutputSink for one StepRun."""
 
-    def __init__(self, *, step_run_id: int, run_id: int, cap: int):
+    def __init__(self, *, step_run_id: int, writes: StepWrites, cap: int):
         self.step_run_id = step_run_id
-        self.run_id = run_id
+        self.writes = writes
         self.cap = cap
         self.buffers = {"stdout": bytearray(), "stderr": bytearray()}
         self.truncated = {"stdout": False, "stderr": False}
         self._dirty = False
         self._last_flush = time.monotonic()
-        # The run was just checked when the step started; the first look is a second in.
-        self._last_cancel_check = time.monotonic()
-        self._cancelled = False
         self._lock = threading.Lock()
 
     def write(self, stream: str, data: bytes) -> None:
@@ -63,21 +60,15 @@ class StepOutput:
         with self._lock:
             if not self._dirty or time.monotonic() - self._last_flush < FLUSH_SECONDS:
                 return
-        StepRun.objects.filter(pk=self.step_run_id).update(**self.fields())
+        self.writes.update(self.step_run_id, self.fields())
 
     def started(self, group: dict) -> None:
         """Written at once, not with the output: a worker killed a second later must leave the
         sweeper the group to kill."""
-        StepRun.objects.filter(pk=self.step_run_id).update(process_group=group)
+        self.writes.update(self.step_run_id, {"process_group": group})
 
     def cancelled(self) -> bool:
-        if self._cancelled:
-            return True
-        now = time.monotonic()
-        if now - self._last_cancel_check >= CANCEL_CHECK_SECONDS:
-            self._last_cancel_check = now
-            self._cancelled = ActionRun.objects.filter(
-                pk=self.run_id, cancel_requested_at__isnull=False
-            ).exists()
-            self.flush()
-        return self._cancelled
+        """Asked by the runner while the command runs: output held back by a quiet command is
+        written here too."""
+        self.flush()
+        return self.writes.cancelled()

@@ -149,7 +149,7 @@ class _Batch:
     def __init__(self) -> None:
         self.groups: dict[tuple[int, str, bool], Incident | None] = {}
         self.events: list[TimelineEntry] = []
-        self.repeat_checks: dict[int, Incident] = {}
+        self.repeat_checks: dict[int, tuple[Incident, set[str]]] = {}
         self.closed_loop_checks: list[int] = []
         self._priorities: dict[str, Priority] | None = None
 
@@ -203,8 +203,8 @@ def _batch_process(alert_ids: list[int]) -> list[Alert]:
             alert.updated_at = now  # bulk_update does not apply auto_now
         batch.events_flush()
         _alerts_write(alerts)
-        for incident in batch.repeat_checks.values():
-            incident_repeat_mark(incident=incident)
+        for incident, names in batch.repeat_checks.values():
+            incident_repeat_mark(incident=incident, names=names)
     if batch.closed_loop_checks:
         from alerts.services.closed_loop import incident_closed_loop_check
 
@@ -242,10 +242,10 @@ def _process_firing(alert: Alert, plan: AlertPlan, batch: _Batch) -> None:
     alert.rule = plan.rule
     alert.group_key = plan.group_key
     incident = _incident_for(alert, plan, batch)
-    # Its alert names just grew. A repeat stays one (more names only find more precedents), and an
-    # incident opened here without a service shares none with a precedent.
+    # Its alert names just grew (incident_repeat_mark's `names`); an incident opened here without a
+    # service shares none with a precedent.
     if incident is not None and not incident.is_repeat and (plan.service or not alert.opened_incident):
-        batch.repeat_checks[incident.pk] = incident
+        batch.repeat_checks.setdefault(incident.pk, (incident, set()))[1].add(alert.name)
     _responses_trigger(alert, plan, incident, batch)
 
 
@@ -344,17 +344,18 @@ def _responses_trigger(alert: Alert, plan: AlertPlan, incident: Incident | None,
             if refused:
                 raise ValidationError(refused)
             parameters = response_parameters(response, context)
-            with transaction.atomic():  # A savepoint: a refused request leaves the rest standing.
-                run = action_run_request(
-                    action=response.action,
-                    by=by,
-                    parameters=parameters,
-                    incident=incident,
-                    require_approval=response.trigger == ResponseTrigger.AFTER_APPROVAL,
-                    due_at=due_at,
-                    context={"alert": context["alert"]},  # Commands may name alert.* too.
-                    automated=True,
-                )
+            # No savepoint of our own: action_run_request refuses before it writes, and writes in
+            # its own atomic block (a savepoint here), so a refused request leaves the rest standing.
+            run = action_run_request(
+                action=response.action,
+                by=by,
+                parameters=parameters,
+                incident=incident,
+                require_approval=response.trigger == ResponseTrigger.AFTER_APPROVAL,
+                due_at=due_at,
+                context={"alert": context["alert"]},  # Commands may name alert.* too.
+                automated=True,
+            )
         except (TemplateError, ValidationError, ApplicationError) as exc:
             error = _error_text(exc)
             TriggeredRun.objects.create(alert=alert, response=response, trigger=response.trigger, error=error)

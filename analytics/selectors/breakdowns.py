@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import Avg, Case, Count, F, Q, Sum, Value, When
 from django.db.models.functions import (
     Coalesce,
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 from analytics.filters import BUCKETS, GROUP_BYS, UNCLASSIFIED, Filters, incidents_in
 from analytics.models import IncidentCostGroup
+from analytics.rollups import read as rollups
 from analytics.selectors.clocks import CLOCKS, DurationStats, clock_stats
 from analytics.selectors.summary import COST_AGGREGATES, CostStats, cost_stats, ratio
 
@@ -107,6 +109,9 @@ def incident_series(
     if bucket not in BUCKETS:
         raise ValueError(f"Unknown bucket {bucket!r}; expected one of {', '.join(BUCKETS)}.")
     group = _group_expression(group_by)
+    cut = rollups.split(filters)
+    if cut is not None:
+        return _series_from_rollups(filters, cut, bucket, group_by)
     qs = incidents_in(filters).annotate(period=TRUNCS[bucket]("detected_at"))
     extra = _service_group_costs(filters, group_by, TRUNCS[bucket])
     fields = ["period"]
@@ -131,6 +136,36 @@ def incident_series(
             cost=cost_stats(extra.get((row.get("group"), row["period"])) or row),
         )
         for row in rows
+    ]
+
+
+def _series_from_rollups(
+    filters: Filters, cut: "rollups.Split", bucket: str, group_by: str | None
+) -> list[SeriesPoint]:
+    """`incident_series` from the rollups, in the database's order of (period, group): NULL (an
+    incident without services) after the groups on PostgreSQL, before them on SQLite. By service
+    type or team the cost comes from the cost groups' rollup (analytics.CostGroupDayRollup)."""
+    rows = rollups.totals(filters, cut, bucket=bucket, group_by=group_by)
+    extra = (
+        rollups.group_costs(filters, cut, bucket=bucket, group_by=group_by)
+        if group_by in SERVICE_GROUPS
+        else {}
+    )
+    nulls_last = connection.vendor == "postgresql"
+
+    def order(key: tuple) -> tuple:
+        period, group = key
+        return (period, (group is None) == nulls_last, group if group is not None else "")
+
+    return [
+        SeriesPoint(
+            period=period,
+            group=_plain(group) if group_by is not None else None,
+            incidents=sums["incidents"],
+            mttr_mean=rollups.interval_mean(sums["mttr_n"], sums["mttr_days"], sums["mttr_us"]),
+            cost=cost_stats(extra.get((group, period)) or sums),
+        )
+        for (period, group), sums in sorted(rows.items(), key=lambda item: order(item[0]))
     ]
 
 
@@ -220,19 +255,20 @@ def monthly_trend(filters: Filters, *, months: int = 12) -> list[MonthTrend]:
         first = (first - timedelta(days=1)).replace(day=1)
     start = timezone.make_aware(datetime(first.year, first.month, 1), timezone.get_current_timezone())
     ranged = filters.with_range(start, end)
-    rows = {
-        _plain(row["month"]): row
-        for row in incidents_in(ranged)
-        .annotate(month=TruncMonth("detected_at"))
-        .values("month")
-        .annotate(
-            incidents=Count("pk"),
-            mttd=Avg(CLOCKS["mttd"][0]),
-            mtta=Avg(CLOCKS["mtta"][0], filter=CLOCKS["mtta"][1]),
-            mttr=Avg(CLOCKS["mttr"][0], filter=CLOCKS["mttr"][1]),
-        )
-        .order_by("month")
-    }
+    cut = rollups.split(ranged)
+    if cut is not None:
+        rows = {
+            month: {
+                "incidents": sums["incidents"],
+                **{
+                    name: rollups.interval_mean(sums[f"{name}_n"], sums[f"{name}_days"], sums[f"{name}_us"])
+                    for name in CLOCKS
+                },
+            }
+            for (month, _), sums in rollups.totals(ranged, cut, bucket="month").items()
+        }
+    else:
+        rows = _monthly_rows(ranged)
     out = []
     for month in periods(ranged, "month"):
         row = rows.get(month, {})
@@ -248,8 +284,28 @@ def monthly_trend(filters: Filters, *, months: int = 12) -> list[MonthTrend]:
     return out
 
 
+def _monthly_rows(ranged: Filters) -> dict[date, dict]:
+    return {
+        _plain(row["month"]): row
+        for row in incidents_in(ranged)
+        .annotate(month=TruncMonth("detected_at"))
+        .values("month")
+        .annotate(
+            incidents=Count("pk"),
+            mttd=Avg(CLOCKS["mttd"][0]),
+            mtta=Avg(CLOCKS["mtta"][0], filter=CLOCKS["mtta"][1]),
+            mttr=Avg(CLOCKS["mttr"][0], filter=CLOCKS["mttr"][1]),
+        )
+        .order_by("month")
+    }
+
+
 def peak_times(filters: Filters) -> list[list[int]]:
     """Incidents by day of week (rows, Monday first) and hour of day (columns), in local time."""
+    cut = rollups.split(filters)
+    if cut is not None and not rollups.narrowed(filters):
+        return rollups.peak_grid(filters, cut)
+    # Narrowed, the hour rollup (no segments) cannot answer: the incidents are counted directly.
     grid = [[0] * 24 for _ in range(7)]
     rows = (
         incidents_in(filters)

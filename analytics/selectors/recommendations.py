@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Avg, Count, Q
 
 from analytics.filters import UNCLASSIFIED, Filters, incidents_in
+from analytics.rollups import read as rollups
 from analytics.selectors.clocks import CLOCKS
 from analytics.selectors.remediation import ActionStats, action_stats
 from analytics.selectors.summary import REPEATED, repeat_rate, root_cause_shares
@@ -49,12 +50,7 @@ def recommendations(filters: Filters) -> list[Recommendation]:
     year = filters.with_range(filters.end - timedelta(days=365), filters.end)
     quarter = filters.with_range(filters.end - timedelta(days=91), filters.end)
     out: list[Recommendation] = []
-    resolved, in_quarter = Q(resolved_at__isnull=False), Q(detected_at__gte=quarter.start)
-    trend = incidents_in(year).aggregate(
-        mttr_year=Avg(CLOCKS["mttr"][0], filter=resolved),
-        mttr_quarter=Avg(CLOCKS["mttr"][0], filter=resolved & in_quarter),
-    )
-    mttr_year, mttr_quarter = trend["mttr_year"], trend["mttr_quarter"]
+    mttr_year, mttr_quarter = _mttr_trend(year, quarter)
     if mttr_year and mttr_quarter and mttr_quarter > mttr_year * MTTR_RISE:
         out.append(
             Recommendation(
@@ -69,8 +65,7 @@ def recommendations(filters: Filters) -> list[Recommendation]:
                 },
             )
         )
-    qs = incidents_in(filters)
-    counts = qs.aggregate(incidents=Count("pk"), repeated=Count("pk", filter=REPEATED))
+    counts, causes = _repeats_and_causes(filters)
     rate = repeat_rate(counts["repeated"], counts["incidents"])
     if rate is not None and rate > REPEAT_RATE_LIMIT:
         out.append(
@@ -83,10 +78,6 @@ def recommendations(filters: Filters) -> list[Recommendation]:
                 details={"repeat_rate": rate},
             )
         )
-    causes = {
-        row["root_cause_category"] or UNCLASSIFIED: row["n"]
-        for row in qs.values("root_cause_category").annotate(n=Count("pk")).order_by()
-    }
     shares = root_cause_shares(causes)
     for cause in sorted(causes, key=lambda c: (-causes[c], c)):
         share = shares[cause]
@@ -116,6 +107,44 @@ def recommendations(filters: Filters) -> list[Recommendation]:
                 )
             )
     return out
+
+
+def _mttr_trend(year: Filters, quarter: Filters) -> tuple[timedelta | None, timedelta | None]:
+    """Mean MTTR over the year and over its last quarter (rollups when both can answer)."""
+    cuts = rollups.split(year), rollups.split(quarter)
+    if cuts[0] is not None and cuts[1] is not None:
+        means = []
+        for filters, cut in zip((year, quarter), cuts, strict=True):
+            sums = rollups.totals(filters, cut).get((None, None), {})
+            means.append(
+                rollups.interval_mean(sums.get("mttr_n", 0), sums.get("mttr_days", 0), sums.get("mttr_us", 0))
+            )
+        return means[0], means[1]
+    resolved, in_quarter = Q(resolved_at__isnull=False), Q(detected_at__gte=quarter.start)
+    trend = incidents_in(year).aggregate(
+        mttr_year=Avg(CLOCKS["mttr"][0], filter=resolved),
+        mttr_quarter=Avg(CLOCKS["mttr"][0], filter=resolved & in_quarter),
+    )
+    return trend["mttr_year"], trend["mttr_quarter"]
+
+
+def _repeats_and_causes(filters: Filters) -> tuple[dict[str, int], dict[str, int]]:
+    """The incidents, the repeated ones (`REPEATED`) and the incidents per root cause."""
+    cut = rollups.split(filters)
+    if cut is not None:
+        by_cause = rollups.totals(filters, cut, group_by="root_cause")
+        counts = {
+            "incidents": sum(s["incidents"] for s in by_cause.values()),
+            "repeated": sum(s["repeated"] for s in by_cause.values()),
+        }
+        return counts, {cause: s["incidents"] for (_, cause), s in by_cause.items()}
+    qs = incidents_in(filters)
+    counts = qs.aggregate(incidents=Count("pk"), repeated=Count("pk", filter=REPEATED))
+    causes = {
+        row["root_cause_category"] or UNCLASSIFIED: row["n"]
+        for row in qs.values("root_cause_category").annotate(n=Count("pk")).order_by()
+    }
+    return counts, causes
 
 
 def _minutes(value: timedelta) -> str:

@@ -6,12 +6,15 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.filters import UNCLASSIFIED, Filters, incidents_in
-from analytics.selectors.clocks import CLOCKS, DurationStats, clock_stats
+from analytics.rollups import read as rollups
+from analytics.rollups.facts import DAY_SUMS
+from analytics.selectors.clocks import CLOCKS, MEDIAN, P90, DurationStats, clock_stats
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,9 @@ def summary(filters: Filters, *, now: datetime | None = None) -> Summary:
     """The headline numbers for the filtered incidents: counts, SLA, priorities, and
     `queries_per_clock()` per clock (6 queries on PostgreSQL, 9 on SQLite)."""
     now = now or timezone.now()
+    cut = rollups.split(filters)
+    if cut is not None:
+        return _summary_from_rollups(filters, cut, now)
     qs = incidents_in(filters)
     counts = qs.aggregate(
         incidents=Count("pk"),
@@ -166,6 +172,73 @@ def summary(filters: Filters, *, now: datetime | None = None) -> Summary:
     )
 
 
+def _open_sla(filters: Filters, now: datetime) -> dict[str, int]:
+    """The unresolved incidents whose response or resolution fell due before `now`: what the SLA
+    rates count that no rollup can hold (it changes with the time), from the few open rows."""
+    return (
+        incidents_in(filters)
+        .filter(resolved_at__isnull=True)
+        .aggregate(
+            response=Count(
+                "pk",
+                filter=Q(
+                    response_due_at__isnull=False, acknowledged_at__isnull=True, response_due_at__lt=now
+                ),
+            ),
+            resolution=Count("pk", filter=Q(resolution_due_at__isnull=False, resolution_due_at__lt=now)),
+        )
+    )
+
+
+def _summary_from_rollups(filters: Filters, cut: "rollups.Split", now: datetime) -> Summary:
+    """`summary` from the rollups (analytics.rollups.read): the same numbers, whole days from the
+    per-day sums and the range's edges from their incidents. Exact percentiles come from the clock
+    histograms when the filters do not narrow; narrowed, from the member rows on PostgreSQL (one
+    query) and from the incidents directly on SQLite."""
+    by_priority = rollups.totals(filters, cut, group_by="priority")
+    t: dict[str, Any] = {}
+    for sums in by_priority.values():
+        for column, value in sums.items():
+            t[column] = t.get(column, 0) + value
+    if not t:
+        t = {column: 0 for column in DAY_SUMS}
+    open_sla = _open_sla(filters, now)
+    if rollups.narrowed(filters) and connection.vendor != "postgresql":
+        qs = incidents_in(filters)
+        clocks = {name: clock_stats(qs, name).get(None, DurationStats()) for name in CLOCKS}
+    else:
+        if rollups.narrowed(filters):  # the histograms have no segments
+            ranks = rollups.member_percentiles(filters, (MEDIAN, P90))
+        else:
+            ranks = rollups.percentiles(filters, cut, (MEDIAN, P90))
+        clocks = {
+            name: DurationStats(
+                count=t[f"{name}_n"],
+                mean=rollups.interval_mean(t[f"{name}_n"], t[f"{name}_days"], t[f"{name}_us"]),
+                median=ranks[name][MEDIAN],
+                p90=ranks[name][P90],
+            )
+            for name in CLOCKS
+        }
+    return Summary(
+        incidents=t["incidents"],
+        per_day=t["incidents"] / filters.days,
+        by_priority={code: sums["incidents"] for (_, code), sums in sorted(by_priority.items())},
+        mttd=clocks["mttd"],
+        mtta=clocks["mtta"],
+        mttr=clocks["mttr"],
+        resolved=t["resolved"],
+        auto_resolved=t["auto_resolved"],
+        auto_resolution_rate=ratio(t["auto_resolved"], t["resolved"]),
+        repeats=t["repeats"],
+        reopened=t["reopened"],
+        repeat_rate=repeat_rate(t["repeated"], t["incidents"]),
+        sla_response_rate=ratio(t["response_met"], t["response_settled"] + open_sla["response"]),
+        sla_resolution_rate=ratio(t["resolution_met"], t["resolution_settled"] + open_sla["resolution"]),
+        cost=cost_stats(t),
+    )
+
+
 @dataclass(frozen=True)
 class SummaryChange:
     """A summary with the previous period's, for the cards' "change against the previous period"."""
@@ -179,5 +252,9 @@ def summary_with_change(filters: Filters, *, now: datetime | None = None) -> Sum
 
 
 def cost_summary(filters: Filters) -> CostStats:
-    """The cost impact of the filtered incidents alone (1 query), for reports."""
+    """The cost impact of the filtered incidents alone (1 query, 2-4 from the rollups), for reports."""
+    cut = rollups.split(filters)
+    if cut is not None:
+        sums = rollups.totals(filters, cut).get((None, None), {})
+        return cost_stats({c: sums.get(c, 0) for c in ("cost_incidents", "cost_total", "cost_seconds")})
     return cost_stats(incidents_in(filters).aggregate(**COST_AGGREGATES))

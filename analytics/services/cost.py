@@ -10,6 +10,7 @@ from django.db.models import F, QuerySet
 
 from analytics.cost.record import default_rate, incident_cost_breakdown
 from analytics.models import CostGroupKind, HourlyRate, IncidentCost, IncidentCostGroup
+from analytics.rollups.services import analytics_rollups_refresh
 from common.actor import Actor
 from common.tasks import enqueue_on_commit
 from incidents.models import Incident
@@ -42,6 +43,7 @@ def incident_cost_refresh(*, incident_id: int, now: datetime | None = None) -> I
             },
         )
         incident_cost_groups_store(cost=cost)
+        analytics_rollups_refresh(incident_ids=[incident.pk])
     return cost
 
 

@@ -6,9 +6,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from analytics.rollups.services import analytics_rollups_service_gone, analytics_segments_regroup
 from common.actor import Actor
 from incidents.choices import ServiceTier, ServiceType
-from incidents.models import Priority, Service
+from incidents.models import Incident, Priority, Service
 
 ADD_PERMISSION = "incidents.add_service"
 CHANGE_PERMISSION = "incidents.change_service"
@@ -61,9 +62,14 @@ def service_update(*, service: Service, by: Actor, changes: dict[str, Any]) -> S
         raise ValidationError({f: ["This field cannot be changed here."] for f in sorted(unknown)})
     with transaction.atomic():
         locked = Service.objects.select_for_update().get(pk=service.pk)
+        regroup = any(
+            changes.get(f, getattr(locked, f)) != getattr(locked, f) for f in ("type", "owner_team")
+        )
         for field, value in changes.items():
             setattr(locked, field, value.strip() if field == "name" else value)
         _save(locked)
+        if regroup:
+            analytics_segments_regroup(service_ids=[locked.pk])
     return locked
 
 
@@ -72,7 +78,11 @@ def service_delete(*, by: Actor, service: Service) -> None:
     alerts, rules and sources that named it keep theirs with no service."""
     by.require("incidents.delete_service", "delete services")
     with transaction.atomic():
+        incident_ids = list(
+            Incident.services.through.objects.filter(service=service).values_list("incident_id", flat=True)
+        )
         service.delete()
+        analytics_rollups_service_gone(incident_ids=incident_ids)
 
 
 PRIORITY_FIELDS = ("name", "description", "response_target", "resolution_target", "update_interval")

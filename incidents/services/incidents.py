@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.rollups.services import analytics_rollups_refresh
 from common.actor import Actor
 from incidents.choices import EventKind, IncidentStatus, Phase, Role
 from incidents.guards import close_refusal
@@ -106,6 +107,7 @@ def incident_create(
             incident.services.set(services)
         if mark_repeat and services:  # A repeat shares a service with its precedent: none, none.
             incident_repeat_mark(incident=incident)
+        analytics_rollups_refresh(incident_ids=[incident.pk])
         details: dict[str, Any] = {
             "priority": priority.code,
             "phase": incident.phase,
@@ -217,6 +219,7 @@ def incident_update(*, incident: Incident, by: Actor, changes: dict[str, Any]) -
             locked.services.set(new_services)
         if "services" in diff or "root_cause_category" in diff:
             incident_repeat_mark(incident=locked)
+        analytics_rollups_refresh(incident_ids=[locked.pk])
         if commander_given:
             role_change_apply(incident=locked, by=by, role=Role.COMMANDER, user=changes["commander"])
         _record_changes(incident=locked, by=by, diff=diff)

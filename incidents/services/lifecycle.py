@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed
 
+from analytics.rollups.services import analytics_rollups_refresh
 from common.actor import Actor
 from common.exceptions import PermissionDeniedError, TransitionNotAllowedError
 from common.fsm import locked_transition, row_lock
@@ -82,6 +83,7 @@ def _transition(
         )
 
     def record(locked: Incident, from_status: str) -> None:
+        analytics_rollups_refresh(incident_ids=[locked.pk])
         timeline_event_record(
             incident=locked,
             kind=kind,

@@ -2,22 +2,28 @@
 it changes (services, root cause, an alert joining), so analytics count a flag instead of searching
 the history for every incident."""
 
+from collections.abc import Collection
 from datetime import timedelta
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 
+from analytics.rollups.services import analytics_rollups_refresh
 from incidents.models import Incident
 
 REPEAT_WINDOW = timedelta(days=30)
 
 
-def incident_repeat_of(incident: Incident) -> Incident | None:
+def incident_repeat_of(incident: Incident, *, names: Collection[str] | None = None) -> Incident | None:
     """The most recent incident detected in the 30 days before this one that shares a service with
-    it and either an alert name or its (known) root-cause category; drills are no precedent."""
-    same_trouble = Q(alerts__name__in=incident.alerts.exclude(name="").values("name"))
-    if incident.root_cause_category:
-        same_trouble |= Q(root_cause_category=incident.root_cause_category)
+    it and either an alert name or its (known) root-cause category; drills are no precedent.
+    `names`: look only for a precedent by these alert names (see incident_repeat_mark)."""
+    if names is None:
+        same_trouble = Q(alerts__name__in=incident.alerts.exclude(name="").values("name"))
+        if incident.root_cause_category:
+            same_trouble |= Q(root_cause_category=incident.root_cause_category)
+    else:
+        same_trouble = Q(alerts__name__in=sorted({name for name in names if name}))
     return (
         Incident.objects.filter(
             same_trouble,
@@ -32,13 +38,23 @@ def incident_repeat_of(incident: Incident) -> Incident | None:
     )
 
 
-def incident_repeat_mark(*, incident: Incident) -> bool:
+def incident_repeat_mark(*, incident: Incident, names: Collection[str] | None = None) -> bool:
     """Set `is_repeat` from the current services, root cause and alerts; returns the flag. Called
-    inside the transaction of the change that may alter it."""
-    repeat = incident_repeat_of(incident) is not None
+    inside the transaction of the change that may alter it.
+
+    `names` are the alert names that just joined the incident, when nothing else changed: more
+    names only find more precedents, so a repeat stays one and one that is not can become one only
+    through these names, which spares reading every alert of a big incident again."""
+    if names is not None:
+        if incident.is_repeat:
+            return True
+        repeat = incident_repeat_of(incident, names=names) is not None
+    else:
+        repeat = incident_repeat_of(incident) is not None
     if repeat != incident.is_repeat:
         Incident.objects.filter(pk=incident.pk).update(is_repeat=repeat)
         incident.is_repeat = repeat
+        analytics_rollups_refresh(incident_ids=[incident.pk])
     return repeat
 
 

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 from rest_framework.test import APIClient
 
+from analytics.rollups.read import STATE_QUERIES
 from analytics.selectors import queries_per_clock
 from tests.analytics.test_metrics import history  # noqa: F401 (a fixture)
 from tests.incidents.api_support import token_client
@@ -27,7 +28,7 @@ def api(viewer):
 def test_summary_has_current_previous_and_change(api, history, django_assert_num_queries):  # noqa: F811
     # Two summaries of 9 queries each: June, and the 30 days before it.
     # Two periods of 3 queries plus the clocks (see analytics.selectors.summary).
-    with django_assert_num_queries(2 * (3 + 3 * queries_per_clock()) + AUTH_QUERIES):
+    with django_assert_num_queries(2 * (3 + 3 * queries_per_clock() + STATE_QUERIES) + AUTH_QUERIES):
         response = api.get("/api/v1/analytics/summary/", JUNE)
 
     assert response.status_code == 200
@@ -70,7 +71,7 @@ def test_summary_filters(api, history, narrowing, incidents):  # noqa: F811
 
 
 def test_series_by_week_and_priority_is_zero_filled(api, history, django_assert_num_queries):  # noqa: F811
-    with django_assert_num_queries(1 + AUTH_QUERIES):
+    with django_assert_num_queries(1 + STATE_QUERIES + AUTH_QUERIES):
         response = api.get("/api/v1/analytics/series/", {**JUNE, "bucket": "week", "group_by": "priority"})
 
     assert response.status_code == 200

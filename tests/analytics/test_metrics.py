@@ -8,6 +8,7 @@ from actions.choices import RunStatus
 from alerts.models import Alert
 from alerts.services import alert_source_create
 from analytics.filters import Filters
+from analytics.rollups.read import STATE_QUERIES
 from analytics.selectors import (
     action_effectiveness,
     grouped_metrics,
@@ -111,7 +112,9 @@ def history(service_factory):
 
 
 def test_summary_matches_the_hand_computed_numbers(history, django_assert_num_queries):
-    with django_assert_num_queries(3 + 3 * queries_per_clock()):  # 6 on PostgreSQL, 9 on SQLite
+    with django_assert_num_queries(
+        3 + 3 * queries_per_clock() + STATE_QUERIES
+    ):  # 7 on PostgreSQL, 10 on SQLite
         result = summary(RANGE, now=NOW)
     assert sorted(i.reference for i in Incident.objects.filter(is_repeat=True)) == sorted(
         [history["b"].reference, history["e"].reference]
@@ -199,7 +202,7 @@ def test_grouped_by_root_cause_names_the_unclassified(history):
 
 
 def test_series_by_week_and_priority(history, django_assert_num_queries):
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(1 + STATE_QUERIES):
         points = incident_series(RANGE, bucket="week", group_by="priority")
     assert [(p.period, p.group, p.incidents) for p in points] == [
         (date(2026, 6, 1), "P1", 1),
@@ -218,7 +221,7 @@ def test_series_by_service_type(history):
 
 
 def test_monthly_trend_has_twelve_months_with_gaps_as_zero(history, django_assert_num_queries):
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(1 + STATE_QUERIES):
         trend = monthly_trend(Filters(start=RANGE.start, end=datetime(2026, 6, 30, tzinfo=UTC)))
     assert len(trend) == 12 and trend[0].month == date(2025, 7, 1) and trend[-1].month == date(2026, 6, 1)
     assert (trend[-2].month, trend[-2].incidents, trend[-2].mttr_mean) == (date(2026, 5, 1), 1, 499 * M)
@@ -229,7 +232,7 @@ def test_monthly_trend_has_twelve_months_with_gaps_as_zero(history, django_asser
 
 
 def test_peak_times_by_weekday_and_hour(history, django_assert_num_queries):
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(1 + STATE_QUERIES):
         grid = peak_times(RANGE)
     # Detections: Mon 10:02, Tue 10:04, Wed 10:06, Thu 10:10, Fri 22:08.
     assert grid[0][10] == grid[1][10] == grid[2][10] == grid[3][10] == 1

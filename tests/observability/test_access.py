@@ -9,6 +9,7 @@ import sys
 import pytest
 from django.conf import settings as django_settings
 
+from tests.hostile import HOSTILE
 from tests.observability.support import TOKEN, scrape
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +149,16 @@ def test_the_token_is_never_logged(client, caplog):
     scrape(client)
     assert TOKEN not in caplog.text
     assert "wrong-guess" not in caplog.text
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_the_hostile_corpus_as_a_token_or_an_address_is_refused_not_a_500(client, settings, name):
+    hostile = HOSTILE[name]
+    # What a WSGI server could hand over: header values are Latin-1, NUL and newlines included.
+    raw = hostile.encode("utf-8", "replace").decode("latin-1")
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert_refused(response, 401, "not_authenticated")
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_NETWORKS = nets("10.0.0.0/8")
+    response = client.get("/metrics", REMOTE_ADDR=raw)
+    assert_refused(response, 403, "network_not_allowed")
