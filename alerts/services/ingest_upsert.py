@@ -17,6 +17,7 @@ PostgreSQL then aborts one statement, which changed nothing and is run again."""
 import json
 import logging
 
+import psycopg
 from django.db import OperationalError, connection
 
 from alerts.choices import AlertStatus
@@ -174,7 +175,10 @@ def alerts_upsert(
 def _execute(sql: str, params: dict, source: AlertSource) -> list[tuple]:
     for attempt in range(1, STATEMENT_ATTEMPTS + 1):
         try:
-            with connection.cursor() as cursor:
+            connection.ensure_connection()
+            # Server-side binding for this statement: Django's client-side cursor would quote every
+            # array element into the SQL text, most of a 100-alert batch's time (the profile).
+            with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
                 cursor.execute(sql, params)
                 return cursor.fetchall()
         except OperationalError as error:
