@@ -20,6 +20,7 @@ import redis
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest
+from redis.commands.core import Script
 from rest_framework.throttling import BaseThrottle
 
 from alerts.models import AlertSource
@@ -119,32 +120,35 @@ def _get(key: str) -> int:
     return _local.get(key)
 
 
-_pools: dict[str, redis.ConnectionPool] = {}
+_clients: dict[str, tuple[redis.Redis, Script]] = {}
 
 
 def redis_client() -> redis.Redis | None:
-    """A client on REDIS_URL from this module's pool (one per URL, shared by the process's threads);
-    None without REDIS_URL."""
-    url = settings.REDIS_URL
+    """A client on REDIS_URL with this module's pool (one per URL, shared by the process's threads:
+    a client is costly to build, and this runs on every webhook request); None without REDIS_URL."""
+    found = _redis(settings.REDIS_URL)
+    return found[0] if found else None
+
+
+def _redis(url: str) -> tuple[redis.Redis, Script] | None:
     if not url:
         return None
-    pool = _pools.get(url)
-    if pool is None:
-        pool = _pools.setdefault(
-            url,
-            redis.ConnectionPool.from_url(
-                url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
-            ),
+    found = _clients.get(url)
+    if found is None:
+        pool = redis.ConnectionPool.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
         )
-    return redis.Redis(connection_pool=pool)
+        client = redis.Redis(connection_pool=pool)
+        # EVALSHA, sending the script's text only when Redis does not know it yet.
+        found = _clients.setdefault(url, (client, client.register_script(_TAKE_SCRIPT)))
+    return found
 
 
 def _cache_take(key: str, amount: int, limit: int | None) -> tuple[bool, int]:
-    client = redis_client()
-    if client is not None:
-        taken, used = client.eval(
-            _TAKE_SCRIPT, 1, key, amount, _NO_LIMIT if limit is None else limit, WINDOW_TTL
-        )
+    found = _redis(settings.REDIS_URL)
+    if found is not None:
+        _, take = found
+        taken, used = take(keys=[key], args=[amount, _NO_LIMIT if limit is None else limit, WINDOW_TTL])
         return bool(taken), int(used)
     # The cache (files: one machine) has no script: add, then give back what overshot.
     backend = caches["default"]

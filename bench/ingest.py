@@ -1,36 +1,48 @@
-"""How fast the alert webhook takes alerts in, and how soon an alert starts its automated response.
-Prints figures and the goals they are held to; asserts nothing, but says FAIL where one is missed.
+"""How fast the alert webhook takes alerts in, beside its floor. Prints figures and the goals they
+are held to; asserts nothing, but says FAIL where one is missed.
 
-    .venv/bin/python bench/ingest.py [--workers N] [--worker-class gthread|sync] [--threads 4]
-                                     [--concurrency N] [--seconds 10] [--batch 100] [--latency-alerts 50]
+    .venv/bin/python bench/ingest.py [--port 8791] [--workers 4] [--threads 4] [--connections 8]
+                                     [--seconds 5] [--rounds 2] [--batch 100] [--repeats 100]
 
-The production stack on this machine: gunicorn serving config.wsgi against PostgreSQL
-(DATABASE_URL, default postgres://postgres@127.0.0.1:5432/mitigate_bench, created and migrated when
-missing) with Redis as cache, rate limiter and broker (REDIS_URL, default redis://127.0.0.1:6379/2).
-Each run creates a source of its own, so earlier runs' rows change nothing but table size.
+The production stack on this machine: gunicorn (gthread, --workers x --threads) serving config.wsgi
+against PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/mitigate_bench, created
+and migrated when missing) with Redis as cache, rate limiter and broker (REDIS_URL, default
+redis://127.0.0.1:6379/2). Beside it, on --port + 1, the same gunicorn serves the floor
+(bench/floor_app.py): the same body parsed and its alerts upserted with one statement into a table
+of the same shape, nothing else.
 
-With the same number of client threads (one keep-alive http.client connection each), it measures
-  trivial  GET /healthz: what Django under gunicorn answers at best on this machine;
-  single   POST /hooks/<token>/ with one Alertmanager alert, a fingerprint of its own each time;
-  batch    the same with --batch alerts per request (alerts/s counts alerts, not requests);
-then checks every alert sent is stored exactly once with its payload row, and finally starts a real
-Celery worker (`celery -A config worker -Q default,actions`) and times, for --latency-alerts alerts
-sent one by one, the wall time from just before the POST to the first StepRun.started_at of the run
-an immediate automated response (a local `true`) requested for it.
+wrk (a C load generator, bench/ingest_wrk.lua) keeps --connections keep-alive connections busy on,
+in turn and for --rounds alternating rounds of --seconds each:
+  trivial         GET /healthz on Mitigate: what Django under gunicorn answers at best here;
+  floor single    one alert per request, a fingerprint never sent before each time;
+  Mitigate single the same to POST /hooks/<token>/ (a source of this run's own);
+  floor batch     --batch alerts per request (alerts/s counts alerts);
+  Mitigate batch  the same to Mitigate.
+After each phase it checks what was answered: every alert answered 202 is stored exactly once, with
+its request's raw payload row, committed by the time the answer arrived (read from another
+connection once the phase ends), and its processing is guaranteed to start: a Celery message in
+Redis or an outbox row names it (the sweeper is the backstop for alerts stored unprocessed). At the
+end, one payload posted --repeats times by concurrent clients must be one alert counted that often.
 
-The client runs on the same machine as the server and the database: on a small machine its own CPU
-use lowers every figure alike, which is why they are compared side by side rather than to a constant.
-gunicorn and the worker are stopped at the end, also on error or Ctrl-C.
+The load generator runs on the same machine as the servers and the database: its CPU use lowers
+every figure alike, which is why they are compared side by side rather than to constants. The
+alert-to-first-step latency is bench/first_step.py's. gunicorn is stopped at the end, also on error
+or Ctrl-C.
 """
 
 import argparse
+import base64
 import http.client
+import json
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,14 +50,12 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mitigate_bench")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/2")
-os.environ["ALLOW_LOCAL_PROVIDER"] = "true"  # the automated response runs `true` on the worker
-os.environ.setdefault("LOG_LEVEL", "WARNING")  # one log line per stored alert would be the bench
+os.environ["DEBUG"] = "false"  # production: no query log, no debug cursor (a worktree's .env has it on)
 
-GOAL_BATCH_ALERTS_PER_S = 10_000
-GOAL_SINGLE_SHARE = 0.5  # of the trivial view's requests/s
+GOAL_SINGLE_SHARE = 0.5  # of the floor's requests/s, one alert per request
+GOAL_BATCH_SHARE = 0.5  # of the floor's alerts/s, --batch alerts per request
 GOAL_P99_MS = 100
-GOAL_FIRST_STEP_P95_MS = 500
-
+MESSAGE_WAIT_SECONDS = 10  # for every accepted alert's message to be in Redis (or the outbox)
 
 from bench.databases import ensure_database  # noqa: E402
 
@@ -55,129 +65,227 @@ import django  # noqa: E402
 
 django.setup()
 
+import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
 
-from actions.choices import ProviderKind, TargetKind  # noqa: E402
-from actions.models import Provider, StepRun  # noqa: E402
-from actions.services import action_save, provider_save  # noqa: E402
 from alerts.models import Alert, AlertPayload  # noqa: E402
-from alerts.services import alert_rule_save, alert_source_create  # noqa: E402
-from bench.ingest_load import (  # noqa: E402
-    Phase,
-    Processes,
-    alertmanager_body,
-    percentile,
-    purge_queues,
-    wait_for_http,
-)
+from alerts.services import alert_source_create  # noqa: E402
+from bench.floor_app import FLOOR_TABLE_DDL, TABLE  # noqa: E402
+from bench.ingest_load import Processes, alertmanager_body, purge_queues, wait_for_http  # noqa: E402
 from common.actor import Actor, Source  # noqa: E402
+from common.models import OutboxMessage  # noqa: E402
 
 BENCH = Actor.system(source=Source.CLI, label="bench")
+PROCESS_TASK = "alerts.tasks.process_alerts"
+WRK_SCRIPT = ROOT / "bench" / "ingest_wrk.lua"
+
+
+# --- load -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Phase:
+    """One kind of request, run once per round by wrk; the rounds' results add up."""
+
+    name: str
+    port: int
+    path: str
+    batch: int  # alerts per request; 0: GET
+    expect: int
+    checks: str = ""  # "mitigate", "floor" or "" (nothing stored)
+    requests: int = 0
+    seconds: float = 0.0
+    p50s: list[float] = field(default_factory=list)
+    p99s: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def requests_per_s(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def alerts_per_s(self) -> float:
+        return self.requests_per_s * self.batch
+
+    @property
+    def p99(self) -> float:
+        """The worst round's: a goal met in one round and missed in the other is missed."""
+        return max(self.p99s, default=float("nan"))
+
+
+def wrk(phase: Phase, prefix: str, *, connections: int, seconds: float) -> dict:
+    """Run wrk once for `phase`; its summary (bench/ingest_wrk.lua's done())."""
+    command = [
+        shutil.which("wrk") or "wrk", "-t", str(connections), "-c", str(connections),
+        "-d", f"{seconds:g}s", "--timeout", "10s", "-s", str(WRK_SCRIPT),
+        f"http://127.0.0.1:{phase.port}{phase.path}", "--", prefix, str(phase.batch), str(phase.expect),
+    ]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next((line for line in output.splitlines() if line.startswith("WRK ")), None)
+    if line is None:
+        raise SystemExit(f"wrk printed no summary:\n{output}")
+    result = json.loads(line[4:])
+    phase.requests += result["requests"]
+    phase.seconds += result["duration_us"] / 1e6
+    phase.p50s.append(result["p50_us"] / 1000)
+    phase.p99s.append(result["p99_us"] / 1000)
+    socket_errors = {k: result[k] for k in ("connect", "read", "write", "timeout") if result[k]}
+    if socket_errors:
+        phase.errors.append(f"socket errors {socket_errors}")
+    for thread in result["threads"]:
+        for refusal in filter(None, thread["refused"].split(",")):
+            phase.errors.append(f"thread {thread['id']} request {refusal}")
+    return result
+
+
+def answered(result: dict, prefix: str, batch: int) -> tuple[set[str], set[str]]:
+    """The fingerprints of the requests answered as expected, and those of each thread's request in
+    flight when wrk stopped (it may have been stored, unanswered)."""
+    expected, in_flight = set(), set()
+    for thread in result["threads"]:
+        tid, count = thread["id"], thread["answered"]
+        refused = {int(item.split(":")[0]) for item in filter(None, thread["refused"].split(","))}
+        for i in range(count):
+            if i not in refused:
+                expected.update(f"{prefix}-{tid}-{i}-{k}" for k in range(batch))
+        in_flight.update(f"{prefix}-{tid}-{count}-{k}" for k in range(batch))
+    return expected, in_flight
 
 
 # --- checks ---------------------------------------------------------------------------------------
 
 
-def check_stored(source, phases: list[tuple[Phase, str, int]]) -> list[str]:
-    """Every alert answered 202 is one row with occurrence_count 1, and every such request one
-    payload row with its alert count: (phase, fingerprint prefix, alerts per request)."""
-    problems = []
-    for phase, prefix, per_request in phases:
-        expected = {f"{prefix}-{t}-{i}-{k}" for t, i in phase.sent_ok for k in range(per_request)}
-        rows = list(
-            Alert.objects.filter(source=source, fingerprint__startswith=f"{prefix}-").values_list(
-                "fingerprint", "occurrence_count", "payload__alert_count"
-            )
+def check_mitigate(source, phase: Phase, prefix: str, result: dict, client: redis.Redis) -> None:
+    """Every alert answered 202 stored once (occurrence 1) with its request's raw payload row, and
+    named by a Celery message or an outbox row."""
+    expected, in_flight = answered(result, prefix, phase.batch)
+    rows = list(
+        Alert.objects.filter(source=source, fingerprint__startswith=f"{prefix}-").values_list(
+            "id", "fingerprint", "occurrence_count", "payload_id", "processed", "processing_failed_at"
         )
-        fingerprints = [row[0] for row in rows]
-        if len(fingerprints) != len(expected) or set(fingerprints) != expected:
-            problems.append(
-                f"{phase.name}: {len(expected)} alerts answered 202, {len(fingerprints)} rows "
-                f"({len(set(fingerprints))} distinct, {len(expected - set(fingerprints))} missing)"
-            )
-        if any(count != 1 for _, count, _ in rows):
-            problems.append(f"{phase.name}: an alert sent once has occurrence_count != 1")
-        if any(count != per_request for _, _, count in rows):
-            problems.append(f"{phase.name}: an alert's payload row does not count {per_request} alerts")
-        payloads = AlertPayload.objects.filter(source=source, alerts__fingerprint__startswith=f"{prefix}-")
-        if payloads.distinct().count() != len(phase.sent_ok):
-            stored = payloads.distinct().count()
-            problems.append(
-                f"{phase.name}: {len(phase.sent_ok)} requests answered 202, {stored} payload rows"
-            )
-    return problems
+    )
+    stored = [row[1] for row in rows]
+    missing = expected - set(stored)
+    extra = set(stored) - expected - in_flight
+    if missing or extra or len(stored) != len(set(stored)):
+        phase.problems.append(
+            f"{len(expected)} alerts answered 202, {len(stored)} rows ({len(set(stored))} distinct, "
+            f"{len(missing)} missing, {len(extra)} never sent)"
+        )
+    if any(row[2] != 1 for row in rows):
+        phase.problems.append("an alert sent once has occurrence_count != 1")
+    if any(row[4] or row[5] for row in rows):
+        phase.problems.append("an alert no worker saw is marked processed or failed")
+
+    # The raw payload rows: one per request, holding exactly the alerts that point to it.
+    by_payload: dict[int | None, set[str]] = {}
+    for _, fingerprint, _, payload_id, _, _ in rows:
+        by_payload.setdefault(payload_id, set()).add(fingerprint)
+    if None in by_payload:
+        phase.problems.append(f"{len(by_payload[None])} alerts have no payload row")
+    bodies = dict(
+        AlertPayload.objects.filter(pk__in=[pk for pk in by_payload if pk]).values_list("id", "body")
+    )
+    wrong = sum(
+        1
+        for pk, fingerprints in by_payload.items()
+        if pk and {alert["fingerprint"] for alert in bodies[pk]["alerts"]} != fingerprints
+    )
+    if wrong or len(bodies) < len(expected) // max(phase.batch, 1):
+        phase.problems.append(
+            f"{len(bodies)} payload rows for {len(expected) // phase.batch} requests, {wrong} not "
+            "holding their alerts as sent"
+        )
+
+    # Processing starts: each stored alert has a message on its way (or kept in the outbox).
+    ids = {row[0] for row in rows}
+    deadline = time.monotonic() + MESSAGE_WAIT_SECONDS
+    while True:
+        queued = queued_alert_ids(client)
+        kept = outbox_alert_ids()
+        uncovered = ids - queued - kept
+        if not uncovered or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    phase.notes.append(
+        f"{len(ids & queued)} alerts with a message, {len(ids & kept - queued)} in the outbox, "
+        f"{len(uncovered)} left to the sweeper"
+    )
+    if uncovered:
+        phase.problems.append(f"{len(uncovered)} alerts with neither a message nor an outbox row")
 
 
-# --- alert to first step --------------------------------------------------------------------------
+def queued_alert_ids(client: redis.Redis) -> set[int]:
+    """The alert ids the process_alerts messages waiting in Redis name."""
+    ids: set[int] = set()
+    for raw in client.lrange("default", 0, -1):
+        message = json.loads(raw)
+        if message.get("headers", {}).get("task") != PROCESS_TASK:
+            continue
+        _, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+        ids.update(kwargs["alert_ids"])
+    return ids
 
 
-def first_step_latencies(
-    port: int, token: str, run_id: str, name: str, count: int, spacing: float
-) -> tuple[list[float], int]:
-    """Send `count` alerts one by one and wait for each one's first step to start: ms per alert, and
-    how many never started within 30 s."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    samples, lost = [], 0
-    for n in range(count):
-        fingerprint = f"{run_id}-{name}-{n}"
-        body = alertmanager_body([fingerprint], labels={"bench_run": run_id})
-        sent = datetime.now(UTC)
+def outbox_alert_ids() -> set[int]:
+    ids: set[int] = set()
+    for kwargs in OutboxMessage.objects.filter(task_name=PROCESS_TASK).values_list("kwargs", flat=True):
+        ids.update(kwargs["alert_ids"])
+    return ids
+
+
+def check_floor(phase: Phase, prefix: str, result: dict) -> None:
+    expected, in_flight = answered(result, prefix, phase.batch)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT fingerprint FROM {TABLE} WHERE fingerprint LIKE %s", [f"{prefix}-%"])
+        stored = {row[0] for row in cursor.fetchall()}
+    if not expected <= stored or stored - expected - in_flight:
+        phase.problems.append(f"floor: {len(expected)} alerts answered, {len(stored)} rows")
+
+
+def check_repeats(port: int, token: str, fingerprint: str, repeats: int, source) -> list[str]:
+    """One payload posted `repeats` times by 8 concurrent clients: one alert, counted that often,
+    and a payload row for every post."""
+    body = alertmanager_body([fingerprint])
+
+    def post(_: int) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         conn.request("POST", f"/hooks/{token}/", body=body, headers={"Content-Type": "application/json"})
-        response = conn.getresponse()
-        response.read()
-        if response.status != 202:
-            raise SystemExit(f"latency alert answered {response.status}")
-        deadline = time.monotonic() + 30
-        started = None
-        while started is None and time.monotonic() < deadline:
-            started = (
-                StepRun.objects.filter(
-                    run__triggered_by__alert__fingerprint=fingerprint, started_at__isnull=False
-                )
-                .order_by("started_at")
-                .values_list("started_at", flat=True)
-                .first()
-            )
-            if started is None:
-                time.sleep(0.005)
-        if started is None:
-            lost += 1
-        else:
-            samples.append((started - sent).total_seconds() * 1000)
-        time.sleep(spacing)
-    conn.close()
-    return samples, lost
+        status = conn.getresponse().status
+        conn.close()
+        return status
 
-
-def response_setup(run_id: str) -> None:
-    """A local provider, an action running `true` on it, and a rule matching only this run's latency
-    alerts (label bench_run) with an immediate automated response and no incident."""
-    provider = Provider.objects.filter(name="bench-local").first() or provider_save(
-        by=BENCH, data={"name": "bench-local", "kind": ProviderKind.LOCAL}
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(post, range(repeats)))
+    problems = []
+    if any(status != 202 for status in statuses):
+        problems.append(f"answers {sorted(set(statuses))}")
+    counts = list(
+        Alert.objects.filter(source=source, fingerprint=fingerprint).values_list(
+            "occurrence_count", flat=True
+        )
     )
-    action = action_save(
-        by=BENCH,
-        data={"name": f"bench-true-{run_id}"},
-        steps=[{"name": "true", "target_kind": TargetKind.PROVIDER, "provider": provider, "command": "true"}],
-    )
-    alert_rule_save(
-        by=BENCH,
-        data={
-            "name": f"bench-{run_id}",
-            "order": 0,
-            "matchers": [{"label": "bench_run", "op": "eq", "value": run_id}],
-            "incident_policy": "none",
-        },
-        responses=[{"action": action, "trigger": "immediate"}],
-    )
+    if counts != [repeats]:
+        problems.append(f"{len(counts)} alert rows counting {counts}, expected one counting {repeats}")
+    payloads = AlertPayload.objects.filter(source=source, body__alerts__0__fingerprint=fingerprint).count()
+    if payloads != repeats:
+        problems.append(f"{payloads} payload rows for {repeats} posts")
+    return problems
 
 
 # --- main -----------------------------------------------------------------------------------------
 
 
-def row(name: str, rate: str, phase: Phase, note: str = "") -> str:
-    return f"  {name:<26}{rate:>16}{phase.percentile(50):>10.1f}{phase.percentile(99):>10.1f}   {note}"
+def gunicorn_command(app: str, port: int, args: argparse.Namespace) -> list[str]:
+    return [
+        str(ROOT / ".venv/bin/gunicorn"), app, "--bind", f"127.0.0.1:{port}",
+        "--workers", str(args.workers), "--worker-class", "gthread", "--threads", str(args.threads),
+        "--keep-alive", "30", "--backlog", "2048", "--log-level", "warning", "--no-control-socket",
+    ]  # fmt: skip
 
 
 def verdict(ok: bool) -> str:
@@ -185,155 +293,161 @@ def verdict(ok: bool) -> str:
 
 
 def main() -> None:
-    cpus = os.cpu_count() or 1
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=2 * cpus, help="gunicorn workers (default 2 x CPUs)")
-    parser.add_argument("--worker-class", choices=["gthread", "sync"], default="gthread")
+    parser.add_argument("--port", type=int, default=8791, help="Mitigate's; the floor's is the next one")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
-    parser.add_argument("--concurrency", type=int, default=0, help="client threads (default: workers x 2)")
-    parser.add_argument("--seconds", type=float, default=10, help="per throughput phase")
+    parser.add_argument("--connections", type=int, default=8, help="wrk's keep-alive connections")
+    parser.add_argument("--seconds", type=float, default=5, help="per phase and round")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch", type=int, default=100, help="alerts per batch request")
-    parser.add_argument("--latency-alerts", type=int, default=50)
-    parser.add_argument("--spacing", type=float, default=0.1, help="seconds between latency alerts")
-    parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--repeats", type=int, default=100, help="posts of the one payload (dedupe)")
     args = parser.parse_args()
-    concurrency = args.concurrency or 2 * args.workers
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         raise SystemExit("DATABASE_URL must name a PostgreSQL database")
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
 
     # Ctrl-C raises KeyboardInterrupt; make a plain kill do the same so `finally` stops the children.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     call_command("migrate", verbosity=0, interactive=False)
+    with connection.cursor() as cursor:
+        cursor.execute(FLOOR_TABLE_DDL)
     purge_queues()
+    client = redis.Redis.from_url(settings.REDIS_URL)
     run_id = uuid.uuid4().hex[:10]
     source, token = alert_source_create(
         by=BENCH, name=f"bench {run_id}", kind="alertmanager", rate_limit_per_minute=10**9
     )
-    response_setup(run_id)
     logs = Path(settings.VAR_DIR) / "bench"
     logs.mkdir(parents=True, exist_ok=True)
+    mitigate_port, floor_port = args.port, args.port + 1
+    hook, floor_hook = f"/hooks/{token}/", "/hooks/floor/"
+    phases = [
+        Phase("trivial view /healthz", mitigate_port, "/healthz", 0, 200),
+        Phase("floor, 1 alert", floor_port, floor_hook, 1, 202, "floor"),
+        Phase("Mitigate, 1 alert", mitigate_port, hook, 1, 202, "mitigate"),
+        Phase(f"floor, {args.batch} alerts", floor_port, floor_hook, args.batch, 202, "floor"),
+        Phase(f"Mitigate, {args.batch} alerts", mitigate_port, hook, args.batch, 202, "mitigate"),
+    ]
+    trivial, floor_single, single, floor_batch, batch = phases
 
     processes = Processes()
     try:
-        gunicorn_log = logs / "gunicorn.log"
-        command = [
-            str(ROOT / ".venv/bin/gunicorn"), "config.wsgi:application",
-            "--bind", f"127.0.0.1:{args.port}", "--workers", str(args.workers),
-            "--worker-class", args.worker_class, "--threads", str(args.threads),
-            "--keep-alive", "30", "--backlog", "2048", "--log-level", "warning",
-        ]  # fmt: skip
-        gunicorn = processes.start(command, gunicorn_log)
-        wait_for_http(args.port, gunicorn, gunicorn_log)
+        mitigate_log, floor_log = logs / "gunicorn.log", logs / "gunicorn-floor.log"
+        mitigate = processes.start(
+            gunicorn_command("config.wsgi:application", mitigate_port, args), mitigate_log
+        )
+        # Not Mitigate's settings: gunicorn.conf.py then leaves the floor alone, and the floor
+        # configures its own (bench/floor_app.py).
+        floor_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.floor_app"}
+        floor_command = gunicorn_command("bench.floor_app:application", floor_port, args)
+        floor = processes.start(floor_command, floor_log, env=floor_env)
+        wait_for_http(mitigate_port, mitigate, mitigate_log)
+        wait_for_http_post(floor_port, floor, floor_log)
         print(
-            f"gunicorn: {args.workers} {args.worker_class} workers"
-            + (f" x {args.threads} threads" if args.worker_class == "gthread" else "")
-            + f"; {concurrency} client threads; {args.seconds:g}s per phase; {cpus} CPUs; "
-            f"PostgreSQL {settings.DATABASES['default']['NAME']}, Redis {settings.REDIS_URL}",
+            f"gunicorn: {args.workers} gthread workers x {args.threads} threads each for Mitigate and "
+            f"the floor; wrk, {args.connections} keep-alive connections; {args.rounds} rounds of "
+            f"{args.seconds:g}s per phase; {os.cpu_count()} CPUs; PostgreSQL "
+            f"{settings.DATABASES['default']['NAME']}, Redis {settings.REDIS_URL}",
             flush=True,
         )
-
-        hook, size = f"/hooks/{token}/", args.batch
-        phase_args = {"threads": concurrency, "seconds": args.seconds}
-        # A short warm-up: workers import lazily and open their database connections on first use.
-        health = lambda t, i: ("GET", "/healthz", None)  # noqa: E731
-        Phase("warm-up", args.port, health, expect=200, threads=concurrency, seconds=1).run()
-        trivial = Phase("trivial view", args.port, health, expect=200, **phase_args)
-        single = Phase(
-            "single alert",
-            args.port,
-            lambda t, i: ("POST", hook, alertmanager_body([f"{run_id}-s-{t}-{i}-0"])),
-            expect=202,
-            **phase_args,
-        )
-        batch = Phase(
-            f"batch of {args.batch}",
-            args.port,
-            lambda t, i: ("POST", hook, alertmanager_body([f"{run_id}-b-{t}-{i}-{k}" for k in range(size)])),
-            expect=202,
-            **phase_args,
-        )
-        for phase in (trivial, single, batch):
-            phase.run()
-            print(f"  {phase.name}: {len(phase.latencies)} requests, {len(phase.errors)} errors", flush=True)
-
-        problems = check_stored(source, [(single, f"{run_id}-s", 1), (batch, f"{run_id}-b", args.batch)])
-
-        # Alert to first step, with a real worker; the throughput phases' messages are dropped first.
+        # Warm-up: workers import lazily and open their connections on first use.
+        for phase in phases:
+            warm = Phase(phase.name, phase.port, phase.path, phase.batch, phase.expect)
+            wrk(warm, f"{run_id}-warm{phases.index(phase)}", connections=args.connections, seconds=1)
         purge_queues()
-        worker_log = logs / "celery.log"
-        processes.start(
-            [str(ROOT / ".venv/bin/celery"), "-A", "config", "worker", "-Q", "default,actions",
-             "--loglevel", "WARNING", "--without-heartbeat", "--without-mingle", "--without-gossip"],
-            worker_log,
-        )  # fmt: skip
-        # Two warm-up alerts, waited for like the others: the worker is up and its connections open.
-        warm, _ = first_step_latencies(args.port, token, run_id, "warm", 2, 0)
-        if not warm:
-            raise SystemExit(f"no warm-up alert started its step within 30 s; see {worker_log}")
-        latencies, lost = first_step_latencies(
-            args.port, token, run_id, "latency", args.latency_alerts, args.spacing
-        )
+
+        for round_ in range(args.rounds):
+            for index, phase in enumerate(phases):
+                prefix = f"{run_id}-r{round_}p{index}"
+                result = wrk(phase, prefix, connections=args.connections, seconds=args.seconds)
+                if phase.checks == "mitigate":
+                    check_mitigate(source, phase, prefix, result, client)
+                    purge_queues()  # the next phase's messages are counted alone
+                elif phase.checks == "floor":
+                    check_floor(phase, prefix, result)
+                print(
+                    f"  round {round_ + 1} {phase.name:<24} {result['requests']:>7} requests  "
+                    f"p99 {result['p99_us'] / 1000:7.1f} ms  {'; '.join(phase.notes[-1:])}",
+                    flush=True,
+                )
+        repeat_problems = check_repeats(mitigate_port, token, f"{run_id}-repeat", args.repeats, source)
     finally:
         processes.stop_all()
+        purge_queues()
 
     # --- report -----------------------------------------------------------------------------------
-    batch_alerts_per_s = batch.requests_per_s * args.batch
-    single_share = single.requests_per_s / trivial.requests_per_s if trivial.requests_per_s else 0.0
     print()
-    print(f"  {'':<26}{'rate':>16}{'p50 ms':>10}{'p99 ms':>10}")
-    print(row("trivial view (/healthz)", f"{trivial.requests_per_s:,.0f} req/s", trivial))
+    print(f"  {'':<26}{'requests/s':>12}{'alerts/s':>12}{'p50 ms':>9}{'p99 ms':>9}")
+    for phase in phases:
+        alerts = f"{phase.alerts_per_s:,.0f}" if phase.batch else ""
+        p50 = sum(phase.p50s) / len(phase.p50s)
+        print(f"  {phase.name:<26}{phase.requests_per_s:>12,.0f}{alerts:>12}{p50:>9.1f}{phase.p99:>9.1f}")
+    single_share = single.requests_per_s / floor_single.requests_per_s if floor_single.requests else 0
+    batch_share = batch.alerts_per_s / floor_batch.alerts_per_s if floor_batch.requests else 0
     print(
-        row(
-            "single-alert posts",
-            f"{single.requests_per_s:,.0f} req/s",
-            single,
-            f"{single_share:.0%} of trivial",
-        )
-    )
-    print(
-        row(
-            f"{args.batch}-alert batches",
-            f"{batch_alerts_per_s:,.0f} alerts/s",
-            batch,
-            f"{batch.requests_per_s:,.0f} req/s",
-        )
+        f"\n  floor single / trivial: {floor_single.requests_per_s / trivial.requests_per_s:.0%}   "
+        f"Mitigate single / floor: {single_share:.0%}   Mitigate batch / floor: {batch_share:.0%}"
     )
     print()
-    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
-    print(
-        f"  alert -> first step started: p50 {p50:.0f} ms, p95 {p95:.0f} ms "
-        f"({len(latencies)} alerts, {lost} never started)"
-    )
-    print()
-    errors = trivial.errors + single.errors + batch.errors
-    worst_p99 = max(single.percentile(99), batch.percentile(99))
     goals = [
         (
-            f"batches >= {GOAL_BATCH_ALERTS_PER_S:,} alerts/s",
-            batch_alerts_per_s >= GOAL_BATCH_ALERTS_PER_S,
-            f"{batch_alerts_per_s:,.0f}",
-        ),
-        (
-            f"singles >= {GOAL_SINGLE_SHARE:.0%} of the trivial view",
+            f"singles >= {GOAL_SINGLE_SHARE:.0%} of the floor's requests/s",
             single_share >= GOAL_SINGLE_SHARE,
-            f"{single_share:.0%}",
+            f"{single_share:.0%} ({single.requests_per_s:,.0f} / {floor_single.requests_per_s:,.0f})",
         ),
-        (f"ingest p99 < {GOAL_P99_MS} ms", worst_p99 < GOAL_P99_MS, f"{worst_p99:.1f} ms"),
         (
-            f"alert -> first step p95 < {GOAL_FIRST_STEP_P95_MS} ms",
-            bool(latencies) and not lost and p95 < GOAL_FIRST_STEP_P95_MS,
-            f"{p95:.0f} ms",
+            f"{args.batch}-batches >= {GOAL_BATCH_SHARE:.0%} of the floor's alerts/s",
+            batch_share >= GOAL_BATCH_SHARE,
+            f"{batch_share:.0%} ({batch.alerts_per_s:,.0f} / {floor_batch.alerts_per_s:,.0f})",
         ),
-        ("every alert stored exactly once", not problems, "; ".join(problems) or "yes"),
+        (f"single p99 < {GOAL_P99_MS} ms", single.p99 < GOAL_P99_MS, f"{single.p99:.1f} ms"),
+        (f"batch p99 < {GOAL_P99_MS} ms", batch.p99 < GOAL_P99_MS, f"{batch.p99:.1f} ms"),
+    ]
+    for phase in phases:
+        if phase.checks:
+            goals.append(
+                (
+                    f"{phase.name}: stored exactly once",
+                    not phase.problems,
+                    "; ".join(phase.problems) or "yes" + (f" ({phase.notes[-1]})" if phase.notes else ""),
+                )
+            )
+    goals.append(
+        (
+            f"same payload x{args.repeats} -> one alert",
+            not repeat_problems,
+            "; ".join(repeat_problems) or "yes",
+        )
+    )
+    errors = [f"{phase.name}: {error}" for phase in phases for error in phase.errors]
+    goals.append(
         (
             "no request failed",
             not errors,
             f"{len(errors)} failed" + (f"; first: {errors[0]}" if errors else ""),
-        ),
-    ]
+        )
+    )
     print("  goals")
     for name, ok, value in goals:
-        print(f"  {verdict(ok):<5} {name:<44} {value}")
+        print(f"  {verdict(ok):<5} {name:<48} {value}")
+
+
+def wait_for_http_post(port: int, child, log: Path) -> None:
+    """The floor has no /healthz: wait until it answers anything."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise SystemExit(f"the floor's gunicorn exited with {child.returncode}; see {log}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/")
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the floor did not answer within 30 s; see {log}")
 
 
 if __name__ == "__main__":

@@ -23,11 +23,11 @@ class Processes:
     def __init__(self):
         self.children: list[subprocess.Popen] = []
 
-    def start(self, args: list[str], log: Path) -> subprocess.Popen:
+    def start(self, args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
         handle = log.open("ab")
         # A session of its own: stopping the group stops the arbiter's or the worker's children too.
         child = subprocess.Popen(
-            args, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+            args, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True, env=env
         )
         self.children.append(child)
         return child

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The alert webhook is answered from here: it needs none of the middleware below.
+    "common.middleware.LeanPathMiddleware",
     # Static files in production, without a separate web server (right after SecurityMiddleware,
     # so they get HSTS too).
     "whitenoise.middleware.WhiteNoiseMiddleware",

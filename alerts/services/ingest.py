@@ -11,6 +11,7 @@ from django.utils import timezone
 from alerts.choices import AlertStatus
 from alerts.models import Alert, AlertPayload, AlertSource
 from alerts.parsers import ParsedAlert, ParsedPayload, PayloadError
+from alerts.services.ingest_upsert import alerts_upsert, upsert_applies
 from common.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,9 @@ UPDATED_FIELDS = [
 ]
 
 
-def alerts_ingest(*, source: AlertSource, payload: ParsedPayload, raw: dict) -> list[Alert]:
+def alerts_ingest(
+    *, source: AlertSource, payload: ParsedPayload, raw: dict, body: str | None = None
+) -> list[Alert]:
     """Store the raw payload and apply each parsed alert in one transaction: a firing alert updates
     the open alert with its fingerprint or opens one; a resolved alert resolves it. Returns the
     alert each parsed alert landed on, in payload order.
@@ -106,7 +109,15 @@ def alerts_ingest(*, source: AlertSource, payload: ParsedPayload, raw: dict) -> 
     A payload costs a constant number of queries whatever its size: one locking read of the latest
     alert of each fingerprint it names, one bulk UPDATE, one bulk INSERT. Two requests racing to open the same
     fingerprint meet at the partial unique index: the loser's INSERT fails once the winner commits,
-    and its whole transaction is replayed, now finding (and counting a repeat on) the winner's row."""
+    and its whole transaction is replayed, now finding (and counting a repeat on) the winner's row.
+
+    On PostgreSQL a payload of firing alerts with distinct fingerprints (what Alertmanager sends
+    while alerts fire) takes one statement instead, with the same rules (alerts.services.ingest_upsert);
+    `body`, the payload's JSON text when the caller has it, is then stored as it is."""
+    if upsert_applies(payload):
+        landed = alerts_upsert(source=source, payload=payload, raw=raw, body=body, now=timezone.now())
+        processing_enqueue(sorted({alert.pk for alert in landed if not alert.processed}))
+        return landed
     for attempt in range(1, INSERT_ATTEMPTS + 1):
         try:
             return _ingest_once(source, payload, raw)
@@ -254,7 +265,7 @@ class _Plan:
             last_received_at=self.now,
             generator_url=parsed.generator_url,
             extra=parsed.extra,
-            service=self.source.default_service,
+            service_id=self.source.default_service_id,
         )
         self.created.append(alert)
         return alert

@@ -195,6 +195,8 @@ def test_lost_insert_race_updates_the_row_the_other_request_created(make_source,
             return []
         return real(src, fingerprints)
 
+    # The general path's race (the one-statement path meets it in ON CONFLICT: test_ingest_upsert.py).
+    monkeypatch.setattr(alerts.services.ingest, "upsert_applies", lambda payload: False)
     monkeypatch.setattr(alerts.services.ingest, "_latest_alerts", stale_once)
     (alert,) = ingest(source, single())
 
@@ -207,6 +209,7 @@ def test_lost_insert_race_updates_the_row_the_other_request_created(make_source,
 def test_a_race_lost_every_time_gives_up_with_the_integrity_error(make_source, monkeypatch):
     source, _ = make_source()
     ingest(source, single())
+    monkeypatch.setattr(alerts.services.ingest, "upsert_applies", lambda payload: False)
     monkeypatch.setattr(alerts.services.ingest, "_latest_alerts", lambda src, fingerprints: [])
 
     with pytest.raises(IntegrityError):
