@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from analytics.rollups.services import analytics_rollups_service_gone, analytics_segments_regroup
 from common.actor import Actor
 from incidents.choices import ServiceTier, ServiceType
+from incidents.derived import service_removed, services_regrouped
 from incidents.models import Incident, Priority, Service
 
 ADD_PERMISSION = "incidents.add_service"
@@ -69,7 +69,7 @@ def service_update(*, service: Service, by: Actor, changes: dict[str, Any]) -> S
             setattr(locked, field, value.strip() if field == "name" else value)
         _save(locked)
         if regroup:
-            analytics_segments_regroup(service_ids=[locked.pk])
+            services_regrouped([locked.pk])
     return locked
 
 
@@ -82,7 +82,7 @@ def service_delete(*, by: Actor, service: Service) -> None:
             Incident.services.through.objects.filter(service=service).values_list("incident_id", flat=True)
         )
         service.delete()
-        analytics_rollups_service_gone(incident_ids=incident_ids)
+        service_removed(incident_ids)
 
 
 PRIORITY_FIELDS = ("name", "description", "response_target", "resolution_target", "update_interval")

@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from analytics.rollups.services import analytics_rollups_refresh
 from common.actor import Actor
 from incidents.choices import EventKind, IncidentStatus, Phase, Role
+from incidents.derived import incidents_changed
 from incidents.guards import close_refusal
 from incidents.models import Incident, Priority, Service
 from incidents.models.incident import most_urgent
@@ -107,7 +107,7 @@ def incident_create(
             incident.services.set(services)
         if mark_repeat and services:  # A repeat shares a service with its precedent: none, none.
             incident_repeat_mark(incident=incident)
-        analytics_rollups_refresh(incident_ids=[incident.pk])
+        incidents_changed([incident.pk])
         details: dict[str, Any] = {
             "priority": priority.code,
             "phase": incident.phase,
@@ -219,7 +219,7 @@ def incident_update(*, incident: Incident, by: Actor, changes: dict[str, Any]) -
             locked.services.set(new_services)
         if "services" in diff or "root_cause_category" in diff:
             incident_repeat_mark(incident=locked)
-        analytics_rollups_refresh(incident_ids=[locked.pk])
+        incidents_changed([locked.pk])
         if commander_given:
             role_change_apply(incident=locked, by=by, role=Role.COMMANDER, user=changes["commander"])
         _record_changes(incident=locked, by=by, diff=diff)

@@ -9,11 +9,11 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from analytics.rollups.services import analytics_rollups_refresh
 from common.actor import Actor
 from common.exceptions import PermissionDeniedError, TransitionNotAllowedError
 from common.fsm import locked_transition, row_lock
 from incidents.choices import WORK_PHASES, DismissalReason, EventKind, IncidentStatus, Phase
+from incidents.derived import incidents_changed
 from incidents.guards import CloseRefusal, close_refusal
 from incidents.models import Incident
 from incidents.models.incident import most_urgent
@@ -83,7 +83,7 @@ def _transition(
         )
 
     def record(locked: Incident, from_status: str) -> None:
-        analytics_rollups_refresh(incident_ids=[locked.pk])
+        incidents_changed([locked.pk])
         timeline_event_record(
             incident=locked,
             kind=kind,

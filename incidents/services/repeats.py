@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 
-from analytics.rollups.services import analytics_rollups_refresh
+from incidents.derived import incidents_changed
 from incidents.models import Incident
 
 REPEAT_WINDOW = timedelta(days=30)
@@ -54,7 +54,7 @@ def incident_repeat_mark(*, incident: Incident, names: Collection[str] | None = 
     if repeat != incident.is_repeat:
         Incident.objects.filter(pk=incident.pk).update(is_repeat=repeat)
         incident.is_repeat = repeat
-        analytics_rollups_refresh(incident_ids=[incident.pk])
+        incidents_changed([incident.pk])
     return repeat
 
 

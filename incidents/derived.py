@@ -1,0 +1,43 @@
+"""Data other apps derive from incidents and keep exact (analytics' rollups). The incident services
+tell the keepers what changed, inside their own transaction. Unlike common.events listeners, a
+keeper writes to the database and its failure fails the change: derived rows commit with the
+change or not at all. Lower apps call, higher apps register (DESIGN.md rule 9)."""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keeper:
+    # Incidents whose analytics inputs (clocks, priority, cause, services, repeat, cost) changed.
+    incidents_changed: Callable[..., object]  # (*, incident_ids)
+    # Services whose type or owner team changed: every incident naming them is grouped anew.
+    services_regrouped: Callable[..., object]  # (*, service_ids)
+    # Incidents that named a service just deleted.
+    service_removed: Callable[..., object]  # (*, incident_ids)
+
+
+_keepers: dict[str, Keeper] = {}
+
+
+def keeper_register(name: str, keeper: Keeper) -> None:
+    """Keyed by name, so registering again (apps reloaded in tests) replaces instead of doubling."""
+    _keepers[name] = keeper
+
+
+def incidents_changed(incident_ids: Iterable[int]) -> None:
+    ids = list(incident_ids)
+    for keeper in list(_keepers.values()):
+        keeper.incidents_changed(incident_ids=ids)
+
+
+def services_regrouped(service_ids: Iterable[int]) -> None:
+    ids = list(service_ids)
+    for keeper in list(_keepers.values()):
+        keeper.services_regrouped(service_ids=ids)
+
+
+def service_removed(incident_ids: Iterable[int]) -> None:
+    ids = list(incident_ids)
+    for keeper in list(_keepers.values()):
+        keeper.service_removed(incident_ids=ids)
