@@ -17,11 +17,14 @@ from rest_framework.test import APIClient
 from actions.choices import ProviderKind, TargetKind
 from actions.models import Action, ActionStep, Provider
 from actions.template_library import template_list
+from analytics.filters import Filters
+from analytics.rollups.read import split
 from common.models import ApiToken
 from incidents.choices import DismissalReason, EventKind, IncidentStatus
 from incidents.models import Incident, RoleAssignment, Service, StatusUpdate, TimelineEvent
 from postmortems.choices import POSTMORTEM_PRIORITIES, ActionItemStatus, PostmortemStatus
 from postmortems.models import ActionItem, Postmortem
+from tests.analytics.test_rollups import rolled_and_direct
 
 S = IncidentStatus
 TRANSITION_KINDS = {
@@ -91,6 +94,14 @@ class TestSeedDemo:
         assert len(incidents) >= 8
         assert {i.status for i in incidents} == set(S)
         assert "8 demo incidents created" in out
+
+    def test_builds_the_analytics_rollups_so_the_dashboard_reads_them(self):
+        run("seed_demo", "--no-history")
+
+        year = Filters.last(365)
+        assert split(year) is not None  # the rollups answer
+        rolled, direct = rolled_and_direct(year)
+        assert rolled == direct
 
     def test_covers_the_interesting_cases(self):
         run("seed_demo", "--no-history")

@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from actions.template_library import template_list
+from analytics.rollups.services import analytics_rollups_rebuild
 from common.events import listener_muted
 from demo.banner import banner_write
 from demo.history import history_exists, history_incidents
@@ -103,6 +104,9 @@ class Command(BaseCommand):
         history = self._history(load=bool(created) and not options["no_history"])
         with transaction.atomic():
             cost = cost_ensure()
+        # The history was written in bulk, past the services that keep the rollups: build them
+        # once, so the dashboard reads the rollups as a real installation's does.
+        analytics_rollups_rebuild()
         self._report(
             new_services,
             created,
