@@ -24,6 +24,7 @@ from analytics.rollups.read import split
 from analytics.rollups.services import analytics_rollups_rebuild
 from analytics.selectors import (
     cost_summary,
+    grouped_metrics,
     incident_series,
     monthly_trend,
     peak_times,
@@ -133,6 +134,8 @@ def views(filters: Filters) -> dict:
         "trend": monthly_trend(filters),
         "cost": cost_summary(filters),
     }
+    for group_by in GROUP_BYS:
+        out[f"grouped {group_by}"] = grouped_metrics(filters, group_by)
     for bucket in ("day", "week", "month"):
         for group_by in (None, *GROUP_BYS):
             out[f"series {bucket} {group_by}"] = incident_series(filters, bucket=bucket, group_by=group_by)
