@@ -29,6 +29,7 @@ from analytics.models import (
     RollupState,
 )
 from analytics.rollups.facts import CLOCK_NAMES, DAY_SUMS, DAY_US, contribution
+from analytics.selectors.clocks import MEDIAN, P90, DurationStats, PercentileDisc
 
 SERVICE_KINDS = ("service_type", "team")
 # What asking whether the rollups are built costs a selector call (when its range holds a day).
@@ -228,20 +229,27 @@ def totals(
     return out
 
 
-def group_costs(filters: Filters, cut: Split, *, bucket: str, group_by: str) -> dict[tuple[Any, Any], dict]:
+def group_costs(
+    filters: Filters, cut: Split, *, bucket: str | None = None, group_by: str
+) -> dict[tuple[Any, Any], dict]:
     """Cost per (team or service type, period), each incident once per group as
-    analytics.IncidentCostGroup says: CostGroupDayRollup for the whole days, the edges' members."""
+    analytics.IncidentCostGroup says: CostGroupDayRollup for the whole days, the edges' members.
+    `bucket` day, week, month or None (the whole range: then the period is None)."""
     chosen = segments(filters)
     rows = CostGroupDayRollup.objects.filter(
         day__gte=cut.first, day__lt=cut.stop, segment__in=chosen, kind=group_by
-    ).annotate(period=PERIODS[bucket]("day") if PERIODS[bucket] else F("day"))
+    )
+    names = ["key"]
+    if bucket:
+        rows = rows.annotate(period=PERIODS[bucket]("day") if PERIODS[bucket] else F("day"))
+        names.append("period")
     out: dict[tuple[Any, Any], dict] = {}
     for row in (
-        rows.values("key", "period")
+        rows.values(*names)
         .annotate(n=Sum("cost_incidents"), total=Sum("cost_total"), seconds=Sum("cost_seconds"))
         .order_by()
     ):
-        out[(row["key"], _as_date(row["period"]))] = {
+        out[(row["key"], _as_date(row.get("period")))] = {
             "cost_incidents": row["n"],
             "cost_total": row["total"],
             "cost_seconds": row["seconds"],
@@ -290,6 +298,20 @@ def interval_mean(count: int, days: int, us: int) -> timedelta | None:
         seconds -= whole * 86400
     result_time = round(rest / factor + seconds * 1_000_000)
     return timedelta(days=result_day, microseconds=result_time)
+
+
+def clock_stats_from_sums(sums: dict[str, Any], clock: str, found: dict) -> DurationStats:
+    """A clock's stats from rollup sums (`<clock>_n`, `_days`, `_us`) and its percentiles found by
+    this module (`found`: point -> value), as the direct query gives them."""
+    count = sums[f"{clock}_n"]
+    if not count:
+        return DurationStats()
+    return DurationStats(
+        count=count,
+        mean=interval_mean(count, sums[f"{clock}_days"], sums[f"{clock}_us"]),
+        median=found.get(MEDIAN),
+        p90=found.get(P90),
+    )
 
 
 def _rank(size: int, fraction: tuple[int, int]) -> int:
@@ -357,8 +379,6 @@ def member_percentiles(
     """Nearest-rank percentiles of each clock over the members of narrowing filters' segments, in
     one PostgreSQL query (PERCENTILE_DISC, as the direct query): a scan of the range's narrow
     member rows instead of the incidents and their services."""
-    from analytics.selectors.clocks import PercentileDisc
-
     members = IncidentRollupMember.objects.filter(
         detected_at__gte=filters.start, detected_at__lt=filters.end, segment__in=segments(filters)
     )

@@ -251,31 +251,15 @@ def _grouped_from_rollups(filters: Filters, cut: "rollups.Split", group_by: str)
     sums_by_group = {
         group: sums for (_, group), sums in rollups.totals(filters, cut, group_by=group_by).items()
     }
-    costs: dict[Any, dict[str, Any]] = {}
-    for (key, _), sums in rollups.group_costs(filters, cut, bucket="month", group_by=group_by).items():
-        into = costs.setdefault(key, {"cost_incidents": 0, "cost_total": 0, "cost_seconds": 0})
-        for column, value in sums.items():
-            into[column] += value or 0
+    costs = {key: sums for (key, _), sums in rollups.group_costs(filters, cut, group_by=group_by).items()}
     ranks = rollups.group_percentiles(filters, group_by, ("mttr", "mtta"), (MEDIAN, P90))
-
-    def stats(group: Any, clock: str, sums: dict[str, Any]) -> DurationStats:
-        count = sums[f"{clock}_n"]
-        if not count:
-            return DurationStats()
-        found = ranks.get(group, {}).get(clock, {})
-        return DurationStats(
-            count=count,
-            mean=rollups.interval_mean(count, sums[f"{clock}_days"], sums[f"{clock}_us"]),
-            median=found.get(MEDIAN),
-            p90=found.get(P90),
-        )
 
     rows = [
         GroupRow(
             group=_plain(group),
             incidents=sums["incidents"],
-            mttr=stats(group, "mttr", sums),
-            mtta=stats(group, "mtta", sums),
+            mttr=rollups.clock_stats_from_sums(sums, "mttr", ranks.get(group, {}).get("mttr", {})),
+            mtta=rollups.clock_stats_from_sums(sums, "mtta", ranks.get(group, {}).get("mtta", {})),
             auto_resolution_rate=ratio(sums["auto_resolved"], sums["resolved"]),
             cost=cost_stats(costs.get(group) or sums),
         )

@@ -211,15 +211,7 @@ def _summary_from_rollups(filters: Filters, cut: "rollups.Split", now: datetime)
             ranks = rollups.member_percentiles(filters, (MEDIAN, P90))
         else:
             ranks = rollups.percentiles(filters, cut, (MEDIAN, P90))
-        clocks = {
-            name: DurationStats(
-                count=t[f"{name}_n"],
-                mean=rollups.interval_mean(t[f"{name}_n"], t[f"{name}_days"], t[f"{name}_us"]),
-                median=ranks[name][MEDIAN],
-                p90=ranks[name][P90],
-            )
-            for name in CLOCKS
-        }
+        clocks = {name: rollups.clock_stats_from_sums(t, name, ranks[name]) for name in CLOCKS}
     return Summary(
         incidents=t["incidents"],
         per_day=t["incidents"] / filters.days,
