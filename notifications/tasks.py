@@ -14,6 +14,12 @@ def event_route(event: dict[str, Any]) -> int:
 
 
 @shared_task(acks_late=True)
+def events_route(events: list[dict[str, Any]]) -> int:
+    """Create the deliveries of events recorded together, each as `event_route` would."""
+    return len(routing.events_route(events=events))
+
+
+@shared_task(acks_late=True)
 def delivery_send(delivery_id: int) -> str:
     """Send one delivery if it is still due; claimed under a lock, so never twice."""
     delivery = sending.delivery_send(delivery_id=delivery_id)

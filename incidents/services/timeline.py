@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.actor import Actor
-from common.events import Happening, happening_publish
+from common.events import Happening, happening_publish, happenings_publish
 from incidents.choices import EventKind
 from incidents.models import Incident, TimelineEvent
 
@@ -65,8 +65,9 @@ class TimelineEntry:
 
 def timeline_events_record(*, entries: Sequence[TimelineEntry]) -> list[TimelineEvent]:
     """Append many events with one INSERT (a batch of alerts joining incidents), then tell the apps
-    above of each, in order, exactly as `timeline_event_record` would. Callers run inside the
-    transaction of the changes being recorded."""
+    above of them together (common.events.happenings_publish): each, in order, as `timeline_event_record`
+    would, or all in one call to a listener that takes many. Callers run inside the transaction of
+    the changes being recorded."""
     if not entries:
         return []
     now = timezone.now()
@@ -85,8 +86,9 @@ def timeline_events_record(*, entries: Sequence[TimelineEntry]) -> list[Timeline
             for entry in entries
         ]
     )
-    for entry, event in zip(entries, events, strict=True):
-        happening_publish(
+    # Together: a listener may send one message for them all (common.events).
+    happenings_publish(
+        [
             Happening(
                 topic="incident",
                 kind=entry.kind,
@@ -97,7 +99,9 @@ def timeline_events_record(*, entries: Sequence[TimelineEntry]) -> list[Timeline
                 incident_id=entry.incident.pk,
                 subject_id=event.pk,
             )
-        )
+            for entry, event in zip(entries, events, strict=True)
+        ]
+    )
     return events
 
 

@@ -2,6 +2,7 @@
 and bundling (at most one message per incident per window; extra events fold into the next)."""
 
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +23,7 @@ from notifications.rendering.render import kind_audience, speaks_to_customers
 from notifications.selectors import rules_enabled
 
 SEND_TASK = "notifications.tasks.delivery_send"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,27 @@ def recipients_for(rule: NotificationRule, incident: Incident | None, kind: str)
     return found
 
 
-def event_route(*, event: dict[str, Any]) -> list[Delivery]:
-    """Create the deliveries of one event (idempotent by event key) and enqueue their sending."""
+def events_route(*, events: list[dict[str, Any]]) -> list[Delivery]:
+    """Route events recorded together (notifications.events), each on its own as `event_route`
+    does, with the rules read once. One that fails does not hold back the others: it is logged and
+    its error raised once the rest are routed. Idempotent by event key, like `event_route`."""
+    rules = rules_enabled()
+    created: list[Delivery] = []
+    failed: Exception | None = None
+    for event in events:
+        try:
+            created.extend(event_route(event=event, rules=rules))
+        except Exception as error:
+            logger.exception("Routing event %s (%s) failed", event.get("key"), event.get("kind"))
+            failed = failed or error
+    if failed is not None:
+        raise failed
+    return created
+
+
+def event_route(*, event: dict[str, Any], rules: list[NotificationRule] | None = None) -> list[Delivery]:
+    """Create the deliveries of one event (idempotent by event key) and enqueue their sending.
+    `rules`: the enabled rules (selectors.rules_enabled) when the caller read them already."""
     kind = event["kind"]
     incident = None
     if event.get("incident"):
@@ -156,7 +177,7 @@ def event_route(*, event: dict[str, Any]) -> list[Delivery]:
         if incident is None:
             return []  # Deleted meanwhile: nobody to tell about it.
     planned: dict[str, tuple[NotificationRule, Recipient]] = {}
-    for rule in rules_enabled():
+    for rule in rules_enabled() if rules is None else rules:
         if not rule_matches(rule, kind, incident):
             continue
         for recipient in recipients_for(rule, incident, kind):
