@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from alerts.choices import AlertStatus, IncidentPolicy
@@ -185,12 +186,30 @@ def alert_plans(alerts: list[Alert]) -> list[AlertPlan]:
     ]
 
 
+# The distinct incidents of a group, by a loose index scan of alerts_alert_group_incident (rule, group_key,
+# incident): one index probe per incident the group has had, instead of reading every alert it
+# holds (a storm's group holds tens of thousands of alerts in a few incidents, and reading them
+# took 45 ms per batch at 27,000). Each step is ORDER BY ... LIMIT 1, so it stops at the first
+# entry whatever the statistics say. WITH RECURSIVE: PostgreSQL and SQLite alike.
+GROUP_INCIDENTS_SQL = """
+WITH RECURSIVE seen(incident_id) AS (
+    SELECT (SELECT incident_id FROM alerts_alert WHERE rule_id = %s AND group_key = %s
+            AND incident_id IS NOT NULL ORDER BY incident_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT a.incident_id FROM alerts_alert a WHERE a.rule_id = %s AND a.group_key = %s
+            AND a.incident_id > seen.incident_id ORDER BY a.incident_id LIMIT 1)
+    FROM seen WHERE seen.incident_id IS NOT NULL
+)
+SELECT incident_id FROM seen WHERE incident_id IS NOT NULL
+"""
+
+
 def incident_open_for_group(*, rule: AlertRule, key: str, is_drill: bool = False) -> Incident | None:
     """The most recently detected open incident an alert of this rule and group key joined; only
     drill incidents for a drill alert, never one for a real alert (a drill must not swallow a real
-    alert, nor a real incident a drill's). The group's incidents are found first (a storm's group
-    has thousands of alerts in few incidents), then the open ones among them."""
-    joined = Alert.objects.filter(rule=rule, group_key=key, incident__isnull=False).values("incident_id")
+    alert, nor a real incident a drill's). The group's incidents are found first (GROUP_INCIDENTS_SQL),
+    then the open ones among them."""
+    joined = RawSQL(GROUP_INCIDENTS_SQL, (rule.pk, key, rule.pk, key))
     return (
         Incident.objects.filter(pk__in=joined, status__in=OPEN_STATUSES, is_drill=is_drill)
         .order_by("-detected_at", "-id")

@@ -90,7 +90,9 @@ class Alert(BaseModel):
                 condition=Q(processing_failed_at__isnull=False),
                 name="alerts_alert_failed",
             ),
-            models.Index(fields=["rule", "group_key"], name="alerts_alert_group"),
+            # With the incident: a group's incidents are read from the index, one probe each
+            # (alerts.selectors.incident_open_for_group), not from its every alert.
+            models.Index(fields=["rule", "group_key", "incident"], name="alerts_alert_group_incident"),
         ]
         constraints = [
             models.UniqueConstraint(
