@@ -166,7 +166,8 @@ class _Batch:
 
 def _batch_process(alert_ids: list[int]) -> list[Alert]:
     """Process the latest change of these alerts in one transaction: one locking read of the
-    alerts, one of the rules that group them, rule matching in memory (alerts.selectors.alert_plans),
+    alerts, their groups' open incidents (and a lock on the rules of groups that have none, see
+    `_groups_find`), rule matching in memory (alerts.selectors.alert_plans),
     the joins' timeline events in one INSERT and the alerts in one UPDATE, one repeat check per
     incident. Alerts already processed are skipped, and so are alerts another transaction holds
     (another worker with the same message, or an ingestion changing them, which sends a message of
@@ -185,13 +186,7 @@ def _batch_process(alert_ids: list[int]) -> list[Alert]:
             return []
         firing = [alert for alert in alerts if alert.status == AlertStatus.FIRING]
         plans = dict(zip((alert.pk for alert in firing), alert_plans(firing), strict=True))
-        # The rules' row locks serialize alerts of one rule, so two of a group in different batches
-        # cannot both open an incident. Taken at once, in id order: two batches never deadlock.
-        attach = sorted(
-            {p.rule.pk for p in plans.values() if p.policy == IncidentPolicy.ATTACH and p.rule is not None}
-        )
-        if attach:
-            list(AlertRule.objects.select_for_update().filter(pk__in=attach).order_by("pk").values_list("pk"))
+        _groups_find(firing, plans, batch)
         for alert in alerts:
             if alert.status == AlertStatus.FIRING:
                 _process_firing(alert, plans[alert.pk], batch)
@@ -211,6 +206,31 @@ def _batch_process(alert_ids: list[int]) -> list[Alert]:
         for incident_id in dict.fromkeys(batch.closed_loop_checks):
             incident_closed_loop_check(incident_id=incident_id)
     return alerts
+
+
+def _groups_find(firing: list[Alert], plans: dict[int, AlertPlan], batch: _Batch) -> None:
+    """The open incident of each group the batch's alerts attach to, in `batch.groups`.
+
+    First without a lock: a group whose incident is open is joined as it is, so two workers join
+    a storm's group side by side (joining writes only the alerts and their timeline events). A group
+    without one may need an incident opened: its rule's row is locked, which serializes the alerts
+    of a rule, so two of a group in different batches cannot both open one, and the group is looked
+    up again under the lock (its holder may have opened it meanwhile). The rules are locked at
+    once, in id order: two batches never deadlock."""
+    groups: dict[tuple[int, str, bool], AlertRule] = {}
+    for alert in firing:
+        plan = plans[alert.pk]
+        if plan.policy == IncidentPolicy.ATTACH and plan.rule is not None:
+            groups.setdefault((plan.rule.pk, plan.group_key, alert.source.is_drill), plan.rule)
+    for group, rule in groups.items():
+        batch.groups[group] = incident_open_for_group(rule=rule, key=group[1], is_drill=group[2])
+    unopened = [group for group in groups if batch.groups[group] is None]
+    if not unopened:
+        return
+    locked = sorted({rule_id for rule_id, _, _ in unopened})
+    list(AlertRule.objects.select_for_update().filter(pk__in=locked).order_by("pk").values_list("pk"))
+    for group in unopened:
+        batch.groups[group] = incident_open_for_group(rule=groups[group], key=group[1], is_drill=group[2])
 
 
 def _alerts_write(alerts: list[Alert]) -> None:
@@ -257,11 +277,7 @@ def _incident_for(alert: Alert, plan: AlertPlan, batch: _Batch) -> Incident | No
     incident = None
     group = (plan.rule.pk, plan.group_key, alert.source.is_drill)
     if plan.policy == IncidentPolicy.ATTACH:
-        if group not in batch.groups:
-            batch.groups[group] = incident_open_for_group(
-                rule=plan.rule, key=plan.group_key, is_drill=alert.source.is_drill
-            )
-        incident = batch.groups[group]
+        incident = batch.groups[group]  # Found (or its rule locked) by _groups_find.
     if incident is None:
         incident = _incident_open(alert, plan, by, priorities=batch.priorities)
         alert.opened_incident = True

@@ -114,6 +114,30 @@ def test_joins_cost_the_same_queries_whatever_their_number(source, rules):
     assert TimelineEvent.objects.filter(kind=EventKind.ALERT_ATTACHED).count() == 34
 
 
+RULE_LOCK = 'SELECT "alerts_alertrule"."id" AS "pk" FROM "alerts_alertrule" WHERE'
+
+
+def test_joins_take_no_rule_lock_and_openers_do(source, rules):
+    """A group with an open incident is joined as it is; only a group that may need an incident
+    opened locks its rule (two batches must not both open one), then looks again under the lock."""
+    fire(source, am_alert("Down", fingerprint="first", team="a"))
+
+    def process(*alerts) -> list[str]:
+        stored = ingest(source, am_payload(*alerts))
+        with CaptureQueriesContext(connection) as captured:
+            assert process_alerts(alert_ids=[a.pk for a in stored]) == len(stored)
+        return [query["sql"] for query in captured if query["sql"].startswith(RULE_LOCK)]
+
+    assert process(*(am_alert("Down", fingerprint=f"join{i}", team="a") for i in range(3))) == []
+    [lock] = process(
+        am_alert("Down", fingerprint="join-more", team="a"), am_alert("Full", fingerprint="new", team="a")
+    )
+    if connection.features.has_select_for_update:
+        assert "FOR UPDATE" in lock
+    assert Alert.objects.get(fingerprint="new").opened_incident
+    assert Incident.objects.count() == 2
+
+
 def test_a_batch_that_fails_is_processed_one_by_one(source, rules, monkeypatch):
     """The batch rolls back as a whole; one at a time, the good alerts go through and the bad one
     counts a failed attempt for the sweeper."""

@@ -117,3 +117,58 @@ def test_overlapping_batches_processed_at_once_process_each_alert_once(make_sour
     assert Alert.objects.filter(opened_incident=True).count() == 3
     events = TimelineEvent.objects.filter(kind=EventKind.ALERT_ATTACHED)
     assert sorted(events.values_list("details__alert", flat=True)) == sorted(covered)
+
+
+def test_joins_and_openers_at_once_keep_one_incident_per_group(make_source):
+    """A group with an open incident is joined without its rule's lock (alerts.services.processing
+    ._groups_find); a group without one is opened under it. Batches joining the open group and
+    batches opening a new group, at once: every alert once, the open group's incident holds its
+    alerts, the new group gets exactly one incident."""
+    alert_rule_save(
+        by=Actor.system(),
+        data={"name": "Grouped", "incident_policy": "attach", "group_by": ["alertname"]},
+    )
+    source, _ = make_source()
+    (opener,) = ingest(source, am_payload(am_alert("Open", fingerprint="opener")))
+    alerts_process(alert_ids=[opener.pk])
+    opener.refresh_from_db()
+    stored = ingest(
+        source,
+        am_payload(
+            *(
+                am_alert("Open" if i % 2 else "New", fingerprint=f"fp-{i}", instance=f"web-{i}:9100")
+                for i in range(THREADS * 2)
+            )
+        ),
+    )
+    batches = [[a.pk for a in stored[i : i + 2]] for i in range(0, len(stored), 2)]
+
+    barrier = threading.Barrier(len(batches))
+    outcomes: list = [None] * len(batches)
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            outcomes[i] = alerts_process(alert_ids=batches[i])
+        except Exception as exc:
+            outcomes[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(batches))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert outcomes == [2] * len(batches)
+    got = Alert.objects.filter(pk__in=[a.pk for a in stored])
+    assert {a.incident_id for a in got if a.name == "Open"} == {opener.incident_id}
+    new = {a.incident_id for a in got if a.name == "New"}
+    assert len(new) == 1 and None not in new
+    assert Incident.objects.count() == 2
+    assert got.filter(opened_incident=True).count() == 1
+    attached = TimelineEvent.objects.filter(kind=EventKind.ALERT_ATTACHED).values_list(
+        "details__alert", flat=True
+    )
+    assert sorted(pk for pk in attached if pk != opener.pk) == sorted(a.pk for a in stored)
