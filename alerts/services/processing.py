@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from actions.choices import RunStatus
@@ -23,6 +23,7 @@ from alerts.response_parameters import TemplateError, alert_context, response_pa
 from alerts.selectors import AlertPlan, alert_plans, incident_open_for_group
 from alerts.services.ingest import processing_enqueue
 from common.actor import Actor, Source
+from common.commit_flush import commit_without_flush_wait
 from common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from incidents.choices import EventKind
 from incidents.models import Incident, Priority
@@ -175,7 +176,10 @@ def _batch_process(alert_ids: list[int]) -> list[Alert]:
     alerts, in id order."""
     batch = _Batch()
     now = timezone.now()
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
+        # Derived from durable alerts, and redone by the sweeper if a crash loses it (common.commit_flush).
+        commit_without_flush_wait(outermost=outermost)
         alerts = list(
             Alert.objects.select_for_update(of=("self",), skip_locked=True)
             .select_related("source", "service", "incident")
