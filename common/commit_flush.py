@@ -1,4 +1,4 @@
-"""Transactions whose result can be derived again need not wait for their commit to reach the disk.
+"""Transactions whose loss in a crash is harmless need not wait for their commit to reach the disk.
 
 PostgreSQL's `synchronous_commit = off` for one transaction makes its COMMIT return before the WAL
 is flushed (the WAL writer flushes it within 3 x wal_writer_delay, 600 ms by default). A crash of
@@ -6,16 +6,19 @@ the database in that window loses the transaction whole, never half of it, and t
 in order: any later transaction committed durably (the default everywhere else) makes this one
 durable with it.
 
-Only work recomputed from durable rows may use it. Alert processing does: its input, the alert, was
-stored durably before the webhook answered 202, and a processing result lost in a crash leaves the
-alert unprocessed, which the sweeper processes again. What the lost transaction had sent after
-commit finds nothing to act on (the execute task of a run that no longer exists does nothing) or is
-sent again when the alert is processed again (a page: at least once, as after any crash). A run
-whose step started cannot be lost this way: starting it commits durably, which flushes the
-processing transaction that requested it first.
+A transaction may use it only if a crash that loses it leaves a state that is redone, and nothing
+that cannot be undone happens before a later transaction commits durably. Two do:
 
-Saves one WAL flush (an fdatasync, 1 to 5 ms on these machines) on the path from an alert to its
-first step and per processed batch."""
+- Alert processing. Its input, the alert, was stored durably before the webhook answered 202; lost,
+  the alert is unprocessed again and the sweeper processes it. What the lost transaction sent after
+  commit finds nothing to act on (the execute task of a run that no longer exists does nothing) or is
+  sent again when the alert is processed again (a page: at least once, as after any crash).
+- A run's start. Lost, the run is scheduled again and the sweeper dispatches it: no command has
+  started, as each step's row commits durably (flushing the start, and the processing that
+  requested the run, first) before its command starts.
+
+Each saves one WAL flush (an fdatasync, 1 to 5 ms on these machines) on the path from an alert to
+its first step, and processing saves one per batch."""
 
 from django.db import connection
 

@@ -33,6 +33,7 @@ from actions.services.snapshot import (
 from actions.services.step_writes import StepWrites
 from actions.signals import run_finished
 from common.actor import Actor, Source
+from common.commit_flush import commit_without_flush_wait
 from incidents.choices import EventKind
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,11 @@ class Outcome:
 def action_run_execute(*, run_id: int, task_id: str) -> ActionRun | None:
     """Entry point of the execute task. A run that is no longer scheduled under this task id (a
     duplicate or stale message, a cancelled run) is left alone."""
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
+        # Lost in a crash, the run is scheduled again, for the sweeper to dispatch: nothing has run
+        # yet, and each step's row commits durably before its command starts (common.commit_flush).
+        commit_without_flush_wait(outermost=outermost)
         run = (
             ActionRun.objects.select_for_update(of=("self",))
             .select_related("action", "incident")

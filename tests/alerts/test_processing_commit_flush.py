@@ -13,7 +13,7 @@ from tests.conftest import ON_POSTGRES
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not ON_POSTGRES, reason="synchronous_commit is PostgreSQL's; SQLite has no WAL writer"),
+    pytest.mark.skipif(not ON_POSTGRES, reason="synchronous_commit is PostgreSQL's; SQLite has none"),
 ]
 
 
@@ -38,7 +38,7 @@ def test_inside_someone_elses_transaction_nothing_changes():
 
 
 def test_outside_a_transaction_it_refuses():
-    with pytest.raises(RuntimeError, match="inside transaction.atomic"):
+    with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"):
         commit_without_flush_wait(outermost=True)
     assert synchronous_commit() == "on"
 
