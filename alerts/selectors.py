@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -208,10 +208,13 @@ def incident_open_for_group(*, rule: AlertRule, key: str, is_drill: bool = False
     """The most recently detected open incident an alert of this rule and group key joined; only
     drill incidents for a drill alert, never one for a real alert (a drill must not swallow a real
     alert, nor a real incident a drill's). The group's incidents are found first (GROUP_INCIDENTS_SQL),
-    then the open ones among them."""
+    then the open ones among them. Annotated `has_services`: without one it cannot be a repeat
+    (incidents.services.repeats), which spares the joins their repeat check."""
     joined = RawSQL(GROUP_INCIDENTS_SQL, (rule.pk, key, rule.pk, key))
+    services = Incident.services.through.objects.filter(incident_id=OuterRef("pk"))
     return (
         Incident.objects.filter(pk__in=joined, status__in=OPEN_STATUSES, is_drill=is_drill)
+        .annotate(has_services=Exists(services))
         .order_by("-detected_at", "-id")
         .first()
     )

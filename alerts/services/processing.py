@@ -267,8 +267,13 @@ def _process_firing(alert: Alert, plan: AlertPlan, batch: _Batch) -> None:
     alert.group_key = plan.group_key
     incident = _incident_for(alert, plan, batch)
     # Its alert names just grew (incident_repeat_mark's `names`); an incident opened here without a
-    # service shares none with a precedent.
-    if incident is not None and not incident.is_repeat and (plan.service or not alert.opened_incident):
+    # service shares none with a precedent, nor does one the group's lookup found without any.
+    if (
+        incident is not None
+        and not incident.is_repeat
+        and (plan.service or not alert.opened_incident)
+        and getattr(incident, "has_services", True)
+    ):
         batch.repeat_checks.setdefault(incident.pk, (incident, set()))[1].add(alert.name)
     _responses_trigger(alert, plan, incident, batch)
 

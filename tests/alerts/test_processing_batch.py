@@ -138,6 +138,34 @@ def test_joins_take_no_rule_lock_and_openers_do(source, rules):
     assert Incident.objects.count() == 2
 
 
+REPEAT_CHECK = 'FROM "incidents_incident" INNER JOIN "alerts_alert"'  # incident_repeat_of's
+
+
+def test_joins_check_for_a_repeat_only_when_their_incident_has_services(source, rule, service_factory):
+    """A precedent shares a service (incidents.services.repeats): joining an incident without any
+    makes no repeat check; joining one with a service still makes one per batch."""
+    rule("Plain", matchers=[{"label": "team", "op": "eq", "value": "a"}], incident_policy="attach")
+    rule(
+        "Web",
+        matchers=[{"label": "team", "op": "eq", "value": "w"}],
+        incident_policy="attach",
+        service=service_factory(name="Web"),
+    )
+
+    def repeat_checks(team: str, prefix: str) -> int:
+        stored = ingest(
+            source, am_payload(*(am_alert("Down", fingerprint=f"{prefix}{i}", team=team) for i in range(3)))
+        )
+        with CaptureQueriesContext(connection) as captured:
+            assert process_alerts(alert_ids=[a.pk for a in stored]) == 3
+        return sum(REPEAT_CHECK in query["sql"] for query in captured)
+
+    fire(source, am_alert("Down", fingerprint="a-first", team="a"))
+    fire(source, am_alert("Down", fingerprint="w-first", team="w"))
+    assert repeat_checks("a", "a-join") == 0
+    assert repeat_checks("w", "w-join") == 1
+
+
 def test_a_batch_that_fails_is_processed_one_by_one(source, rules, monkeypatch):
     """The batch rolls back as a whole; one at a time, the good alerts go through and the bad one
     counts a failed attempt for the sweeper."""
