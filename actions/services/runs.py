@@ -69,11 +69,15 @@ def run_enqueue(run: ActionRun) -> None:
 def run_schedule(*, run: ActionRun, due_at: datetime | None = None) -> None:
     """Move a locked pending/approved run to scheduled and enqueue its task after commit. The task
     id is stored first, so a stale or duplicate message finds another id and does nothing."""
+    _schedule(run, due_at)
+    run.save()
+    run_enqueue(run)
+
+
+def _schedule(run: ActionRun, due_at: datetime | None) -> None:
     run.schedule()
     run.due_at = due_at or timezone.now()
     run.task_id = uuid.uuid4().hex
-    run.save()
-    run_enqueue(run)
 
 
 def action_run_request(
@@ -110,7 +114,7 @@ def action_run_request(
     needs_approval = bool(reasons)
 
     with transaction.atomic():
-        run = ActionRun.objects.create(
+        run = ActionRun(
             action=action,
             parameters=values,
             incident=incident,
@@ -125,6 +129,15 @@ def action_run_request(
                 action=action, parameters=values, incident=incident, approval_reasons=reasons, context=context
             ),
         )
+        # Its first state is decided before the row is written: one INSERT, not an INSERT and an
+        # UPDATE (an immediate automated response is on the path from an alert to its first step).
+        if needs_approval:
+            run.request_approval()
+            run.approval_expires_at = timezone.now() + settings.ACTION_APPROVAL_TTL
+            run.due_at = due_at  # Kept for the approval: a delayed run stays delayed.
+        else:
+            _schedule(run, due_at)
+        run.save(force_insert=True)
         run_event_record(
             run=run,
             kind=EventKind.ACTION_REQUESTED,
@@ -132,13 +145,8 @@ def action_run_request(
             message=f"Requested {action.name}" + (" (needs approval)." if needs_approval else "."),
             details={"parameters": values, "needs_approval": needs_approval},
         )
-        if needs_approval:
-            run.request_approval()
-            run.approval_expires_at = timezone.now() + settings.ACTION_APPROVAL_TTL
-            run.due_at = due_at  # Kept for the approval: a delayed run stays delayed.
-            run.save()
-        else:
-            run_schedule(run=run, due_at=due_at)
+        if not needs_approval:
+            run_enqueue(run)
     return run
 
 
