@@ -23,6 +23,7 @@ from alerts.response_parameters import TemplateError, alert_context, response_pa
 from alerts.selectors import AlertPlan, alert_plans, incident_open_for_group
 from alerts.services.ingest import processing_enqueue
 from common.actor import Actor, Source
+from common.binding import server_side_binding
 from common.commit_flush import commit_without_flush_wait
 from common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
 from incidents.choices import EventKind
@@ -200,8 +201,9 @@ def _batch_process(alert_ids: list[int]) -> list[Alert]:
             alert.processed_at = now
             alert.processing_attempts, alert.processing_error, alert.processing_failed_at = 0, "", None
             alert.updated_at = now  # bulk_update does not apply auto_now
-        batch.events_flush()
-        _alerts_write(alerts)
+        with server_side_binding():  # Both are bulk_create's UNNEST arrays (common.binding).
+            batch.events_flush()
+            _alerts_write(alerts)
         for incident, names in batch.repeat_checks.values():
             incident_repeat_mark(incident=incident, names=names)
     if batch.closed_loop_checks:
