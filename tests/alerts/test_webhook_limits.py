@@ -125,7 +125,7 @@ def test_alerts_that_could_not_be_stored_do_not_count_against_the_window(client,
         raise DatabaseError("the database went away")
 
     with monkeypatch.context() as patch:
-        patch.setattr(alerts.views, "alerts_ingest", broken)
+        patch.setattr(alerts.views, "alerts_receive", broken)
         for _ in range(3):
             assert_error(post(client, f"/hooks/{token}/"), 503, "unavailable")
 
@@ -245,6 +245,28 @@ def test_repeated_wrong_tokens_from_one_client_get_429(client, make_source, sett
         401,
         "not_authenticated",
     )
+
+
+def test_a_throttled_client_with_a_valid_token_and_body_stores_nothing(
+    client, make_source, settings, limiter_store
+):
+    """The check on an accepted request rides on the rate limit's round trip (webhook_admit): a
+    client past its wrong tokens gets 429 there, nothing is stored and nothing counted."""
+    settings.ALERT_WEBHOOK_AUTH_FAILURES_PER_MINUTE = 2
+    _, token = make_source(rate_limit_per_minute=10)
+    attacker = {"REMOTE_ADDR": CLIENTS[0]}
+    body = json.dumps(SINGLE)
+    for key in ("guess-1", "guess-2"):
+        response = client.post(f"/hooks/{key}/", data=body, content_type="application/json", **attacker)
+        assert_error(response, 401, "not_authenticated")
+
+    response = client.post(f"/hooks/{token}/", data=body, content_type="application/json", **attacker)
+    assert_error(response, 429, "too_many_failures")
+    assert not Alert.objects.exists()
+    # Its attempt took none of the source's window: another client posts all 10.
+    for i in range(10):
+        response = post(client, f"/hooks/{token}/", am_payload(am_alert(fingerprint=f"fp-{i}")))
+        assert response.status_code == 202, response.content
 
 
 # --- stored values are capped ---------------------------------------------------------------------
