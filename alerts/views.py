@@ -1,9 +1,8 @@
 """The webhook alert sources post to. Plain Django, no DRF: the path must stay fast, and every answer
 is JSON `{"detail", "code"}`. Alertmanager retries 5xx and drops 4xx, so bad input always gets a 4xx
 and only a failure on our side answers 5xx (503 for the database, with Retry-After). Redis being
-down costs nothing: the rate limits fail open (alerts.ratelimit). A client past its wrong tokens gets 429
-whatever it sends. Log lines name a source by its
-slug or token prefix, never by its token."""
+down costs nothing: the rate limits fail open (alerts.ratelimit). A client past its wrong tokens gets
+429 whatever it sends. Log lines name a source by its slug or token prefix, never by its token."""
 
 import hmac
 import logging
