@@ -5,7 +5,9 @@ machine) they are counted in the cache (files):
 - per source, alerts per minute: only what is accepted counts, so a refused batch (or a sender
   retrying it) never eats into the window of the alerts that fit;
 - per client, wrong tokens per minute: past the limit the client gets 429 + Retry-After, as DRF's
-  throttles answer, before any lookup is made for it.
+  throttles answer, whatever it sends, a valid token included. The check rides on the round trip
+  that takes the source's alerts (webhook_admit), or on the one that counts the wrong token
+  (auth_failure_take); only a request refused for another reason checks it on its own.
 
 The limiter fails open. When Redis (or the cache) cannot be reached the windows are counted in
 this process instead, and a warning says so at most once a minute with the number of requests counted
@@ -24,6 +26,7 @@ from redis.commands.core import Script
 from rest_framework.throttling import BaseThrottle
 
 from alerts.models import AlertSource
+from common.redis_clients import redis_for
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +35,6 @@ WINDOW_SECONDS = 60
 CACHE_RETRY_SECONDS = 5
 # A window's counter outlives its minute a little, so a request at the edge still finds it.
 WINDOW_TTL = 120
-# A Redis that hangs must not hang the webhook: past this the limiter counts locally (fails open).
-REDIS_TIMEOUT_SECONDS = 1
 
 # Take `n` only if the window stays within `limit`: a refused request leaves the count as it was.
 # One round trip and atomic, so two web processes cannot both take the last slot.
@@ -49,6 +50,24 @@ return {1, used}
 """
 
 
+# The webhook's one round trip for an authenticated request: refused if the client is past its
+# wrong tokens (-1, the failures), else the take of _TAKE_SCRIPT on the source's window.
+_ADMIT_SCRIPT = """
+local failures = tonumber(redis.call('GET', KEYS[1]) or '0')
+if failures >= tonumber(ARGV[1]) then
+  return {-1, failures}
+end
+local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+local n = tonumber(ARGV[2])
+if used + n > tonumber(ARGV[3]) then
+  return {0, used}
+end
+used = redis.call('INCRBY', KEYS[2], n)
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+return {1, used}
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     allowed: bool
@@ -56,6 +75,43 @@ class Decision:
     retry_after: int  # seconds until the window ends
     key: str = ""  # the window's counter
     amount: int = 0  # what this decision counted in it
+    throttled: bool = False  # refused because the client is past its wrong tokens (`used` counts them)
+
+
+def webhook_admit(source: AlertSource, count: int, ident: str) -> Decision:
+    """For an authenticated request: refused (`throttled`) while the client is past its wrong tokens
+    for this minute, else source_rate_take's decision. One Redis round trip."""
+    window, retry_after = _window()
+    failures_key = f"alerts:authfail:{ident}:{window}"
+    key, amount = f"alerts:rate:{source.pk}:{window}", max(count, 1)
+    failures_limit = settings.ALERT_WEBHOOK_AUTH_FAILURES_PER_MINUTE
+    found = None if _local.cache_suspended() else _redis(settings.REDIS_URL)
+    if found is not None:
+        try:
+            outcome, used = found[2](
+                keys=[failures_key, key],
+                args=[failures_limit, amount, source.rate_limit_per_minute, WINDOW_TTL],
+            )
+        except Exception as error:  # fail open, as _take does
+            _local.note_fallback(error)
+        else:
+            if outcome == -1:
+                return Decision(False, int(used), retry_after, throttled=True)
+            return Decision(bool(outcome), int(used), retry_after, key, amount if outcome else 0)
+    # The cache (one machine) or this process: the check, then the take.
+    failures = _get(failures_key)
+    if failures >= failures_limit:
+        return Decision(False, failures, retry_after, throttled=True)
+    return source_rate_take(source, count)
+
+
+def auth_failure_take(ident: str) -> Decision:
+    """A wrong token: counted, unless the client is already past its limit for this minute (then
+    `allowed` is False, and the client is answered 429). One round trip."""
+    window, retry_after = _window()
+    key = f"alerts:authfail:{ident}:{window}"
+    allowed, used = _take(key, 1, settings.ALERT_WEBHOOK_AUTH_FAILURES_PER_MINUTE)
+    return Decision(allowed, used, retry_after, throttled=not allowed)
 
 
 def source_rate_take(source: AlertSource, count: int) -> Decision:
@@ -78,11 +134,6 @@ def auth_failures_exceeded(ident: str) -> Decision:
     window, retry_after = _window()
     used = _get(f"alerts:authfail:{ident}:{window}")
     return Decision(used < settings.ALERT_WEBHOOK_AUTH_FAILURES_PER_MINUTE, used, retry_after)
-
-
-def auth_failure_record(ident: str) -> None:
-    window, _ = _window()
-    _take(f"alerts:authfail:{ident}:{window}", 1, None)
 
 
 def client_ident(request: HttpRequest) -> str:
@@ -120,34 +171,33 @@ def _get(key: str) -> int:
     return _local.get(key)
 
 
-_clients: dict[str, tuple[redis.Redis, Script]] = {}
+_clients: dict[str, tuple[redis.Redis, Script, Script]] = {}
 
 
 def redis_client() -> redis.Redis | None:
-    """A client on REDIS_URL with this module's pool (one per URL, shared by the process's threads:
-    a client is costly to build, and this runs on every webhook request); None without REDIS_URL."""
+    """The process's client on REDIS_URL; None without REDIS_URL."""
     found = _redis(settings.REDIS_URL)
     return found[0] if found else None
 
 
-def _redis(url: str) -> tuple[redis.Redis, Script] | None:
+def _redis(url: str) -> tuple[redis.Redis, Script, Script] | None:
     if not url:
         return None
     found = _clients.get(url)
     if found is None:
-        pool = redis.ConnectionPool.from_url(
-            url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
-        )
-        client = redis.Redis(connection_pool=pool)
+        # The process's client (common.redis_clients: short timeouts, so a hung Redis fails open).
+        client = redis_for(url)
         # EVALSHA, sending the script's text only when Redis does not know it yet.
-        found = _clients.setdefault(url, (client, client.register_script(_TAKE_SCRIPT)))
+        found = _clients.setdefault(
+            url, (client, client.register_script(_TAKE_SCRIPT), client.register_script(_ADMIT_SCRIPT))
+        )
     return found
 
 
 def _cache_take(key: str, amount: int, limit: int | None) -> tuple[bool, int]:
     found = _redis(settings.REDIS_URL)
     if found is not None:
-        _, take = found
+        _, take, _ = found
         taken, used = take(keys=[key], args=[amount, _NO_LIMIT if limit is None else limit, WINDOW_TTL])
         return bool(taken), int(used)
     # The cache (files: one machine) has no script: add, then give back what overshot.

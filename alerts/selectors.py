@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -379,10 +379,33 @@ def silence_list() -> QuerySet[Silence]:
 
 def alert_source_for_webhook(*, token_hash: str | None = None, slug: str | None = None) -> AlertSource | None:
     """The source a webhook request names, by its token's hash or by its slug: one hand-written
-    SELECT (the webhook runs it on every request; a queryset would be compiled each time)."""
+    SELECT (the webhook runs it on every request; a queryset would be compiled each time).
+
+    The lookup is the request's first statement, and a read, so it stands in for Django's health
+    check (CONN_HEALTH_CHECKS: a `SELECT 1` round trip before it on every request): a persistent
+    connection the server dropped fails the lookup, which is then run once more on a new connection.
+    What follows it (the one-statement upsert) runs on a connection it has just shown to work."""
     column, value = ("token_hash", token_hash) if token_hash is not None else ("slug", slug)
     sql = f'SELECT {columns_sql(AlertSource)} FROM {AlertSource._meta.db_table} WHERE "{column}" = %s'
+    checking = (
+        connection.health_check_enabled
+        and not connection.health_check_done
+        and connection.connection is not None
+        and not connection.in_atomic_block
+    )
+    if checking:
+        connection.health_check_done = True
+    try:
+        row = _fetch_one(sql, value)
+    except (OperationalError, InterfaceError):
+        if not checking:
+            raise
+        connection.close()  # dropped by the server (restart, failover, idle timeout): a new one
+        row = _fetch_one(sql, value)
+    return None if row is None else models_from_rows(AlertSource, [row])[0]
+
+
+def _fetch_one(sql: str, value: str) -> tuple | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, [value])
-        row = cursor.fetchone()
-    return None if row is None else models_from_rows(AlertSource, [row])[0]
+        return cursor.fetchone()

@@ -1,8 +1,8 @@
 """The webhook alert sources post to. Plain Django, no DRF: the path must stay fast, and every answer
 is JSON `{"detail", "code"}`. Alertmanager retries 5xx and drops 4xx, so bad input always gets a 4xx
 and only a failure on our side answers 5xx (503 for the database, with Retry-After). Redis being
-down costs nothing: the rate limits fail open (alerts.ratelimit). Log lines name a source by its
-slug or token prefix, never by its token."""
+down costs nothing: the rate limits fail open (alerts.ratelimit). A client past its wrong tokens gets
+429 whatever it sends. Log lines name a source by its slug or token prefix, never by its token."""
 
 import hmac
 import logging
@@ -19,14 +19,15 @@ from alerts.models import AlertSource
 from alerts.parsers import PayloadError, parse
 from alerts.parsers.body import SIGNATURE_HEADER, body_decode, signature_valid
 from alerts.ratelimit import (
-    auth_failure_record,
+    Decision,
+    auth_failure_take,
     auth_failures_exceeded,
     client_ident,
     source_rate_give_back,
-    source_rate_take,
+    webhook_admit,
 )
 from alerts.selectors import alert_source_for_webhook
-from alerts.services import alerts_ingest, payload_check, token_hash
+from alerts.services import alerts_receive, payload_check, token_hash
 from common.logfilters import redact_key
 from common.middleware import skips_middleware
 
@@ -91,20 +92,33 @@ def webhook(request: HttpRequest, key: str) -> JsonResponse:
 
 def _receive(request: HttpRequest, key: str) -> JsonResponse:
     client = client_ident(request)
-    throttle = auth_failures_exceeded(client)
-    if not throttle.allowed:
-        return _error(
-            429,
-            "too_many_failures",
-            f"Too many requests with a wrong token from this address ({throttle.used} this minute); "
-            "retry later.",
-            Retry_After=str(throttle.retry_after),
-        )
     source = _authenticate(request, key)
     if source is None:
-        auth_failure_record(client)
+        throttle = auth_failure_take(client)
+        if throttle.throttled:
+            return _too_many_failures(throttle)
         return _error(401, "not_authenticated", "Unknown or missing alert source token.")
     setattr(request, SOURCE_ATTRIBUTE, source.slug)  # for the metrics (alerts.metrics)
+    response = _receive_from(request, source, client)
+    if response.status_code != 202 and response.status_code != 429:
+        # A client past its wrong tokens gets 429 whatever it sends; an accepted request was
+        # checked on the round trip that took its alerts (webhook_admit).
+        throttle = auth_failures_exceeded(client)
+        if not throttle.allowed:
+            return _too_many_failures(throttle)
+    return response
+
+
+def _too_many_failures(throttle: Decision) -> JsonResponse:
+    return _error(
+        429,
+        "too_many_failures",
+        f"Too many requests with a wrong token from this address ({throttle.used} this minute); retry later.",
+        Retry_After=str(throttle.retry_after),
+    )
+
+
+def _receive_from(request: HttpRequest, source: AlertSource, client: str) -> JsonResponse:
     if not source.enabled:
         return _error(403, "source_disabled", f"The alert source {source.slug!r} is disabled.")
 
@@ -135,7 +149,9 @@ def _receive(request: HttpRequest, key: str) -> JsonResponse:
             f"{count} alerts in one request, but {source.slug!r} may post at most {limit} alerts per "
             "minute; send smaller batches (Alertmanager: max_alerts in the webhook_config).",
         )
-    decision = source_rate_take(source, count)
+    decision = webhook_admit(source, count, client)
+    if decision.throttled:
+        return _too_many_failures(decision)
     if not decision.allowed:
         return _error(
             429,
@@ -147,8 +163,8 @@ def _receive(request: HttpRequest, key: str) -> JsonResponse:
 
     try:
         # The body as posted is stored (valid UTF-8: it decoded as JSON), not `raw` serialized again.
-        alerts = alerts_ingest(source=source, payload=payload, raw=raw, body=body.decode())
+        ids = alerts_receive(source=source, payload=payload, raw=raw, body=body.decode())
     except Exception:
         source_rate_give_back(decision)  # not accepted: its retry must find room
         raise
-    return JsonResponse({"stored": len(alerts), "alerts": [alert.pk for alert in alerts]}, status=202)
+    return JsonResponse({"stored": len(ids), "alerts": ids}, status=202)

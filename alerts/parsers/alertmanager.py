@@ -57,17 +57,18 @@ def parse_alert(
         if default_status is None:
             raise PayloadError(f"{child(where, 'status')} is required (and the payload has no status)")
         status_value = default_status
-    status = parse_status(status_value, child(where, "status"))
+    # Paths for messages written out: these keys are identifiers, so child() would give the same.
+    status = parse_status(status_value, f"{where}.status")
 
     if alert.get("labels") is None:
         raise PayloadError(f"{child(where, 'labels')} is required")
-    labels = string_dict(alert["labels"], child(where, "labels"))
-    annotations = string_dict(alert.get("annotations"), child(where, "annotations"))
+    labels = string_dict(alert["labels"], f"{where}.labels")
+    annotations = string_dict(alert.get("annotations"), f"{where}.annotations")
 
     if alert.get("startsAt") is None:
         raise PayloadError(f"{child(where, 'startsAt')} is required")
-    starts_at = parse_time(alert["startsAt"], child(where, "startsAt"))
-    ends_at = parse_end_time(alert.get("endsAt"), child(where, "endsAt"))
+    starts_at = parse_time(alert["startsAt"], f"{where}.startsAt")
+    ends_at = parse_end_time(alert.get("endsAt"), f"{where}.endsAt")
     if status == "firing":
         ends_at = None  # a firing alert's endsAt is Alertmanager's resolve timeout, not an end
 

@@ -1,6 +1,12 @@
 """The write path for alerts: sources, ingestion, rules and silences, processing, the closed loop."""
 
-from alerts.services.ingest import FINGERPRINT_LENGTH, alerts_ingest, payload_check, processing_enqueue
+from alerts.services.ingest import (
+    FINGERPRINT_LENGTH,
+    alerts_ingest,
+    alerts_receive,
+    payload_check,
+    processing_enqueue,
+)
 from alerts.services.rules import (
     alert_rule_delete,
     alert_rule_save,
@@ -24,6 +30,7 @@ __all__ = [
     "alert_source_rotate_token",
     "alert_source_update",
     "alerts_ingest",
+    "alerts_receive",
     "payload_check",
     "processing_enqueue",
     "silence_expire",

@@ -11,7 +11,7 @@ from django.utils import timezone
 from alerts.choices import AlertStatus
 from alerts.models import Alert, AlertPayload, AlertSource
 from alerts.parsers import ParsedAlert, ParsedPayload, PayloadError
-from alerts.services.ingest_upsert import alerts_upsert, upsert_applies
+from alerts.services.ingest_upsert import alerts_upsert, alerts_upsert_lean, upsert_applies
 from common.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -126,6 +126,19 @@ def alerts_ingest(
                 raise
             logger.info("Alert from source %s opened concurrently; replaying the payload", source.slug)
     raise AssertionError("unreachable")
+
+
+def alerts_receive(
+    *, source: AlertSource, payload: ParsedPayload, raw: dict, body: str | None = None
+) -> list[int]:
+    """alerts_ingest for the webhook, which answers only ids: the id of the alert each parsed alert
+    landed on, in payload order. The one-statement path returns just those (and whether each is
+    processed), not whole rows made into Alert objects; the same rules, the same message."""
+    if upsert_applies(payload):
+        landed = alerts_upsert_lean(source=source, payload=payload, raw=raw, body=body, now=timezone.now())
+        processing_enqueue(sorted({pk for pk, processed in landed if not processed}))
+        return [pk for pk, _ in landed]
+    return [alert.pk for alert in alerts_ingest(source=source, payload=payload, raw=raw, body=body)]
 
 
 def _ingest_once(source: AlertSource, payload: ParsedPayload, raw: dict) -> list[Alert]:

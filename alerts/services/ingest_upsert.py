@@ -82,26 +82,24 @@ def _defaults() -> tuple[list[str], list[str]]:
     return columns, values
 
 
-def _statement() -> str:
+def _statement(returning: str) -> str:
     columns, values = _defaults()
-    returning = columns_sql(Alert, "alerts_alert")
     payload_table = AlertPayload._meta.db_table
     sql = f"""
 WITH payload AS (
     INSERT INTO {payload_table} (source_id, received_at, body, alert_count)
     VALUES (%(source)s, %(now)s, %(body)s::jsonb, %(count)s)
     RETURNING id
-), incoming AS (
-    SELECT * FROM unnest(
-        %(fingerprint)s::text[], %(name)s::text[], %(severity)s::text[], %(labels)s::jsonb[],
-        %(annotations)s::jsonb[], %(starts_at)s::timestamptz[], %(generator_url)s::text[],
-        %(extra)s::jsonb[]
-    ) AS i(fingerprint, name, severity, labels, annotations, starts_at, generator_url, extra)
+), incoming AS MATERIALIZED (
+    SELECT e->>0 AS fingerprint, e->>1 AS name, e->>2 AS severity, e->3 AS labels,
+        e->4 AS annotations, (e->>5)::timestamptz AS starts_at, e->>6 AS generator_url, e->7 AS extra
+    FROM jsonb_array_elements(%(alerts)s::jsonb) AS e
 ), latest AS MATERIALIZED (
     SELECT a.id, a.fingerprint, a.status, a.ends_at FROM alerts_alert a
-    WHERE a.source_id = %(source)s AND a.fingerprint = ANY(%(fingerprint)s::text[]) AND a.id IN (
+    WHERE a.source_id = %(source)s AND a.fingerprint = ANY(ARRAY(SELECT fingerprint FROM incoming))
+    AND a.id IN (
         SELECT max(id) FROM alerts_alert
-        WHERE source_id = %(source)s AND fingerprint = ANY(%(fingerprint)s::text[])
+        WHERE source_id = %(source)s AND fingerprint = ANY(ARRAY(SELECT fingerprint FROM incoming))
         GROUP BY fingerprint
     )
     ORDER BY a.fingerprint
@@ -128,7 +126,9 @@ SELECT * FROM upserted UNION ALL SELECT * FROM replayed
     return sql
 
 
-_SQL: str | None = None
+# The statement returning whole rows (for Alert objects), and the webhook's, returning what it needs.
+_SQL: dict[str, str] = {}
+LEAN_RETURNING = "alerts_alert.id, alerts_alert.fingerprint, alerts_alert.processed"
 
 
 def upsert_applies(payload: ParsedPayload) -> bool:
@@ -148,28 +148,51 @@ def alerts_upsert(
 ) -> list[Alert]:
     """Store the payload (as `body`, its JSON text, when the caller has it: no re-serialization)
     and its alerts in one statement; the alert each parsed alert landed on, in payload order."""
-    global _SQL
-    if _SQL is None:
-        _SQL = _statement()
-    alerts = payload.alerts
+    rows = _upsert(columns_sql(Alert, "alerts_alert"), source, payload, raw, body, now)
+    by_fingerprint = {alert.fingerprint: alert for alert in models_from_rows(Alert, rows)}
+    return [by_fingerprint[alert.fingerprint] for alert in payload.alerts]
+
+
+def alerts_upsert_lean(
+    *, source: AlertSource, payload: ParsedPayload, raw: dict, body: str | None = None, now
+) -> list[tuple[int, bool]]:
+    """alerts_upsert answering (id, processed) of each landed alert, in payload order, without
+    building Alert objects (13% of a 100-alert batch's CPU in the profile)."""
+    rows = _upsert(LEAN_RETURNING, source, payload, raw, body, now)
+    by_fingerprint = {fingerprint: (pk, processed) for pk, fingerprint, processed in rows}
+    return [by_fingerprint[alert.fingerprint] for alert in payload.alerts]
+
+
+def _upsert(
+    returning: str, source: AlertSource, payload: ParsedPayload, raw: dict, body: str | None, now
+) -> list[tuple]:
+    sql = _SQL.get(returning)
+    if sql is None:
+        sql = _SQL[returning] = _statement(returning)
+    # The alerts as one JSON document, serialized in one call: per-field arrays cost a json.dumps
+    # per label set and psycopg's quoting of every element (a fifth of a batch's CPU).
+    incoming = [
+        [
+            alert.fingerprint,
+            alert.name[:NAME_LENGTH],
+            alert.severity[:SEVERITY_LENGTH],
+            alert.labels,
+            alert.annotations,
+            alert.starts_at.isoformat(),
+            alert.generator_url,
+            alert.extra,
+        ]
+        for alert in payload.alerts
+    ]
     params = {
         "source": source.pk,
         "service": source.default_service_id,
         "now": now,
         "body": body if body is not None else json.dumps(raw),
-        "count": len(alerts),
-        "fingerprint": [alert.fingerprint for alert in alerts],
-        "name": [alert.name[:NAME_LENGTH] for alert in alerts],
-        "severity": [alert.severity[:SEVERITY_LENGTH] for alert in alerts],
-        "labels": [json.dumps(alert.labels) for alert in alerts],
-        "annotations": [json.dumps(alert.annotations) for alert in alerts],
-        "starts_at": [alert.starts_at for alert in alerts],
-        "generator_url": [alert.generator_url for alert in alerts],
-        "extra": [json.dumps(alert.extra) for alert in alerts],
+        "count": len(payload.alerts),
+        "alerts": json.dumps(incoming),
     }
-    rows = _execute(_SQL, params, source)
-    by_fingerprint = {alert.fingerprint: alert for alert in models_from_rows(Alert, rows)}
-    return [by_fingerprint[alert.fingerprint] for alert in alerts]
+    return _execute(sql, params, source)
 
 
 def _execute(sql: str, params: dict, source: AlertSource) -> list[tuple]:

@@ -9,7 +9,7 @@ from django.db import connection
 
 from alerts.models import Alert, AlertPayload
 from alerts.parsers import parse
-from alerts.services import alerts_ingest
+from alerts.services import alerts_ingest, alerts_receive
 from alerts.services.ingest_upsert import upsert_applies
 from tests.alerts.support import am_alert, am_payload
 
@@ -101,6 +101,51 @@ def test_a_replayed_firing_is_counted_on_the_resolved_alert(make_source):
     # One that starts after the end opens a new alert.
     later = ingest(source, am_payload(am_alert(fingerprint="a", starts_at="2026-11-22T12:00:00Z")))
     assert later[0].status == "firing" and Alert.objects.filter(fingerprint="a").count() == 2
+
+
+def receive(source, data):
+    return alerts_receive(source=source, payload=parse(source.kind, data), raw=data, body=json.dumps(data))
+
+
+@pytest.mark.postgres
+def test_the_webhooks_lean_path_lands_where_the_full_one_does(
+    make_source, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """alerts_receive (the webhook's: ids only) follows the same rules in the same one statement:
+    a new alert, a repeat and a replay answered by the ids of their rows, and one message for the
+    unprocessed ones."""
+    source, _ = make_source()
+    ingest(source, am_payload(am_alert(fingerprint="a"), am_alert(fingerprint="b")))
+    resolved = am_alert(fingerprint="a", status="resolved")
+    resolved["endsAt"] = "2026-11-22T11:00:00Z"
+    ingest(source, am_payload(resolved))
+    Alert.objects.filter(fingerprint="b").update(processed=True)
+    data = am_payload(am_alert(fingerprint="c"), am_alert(fingerprint="a"), am_alert(fingerprint="b"))
+
+    with django_capture_on_commit_callbacks() as callbacks, django_assert_num_queries(1):
+        ids = receive(source, data)
+
+    rows = {alert.fingerprint: alert for alert in Alert.objects.all()}
+    assert ids == [rows["c"].pk, rows["a"].pk, rows["b"].pk]
+    assert (rows["a"].status, rows["a"].replays, rows["b"].occurrence_count) == ("resolved", 1, 2)
+    assert rows["c"].labels == data["alerts"][0]["labels"]
+    assert rows["c"].starts_at == parse(source.kind, data).alerts[0].starts_at
+    assert AlertPayload.objects.latest("id").body == data
+    # "b" was processed and is only repeated: the message names the others.
+    (callback,) = callbacks
+    assert callback.args[1] == {"alert_ids": sorted([rows["c"].pk, rows["a"].pk])}
+
+
+def test_the_webhooks_lean_path_takes_the_general_path_for_the_rest(make_source):
+    """A payload the one statement does not take (or SQLite) is stored by alerts_ingest; the ids
+    are those of the rows it landed on."""
+    source, _ = make_source()
+    (opened,) = ingest(source, am_payload(am_alert(fingerprint="a")))
+
+    ids = receive(source, am_payload(am_alert(fingerprint="a", status="resolved"), am_alert(fingerprint="b")))
+
+    assert ids == [opened.pk, Alert.objects.get(fingerprint="b").pk]
+    assert Alert.objects.get(pk=opened.pk).status == "resolved"
 
 
 @pytest.mark.postgres

@@ -208,7 +208,7 @@ def test_storage_failure_is_503_so_the_sender_retries(client, make_source, monke
     def broken(**kwargs):
         raise DatabaseError("disk full")
 
-    monkeypatch.setattr(alerts.views, "alerts_ingest", broken)
+    monkeypatch.setattr(alerts.views, "alerts_receive", broken)
     response = post(client, f"/hooks/{token}/")
     assert_error(response, 503, "unavailable")
     assert response["Retry-After"]
@@ -333,6 +333,24 @@ def test_a_dropped_database_connection_is_replaced_before_the_request(make_sourc
 
     status, body = _wsgi_post(handler, f"/hooks/{token}/", fingerprint="after-drop")
     assert status == "202 Accepted", body
+    assert Alert.objects.count() == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_source_lookup_stands_in_for_the_health_check(make_source, monkeypatch):
+    """No `SELECT 1` round trip before the webhook's first statement on a kept connection: the
+    source lookup is the check (alerts.selectors.alert_source_for_webhook); the test above shows a
+    dropped connection is still replaced."""
+    _, token = make_source()
+    handler = WSGIHandler()
+    assert _wsgi_post(handler, f"/hooks/{token}/")[0] == "202 Accepted"
+    checks = []
+    usable = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or usable())
+
+    assert _wsgi_post(handler, f"/hooks/{token}/", fingerprint="second")[0] == "202 Accepted"
+    assert checks == []
     assert Alert.objects.count() == 2
 
 

@@ -125,7 +125,7 @@ def test_alerts_that_could_not_be_stored_do_not_count_against_the_window(client,
         raise DatabaseError("the database went away")
 
     with monkeypatch.context() as patch:
-        patch.setattr(alerts.views, "alerts_ingest", broken)
+        patch.setattr(alerts.views, "alerts_receive", broken)
         for _ in range(3):
             assert_error(post(client, f"/hooks/{token}/"), 503, "unavailable")
 
@@ -247,6 +247,30 @@ def test_repeated_wrong_tokens_from_one_client_get_429(client, make_source, sett
     )
 
 
+def test_a_throttled_client_with_a_valid_token_and_body_stores_nothing(
+    client, make_source, settings, limiter_store
+):
+    """The check on an accepted request rides on the rate limit's round trip (webhook_admit): a
+    client past its wrong tokens gets 429 there, nothing is stored and nothing counted."""
+    settings.ALERT_WEBHOOK_AUTH_FAILURES_PER_MINUTE = 2
+    source, token = make_source(rate_limit_per_minute=10)
+    if redis := ratelimit.redis_client():  # another run's source of the same id, this minute
+        redis.delete(*(f"alerts:rate:{source.pk}:{int(time.time() // 60) + d}" for d in (-1, 0, 1)))
+    attacker = {"REMOTE_ADDR": CLIENTS[0]}
+    body = json.dumps(SINGLE)
+    for key in ("guess-1", "guess-2"):
+        response = client.post(f"/hooks/{key}/", data=body, content_type="application/json", **attacker)
+        assert_error(response, 401, "not_authenticated")
+
+    response = client.post(f"/hooks/{token}/", data=body, content_type="application/json", **attacker)
+    assert_error(response, 429, "too_many_failures")
+    assert not Alert.objects.exists()
+    # Its attempt took none of the source's window: another client posts all 10.
+    for i in range(10):
+        response = post(client, f"/hooks/{token}/", am_payload(am_alert(fingerprint=f"fp-{i}")))
+        assert response.status_code == 202, response.content
+
+
 # --- stored values are capped ---------------------------------------------------------------------
 
 
@@ -330,8 +354,8 @@ def test_with_the_cache_down_alerts_are_stored_and_the_limit_counted_locally(cli
     assert statuses == [202, 202, 202, 429]
     assert_error(wrong, 401, "not_authenticated")
     assert Alert.objects.count() == 3
-    # Each request's wrong-token check, then its take (or, for the wrong token, its failure).
-    assert ratelimit.fallback_count() == 10
+    # Each authenticated request's wrong-token check, then its take; the wrong token's failure counted.
+    assert ratelimit.fallback_count() == 9
     warnings = [r for r in caplog.records if r.name == "alerts.ratelimit"]
     assert len(warnings) == 1  # once a minute, not once a request
     assert "the cache is unreachable (ConnectionError" in warnings[0].getMessage()
