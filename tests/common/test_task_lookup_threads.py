@@ -39,3 +39,29 @@ def test_threads_looking_up_a_task_at_once_all_find_it(tmp_path):
         )
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.strip() == "0 []"
+
+
+# What a web process registers on its first lookup, then what the worker's loader adds to it.
+SAME_TASKS = """
+import os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+import django
+django.setup()
+from celery import current_app
+from common.outbox import registered_task
+registered_task("alerts.tasks.process_alerts")
+looked_up = set(current_app.tasks)
+current_app.loader.import_default_modules()
+print(sorted(set(current_app.tasks) - looked_up), len(looked_up))
+"""
+
+
+def test_the_first_lookup_registers_every_task_the_worker_does(tmp_path):
+    env = {**os.environ, "VAR_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", SAME_TASKS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    missing, registered = done.stdout.strip().rsplit(" ", 1)
+    assert missing == "[]"
+    assert int(registered) > 30
