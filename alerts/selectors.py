@@ -210,7 +210,12 @@ def incident_open_for_group(*, rule: AlertRule, key: str, is_drill: bool = False
     alert, nor a real incident a drill's). The group's incidents are found first (GROUP_INCIDENTS_SQL),
     then the open ones among them. Annotated `has_services`: without one it cannot be a repeat
     (incidents.services.repeats), which spares the joins their repeat check."""
-    joined = RawSQL(GROUP_INCIDENTS_SQL, (rule.pk, key, rule.pk, key))
+    sql = GROUP_INCIDENTS_SQL
+    if connection.vendor == "postgresql":
+        # Evaluated once, first (an InitPlan), then probed by primary key: as a plain IN, with many
+        # open incidents and stale statistics, the planner read every open incident (24 ms, 0.25).
+        sql = f"SELECT unnest(ARRAY({sql}))"
+    joined = RawSQL(sql, (rule.pk, key, rule.pk, key))
     services = Incident.services.through.objects.filter(incident_id=OuterRef("pk"))
     return (
         Incident.objects.filter(pk__in=joined, status__in=OPEN_STATUSES, is_drill=is_drill)
