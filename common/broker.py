@@ -25,7 +25,7 @@ _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 # Celery cuts argsrepr/kwargsrepr (shown by monitoring tools, never run) to this.
 _REPR_MAX = 1024
 
-_queues: dict[tuple[str, str], str | None] = {}
+_queues: dict[tuple[str, str, str | None], str | None] = {}
 _origin: tuple[int, str] | None = None
 
 
@@ -85,7 +85,10 @@ def redis_publish(task: Task, kwargs: dict[str, Any], *, task_id: str | None) ->
 def _queue(task: Task, url: str) -> str | None:
     """The Redis list of the task's queue (kombu's Redis transport keeps a queue's plain messages in
     a list of its name); None when the route asks for more than a queue on a direct exchange."""
-    key = (url, task.name)
+    # The transport options are part of the key: a key prefix (set per test, or changed in settings)
+    # sends the message through apply_async, and a queue found without one must not be reused.
+    options = task._get_app().conf.broker_transport_options or {}
+    key = (url, task.name, options.get("global_keyprefix"))
     if key not in _queues:
         _queues[key] = _plain_queue(task)
     return _queues[key]

@@ -79,6 +79,16 @@ def test_a_bad_argument_fails_as_apply_async_would(redis_broker):
         redis_publish(registered_task(TASK), {"alert_id": 1}, task_id=None)
 
 
+def test_a_key_prefix_set_after_a_publish_sends_the_message_through_apply_async(redis_broker):
+    """The queue found for a task is kept per key prefix: the tests' workers each listen under a
+    prefix of their own, and a message pushed to the unprefixed list would never reach them."""
+    task = registered_task(TASK)
+    assert redis_publish(task, {"alert_ids": [1]}, task_id=None)  # plain: found and kept
+    options = {**settings.BROKER_FAIL_FAST, "global_keyprefix": f"test-{uuid.uuid4().hex}:"}
+    with celery_broker(settings.CELERY_BROKER_URL, options):
+        assert not redis_publish(task, {"alert_ids": [1]}, task_id=None)
+
+
 @pytest.mark.django_db
 def test_a_refusing_redis_leaves_the_message_in_the_outbox():
     with celery_broker("redis://127.0.0.1:1/0", settings.BROKER_FAIL_FAST):
