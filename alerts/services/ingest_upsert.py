@@ -17,13 +17,13 @@ PostgreSQL then aborts one statement, which changed nothing and is run again."""
 import json
 import logging
 
-import psycopg
 from django.db import OperationalError, connection
 
 from alerts.choices import AlertStatus
 from alerts.models import Alert, AlertPayload, AlertSource
 from alerts.parsers import ParsedPayload
 from alerts.sql_rows import columns_sql, models_from_rows
+from common.binding import server_side_binding
 
 logger = logging.getLogger(__name__)
 
@@ -198,10 +198,9 @@ def _upsert(
 def _execute(sql: str, params: dict, source: AlertSource) -> list[tuple]:
     for attempt in range(1, STATEMENT_ATTEMPTS + 1):
         try:
-            connection.ensure_connection()
-            # Server-side binding for this statement: Django's client-side cursor would quote every
-            # array element into the SQL text, most of a 100-alert batch's time (the profile).
-            with connection._prepare_cursor(psycopg.Cursor(connection.connection)) as cursor:
+            # Server-side binding for this statement (common.binding): Django's client-side cursor
+            # would quote the parameters into the SQL text, most of a 100-alert batch's time.
+            with server_side_binding(), connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 return cursor.fetchall()
         except OperationalError as error:
