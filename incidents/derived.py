@@ -3,8 +3,11 @@ tell the keepers what changed, inside their own transaction. Unlike common.event
 keeper writes to the database and its failure fails the change: derived rows commit with the
 change or not at all. Lower apps call, higher apps register (DESIGN.md rule 9)."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+from django.db import connection
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,33 @@ def keeper_register(name: str, keeper: Keeper) -> None:
 
 def incidents_changed(incident_ids: Iterable[int]) -> None:
     ids = list(incident_ids)
+    gathered = getattr(connection, "_incidents_changed_gathered", None)
+    if gathered is not None:
+        gathered.update(ids)
+        return
     for keeper in list(_keepers.values()):
         keeper.incidents_changed(incident_ids=ids)
+
+
+@contextmanager
+def incidents_changes_gathered() -> Iterator[None]:
+    """The incidents changed in the block are told to the keepers once, together, as the block
+    ends (inside the caller's transaction, which must be open around it), rather than at each
+    change: a batch of alerts opening ten incidents refreshes the rollups once. The keepers lock
+    the rollup rows they add to (an opening locks its day's row) until commit, so at the end of
+    the transaction they serialize concurrent batches for less time. An exception in the block
+    tells no one: the transaction is rolled back with the changes. Nested: the outermost tells."""
+    if getattr(connection, "_incidents_changed_gathered", None) is not None:
+        yield
+        return
+    gathered: set[int] = set()
+    connection._incidents_changed_gathered = gathered
+    try:
+        yield
+    finally:
+        connection._incidents_changed_gathered = None
+    if gathered:
+        incidents_changed(sorted(gathered))
 
 
 def services_regrouped(service_ids: Iterable[int]) -> None:

@@ -26,7 +26,9 @@ from common.actor import Actor, Source
 from common.binding import server_side_binding
 from common.commit_flush import commit_without_flush_wait
 from common.exceptions import ApplicationError, ConflictError, PermissionDeniedError
+from common.json_rows import rows_update
 from incidents.choices import EventKind
+from incidents.derived import incidents_changes_gathered
 from incidents.models import Incident, Priority
 from incidents.services import (
     TimelineEntry,
@@ -36,6 +38,7 @@ from incidents.services import (
     timeline_events_record,
 )
 from incidents.services.incidents import ADD_PERMISSION
+from incidents.services.references import reference_pending, references_assign, references_deferred
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +156,8 @@ class _Batch:
         self.events: list[TimelineEntry] = []
         self.repeat_checks: dict[int, tuple[Incident, set[str]]] = {}
         self.closed_loop_checks: list[int] = []
+        # Notes naming an incident opened in this batch, whose number is given at its end.
+        self.notes_pending: list[tuple[Alert, Incident, str]] = []
         self._priorities: dict[str, Priority] | None = None
 
     @property
@@ -165,6 +170,21 @@ class _Batch:
         timeline_events_record(entries=self.events)
         self.events = []
 
+    def note(self, alert: Alert, incident: Incident, line: str) -> None:
+        """A note naming the incident (`{reference}` in `line`): now, or once it is numbered."""
+        if reference_pending(incident):
+            self.notes_pending.append((alert, incident, line))
+        else:
+            _note(alert, line.format(reference=incident.reference))
+
+    def references_assign(self) -> None:
+        """Number the incidents opened so far (incidents.services.references) and write the notes
+        that name them."""
+        references_assign()
+        for alert, incident, line in self.notes_pending:
+            _note(alert, line.format(reference=incident.reference))
+        self.notes_pending = []
+
 
 def _batch_process(alert_ids: list[int]) -> list[Alert]:
     """Process the latest change of these alerts in one transaction: one locking read of the
@@ -174,11 +194,17 @@ def _batch_process(alert_ids: list[int]) -> list[Alert]:
     incident. Alerts already processed are skipped, and so are alerts another transaction holds
     (another worker with the same message, or an ingestion changing them, which sends a message of
     its own after it commits): `processed` flips once, under the row lock. Returns the processed
-    alerts, in id order."""
+    alerts, in id order.
+
+    The locks every opener of incidents waits for are taken last, just before commit: the
+    incidents opened get their numbers together after the batch's other writes (the sequence row,
+    incidents.services.references), and the analytics rollups are refreshed once for all the
+    batch's incidents (their day's row, incidents.derived), in the order a single incident_create
+    takes them (sequence, then rollups), so nothing deadlocks on them."""
     batch = _Batch()
     now = timezone.now()
     outermost = not connection.in_atomic_block
-    with transaction.atomic():
+    with transaction.atomic(), incidents_changes_gathered(), references_deferred():
         # Derived from durable alerts, and redone by the sweeper if a crash loses it (common.commit_flush).
         commit_without_flush_wait(outermost=outermost)
         alerts = list(
@@ -201,8 +227,10 @@ def _batch_process(alert_ids: list[int]) -> list[Alert]:
             alert.processed_at = now
             alert.processing_attempts, alert.processing_error, alert.processing_failed_at = 0, "", None
             alert.updated_at = now  # bulk_update does not apply auto_now
-        with server_side_binding():  # Both are bulk_create's UNNEST arrays (common.binding).
+        # One JSON document each on PostgreSQL (common.json_rows), bound apart from the SQL text.
+        with server_side_binding():
             batch.events_flush()
+            batch.references_assign()  # The notes name the incidents opened.
             _alerts_write(alerts)
         for incident, names in batch.repeat_checks.values():
             incident_repeat_mark(incident=incident, names=names)
@@ -240,15 +268,25 @@ def _groups_find(firing: list[Alert], plans: dict[int, AlertPlan], batch: _Batch
 
 
 def _alerts_write(alerts: list[Alert]) -> None:
-    """One statement for the batch: an INSERT ... ON CONFLICT (id) DO UPDATE of PROCESSED_FIELDS,
+    """One statement for the batch. On PostgreSQL an UPDATE of PROCESSED_FIELDS from the rows as
+    one JSON document (common.json_rows: the column arrays below cost more to bind than the
+    statement took). Elsewhere an INSERT ... ON CONFLICT (id) DO UPDATE of PROCESSED_FIELDS,
     which always conflicts (the rows exist, locked by us). Django's bulk_update would build a CASE
     per field and row, which costs more than all the rest of the batch."""
+    if connection.vendor == "postgresql":
+        rows_update(alerts, PROCESSED_FIELDS)
+        return
     created = [alert.created_at for alert in alerts]
     Alert.objects.bulk_create(
         alerts, update_conflicts=True, unique_fields=["id"], update_fields=PROCESSED_FIELDS
     )
     for alert, created_at in zip(alerts, created, strict=True):
         alert.created_at = created_at  # bulk_create's auto_now_add set it on the instance (not the row)
+
+
+def _braces(text: str) -> str:
+    """Text put into a str.format template as it is."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def _note(alert: Alert, line: str) -> None:
@@ -292,11 +330,11 @@ def _incident_for(alert: Alert, plan: AlertPlan, batch: _Batch) -> Incident | No
     if incident is None:
         incident = _incident_open(alert, plan, by, priorities=batch.priorities)
         alert.opened_incident = True
-        _note(alert, f"Opened {incident.reference} ({plan.rule.name}).")
+        batch.note(alert, incident, "Opened {reference} (" + _braces(plan.rule.name) + ").")
         if plan.policy == IncidentPolicy.ATTACH:
             batch.groups[group] = incident  # The group's next alerts in this batch join it.
     else:
-        _note(alert, f"Joined {incident.reference}, open for group {plan.group_key}.")
+        batch.note(alert, incident, "Joined {reference}, open for group " + _braces(plan.group_key) + ".")
     alert.incident = incident
     batch.events.append(
         TimelineEntry(
@@ -360,6 +398,7 @@ def _responses_trigger(alert: Alert, plan: AlertPlan, incident: Incident | None,
         return
     # The alert's own event first on the timeline, then the runs it requested, as one by one.
     batch.events_flush()
+    batch.references_assign()  # The parameters may name the incident.
     context = alert_context(alert, incident)
     for response in plan.responses:
         by = _actor(response.rule)

@@ -16,7 +16,7 @@ from incidents.guards import close_refusal
 from incidents.models import Incident, Priority, Service
 from incidents.models.incident import most_urgent
 from incidents.services.phases import phase_check
-from incidents.services.references import reference_next
+from incidents.services.references import reference_for
 from incidents.services.repeats import incident_repeat_mark
 from incidents.services.roles import role_change_apply
 from incidents.services.sla import sla_targets_apply
@@ -100,7 +100,7 @@ def incident_create(
     services = list(services)
     with transaction.atomic():
         # The year in the configured TIME_ZONE, whatever offset the caller sent the time with.
-        incident.reference = reference_next(year=timezone.localtime(detected_at).year)
+        reference_for(incident=incident, year=timezone.localtime(detected_at).year)
         sla_targets_apply(incident=incident, now=now)
         incident.save()
         if services:

@@ -4,11 +4,12 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from common.actor import Actor
 from common.events import Happening, happening_publish, happenings_publish
+from common.json_rows import rows_insert
 from incidents.choices import EventKind
 from incidents.models import Incident, TimelineEvent
 
@@ -71,21 +72,23 @@ def timeline_events_record(*, entries: Sequence[TimelineEntry]) -> list[Timeline
     if not entries:
         return []
     now = timezone.now()
-    events = TimelineEvent.objects.bulk_create(
-        [
-            TimelineEvent(
-                incident=entry.incident,
-                kind=entry.kind,
-                occurred_at=entry.at or now,
-                actor=entry.by.user,
-                actor_name=str(entry.by),
-                source=entry.by.source,
-                message=entry.message,
-                details=entry.details or {},
-            )
-            for entry in entries
-        ]
-    )
+    events = [
+        TimelineEvent(
+            incident=entry.incident,
+            kind=entry.kind,
+            occurred_at=entry.at or now,
+            actor=entry.by.user,
+            actor_name=str(entry.by),
+            source=entry.by.source,
+            message=entry.message,
+            details=entry.details or {},
+        )
+        for entry in entries
+    ]
+    if connection.vendor == "postgresql":
+        rows_insert(events)  # One JSON document, not an array per column (common.json_rows).
+    else:
+        TimelineEvent.objects.bulk_create(events)
     # Together: a listener may send one message for them all (common.events).
     happenings_publish(
         [

@@ -5,11 +5,13 @@ nothing; joins cost a constant number of queries whatever their number."""
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from alerts.models import Alert
 from alerts.tasks import process_alerts
+from analytics.models import IncidentRollupMember
 from incidents.choices import EventKind
-from incidents.models import Incident, TimelineEvent
+from incidents.models import Incident, IncidentSequence, TimelineEvent
 from tests.alerts.support import am_alert, am_payload, fire, ingest
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +194,47 @@ def test_a_batch_that_fails_is_processed_one_by_one(source, rules, monkeypatch):
     assert not bad.processed and bad.incident is None and bad.processing_attempts == 1
     assert Incident.objects.count() == 2
     assert TimelineEvent.objects.filter(kind=EventKind.ALERT_ATTACHED).count() == 2
+
+
+def test_a_batch_numbers_its_new_incidents_and_keeps_their_rollups_once_at_its_end(source, rules):
+    """The incidents a batch opens are numbered together after its other writes (the sequence row
+    that serializes openers is locked only then), in the order of their alerts, and their rollups
+    are refreshed once; the notes name the numbers."""
+    IncidentSequence.objects.create(
+        year=timezone.localtime().year, last_number=0
+    )  # Not the first of its year.
+    stored = ingest(
+        source,
+        am_payload(
+            am_alert("Slow", fingerprint="b1", team="b"),  # opens its own
+            am_alert("Full", fingerprint="n1", team="a"),  # a new group: opens an incident
+            am_alert("Slow", fingerprint="b2", team="b"),  # opens its own
+            am_alert("Full", fingerprint="n2", team="a"),  # joins n1's, opened in this batch
+        ),
+    )
+    with CaptureQueriesContext(connection) as captured:
+        assert process_alerts(alert_ids=[a.pk for a in stored]) == 4
+
+    got = {
+        a.fingerprint: a
+        for a in Alert.objects.filter(pk__in=[a.pk for a in stored]).select_related("incident")
+    }
+    year = got["b1"].incident.detected_at.year
+    openers = sorted((got[f] for f in ("b1", "n1", "b2")), key=lambda alert: alert.pk)
+    assert [a.incident.reference for a in openers] == [f"INC-{year}-{n:04d}" for n in (1, 2, 3)]
+    assert got["n2"].incident == got["n1"].incident
+    for alert in openers:
+        team = alert.labels["team"]
+        assert alert.notes[-1].endswith(f"Opened {alert.incident.reference} (Team {team}).")
+    joined = f"Joined {got['n1'].incident.reference}, open for group {got['n2'].group_key}."
+    assert got["n2"].notes[-1].endswith(joined)
+    assert IncidentSequence.objects.get(year=year).last_number == 3
+    sql = [q["sql"] for q in captured]
+    assert sum('UPDATE "incidents_incidentsequence"' in s for s in sql) == 1
+    assert sum('WHERE "analytics_incidentrollupmember"."incident_id" IN' in s for s in sql) == 1
+    assert (
+        IncidentRollupMember.objects.filter(
+            incident__in=[got[f].incident for f in ("b1", "n1", "b2")]
+        ).count()
+        == 3
+    )

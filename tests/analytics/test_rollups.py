@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from analytics.filters import GROUP_BYS, Filters
 from analytics.models import (
@@ -34,6 +36,7 @@ from analytics.selectors import (
 from analytics.services.cost import incident_cost_groups_store, incident_cost_refresh
 from common.actor import Actor, Source
 from incidents.choices import RootCauseCategory, ServiceType
+from incidents.derived import incidents_changes_gathered
 from incidents.models import Priority
 from incidents.services import (
     incident_acknowledge,
@@ -234,3 +237,38 @@ def test_services_maintain_the_rollups_as_the_rebuild_computes_them(
     call_command("rebuild_analytics_rollups", stdout=open("/dev/null", "w"))  # noqa: SIM115
     assert _snapshot() == maintained
     assert RollupState.objects.count() == 1
+
+
+def test_changes_gathered_in_a_transaction_keep_the_rollups_once_as_the_rebuild_computes_them(actor):
+    """incidents.derived.incidents_changes_gathered (a batch of alerts opening incidents): the
+    incidents changed in the block are refreshed once, together, as it ends; the rollups are those
+    the rebuild computes, as when each change refreshed them."""
+    analytics_rollups_rebuild()
+    web, api, db, *_ = _services()
+    p2, p3 = (Priority.objects.get(code=c) for c in ("P2", "P3"))
+    when = NOW - timedelta(days=2, hours=3)
+    with CaptureQueriesContext(connection) as captured, transaction.atomic(), incidents_changes_gathered():
+        first = incident_create(
+            by=SYSTEM, title="Checkout down", priority=p2, services=[web, api], detected_at=when
+        )
+        incident_create(by=SYSTEM, title="DB slow", priority=p3, services=[db], detected_at=when)
+        incident_create(by=SYSTEM, title="Drill", priority=p3, is_drill=True, detected_at=when)
+        incident_acknowledge(incident=first, by=actor)
+        assert not IncidentRollupMember.objects.exists()  # Not yet: at the block's end.
+    members_read = [
+        q for q in captured if 'WHERE "analytics_incidentrollupmember"."incident_id" IN' in q["sql"]
+    ]
+    assert len(members_read) == 1  # One refresh for the four changes.
+    maintained = _snapshot()
+    assert len(maintained["members"]) == 3
+    call_command("rebuild_analytics_rollups", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert _snapshot() == maintained
+
+
+def test_changes_gathered_in_a_failed_block_refresh_nothing():
+    analytics_rollups_rebuild()
+    with pytest.raises(RuntimeError), transaction.atomic(), incidents_changes_gathered():
+        incident_create(by=SYSTEM, title="Rolled back", priority=Priority.objects.get(code="P3"))
+        raise RuntimeError("the batch failed")
+    assert not IncidentRollupMember.objects.exists()
+    assert not IncidentDayRollup.objects.exists()

@@ -1,4 +1,5 @@
-"""Incident references: INC-<year>-<nnnn>, per-year, gap-free, unique under concurrency."""
+"""Incident references: INC-<year>-<nnnn>, per-year, gap-free, unique under concurrency; opened
+in a deferred block (a batch of alerts), numbered together as it ends."""
 
 import threading
 from datetime import UTC, datetime
@@ -7,12 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from common.actor import Actor, Source
 from common.exceptions import PermissionDeniedError
 from incidents.models import Incident, IncidentSequence, Priority
 from incidents.services import incident_create
+from incidents.services.references import reference_pending, references_assign, references_deferred
 
 
 @pytest.mark.parametrize(
@@ -115,3 +118,79 @@ def test_concurrent_creations_get_unique_consecutive_references():
     assert errors == []
     assert sorted(references) == [f"INC-{year}-{n:04d}" for n in range(1, threads_count + 1)]
     assert IncidentSequence.objects.get(year=year).last_number == threads_count
+
+
+def _create(title: str, **kwargs) -> Incident:
+    return incident_create(
+        by=Actor.system(source=Source.SYSTEM, label="test"),
+        title=title,
+        priority=Priority.objects.get(code="P3"),
+        **kwargs,
+    )
+
+
+def test_incidents_opened_in_a_deferred_block_are_numbered_together_as_it_ends(db):
+    year = timezone.now().year
+    IncidentSequence.objects.create(year=year, last_number=0)
+    with CaptureQueriesContext(connection) as captured, transaction.atomic(), references_deferred():
+        opened = [_create(f"Storm {i}") for i in range(3)]
+        assert all(reference_pending(incident) for incident in opened)
+        assert IncidentSequence.objects.get(year=year).last_number == 0  # No number taken yet.
+        with references_deferred():  # Nested: the outermost block numbers them.
+            opened.append(_create("Storm 3"))
+        assert reference_pending(opened[-1])
+    expected = [f"INC-{year}-{n:04d}" for n in range(1, 5)]
+    assert [incident.reference for incident in opened] == expected  # In the order they were opened.
+    assert list(Incident.objects.order_by("pk").values_list("reference", flat=True)) == expected
+    assert IncidentSequence.objects.get(year=year).last_number == 4
+    # One sequence UPDATE for the four, rather than one each.
+    assert sum('UPDATE "incidents_incidentsequence"' in q["sql"] for q in captured) == 1
+    assert _create("After").reference == f"INC-{year}-0005"
+
+
+def test_numbers_can_be_given_before_the_block_ends(db):
+    year = timezone.now().year
+    with transaction.atomic(), references_deferred():
+        first = _create("First")
+        assert references_assign() == [first]
+        assert first.reference == f"INC-{year}-0001"
+        second = _create("Second")
+    assert second.reference == f"INC-{year}-0002"
+    assert Incident.objects.get(pk=first.pk).reference == first.reference
+
+
+def test_a_failed_deferred_block_takes_no_number(db):
+    year = timezone.now().year
+    with pytest.raises(RuntimeError), transaction.atomic(), references_deferred():
+        _create("Rolled back")
+        raise RuntimeError("the batch failed")
+    assert not Incident.objects.exists()
+    assert _create("Kept").reference == f"INC-{year}-0001"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_deferred_block_leaves_the_sequence_to_other_creators_until_it_ends():
+    """The sequence row is locked at the block's end, not at its first opening: another creator
+    meanwhile does not wait for the block's transaction (its lock_timeout would fail it)."""
+    year = timezone.now().year
+    other: list = []
+
+    def create_elsewhere() -> None:
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '10s'")
+                other.append(_create("Elsewhere").reference)
+        except Exception as exc:
+            other.append(exc)
+        finally:
+            connection.close()
+
+    with transaction.atomic(), references_deferred():
+        mine = [_create("Mine 0"), _create("Mine 1")]
+        thread = threading.Thread(target=create_elsewhere)
+        thread.start()
+        thread.join(timeout=60)
+    assert other == [f"INC-{year}-0001"]
+    assert [incident.reference for incident in mine] == [f"INC-{year}-0002", f"INC-{year}-0003"]
