@@ -45,8 +45,13 @@ def _rule_match(rule: AlertRule, alert_name: str, severity: str, labels: Mapping
 
 
 def _enabled_rules() -> list[AlertRule]:
+    """Annotated `has_responses` (an enabled one): matches of rules without spare their query."""
+    responses = AutomatedResponse.objects.filter(rule=OuterRef("pk"), enabled=True)
     return list(
-        AlertRule.objects.filter(enabled=True).select_related("service", "priority").order_by("order", "id")
+        AlertRule.objects.filter(enabled=True)
+        .select_related("service", "priority")
+        .annotate(has_responses=Exists(responses))
+        .order_by("order", "id")
     )
 
 
@@ -136,8 +141,10 @@ def _plan(
 
 
 def _responses_by_rule(rules: set[AlertRule]) -> dict[int, list[AutomatedResponse]]:
-    """The enabled responses of these rules, in order; no query when there are no rules."""
+    """The enabled responses of these rules, in order; no query when none of them has any (their
+    `has_responses`, from _enabled_rules; a rule without it is asked)."""
     by_rule: dict[int, list[AutomatedResponse]] = {}
+    rules = {rule for rule in rules if getattr(rule, "has_responses", True)}
     if rules:
         loaded = {rule.pk: rule for rule in rules}
         for response in (

@@ -7,12 +7,14 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps as django_apps
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from actions.choices import RunStatus
 from actions.models import ActionRun
 from actions.services import action_run_approve, action_run_request
 from alerts.choices import ResponseTrigger
-from alerts.models import TriggeredRun
+from alerts.models import AutomatedResponse, TriggeredRun
 from common.actor import Actor, Source
 from incidents.choices import EventKind
 from tests.alerts.support import am_alert, fire
@@ -154,3 +156,28 @@ def test_an_immediate_run_is_not_cancelled_by_the_resolution(source, rule, host_
     fire(source, am_alert())
     fire(source, am_alert(status="resolved"))
     assert ActionRun.objects.get().status == RunStatus.SCHEDULED
+
+
+RESPONSES_READ = 'SELECT "alerts_automatedresponse"."id"'
+
+
+def test_only_rules_with_an_enabled_response_have_their_responses_read(source, rule, host_action):
+    """The rules' read says which have an enabled response: a batch matching only rules without
+    one reads no responses; a disabled response is as none; a rule with one still runs it."""
+    quiet = rule(name="Quiet", matchers=[{"label": "team", "op": "eq", "value": "quiet"}])
+    AutomatedResponse.objects.create(rule=quiet, action=host_action, enabled=False)
+    rule(
+        name="Acting",
+        matchers=[{"label": "team", "op": "eq", "value": "acting"}],
+        responses=[{"action": host_action, "parameters": {"host": "{{ alert.labels.instance }}"}}],
+    )
+
+    def reads(team: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            fire(source, am_alert(fingerprint=team, team=team))
+        return sum(q["sql"].startswith(RESPONSES_READ) for q in captured)
+
+    assert reads("quiet") == 0
+    assert not ActionRun.objects.exists()
+    assert reads("acting") == 1
+    assert ActionRun.objects.get().parameters == {"host": "web-1:9100"}
