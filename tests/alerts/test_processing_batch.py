@@ -3,11 +3,12 @@ mixing joins, new incidents and resolves does what one alert at a time did; a re
 nothing; joins cost a constant number of queries whatever their number."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from alerts.models import Alert
+from alerts.services.processing import _alerts_lock
 from alerts.tasks import process_alerts
 from analytics.models import IncidentRollupMember
 from incidents.choices import EventKind
@@ -238,3 +239,42 @@ def test_a_batch_numbers_its_new_incidents_and_keeps_their_rollups_once_at_its_e
         ).count()
         == 3
     )
+
+
+def test_the_locking_read_gives_what_the_queryset_gave(
+    source, rules, service_factory, django_assert_num_queries
+):
+    """alerts.services.processing._alerts_lock, one hand-written SELECT: the batch's unprocessed
+    alerts in id order, every field as the ORM reads it, with their source, service and incident
+    loaded (no query to reach them), none for an alert without them."""
+    (done,) = fire(source, am_alert("Down", fingerprint="a0", team="a"))
+    stored = ingest(
+        source,
+        am_payload(
+            am_alert("Slow", fingerprint="b1", team="b"), am_alert("Quiet", fingerprint="x1", team="c")
+        ),
+    )
+    service = service_factory()
+    Alert.objects.filter(fingerprint="x1").update(service=service, incident=done.incident)
+    ids = [stored[1].pk, done.pk, stored[0].pk]
+
+    with transaction.atomic():
+        locked = _alerts_lock(ids)
+        expected = list(
+            Alert.objects.select_related("source", "service", "incident")
+            .filter(pk__in=ids, processed=False)
+            .order_by("pk")
+        )
+        assert [a.pk for a in locked] == [a.pk for a in expected] == sorted(a.pk for a in stored)
+        with django_assert_num_queries(0):
+            for got, want in zip(locked, expected, strict=True):
+                for field in Alert._meta.concrete_fields:
+                    assert getattr(got, field.attname) == getattr(want, field.attname), field.name
+                assert (
+                    got.source.slug == want.source.slug and got.source.hmac_secret == want.source.hmac_secret
+                )
+                assert got.service == want.service and got.incident == want.incident
+    x1 = next(a for a in locked if a.fingerprint == "x1")
+    assert (x1.service, x1.incident) == (service, done.incident)
+    b1 = next(a for a in locked if a.fingerprint == "b1")
+    assert (b1.service, b1.incident) == (None, None)
