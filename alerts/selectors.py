@@ -16,7 +16,7 @@ from alerts.matching import group_key, labels_match, priority_code_for
 from alerts.models import Alert, AlertRule, AlertSource, AutomatedResponse, Silence, TriggeredRun
 from alerts.parsers import parse
 from alerts.response_parameters import TemplateError, alert_context, response_parameters
-from alerts.sql_rows import columns_sql, models_from_rows
+from alerts.sql_rows import columns_sql, models_from_rows, models_with_related, related_select
 from incidents.choices import OPEN_STATUSES
 from incidents.models import Incident, Service
 
@@ -44,15 +44,41 @@ def _rule_match(rule: AlertRule, alert_name: str, severity: str, labels: Mapping
     return ok and matched, reasons + why
 
 
+RULE_RELATED = ("service", "priority")
+
+
 def _enabled_rules() -> list[AlertRule]:
-    """Annotated `has_responses` (an enabled one): matches of rules without spare their query."""
-    responses = AutomatedResponse.objects.filter(rule=OuterRef("pk"), enabled=True)
-    return list(
-        AlertRule.objects.filter(enabled=True)
-        .select_related("service", "priority")
-        .annotate(has_responses=Exists(responses))
-        .order_by("order", "id")
+    """The enabled rules in matching order, with their service and priority, each annotated
+    `has_responses` (an enabled one: matches of rules without spare their query). One hand-written
+    SELECT, made into the objects the queryset gave (alerts.sql_rows): processing reads them on
+    every batch, and compiling the queryset was a third of it."""
+    columns, joins = related_select(AlertRule, RULE_RELATED, "t")
+    responses = AutomatedResponse._meta.db_table
+    sql = (
+        f'SELECT {columns}, EXISTS (SELECT 1 FROM "{responses}" x WHERE x."rule_id" = t."id" '
+        f'AND x."enabled") FROM "{AlertRule._meta.db_table}" t {joins} '
+        f'WHERE t."enabled" ORDER BY t."order", t."id"'
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        rows = cursor.fetchall()
+    rules = models_with_related(AlertRule, RULE_RELATED, rows)
+    for rule, row in zip(rules, rows, strict=True):
+        rule.has_responses = bool(row[-1])
+    return rules
+
+
+def _silences_between(first: datetime, last: datetime) -> list[Silence]:
+    """Silences active at some time from `first` to `last`, the earliest-created first: one
+    hand-written SELECT (see _enabled_rules)."""
+    sql = (
+        f'SELECT {columns_sql(Silence)} FROM "{Silence._meta.db_table}" '
+        'WHERE "starts_at" <= %s AND "ends_at" > %s ORDER BY "created_at", "id"'
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [adapt(last), adapt(first)])
+        return models_from_rows(Silence, cursor.fetchall())
 
 
 def _rules_walk(
@@ -177,9 +203,7 @@ def alert_plans(alerts: list[Alert]) -> list[AlertPlan]:
         return []
     first = min(alert.received_at for alert in alerts)
     last = max(alert.received_at for alert in alerts)
-    silences = list(
-        Silence.objects.filter(starts_at__lte=last, ends_at__gt=first).order_by("created_at", "id")
-    )
+    silences = _silences_between(first, last)
     rules = _enabled_rules()
     found = []
     for alert in alerts:

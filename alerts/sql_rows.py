@@ -53,3 +53,35 @@ def _converters(wrapper: BaseDatabaseWrapper, model: type[Model]) -> tuple[list[
                 converters.append((index, found, column))
         cached = by_model[model] = ([field.attname for field in fields], converters)
     return cached
+
+
+def related_select(model: type[Model], related: Sequence[str], alias: str) -> tuple[str, str]:
+    """A SELECT list and joins for rows of `model` (as `alias`) with the rows its foreign keys
+    `related` point to, as select_related reads them: its columns, then each one's (r0, r1, ...),
+    joined (LEFT JOIN where the key may be NULL). `models_with_related` makes the objects."""
+    columns, joins = [columns_sql(model, alias)], []
+    for n, name in enumerate(related):
+        field = model._meta.get_field(name)
+        target = field.related_model
+        kind = "LEFT JOIN" if field.null else "JOIN"
+        on = f'r{n}."{field.target_field.column}" = {alias}."{field.column}"'
+        joins.append(f'{kind} "{target._meta.db_table}" r{n} ON {on}')
+        columns.append(columns_sql(target, f"r{n}"))
+    return ", ".join(columns), " ".join(joins)
+
+
+def models_with_related(model: type[M], related: Sequence[str], rows: Sequence[Sequence]) -> list[M]:
+    """Instances of `model` from rows of `related_select`'s columns, each related object loaded as
+    select_related loads it (None for a NULL key). Columns after those are left for the caller."""
+    start = len(model._meta.concrete_fields)
+    instances = models_from_rows(model, [row[:start] for row in rows])
+    for name in related:
+        field = model._meta.get_field(name)
+        target = field.related_model
+        fields = target._meta.concrete_fields
+        at, end = start + fields.index(target._meta.pk), start + len(fields)
+        loaded = iter(models_from_rows(target, [row[start:end] for row in rows if row[at] is not None]))
+        for instance, row in zip(instances, rows, strict=True):
+            field.set_cached_value(instance, None if row[at] is None else next(loaded))
+        start = end
+    return instances

@@ -18,11 +18,11 @@ from actions.choices import RunStatus
 from actions.services import action_run_cancel, action_run_request
 from alerts.choices import AlertStatus, IncidentPolicy, ResponseTrigger
 from alerts.incident_prefill import alert_incident_prefill, alert_plan_for
-from alerts.models import Alert, AlertRule, AlertSource, TriggeredRun
+from alerts.models import Alert, AlertRule, TriggeredRun
 from alerts.response_parameters import TemplateError, alert_context, response_parameters, response_problems
 from alerts.selectors import AlertPlan, alert_plans, incident_open_for_group
 from alerts.services.ingest import processing_enqueue
-from alerts.sql_rows import columns_sql, models_from_rows
+from alerts.sql_rows import models_with_related, related_select
 from common.actor import Actor, Source
 from common.binding import server_side_binding
 from common.commit_flush import commit_without_flush_wait
@@ -30,7 +30,7 @@ from common.exceptions import ApplicationError, ConflictError, PermissionDeniedE
 from common.json_rows import rows_update
 from incidents.choices import EventKind
 from incidents.derived import incidents_changes_gathered
-from incidents.models import Incident, Priority, Service
+from incidents.models import Incident, Priority
 from incidents.services import (
     TimelineEntry,
     incident_create,
@@ -239,7 +239,7 @@ def _batch_process(alert_ids: list[int]) -> list[Alert]:
 
 
 # The related rows processing reads on each alert, loaded with it as select_related would.
-_RELATED = (("source", AlertSource), ("service", Service), ("incident", Incident))
+_RELATED = ("source", "service", "incident")
 
 
 def _alerts_lock(alert_ids: list[int]) -> list[Alert]:
@@ -248,39 +248,18 @@ def _alerts_lock(alert_ids: list[int]) -> list[Alert]:
     into the objects the queryset `Alert.objects.select_for_update(of=("self",), skip_locked=True)
     .select_related("source", "service", "incident").filter(pk__in=alert_ids, processed=False)
     .order_by("pk")` gave (alerts.sql_rows), without compiling it on every batch."""
-    table = Alert._meta.db_table
-    joins, columns = [], [columns_sql(Alert, "a")]
-    for n, (name, model) in enumerate(_RELATED):
-        field = Alert._meta.get_field(name)
-        kind = "LEFT JOIN" if field.null else "JOIN"
-        joins.append(
-            f'{kind} "{model._meta.db_table}" r{n} ON r{n}."{model._meta.pk.column}" = a."{field.column}"'
-        )
-        columns.append(columns_sql(model, f"r{n}"))
+    columns, joins = related_select(Alert, _RELATED, "a")
     sql = (
-        f'SELECT {", ".join(columns)} FROM "{table}" a {" ".join(joins)} '
+        f'SELECT {columns} FROM "{Alert._meta.db_table}" a {joins} '
         f'WHERE a."id" IN ({", ".join(["%s"] * len(alert_ids))}) AND NOT a."processed" ORDER BY a."id"'
     )
     if connection.features.has_select_for_update:
-        sql += (
-            " FOR UPDATE OF a SKIP LOCKED"
-            if connection.features.has_select_for_update_skip_locked
-            else " FOR UPDATE OF a"
-        )
+        sql += " FOR UPDATE OF a"
+        if connection.features.has_select_for_update_skip_locked:
+            sql += " SKIP LOCKED"
     with connection.cursor() as cursor:
         cursor.execute(sql, list(alert_ids))
-        rows = cursor.fetchall()
-    start = len(Alert._meta.concrete_fields)
-    alerts = models_from_rows(Alert, [row[:start] for row in rows])
-    for name, model in _RELATED:
-        fields = model._meta.concrete_fields
-        at, end = start + fields.index(model._meta.pk), start + len(fields)
-        loaded = iter(models_from_rows(model, [row[start:end] for row in rows if row[at] is not None]))
-        cache = Alert._meta.get_field(name)
-        for alert, row in zip(alerts, rows, strict=True):
-            cache.set_cached_value(alert, None if row[at] is None else next(loaded))
-        start = end
-    return alerts
+        return models_with_related(Alert, _RELATED, cursor.fetchall())
 
 
 def _groups_find(firing: list[Alert], plans: dict[int, AlertPlan], batch: _Batch) -> None:

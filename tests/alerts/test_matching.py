@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from alerts.matching import group_key, labels_match, matchers_problems, priority_code_for
 from alerts.models import AlertRule, Silence
-from alerts.selectors import rules_matching, silence_active
+from alerts.selectors import RULE_RELATED, rules_matching, silence_active
 
 
 def m(label, op, value=None):
@@ -359,3 +359,55 @@ def test_silence_picks_a_matching_one_among_several():
     web = silence([m("service", "eq", "web")], start, start + timedelta(hours=1))
     silence([m("service", "eq", "web")], start + timedelta(hours=2), start + timedelta(hours=3))
     assert silence_active(labels=LABELS, at=start) == web
+
+
+@pytest.mark.django_db
+def test_the_hand_written_reads_give_what_the_querysets_gave(
+    service_factory, priorities, django_assert_num_queries
+):
+    """alerts.selectors._enabled_rules and _silences_between, one hand-written SELECT each: the
+    objects, their related service and priority (loaded: no query to reach them) and their order
+    are the querysets'; has_responses says whether a rule has an enabled response."""
+    from actions.models import Action
+    from alerts.models import AutomatedResponse
+    from alerts.selectors import _enabled_rules, _silences_between
+
+    service = service_factory()
+    first = AlertRule.objects.create(name="First", order=2, service=service, priority=priorities["P1"])
+    second = AlertRule.objects.create(name="Second", order=1, matchers=[m("team", "eq", "a")])
+    AlertRule.objects.create(name="Off", order=0, enabled=False)
+    action = Action.objects.create(name="Diagnose")
+    AutomatedResponse.objects.create(rule=first, action=action)
+    AutomatedResponse.objects.create(rule=second, action=action, enabled=False)
+    expected = list(
+        AlertRule.objects.filter(enabled=True).select_related(*RULE_RELATED).order_by("order", "id")
+    )
+
+    rules = _enabled_rules()
+
+    assert rules == expected == [second, first]
+    for got, want in zip(rules, expected, strict=True):
+        for field in AlertRule._meta.concrete_fields:
+            assert getattr(got, field.attname) == getattr(want, field.attname), field.name
+    assert [rule.has_responses for rule in rules] == [False, True]
+    with django_assert_num_queries(0):
+        loaded = (rules[1].service, rules[1].priority, rules[0].service, rules[0].priority)
+    assert loaded == (
+        service,
+        priorities["P1"],
+        None,
+        None,
+    )
+
+    now = timezone.now().replace(microsecond=123456)
+    hour = timedelta(hours=1)
+    before = silence([m("a", "eq", "1")], now - 3 * hour, now - hour)  # ends before the span
+    edge = silence([m("a", "eq", "2")], now - 2 * hour, now - hour + timedelta(microseconds=1))
+    later = silence([m("a", "eq", "3")], now, now + hour)  # starts at the span's end
+    after = silence([m("a", "eq", "4")], now + timedelta(microseconds=1), now + hour)
+    found = _silences_between(now - hour, now)
+    assert found == list(
+        Silence.objects.filter(starts_at__lte=now, ends_at__gt=now - hour).order_by("created_at", "id")
+    )
+    assert found == [edge, later] and before not in found and after not in found
+    assert found[0].matchers == [m("a", "eq", "2")] and found[0].ends_at == edge.ends_at
