@@ -293,7 +293,8 @@ def test_form_page_runs_a_fixed_number_of_queries(
 ):
     alert = make_alert(source)
     admin_client.get(form_url(alert))  # Warm the session and the content types.
-    with django_assert_num_queries(10):
+    # 9: the matched rules have no responses, so theirs are not read (alerts.selectors._enabled_rules).
+    with django_assert_num_queries(9):
         admin_client.get(form_url(alert))
     for n in range(5):
         user_factory(username=f"responder{n}", groups=["Responder"])
@@ -304,6 +305,6 @@ def test_form_page_runs_a_fixed_number_of_queries(
                 "matchers": [{"label": "alertname", "op": "eq", "value": "CheckoutErrors"}],
             },
         )
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         response = admin_client.get(form_url(alert))
     assert response.status_code == 200
