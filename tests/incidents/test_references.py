@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from common.actor import Actor, Source
 from common.exceptions import PermissionDeniedError
+from incidents.derived import incidents_changes_gathered
 from incidents.models import Incident, IncidentSequence, Priority
 from incidents.services import incident_create
 from incidents.services.references import reference_pending, references_assign, references_deferred
@@ -172,7 +173,9 @@ def test_a_failed_deferred_block_takes_no_number(db):
 @pytest.mark.django_db(transaction=True)
 def test_a_deferred_block_leaves_the_sequence_to_other_creators_until_it_ends():
     """The sequence row is locked at the block's end, not at its first opening: another creator
-    meanwhile does not wait for the block's transaction (its lock_timeout would fail it)."""
+    meanwhile does not wait for the block's transaction (its lock_timeout would fail it). With the
+    rollups kept at the end too (incidents.derived.incidents_changes_gathered), as processing does:
+    their rows would make it wait otherwise."""
     year = timezone.now().year
     other: list = []
 
@@ -187,7 +190,7 @@ def test_a_deferred_block_leaves_the_sequence_to_other_creators_until_it_ends():
         finally:
             connection.close()
 
-    with transaction.atomic(), references_deferred():
+    with transaction.atomic(), incidents_changes_gathered(), references_deferred():
         mine = [_create("Mine 0"), _create("Mine 1")]
         thread = threading.Thread(target=create_elsewhere)
         thread.start()
