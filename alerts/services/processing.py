@@ -91,7 +91,7 @@ def _run_start(run: ActionRun) -> None:
     does nothing if the run did start); if this process dies first, the sweeper dispatches the run
     (actions.services.sweeper)."""
     try:
-        action_run_execute(run_id=run.pk, task_id=run.task_id)
+        action_run_execute(run_id=run.pk, task_id=run.task_id, requested=run)
     except Exception:
         logger.exception("Run #%s failed in alert processing's worker; sent to the queue", run.pk)
         run_enqueue(run)
