@@ -6,8 +6,9 @@ from alerts.services.processing import alerts_process, alerts_sweep
 
 @shared_task(acks_late=True)
 def process_alerts(*, alert_ids: list[int]) -> int:
-    """Match, open incidents, trigger responses for freshly stored alerts (processed ones are skipped)."""
-    return alerts_process(alert_ids=alert_ids)
+    """Match, open incidents, trigger responses for freshly stored alerts (processed ones are skipped);
+    the first run an immediate response requests is carried out here, after processing commits."""
+    return alerts_process(alert_ids=alert_ids, start_runs=True)
 
 
 @shared_task(acks_late=True)

@@ -1,9 +1,15 @@
 """Commands on the worker's own machine, only where ALLOW_LOCAL_PROVIDER is on.
 
-Each command runs as `/bin/sh -c <command>` in a new session, so a timeout or a cancel kills its
-whole process group with SIGKILL. The group is reported to the sink with the leader's start time
-and this machine's identity: when the worker dies mid-step, the sweeper (on this machine) kills the
-group while its leader is still the process we started.
+Each command runs as `/bin/sh -c <command>` leading a process group of its own, so a timeout or a
+cancel kills its whole process group with SIGKILL. A group, not a new session: Python starts a
+process that calls setsid() with fork() rather than vfork() (2.6 ms against 0.3 ms for a Celery
+worker's heap, and the command started 4 ms later), on an alert's way to its first step. The
+command stays in the worker's session; its input is /dev/null, its output pipes, and its group is
+never a terminal's foreground group (Ctrl-C under `make run` reaches the worker, not it).
+
+The group is reported to the sink with the leader's start time and this machine's identity: when
+the worker dies mid-step, the sweeper (on this machine) kills the group while its leader is still
+the process we started.
 """
 
 import contextlib
@@ -48,7 +54,7 @@ class LocalRunner:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                start_new_session=True,
+                process_group=0,  # setpgid(0, 0) in the child, before exec: pgid == pid on return
                 close_fds=True,
             )
         except OSError as exc:
@@ -164,7 +170,7 @@ def _stat(pid: int) -> tuple[str, int] | None:
 
 
 def process_group(pid: int) -> dict:
-    """What the sink records for the group a new session leader `pid` leads."""
+    """What the sink records for the group the new process `pid` leads."""
     stat = _stat(pid)
     return {"pgid": pid, "start": stat[1] if stat else None, "machine": machine_id()}
 

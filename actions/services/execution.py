@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from actions.choices import FailurePolicy, RunStatus, StepCondition, StepStatus
@@ -54,27 +55,22 @@ class Outcome:
     cancelled: bool = False
 
 
-def action_run_execute(*, run_id: int, task_id: str) -> ActionRun | None:
+def action_run_execute(*, run_id: int, task_id: str, requested: ActionRun | None = None) -> ActionRun | None:
     """Entry point of the execute task. A run that is no longer scheduled under this task id (a
-    duplicate or stale message, a cancelled run) is left alone."""
+    duplicate or stale message, a cancelled run) is left alone.
+
+    `requested`: the caller's own instance of the run, as it requested it and committed it (alert
+    processing starts its first immediate run itself). It is started by one conditional UPDATE,
+    which locks the row and checks its state as the locking read does, instead of that read and a
+    save of every column; the instance, its action and incident, are what the row holds."""
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         # Lost in a crash, the run is scheduled again, for the sweeper to dispatch: nothing has run
         # yet, and each step's row commits durably before its command starts (common.commit_flush).
         commit_without_flush_wait(outermost=outermost)
-        run = (
-            ActionRun.objects.select_for_update(of=("self",))
-            .select_related("action", "incident")
-            .filter(pk=run_id)
-            .first()
-        )
-        if run is None or run.status != RunStatus.SCHEDULED or run.task_id != task_id:
+        run = _requested_start(requested, task_id) if requested is not None else _start(run_id, task_id)
+        if run is None:
             return None
-        if run.due_at and run.due_at > timezone.now():
-            return None  # Early delivery; the sweeper dispatches it again once due.
-        run.start()
-        run.started_at = timezone.now()
-        run.save()
         run_event_record(
             run=run,
             kind=EventKind.ACTION_STARTED,
@@ -84,6 +80,40 @@ def action_run_execute(*, run_id: int, task_id: str) -> ActionRun | None:
 
     outcome = _execute_steps(run)
     return _finish(run=run, outcome=outcome)
+
+
+def _start(run_id: int, task_id: str) -> ActionRun | None:
+    run = (
+        ActionRun.objects.select_for_update(of=("self",))
+        .select_related("action", "incident")
+        .filter(pk=run_id)
+        .first()
+    )
+    if run is None or run.status != RunStatus.SCHEDULED or run.task_id != task_id:
+        return None
+    if run.due_at and run.due_at > timezone.now():
+        return None  # Early delivery; the sweeper dispatches it again once due.
+    run.start()
+    run.started_at = timezone.now()
+    run.save()
+    return run
+
+
+def _requested_start(run: ActionRun, task_id: str) -> ActionRun | None:
+    """Start the caller's instance of a run if its row is still scheduled under this task id and
+    due: the same checks as `_start`, made by the UPDATE's WHERE under the row lock it takes (a
+    concurrent start waits for it, then finds the run running and changes nothing)."""
+    now = timezone.now()
+    started = (
+        ActionRun.objects.filter(pk=run.pk, status=RunStatus.SCHEDULED, task_id=task_id)
+        .filter(Q(due_at__isnull=True) | Q(due_at__lte=now))
+        .update(status=RunStatus.RUNNING, started_at=now, updated_at=now)
+    )
+    if not started:
+        return None
+    run.start()  # The same transition on the instance, which holds what the row did.
+    run.started_at = run.updated_at = now
+    return run
 
 
 def _finish(*, run: ActionRun, outcome: Outcome) -> ActionRun | None:

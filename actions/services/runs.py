@@ -91,6 +91,7 @@ def action_run_request(
     context: dict[str, Any] | None = None,
     automated: bool = False,
     capture_service: Service | None = None,
+    enqueue: bool = True,
 ) -> ActionRun:
     """Ask for a run. High-risk actions and requests that ask for it wait for an approver;
     the rest are scheduled at once (or at `due_at`).
@@ -99,7 +100,12 @@ def action_run_request(
     approval; `context` adds what commands may name besides params.* and incident.* (alert.* for
     an automated response) and is stored on the run. `automated` marks a request made by automation
     rather than a person (the closed loop weighs only those); `capture_service` marks the state
-    capture of that service when the incident opened (actions.services.capture)."""
+    capture of that service when the incident opened (actions.services.capture).
+
+    `enqueue=False`: a run scheduled at once gets no execute message; the caller starts it itself
+    with action_run_execute once its transaction has committed (alert processing does, for its first
+    immediate response). Should that caller die first, the sweeper dispatches the run (it is
+    scheduled, its due time past)."""
     by.require(RUN_PERMISSION, "run actions")
     if not action.enabled:
         raise ValidationError({"action": [f"{action.name} is disabled."]})
@@ -145,7 +151,7 @@ def action_run_request(
             message=f"Requested {action.name}" + (" (needs approval)." if needs_approval else "."),
             details={"parameters": values, "needs_approval": needs_approval},
         )
-        if not needs_approval:
+        if not needs_approval and enqueue:
             run_enqueue(run)
     return run
 

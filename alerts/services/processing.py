@@ -15,7 +15,9 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from actions.choices import RunStatus
-from actions.services import action_run_cancel, action_run_request
+from actions.models import ActionRun
+from actions.services import action_run_cancel, action_run_execute, action_run_request
+from actions.services.runs import run_enqueue
 from alerts.choices import AlertStatus, IncidentPolicy, ResponseTrigger
 from alerts.incident_prefill import alert_incident_prefill, alert_plan_for
 from alerts.models import Alert, AlertRule, TriggeredRun
@@ -53,28 +55,50 @@ def _actor(rule: AlertRule | None) -> Actor:
     return Actor.system(source=Source.TASK, label=f"alert-rule:{rule.name}" if rule else "alert-processing")
 
 
-def alerts_process(*, alert_ids: list[int]) -> int:
+def alerts_process(*, alert_ids: list[int], start_runs: bool = False) -> int:
     """Process the alerts of one message together, in one transaction (see `_batch_process`);
     returns how many were processed by this call. When the batch fails, each alert is tried again
-    in a transaction of its own, so one bad alert does not hold back the rest."""
+    in a transaction of its own, so one bad alert does not hold back the rest.
+
+    `start_runs` (the processing task): the first run an immediate response requests is started
+    and carried out by this call, once processing has committed, rather than by an execute message
+    to another worker (a second trip through the broker on an alert's way to its first step). The
+    other runs get their messages as usual, and so does every run when this call is inside someone
+    else's transaction (no commit to start it after)."""
     if not alert_ids:
         return 0
+    starts: list[ActionRun] | None = [] if start_runs else None
     try:
-        return len(_batch_process(alert_ids))
+        done = len(_batch_process(alert_ids, starts))
     except Exception:
         if len(alert_ids) > 1:
             logger.warning(
                 "Processing %d alerts together failed; one by one now", len(alert_ids), exc_info=True
             )
-    done = 0
-    for alert_id in alert_ids:
-        try:
-            done += alert_process(alert_id=alert_id) is not None
-        except Exception as error:
-            # It stays unprocessed for the sweeper to retry, a bounded number of times.
-            logger.exception("Processing alert %s failed", alert_id)
-            _failure_record(alert_id, error)
+        done = 0
+        for alert_id in alert_ids:
+            try:
+                done += bool(_batch_process([alert_id], starts))
+            except Exception as error:
+                # It stays unprocessed for the sweeper to retry, a bounded number of times.
+                logger.exception("Processing alert %s failed", alert_id)
+                _failure_record(alert_id, error)
+    for run in starts or ():
+        _run_start(run)
     return done
+
+
+def _run_start(run: ActionRun) -> None:
+    """Start and carry out a run processing requested without a message, its request committed.
+    Exactly once, as with a message: action_run_execute starts a run only while it is scheduled
+    under its task id, under its row lock. If this fails, the run's message is sent after all (it
+    does nothing if the run did start); if this process dies first, the sweeper dispatches the run
+    (actions.services.sweeper)."""
+    try:
+        action_run_execute(run_id=run.pk, task_id=run.task_id, requested=run)
+    except Exception:
+        logger.exception("Run #%s failed in alert processing's worker; sent to the queue", run.pk)
+        run_enqueue(run)
 
 
 def _failure_record(alert_id: int, error: Exception) -> None:
@@ -152,7 +176,11 @@ class _Batch:
     priorities by code, and the writes gathered to be made at once (timeline events, incidents whose
     repeat flag may change, incidents whose closed loop to check after commit)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, start_here: bool = False) -> None:
+        # Whether the batch's first immediate run is started by this process after commit
+        # (alerts_process's `start_runs`): that run, in `starts`.
+        self.start_here = start_here
+        self.starts: list[ActionRun] = []
         self.groups: dict[tuple[int, str, bool], Incident | None] = {}
         self.events: list[TimelineEntry] = []
         self.repeat_checks: dict[int, tuple[Incident, set[str]]] = {}
@@ -187,7 +215,7 @@ class _Batch:
         self.notes_pending = []
 
 
-def _batch_process(alert_ids: list[int]) -> list[Alert]:
+def _batch_process(alert_ids: list[int], starts: list[ActionRun] | None = None) -> list[Alert]:
     """Process the latest change of these alerts in one transaction: one locking read of the
     alerts, their groups' open incidents (and a lock on the rules of groups that have none, see
     `_groups_find`), rule matching in memory (alerts.selectors.alert_plans),
@@ -195,16 +223,17 @@ def _batch_process(alert_ids: list[int]) -> list[Alert]:
     incident. Alerts already processed are skipped, and so are alerts another transaction holds
     (another worker with the same message, or an ingestion changing them, which sends a message of
     its own after it commits): `processed` flips once, under the row lock. Returns the processed
-    alerts, in id order.
+    alerts, in id order. `starts` (alerts_process's `start_runs`), when given and still empty,
+    receives the first immediate run requested, once the transaction has committed.
 
     The locks every opener of incidents waits for are taken last, just before commit: the
     incidents opened get their numbers together after the batch's other writes (the sequence row,
     incidents.services.references), and the analytics rollups are refreshed once for all the
     batch's incidents (their day's row, incidents.derived), in the order a single incident_create
     takes them (sequence, then rollups), so nothing deadlocks on them."""
-    batch = _Batch()
     now = timezone.now()
     outermost = not connection.in_atomic_block
+    batch = _Batch(start_here=outermost and starts is not None and not starts)
     with transaction.atomic(), incidents_changes_gathered(), references_deferred():
         # Derived from durable alerts, and redone by the sweeper if a crash loses it (common.commit_flush).
         commit_without_flush_wait(outermost=outermost)
@@ -235,6 +264,8 @@ def _batch_process(alert_ids: list[int]) -> list[Alert]:
 
         for incident_id in dict.fromkeys(batch.closed_loop_checks):
             incident_closed_loop_check(incident_id=incident_id)
+    if starts is not None:
+        starts.extend(batch.starts)
     return alerts
 
 
@@ -430,6 +461,8 @@ def _responses_trigger(alert: Alert, plan: AlertPlan, incident: Incident | None,
             if refused:
                 raise ValidationError(refused)
             parameters = response_parameters(response, context)
+            # The batch's first immediate run is started by this process after commit: no message.
+            here = batch.start_here and not batch.starts and response.trigger == ResponseTrigger.IMMEDIATE
             # No savepoint of our own: action_run_request refuses before it writes, and writes in
             # its own atomic block (a savepoint here), so a refused request leaves the rest standing.
             run = action_run_request(
@@ -441,6 +474,7 @@ def _responses_trigger(alert: Alert, plan: AlertPlan, incident: Incident | None,
                 due_at=due_at,
                 context={"alert": context["alert"]},  # Commands may name alert.* too.
                 automated=True,
+                enqueue=not here,
             )
         except (TemplateError, ValidationError, ApplicationError) as exc:
             error = _error_text(exc)
@@ -459,6 +493,8 @@ def _responses_trigger(alert: Alert, plan: AlertPlan, incident: Incident | None,
                 batch.events_flush()
             continue
         TriggeredRun.objects.create(alert=alert, response=response, run=run, trigger=response.trigger)
+        if here and run.status == RunStatus.SCHEDULED:  # Not one that waits for an approver.
+            batch.starts.append(run)
         _note(alert, f"{response.action.name}: run #{run.pk} {_when(response.trigger, due_at)}.")
 
 

@@ -1,5 +1,7 @@
 """The local runner: /bin/sh on the worker's own machine, only when ALLOW_LOCAL_PROVIDER is on."""
 
+import os
+
 import pytest
 
 from actions.runners import LocalRunner, SSHRunner, connection_test, runner_for
@@ -183,6 +185,16 @@ def test_the_process_group_is_reported_when_the_command_starts(runner, sink):
     shell = int(sink.stdout)
     assert sink.groups == [{"pgid": shell, "start": sink.groups[0]["start"], "machine": machine_id()}]
     assert isinstance(sink.groups[0]["start"], int)
+
+
+def test_the_command_leads_its_own_group_in_the_workers_session(runner, sink):
+    # A group of its own is what a timeout, a cancel and the sweeper kill; a new session would make
+    # Python start it without vfork (actions/runners/local.py says why that matters).
+    result = runner.run("cut -d' ' -f1,5,6 /proc/$$/stat", timeout=10, sink=sink)
+
+    assert result.exit_code == 0
+    pid, group, session = (int(field) for field in sink.stdout.split())
+    assert group == pid and session == os.getsid(0)
 
 
 def test_kill_group_kills_what_a_dead_worker_left_running(runner, tmp_path):
