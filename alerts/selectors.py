@@ -17,6 +17,7 @@ from alerts.models import Alert, AlertRule, AlertSource, AutomatedResponse, Sile
 from alerts.parsers import parse
 from alerts.response_parameters import TemplateError, alert_context, response_parameters
 from alerts.sql_rows import columns_sql, models_from_rows, models_with_related, related_select
+from common.db_health import health_check_take_over
 from incidents.choices import OPEN_STATUSES
 from incidents.models import Incident, Service
 
@@ -413,9 +414,28 @@ def silence_list() -> QuerySet[Silence]:
     return Silence.objects.select_related("created_by").order_by("-starts_at", "-id")
 
 
+# The webhook's sources as last read by this process, by what names them (token hash or slug).
+# A hint, never the authority: alerts are stored from a kept source only if its row still has the
+# same updated_at (checked by the statement that stores them, alerts.services.ingest), and any other
+# answer is decided again on a fresh read (alerts.views). Saves the lookup's round trip on most
+# requests. Bounded: emptied when full.
+_kept_sources: dict[tuple[str, str], AlertSource] = {}
+KEPT_SOURCES_MAX = 1000
+
+
+def alert_source_kept(*, token_hash: str | None = None, slug: str | None = None) -> AlertSource | None:
+    """The source as this process last read it for a webhook request named this way, if it did."""
+    return _kept_sources.get(_webhook_key(token_hash, slug))
+
+
+def _webhook_key(token_hash: str | None, slug: str | None) -> tuple[str, str]:
+    return ("token_hash", token_hash) if token_hash is not None else ("slug", slug or "")
+
+
 def alert_source_for_webhook(*, token_hash: str | None = None, slug: str | None = None) -> AlertSource | None:
     """The source a webhook request names, by its token's hash or by its slug: one hand-written
-    SELECT (the webhook runs it on every request; a queryset would be compiled each time).
+    SELECT (the webhook runs it on every request; a queryset would be compiled each time). What is
+    found is kept for alert_source_kept.
 
     The lookup is the request's first statement, and a read, so it stands in for Django's health
     check (CONN_HEALTH_CHECKS: a `SELECT 1` round trip before it on every request): a persistent
@@ -423,14 +443,7 @@ def alert_source_for_webhook(*, token_hash: str | None = None, slug: str | None 
     What follows it (the one-statement upsert) runs on a connection it has just shown to work."""
     column, value = ("token_hash", token_hash) if token_hash is not None else ("slug", slug)
     sql = f'SELECT {columns_sql(AlertSource)} FROM {AlertSource._meta.db_table} WHERE "{column}" = %s'
-    checking = (
-        connection.health_check_enabled
-        and not connection.health_check_done
-        and connection.connection is not None
-        and not connection.in_atomic_block
-    )
-    if checking:
-        connection.health_check_done = True
+    checking = health_check_take_over()
     try:
         row = _fetch_one(sql, value)
     except (OperationalError, InterfaceError):
@@ -438,7 +451,13 @@ def alert_source_for_webhook(*, token_hash: str | None = None, slug: str | None 
             raise
         connection.close()  # dropped by the server (restart, failover, idle timeout): a new one
         row = _fetch_one(sql, value)
-    return None if row is None else models_from_rows(AlertSource, [row])[0]
+    if row is None:
+        return None
+    source = models_from_rows(AlertSource, [row])[0]
+    if len(_kept_sources) >= KEPT_SOURCES_MAX:
+        _kept_sources.clear()
+    _kept_sources[_webhook_key(token_hash, slug)] = source
+    return source
 
 
 def _fetch_one(sql: str, value: str) -> tuple | None:

@@ -9,7 +9,7 @@ import logging
 import time
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -26,8 +26,9 @@ from alerts.ratelimit import (
     source_rate_give_back,
     webhook_admit,
 )
-from alerts.selectors import alert_source_for_webhook
-from alerts.services import alerts_receive, payload_check, token_hash
+from alerts.selectors import alert_source_for_webhook, alert_source_kept
+from alerts.services import SourceChangedError, alerts_receive, payload_check, token_hash
+from common.db_health import health_check_take_over
 from common.logfilters import redact_key
 from common.middleware import skips_middleware
 
@@ -41,16 +42,18 @@ def _error(status: int, code: str, detail: str, **headers: str) -> JsonResponse:
     return response
 
 
-def _authenticate(request: HttpRequest, key: str) -> AlertSource | None:
-    """The source named by the path: `key` is its token, or its slug with the token as a bearer."""
+def _named(request: HttpRequest, key: str) -> tuple[dict[str, str], str]:
+    """How the path names its source (`key` is its token, or its slug with the token as a bearer),
+    and the hash of the token presented."""
     authorization = request.headers.get("Authorization", "")
     scheme, _, bearer = authorization.partition(" ")
     if scheme.lower() == "bearer" and bearer.strip():
-        source = alert_source_for_webhook(slug=key)
-        presented = token_hash(bearer.strip())
-    else:
-        presented = token_hash(key)
-        source = alert_source_for_webhook(token_hash=presented)
+        return {"slug": key}, token_hash(bearer.strip())
+    presented = token_hash(key)
+    return {"token_hash": presented}, presented
+
+
+def _authenticated(source: AlertSource | None, presented: str) -> AlertSource | None:
     if source is None or not hmac.compare_digest(source.token_hash, presented):
         return None
     return source
@@ -92,17 +95,61 @@ def webhook(request: HttpRequest, key: str) -> JsonResponse:
 
 def _receive(request: HttpRequest, key: str) -> JsonResponse:
     client = client_ident(request)
-    source = _authenticate(request, key)
-    if source is None:
-        throttle = auth_failure_take(client)
-        if throttle.throttled:
-            return _too_many_failures(throttle)
-        return _error(401, "not_authenticated", "Unknown or missing alert source token.")
+    named, presented = _named(request, key)
+    kept = _authenticated(alert_source_kept(**named), presented)
+    if kept is not None:
+        response = _receive_kept(request, kept, client)
+        if response is not None and response.status_code == 202:
+            return response
+        if response is not None:
+            # Refused on the kept source: the refusal stands if the source's row is unchanged.
+            current = alert_source_for_webhook(**named)
+            if current is not None and (current.pk, current.updated_at) == (kept.pk, kept.updated_at):
+                return _refused(response, client)
+    # The source as its row is now. It can still change before the alerts are stored: then the
+    # request is checked again, once.
+    for _ in range(2):
+        source = _authenticated(alert_source_for_webhook(**named), presented)
+        if source is None:
+            throttle = auth_failure_take(client)
+            if throttle.throttled:
+                return _too_many_failures(throttle)
+            return _error(401, "not_authenticated", "Unknown or missing alert source token.")
+        setattr(request, SOURCE_ATTRIBUTE, source.slug)  # for the metrics (alerts.metrics)
+        try:
+            response = _receive_from(request, source, client)
+        except SourceChangedError:
+            continue
+        return response if response.status_code == 202 else _refused(response, client)
+    detail = "The alert source changed while the alerts were stored; retry."
+    return _error(503, "unavailable", detail, Retry_After="1")
+
+
+def _receive_kept(request: HttpRequest, source: AlertSource, client: str) -> JsonResponse | None:
+    """The request taken on the source as this process last read it, without a lookup: its answer,
+    or None if the source's row had changed when the alerts were to be stored (nothing stored).
+    The upsert is then the request's first statement, so it stands in for the connection's health
+    check (common.db_health); a refusal comes before any statement and leaves the check due."""
+    checking = health_check_take_over()
     setattr(request, SOURCE_ATTRIBUTE, source.slug)  # for the metrics (alerts.metrics)
-    response = _receive_from(request, source, client)
-    if response.status_code != 202 and response.status_code != 429:
-        # A client past its wrong tokens gets 429 whatever it sends; an accepted request was
-        # checked on the round trip that took its alerts (webhook_admit).
+    try:
+        response = _receive_from(request, source, client)
+    except SourceChangedError:
+        return None
+    except (OperationalError, InterfaceError):
+        if not checking:
+            raise
+        connection.close()  # dropped by the server: the fresh read opens a new one
+        return None
+    if checking and response.status_code != 202:
+        connection.health_check_done = False
+    return response
+
+
+def _refused(response: JsonResponse, client: str) -> JsonResponse:
+    """A client past its wrong tokens gets 429 whatever it sends; an accepted request was checked on
+    the round trip that took its alerts (webhook_admit), a rate-limited one on the one refusing it."""
+    if response.status_code != 429:
         throttle = auth_failures_exceeded(client)
         if not throttle.allowed:
             return _too_many_failures(throttle)
@@ -163,7 +210,9 @@ def _receive_from(request: HttpRequest, source: AlertSource, client: str) -> Jso
 
     try:
         # The body as posted is stored (valid UTF-8: it decoded as JSON), not `raw` serialized again.
-        ids = alerts_receive(source=source, payload=payload, raw=raw, body=body.decode())
+        ids = alerts_receive(
+            source=source, payload=payload, raw=raw, body=body.decode(), as_of=source.updated_at
+        )
     except Exception:
         source_rate_give_back(decision)  # not accepted: its retry must find room
         raise

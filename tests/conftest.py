@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.test import override_settings
 from kombu import pools
 
+from alerts.selectors import _kept_sources
 from common.actor import Actor, Source
 from config.celery import app
 from incidents.models import Priority
@@ -68,6 +69,15 @@ def _static_files_as_they_are():
     }
     with override_settings(STORAGES=storages):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_sources():
+    """The webhook keeps the sources it read per process (alerts.selectors): each test starts with
+    none, so its query counts do not depend on what ran before it."""
+    _kept_sources.clear()
+    yield
+    _kept_sources.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from alerts.services.rules import (
     silence_save,
 )
 from alerts.services.sources import (
+    SourceChangedError,
     alert_source_create,
     alert_source_delete,
     alert_source_rotate_token,
@@ -23,6 +24,7 @@ from alerts.services.sources import (
 
 __all__ = [
     "FINGERPRINT_LENGTH",
+    "SourceChangedError",
     "alert_rule_delete",
     "alert_rule_save",
     "alert_source_create",

@@ -3,6 +3,8 @@ stops at storing: matching, incidents and actions happen in the processing task,
 commit. If the broker cannot take the message the alerts stay unprocessed for the sweeper."""
 
 import logging
+from datetime import datetime
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
@@ -12,7 +14,8 @@ from alerts.choices import AlertStatus
 from alerts.models import Alert, AlertPayload, AlertSource
 from alerts.parsers import ParsedAlert, ParsedPayload, PayloadError
 from alerts.services.ingest_upsert import alerts_upsert, alerts_upsert_lean, upsert_applies
-from common.tasks import enqueue_on_commit
+from alerts.services.sources import SourceChangedError
+from common.publish_behind import ids_publish_behind
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +67,16 @@ def _check_pairs(
 
 
 def processing_enqueue(alert_ids: list[int]) -> None:
-    """After commit, hand the alerts to the processing task in one message. A broker failure does
-    not fail the request: the message waits in the outbox, and the alerts, stored and unprocessed,
-    for the sweeper too."""
+    """After commit, hand the alerts to the processing task. On Redis the process's publishing
+    thread sends the message (common.publish_behind: the request does not wait on the broker, and
+    alerts of requests close together share a message); elsewhere it is sent in place. A broker
+    failure does not fail the request: the message waits in the outbox, and the alerts, stored and
+    unprocessed, for the sweeper too."""
     if alert_ids:
-        enqueue_on_commit("alerts.tasks.process_alerts", alert_ids=alert_ids)
+        transaction.on_commit(partial(ids_publish_behind, PROCESS_TASK, "alert_ids", alert_ids))
+
+
+PROCESS_TASK = "alerts.tasks.process_alerts"
 
 
 # A lost insert race is retried this many times before the error goes up (and the view answers 503).
@@ -97,7 +105,12 @@ UPDATED_FIELDS = [
 
 
 def alerts_ingest(
-    *, source: AlertSource, payload: ParsedPayload, raw: dict, body: str | None = None
+    *,
+    source: AlertSource,
+    payload: ParsedPayload,
+    raw: dict,
+    body: str | None = None,
+    as_of: datetime | None = None,
 ) -> list[Alert]:
     """Store the raw payload and apply each parsed alert in one transaction: a firing alert updates
     the open alert with its fingerprint or opens one; a resolved alert resolves it. Returns the
@@ -113,14 +126,18 @@ def alerts_ingest(
 
     On PostgreSQL a payload of firing alerts with distinct fingerprints (what Alertmanager sends
     while alerts fire) takes one statement instead, with the same rules (alerts.services.ingest_upsert);
-    `body`, the payload's JSON text when the caller has it, is then stored as it is."""
+    `body`, the payload's JSON text when the caller has it, is then stored as it is.
+
+    `as_of`, the source's updated_at that the request was checked against (its token, enabled,
+    limits): nothing is stored, and SourceChangedError raised, unless the source's row still has it."""
     if upsert_applies(payload):
-        landed = alerts_upsert(source=source, payload=payload, raw=raw, body=body, now=timezone.now())
+        now = timezone.now()
+        landed = alerts_upsert(source=source, payload=payload, raw=raw, body=body, now=now, as_of=as_of)
         processing_enqueue(sorted({alert.pk for alert in landed if not alert.processed}))
         return landed
     for attempt in range(1, INSERT_ATTEMPTS + 1):
         try:
-            return _ingest_once(source, payload, raw)
+            return _ingest_once(source, payload, raw, as_of)
         except IntegrityError:
             if attempt == INSERT_ATTEMPTS:
                 raise
@@ -129,25 +146,36 @@ def alerts_ingest(
 
 
 def alerts_receive(
-    *, source: AlertSource, payload: ParsedPayload, raw: dict, body: str | None = None
+    *,
+    source: AlertSource,
+    payload: ParsedPayload,
+    raw: dict,
+    body: str | None = None,
+    as_of: datetime | None = None,
 ) -> list[int]:
     """alerts_ingest for the webhook, which answers only ids: the id of the alert each parsed alert
     landed on, in payload order. The one-statement path returns just those (and whether each is
     processed), not whole rows made into Alert objects; the same rules, the same message."""
     if upsert_applies(payload):
-        landed = alerts_upsert_lean(source=source, payload=payload, raw=raw, body=body, now=timezone.now())
+        now = timezone.now()
+        landed = alerts_upsert_lean(source=source, payload=payload, raw=raw, body=body, now=now, as_of=as_of)
         processing_enqueue(sorted({pk for pk, processed in landed if not processed}))
         return [pk for pk, _ in landed]
-    return [alert.pk for alert in alerts_ingest(source=source, payload=payload, raw=raw, body=body)]
+    ingested = alerts_ingest(source=source, payload=payload, raw=raw, body=body, as_of=as_of)
+    return [alert.pk for alert in ingested]
 
 
-def _ingest_once(source: AlertSource, payload: ParsedPayload, raw: dict) -> list[Alert]:
+def _ingest_once(
+    source: AlertSource, payload: ParsedPayload, raw: dict, as_of: datetime | None
+) -> list[Alert]:
     now = timezone.now()
     with transaction.atomic():
+        service_id = _source_service_id(source, as_of)
         stored = AlertPayload.objects.create(
             source=source, received_at=now, body=raw, alert_count=len(payload.alerts)
         )
-        plan = _Plan(source, stored, now, _latest_alerts(source, {p.fingerprint for p in payload.alerts}))
+        latest = _latest_alerts(source, {p.fingerprint for p in payload.alerts})
+        plan = _Plan(source, service_id, stored, now, latest)
         for parsed in payload.alerts:
             if parsed.status == AlertStatus.FIRING:
                 plan.fire(parsed)
@@ -156,6 +184,17 @@ def _ingest_once(source: AlertSource, payload: ParsedPayload, raw: dict) -> list
         plan.write()
         processing_enqueue(sorted({alert.pk for alert in plan.landed if not alert.processed}))
     return plan.landed
+
+
+def _source_service_id(source: AlertSource, as_of: datetime | None) -> int | None:
+    """The source's service; with `as_of`, read from its row, which must still have that updated_at."""
+    if as_of is None:
+        return source.default_service_id
+    found = AlertSource.objects.filter(pk=source.pk, updated_at=as_of).values_list("default_service_id")
+    row = found.first()
+    if row is None:
+        raise SourceChangedError(source.slug)
+    return row[0]
 
 
 def _latest_alerts(source: AlertSource, fingerprints: set[str]) -> list[Alert]:
@@ -182,8 +221,10 @@ class _Plan:
     the firing row of each fingerprint as the payload goes (a payload may fire, resolve and fire one
     fingerprint again); `landed` is the row each parsed alert landed on."""
 
-    def __init__(self, source: AlertSource, stored: AlertPayload, now, latest: list[Alert]):
-        self.source, self.stored, self.now = source, stored, now
+    def __init__(
+        self, source: AlertSource, service_id: int | None, stored: AlertPayload, now, latest: list[Alert]
+    ):
+        self.source, self.service_id, self.stored, self.now = source, service_id, stored, now
         self.open = {alert.fingerprint: alert for alert in latest if alert.status == AlertStatus.FIRING}
         # The last resolved row of each fingerprint without a firing one: a resolve repeated, or a
         # firing replayed, lands on it.
@@ -278,7 +319,7 @@ class _Plan:
             last_received_at=self.now,
             generator_url=parsed.generator_url,
             extra=parsed.extra,
-            service_id=self.source.default_service_id,
+            service_id=self.service_id,
         )
         self.created.append(alert)
         return alert

@@ -16,12 +16,14 @@ PostgreSQL then aborts one statement, which changed nothing and is run again."""
 
 import json
 import logging
+from datetime import datetime
 
 from django.db import OperationalError, connection
 
 from alerts.choices import AlertStatus
 from alerts.models import Alert, AlertPayload, AlertSource
 from alerts.parsers import ParsedPayload
+from alerts.services.sources import SourceChangedError
 from alerts.sql_rows import columns_sql, models_from_rows
 from common.binding import server_side_binding
 
@@ -38,7 +40,8 @@ _NEW_ROW = {
     "received_at": "%(now)s",
     "last_received_at": "%(now)s",
     "source_id": "%(source)s",
-    "service_id": "%(service)s",
+    # The source's service as its row has it now (a deleted service leaves no stale id).
+    "service_id": "(SELECT default_service_id FROM src)",
     "payload_id": "(SELECT id FROM payload)",
     "status": f"'{AlertStatus.FIRING}'",
     "occurrence_count": "1",
@@ -85,15 +88,21 @@ def _defaults() -> tuple[list[str], list[str]]:
 def _statement(returning: str) -> str:
     columns, values = _defaults()
     payload_table = AlertPayload._meta.db_table
+    source_table = AlertSource._meta.db_table
+    # `src` is the source's row if it still has the updated_at the request was checked against
+    # (as_of; none given: any). Without it nothing is written and no row is returned.
     sql = f"""
-WITH payload AS (
+WITH src AS MATERIALIZED (
+    SELECT id, default_service_id FROM {source_table}
+    WHERE id = %(source)s AND updated_at = coalesce(%(as_of)s::timestamptz, updated_at)
+), payload AS (
     INSERT INTO {payload_table} (source_id, received_at, body, alert_count)
-    VALUES (%(source)s, %(now)s, %(body)s::jsonb, %(count)s)
+    SELECT id, %(now)s, %(body)s::jsonb, %(count)s FROM src
     RETURNING id
 ), incoming AS MATERIALIZED (
     SELECT e->>0 AS fingerprint, e->>1 AS name, e->>2 AS severity, e->3 AS labels,
         e->4 AS annotations, (e->>5)::timestamptz AS starts_at, e->>6 AS generator_url, e->7 AS extra
-    FROM jsonb_array_elements(%(alerts)s::jsonb) AS e
+    FROM src, jsonb_array_elements(%(alerts)s::jsonb) AS e
 ), latest AS MATERIALIZED (
     SELECT a.id, a.fingerprint, a.status, a.ends_at FROM alerts_alert a
     WHERE a.source_id = %(source)s AND a.fingerprint = ANY(ARRAY(SELECT fingerprint FROM incoming))
@@ -144,27 +153,46 @@ def upsert_applies(payload: ParsedPayload) -> bool:
 
 
 def alerts_upsert(
-    *, source: AlertSource, payload: ParsedPayload, raw: dict, body: str | None = None, now
+    *,
+    source: AlertSource,
+    payload: ParsedPayload,
+    raw: dict,
+    body: str | None = None,
+    now: datetime,
+    as_of: datetime | None = None,
 ) -> list[Alert]:
     """Store the payload (as `body`, its JSON text, when the caller has it: no re-serialization)
-    and its alerts in one statement; the alert each parsed alert landed on, in payload order."""
-    rows = _upsert(columns_sql(Alert, "alerts_alert"), source, payload, raw, body, now)
+    and its alerts in one statement; the alert each parsed alert landed on, in payload order.
+    With `as_of`, only if the source's row still has that updated_at, else SourceChangedError."""
+    rows = _upsert(columns_sql(Alert, "alerts_alert"), source, payload, raw, body, now, as_of)
     by_fingerprint = {alert.fingerprint: alert for alert in models_from_rows(Alert, rows)}
     return [by_fingerprint[alert.fingerprint] for alert in payload.alerts]
 
 
 def alerts_upsert_lean(
-    *, source: AlertSource, payload: ParsedPayload, raw: dict, body: str | None = None, now
+    *,
+    source: AlertSource,
+    payload: ParsedPayload,
+    raw: dict,
+    body: str | None = None,
+    now: datetime,
+    as_of: datetime | None = None,
 ) -> list[tuple[int, bool]]:
     """alerts_upsert answering (id, processed) of each landed alert, in payload order, without
     building Alert objects (13% of a 100-alert batch's CPU in the profile)."""
-    rows = _upsert(LEAN_RETURNING, source, payload, raw, body, now)
+    rows = _upsert(LEAN_RETURNING, source, payload, raw, body, now, as_of)
     by_fingerprint = {fingerprint: (pk, processed) for pk, fingerprint, processed in rows}
     return [by_fingerprint[alert.fingerprint] for alert in payload.alerts]
 
 
 def _upsert(
-    returning: str, source: AlertSource, payload: ParsedPayload, raw: dict, body: str | None, now
+    returning: str,
+    source: AlertSource,
+    payload: ParsedPayload,
+    raw: dict,
+    body: str | None,
+    now: datetime,
+    as_of: datetime | None,
 ) -> list[tuple]:
     sql = _SQL.get(returning)
     if sql is None:
@@ -186,21 +214,25 @@ def _upsert(
     ]
     params = {
         "source": source.pk,
-        "service": source.default_service_id,
+        "as_of": as_of,
         "now": now,
         "body": body if body is not None else json.dumps(raw),
         "count": len(payload.alerts),
         "alerts": json.dumps(incoming),
     }
-    return _execute(sql, params, source)
+    rows = _execute(sql, params, source)
+    if not rows:  # every incoming alert lands on a row, unless `src` was empty
+        raise SourceChangedError(source.slug)
+    return rows
 
 
 def _execute(sql: str, params: dict, source: AlertSource) -> list[tuple]:
     for attempt in range(1, STATEMENT_ATTEMPTS + 1):
         try:
             # Server-side binding for this statement (common.binding): Django's client-side cursor
-            # would quote the parameters into the SQL text, most of a 100-alert batch's time.
-            with server_side_binding(), connection.cursor() as cursor:
+            # would quote the parameters into the SQL text, most of a 100-alert batch's time. And
+            # prepared: its planning cost more than running it.
+            with server_side_binding(prepared=True), connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 return cursor.fetchall()
         except OperationalError as error:

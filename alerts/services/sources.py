@@ -17,6 +17,12 @@ from incidents.models import Service
 TOKEN_PREFIX_LENGTH = 8
 
 
+class SourceChangedError(Exception):
+    """The source's row no longer has the `updated_at` a request was checked against (its token,
+    limits or settings changed, or it was deleted): nothing was stored, the request is to be checked
+    again against the row as it is now."""
+
+
 def token_hash(token: str) -> str:
     """The SHA-256 hex digest a source stores instead of its token."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -16,6 +16,7 @@ from django.test import Client, RequestFactory
 
 import alerts.views
 from alerts.models import Alert, AlertPayload, AlertSource
+from alerts.selectors import _kept_sources
 from alerts.services import alert_source_rotate_token
 from common.actor import Actor
 from tests.alerts.conftest import load
@@ -320,9 +321,11 @@ def test_database_unreachable_is_json_503_with_retry_after(make_source):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_dropped_database_connection_is_replaced_before_the_request(make_source):
-    """The server ended the web process's persistent connection (restart, failover): with
-    CONN_HEALTH_CHECKS the next request notices at its start and reconnects, instead of failing."""
+@pytest.mark.parametrize("kept", [True, False], ids=["source kept: the upsert first", "source looked up"])
+def test_a_dropped_database_connection_is_replaced_before_the_request(make_source, kept):
+    """The server ended the web process's persistent connection (restart, failover): the next
+    request's first statement (the source lookup, or with the source kept the upsert) fails, and
+    runs again on a new connection, instead of the request failing."""
     _, token = make_source()
     handler = WSGIHandler()
     assert _wsgi_post(handler, f"/hooks/{token}/")[0] == "202 Accepted"
@@ -330,6 +333,8 @@ def test_a_dropped_database_connection_is_replaced_before_the_request(make_sourc
     pid = connection.connection.info.backend_pid
     with psycopg.connect(**_psycopg_params(), autocommit=True) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    if not kept:
+        _kept_sources.clear()
 
     status, body = _wsgi_post(handler, f"/hooks/{token}/", fingerprint="after-drop")
     assert status == "202 Accepted", body
@@ -339,9 +344,9 @@ def test_a_dropped_database_connection_is_replaced_before_the_request(make_sourc
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_source_lookup_stands_in_for_the_health_check(make_source, monkeypatch):
-    """No `SELECT 1` round trip before the webhook's first statement on a kept connection: the
-    source lookup is the check (alerts.selectors.alert_source_for_webhook); the test above shows a
-    dropped connection is still replaced."""
+    """No `SELECT 1` round trip before the webhook's first statement on a kept connection: that
+    statement (here the upsert, the source being kept) is the check (common.db_health); the test
+    above shows a dropped connection is still replaced."""
     _, token = make_source()
     handler = WSGIHandler()
     assert _wsgi_post(handler, f"/hooks/{token}/")[0] == "202 Accepted"
