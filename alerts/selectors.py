@@ -11,6 +11,8 @@ from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, 
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from actions.models import ActionStep
+from actions.services.snapshot import SNAPSHOT_STEP_RELATED
 from alerts.choices import AlertStatus, IncidentPolicy
 from alerts.matching import group_key, labels_match, priority_code_for
 from alerts.models import Alert, AlertRule, AlertSource, AutomatedResponse, Silence, TriggeredRun
@@ -177,7 +179,10 @@ def _responses_by_rule(rules: set[AlertRule]) -> dict[int, list[AutomatedRespons
         for response in (
             AutomatedResponse.objects.filter(rule__in=rules, enabled=True)
             .select_related("action")
-            .prefetch_related("action__steps")  # Checked against the alert's values before a request.
+            # Checked against the alert's values before a request, and the request's snapshot.
+            .prefetch_related(
+                Prefetch("action__steps", ActionStep.objects.select_related(*SNAPSHOT_STEP_RELATED))
+            )
             .order_by("order", "id")
         ):
             response.rule = loaded[response.rule_id]  # Its rule is at hand: no query to load it again.

@@ -176,6 +176,10 @@ def _planned_step(step: ActionStep, context: dict[str, Any], parameters: dict[st
     return planned
 
 
+# What a snapshot reads with each step.
+SNAPSHOT_STEP_RELATED = ("provider", "provider_group")
+
+
 def run_snapshot_build(
     *,
     action: Action,
@@ -184,9 +188,15 @@ def run_snapshot_build(
     approval_reasons: list[str],
     context: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The snapshot of a run being requested (see the module's docstring)."""
+    """The snapshot of a run being requested (see the module's docstring). Steps the caller
+    prefetched, in the same transaction (alert processing, with its responses' actions, with
+    SNAPSHOT_STEP_RELATED), are not read again."""
     full_context = template_context(parameters=parameters, incident=incident, extra=context)
-    steps = action.steps.select_related("provider", "provider_group").order_by("order", "id")
+    prefetched = getattr(action, "_prefetched_objects_cache", {}).get("steps")
+    if prefetched is not None:
+        steps = sorted(prefetched, key=lambda step: (step.order, step.pk))
+    else:
+        steps = action.steps.select_related(*SNAPSHOT_STEP_RELATED).order_by("order", "id")
     return {
         "version": VERSION,
         "action": {"id": action.pk, "name": action.name, "risk": action.risk},

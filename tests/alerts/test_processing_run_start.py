@@ -2,7 +2,7 @@
 processing has committed, instead of sending it to another worker: no execute message for that
 run, the same exactly-once start (a duplicate or the sweeper's message does nothing), and messages
 as before for the batch's other runs, for runs that wait for an approver, and inside someone else's
-transaction."""
+transaction. Only a worker that takes runs' messages carries one out."""
 
 import base64
 import json
@@ -17,6 +17,7 @@ from actions.services import action_run_execute
 from alerts.models import TriggeredRun
 from alerts.services.processing import alerts_process
 from alerts.tasks import process_alerts
+from config.celery import app
 from tests.alerts.support import am_alert, am_payload, ingest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,11 +49,27 @@ def immediate(rule, runnable_action, local_provider):
     return action
 
 
+@pytest.fixture
+def worker_queues():
+    """The queues this process consumes, as `celery worker -Q` selects them (restored after)."""
+    queues = app.amqp.queues
+    saved = queues._consume_from
+
+    def select(*names: str) -> None:
+        queues.select(list(names))
+
+    yield select
+    queues._consume_from = saved
+
+
 def run_of(alert) -> ActionRun:
     return TriggeredRun.objects.select_related("run").get(alert=alert).run
 
 
-def test_the_task_carries_out_the_run_after_commit_and_sends_no_execute_message(source, immediate):
+def test_the_task_carries_out_the_run_after_commit_and_sends_no_execute_message(
+    source, immediate, worker_queues
+):
+    worker_queues("default", "actions")
     (alert,) = ingest(source, am_payload(am_alert()))
 
     assert process_alerts(alert_ids=[alert.pk]) == 1
@@ -61,6 +78,17 @@ def test_the_task_carries_out_the_run_after_commit_and_sends_no_execute_message(
     assert run.status == RunStatus.SUCCEEDED and run.started_at is not None
     assert [s.stdout for s in StepRun.objects.filter(run=run)] == ["ok\n"]
     assert execute_messages() == {}
+
+
+def test_a_worker_that_does_not_take_runs_sends_the_run_to_their_queue(source, immediate, worker_queues):
+    worker_queues("default")
+    (alert,) = ingest(source, am_payload(am_alert()))
+
+    assert process_alerts(alert_ids=[alert.pk]) == 1
+
+    run = run_of(alert)
+    assert run.status == RunStatus.SCHEDULED
+    assert execute_messages() == {run.task_id: run.pk}
 
 
 def test_a_duplicate_message_or_the_sweepers_dispatch_then_does_nothing(source, immediate):

@@ -11,13 +11,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from actions.choices import RunStatus
-from actions.models import ActionRun
+from actions.models import Action, ActionRun
 from actions.services import action_run_approve, action_run_request
+from actions.services.snapshot import run_snapshot_build
 from alerts.choices import ResponseTrigger
 from alerts.models import AutomatedResponse, TriggeredRun
+from alerts.services.processing import alerts_process
 from common.actor import Actor, Source
 from incidents.choices import EventKind
-from tests.alerts.support import am_alert, fire
+from tests.actions.factories import ActionStepFactory
+from tests.alerts.support import am_alert, am_payload, fire, ingest
 
 pytestmark = pytest.mark.django_db
 SYSTEM = Actor.system()
@@ -181,3 +184,26 @@ def test_only_rules_with_an_enabled_response_have_their_responses_read(source, r
     assert not ActionRun.objects.exists()
     assert reads("acting") == 1
     assert ActionRun.objects.get().parameters == {"host": "web-1:9100"}
+
+
+def test_the_runs_snapshot_is_built_from_the_steps_read_with_the_responses(source, rule, runnable_action):
+    action = runnable_action(name="Diagnose")
+    ActionStepFactory(action=action, name="Then", order=5, command="echo first")
+    rule(responses=[{"action": action}])
+    (alert,) = ingest(source, am_payload(am_alert()))
+
+    with CaptureQueriesContext(connection) as queries:
+        alerts_process(alert_ids=[alert.pk])
+
+    step_reads = [q["sql"] for q in queries.captured_queries if 'FROM "actions_actionstep"' in q["sql"]]
+    assert len(step_reads) == 1  # The responses' prefetch; the snapshot reads them no more.
+    run = ActionRun.objects.get()
+    fresh = run_snapshot_build(
+        action=Action.objects.get(pk=action.pk),
+        parameters=run.parameters,
+        incident=run.incident,
+        approval_reasons=[],
+        context=run.context,
+    )
+    assert run.snapshot == fresh
+    assert [step["command"] for step in run.snapshot["steps"]] == ["echo first", "echo ok"]
