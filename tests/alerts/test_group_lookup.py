@@ -7,6 +7,7 @@ import pytest
 
 from alerts.selectors import incident_open_for_group
 from common.actor import Actor
+from incidents.models import Incident
 from incidents.services import incident_dismiss
 from tests.alerts.support import am_alert, fire
 
@@ -44,3 +45,20 @@ def test_the_group_s_open_incident_among_its_closed_ones_and_other_groups(
 
     incident_dismiss(incident=rounds[2], by=Actor.system(), reason="Handled")
     assert incident_open_for_group(rule=storms, key=key) is None
+
+
+def test_the_hand_written_lookup_gives_the_incident_as_the_orm_reads_it(source, rule, service_factory):
+    """One hand-written SELECT: the incident, every field as the ORM reads it, and has_services
+    (the joins' repeat check needs it) from the incident's services."""
+    storms = rule("Storms", matchers=[], incident_policy="attach", group_by=["alertname"])
+    bare = storm(source, "DiskFull", "bare")
+    served = storm(source, "Latency", "served")
+    served.incident.services.set([service_factory()])
+
+    for alert, has_services in ((bare, False), (served, True)):
+        found = incident_open_for_group(rule=storms, key=alert.group_key)
+        expected = Incident.objects.get(pk=alert.incident_id)
+        for field in Incident._meta.concrete_fields:
+            assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
+        assert found.has_services is has_services
+        assert not found._state.adding
