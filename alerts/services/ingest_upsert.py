@@ -230,9 +230,8 @@ def _execute(sql: str, params: dict, source: AlertSource) -> list[tuple]:
     for attempt in range(1, STATEMENT_ATTEMPTS + 1):
         try:
             # Server-side binding for this statement (common.binding): Django's client-side cursor
-            # would quote the parameters into the SQL text, most of a 100-alert batch's time. And
-            # prepared: its planning cost more than running it.
-            with server_side_binding(prepared=True), connection.cursor() as cursor:
+            # would quote the parameters into the SQL text, most of a 100-alert batch's time.
+            with server_side_binding(), connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 return cursor.fetchall()
         except OperationalError as error:

@@ -32,27 +32,3 @@ def test_bulk_writes_inside_store_the_same_rows():
         )
     stored = list(OutboxMessage.objects.order_by("task_name").values_list("task_name", "kwargs"))
     assert stored == [("task.0", kwargs[0]), ("task.1", kwargs[1])]
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_prepared_block_prepares_its_statement_once_per_connection(settings):
-    """The statement is prepared at its first run in a prepared block and run by name after;
-    outside the block nothing is prepared (Django's default stays)."""
-    sql = "SELECT %s::int + 1"
-    with server_side_binding(prepared=True), connection.cursor() as cursor:
-        cursor.execute(sql, [1])
-        assert cursor.fetchone() == (2,)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        assert [row[0] for row in cursor.fetchall()] == ["SELECT $1::int + 1"]
-        cursor.execute("SELECT %s::int + 2", [1])  # not prepared
-        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
-        assert cursor.fetchone() == (1,)
-    assert connection.connection.prepare_threshold is None
-
-    settings.DB_PREPARED_STATEMENTS = False
-    with server_side_binding(prepared=True), connection.cursor() as cursor:
-        cursor.execute("SELECT %s::int + 3", [1])
-        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
-        assert cursor.fetchone() == (1,)
