@@ -301,7 +301,10 @@ def _groups_find(firing: list[Alert], plans: dict[int, AlertPlan], batch: _Batch
     without one may need an incident opened: its rule's row is locked, which serializes the alerts
     of a rule, so two of a group in different batches cannot both open one, and the group is looked
     up again under the lock (its holder may have opened it meanwhile). The rules are locked at
-    once, in id order: two batches never deadlock."""
+    once, in id order: two batches never deadlock. FOR NO KEY UPDATE: it still excludes the other
+    openers, but not the foreign-key checks on the rule (a KEY SHARE lock, taken at commit by an
+    opener whose alerts name it): with FOR UPDATE an opener holding the rule and waiting for the
+    incident numbers deadlocked with one holding the numbers and committing (the scale-out bench)."""
     groups: dict[tuple[int, str, bool], AlertRule] = {}
     for alert in firing:
         plan = plans[alert.pk]
@@ -313,7 +316,8 @@ def _groups_find(firing: list[Alert], plans: dict[int, AlertPlan], batch: _Batch
     if not unopened:
         return
     locked = sorted({rule_id for rule_id, _, _ in unopened})
-    list(AlertRule.objects.select_for_update().filter(pk__in=locked).order_by("pk").values_list("pk"))
+    rules = AlertRule.objects.select_for_update(no_key=True).filter(pk__in=locked).order_by("pk")
+    list(rules.values_list("pk"))
     for group in unopened:
         batch.groups[group] = incident_open_for_group(rule=groups[group], key=group[1], is_drill=group[2])
 
