@@ -456,7 +456,8 @@ def alert_source_for_webhook(*, token_hash: str | None = None, slug: str | None 
     check (CONN_HEALTH_CHECKS: a `SELECT 1` round trip before it on every request): a persistent
     connection the server dropped fails the lookup, which is then run once more on a new connection.
     What follows it (the one-statement upsert) runs on a connection it has just shown to work."""
-    column, value = ("token_hash", token_hash) if token_hash is not None else ("slug", slug)
+    key = _webhook_key(token_hash, slug)
+    column, value = key
     sql = f'SELECT {columns_sql(AlertSource)} FROM {AlertSource._meta.db_table} WHERE "{column}" = %s'
     checking = health_check_take_over()
     try:
@@ -471,7 +472,7 @@ def alert_source_for_webhook(*, token_hash: str | None = None, slug: str | None 
     source = models_from_rows(AlertSource, [row])[0]
     if len(_kept_sources) >= KEPT_SOURCES_MAX:
         _kept_sources.clear()
-    _kept_sources[_webhook_key(token_hash, slug)] = source
+    _kept_sources[key] = source
     return source
 
 
