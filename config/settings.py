@@ -141,6 +141,10 @@ else:
     # costs more than it saves: 300 ms of compiling for a 90 ms analytics query at a million
     # incidents (bench/analytics.py). A DATABASE_URL that sets `options` keeps its own.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+# The webhook's statement is prepared once per connection (alerts.services.ingest_upsert), once
+# the alerts table is large enough for its generic plan; false behind a pooler that cannot keep
+# prepared statements (PgBouncer before 1.21 in transaction mode).
+DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery: Redis via REDIS_URL, otherwise files under var/ -------------------------
